@@ -1,0 +1,52 @@
+"""Every input file a report reads, with its sha256: the loaders read through here.
+
+The record is per process (one notebook kernel = one report). Report.finish() writes it to
+inputs.json; the runner turns it into provenance and the make dependency list (inputs.d).
+"""
+import hashlib
+import json
+from pathlib import Path
+
+_READ: dict[str, dict] = {}
+
+
+class InputError(ValueError):
+    """Bad input data: the message names the file and the field."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of *path* (never modified), recorded with their sha256."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    data = path.read_bytes()
+    _READ[str(path)] = {"path": str(path), "sha256": sha256_bytes(data), "bytes": len(data)}
+    return data
+
+
+def read_json(path: Path):
+    """Parsed JSON of *path*; malformed JSON is an InputError naming the file, line and column."""
+    data = read_bytes(path)
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{Path(path).resolve()}: malformed JSON ({exc})") from None
+
+
+def record_directory(path: Path, digest: str) -> None:
+    """Record a directory input (e.g. a database folder) under a caller-computed content digest."""
+    path = Path(path).resolve()
+    _READ[str(path)] = {"path": str(path), "sha256": digest, "bytes": None}
+
+
+def recorded() -> list[dict]:
+    """What was read so far, sorted by path."""
+    return [_READ[k] for k in sorted(_READ)]
+
+
+def clear() -> None:
+    _READ.clear()

@@ -1,0 +1,387 @@
+"""Statistics: pure functions, vectorized with numpy, every random draw seeded.
+
+Score matrices follow rliable's contract: ``scores`` is ``array(runs, tasks)`` and a score dict is
+``{method: array(runs, tasks)}``. Bootstrap functions take ``seed`` (an int or a
+``numpy.random.Generator``) and give bit-identical output for the same seed. With ``legacy=True``
+(int seed) they draw ``RandomState(seed).randint(0, N, (reps, N, M))`` — the stream rliable consumes
+after ``np.random.seed(seed)`` — and reproduce rliable's intervals exactly, 20–700x faster.
+"""
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+
+SeedLike = int | np.random.Generator
+_CHUNK_ELEMENTS = 4_000_000  # resampled score values held in memory at once
+
+
+# ---------------------------------------------------------------- checks
+
+class ScoreError(ValueError):
+    """A score matrix unfit for the statistic asked of it."""
+
+
+def check_scores(scores, name: str = "scores", min_runs: int = 2) -> np.ndarray:
+    """*scores* as a float array(runs, tasks); ScoreError for empty, NaN, wrong rank, too few runs."""
+    arr = np.asarray(scores, dtype=float)
+    if arr.ndim == 1:
+        raise ScoreError(f"{name}: expected array(runs, tasks), got a 1-D array; use x[:, None] for one task")
+    if arr.ndim != 2:
+        raise ScoreError(f"{name}: expected array(runs, tasks), got {arr.ndim} dimensions")
+    if arr.size == 0:
+        raise ScoreError(f"{name}: empty score matrix {arr.shape}")
+    if np.isnan(arr).any():
+        rows, cols = np.nonzero(np.isnan(arr))
+        raise ScoreError(f"{name}: NaN score at run {rows[0]}, task {cols[0]} ({len(rows)} NaN in all)")
+    if arr.shape[0] < min_runs:
+        raise ScoreError(f"{name}: {arr.shape[0]} run(s); a bootstrap interval needs at least {min_runs}")
+    return arr
+
+
+def _check_dict(score_dict: Mapping[str, np.ndarray], min_runs: int = 2) -> dict[str, np.ndarray]:
+    if not score_dict:
+        raise ScoreError("score dict is empty")
+    out = {k: check_scores(v, f"scores[{k!r}]", min_runs) for k, v in score_dict.items()}
+    tasks = {k: v.shape[1] for k, v in out.items()}
+    if len(set(tasks.values())) > 1:
+        raise ScoreError(f"every method needs the same number of tasks; got {tasks}")
+    return out
+
+
+# ---------------------------------------------------------------- aggregates
+# Each takes array(..., runs, tasks) and reduces the last two axes, so one call evaluates a whole
+# stack of bootstrap replicates array(reps, runs, tasks) -> array(reps).
+
+def aggregate_mean(scores: np.ndarray) -> np.ndarray:
+    """Mean over tasks of the per-task mean over runs. array(..., N, M) -> array(...)."""
+    return np.mean(np.mean(scores, axis=-2), axis=-1)
+
+
+def aggregate_median(scores: np.ndarray) -> np.ndarray:
+    """Median over tasks of the per-task mean over runs. array(..., N, M) -> array(...)."""
+    return np.median(np.mean(scores, axis=-2), axis=-1)
+
+
+def aggregate_iqm(scores: np.ndarray) -> np.ndarray:
+    """Interquartile mean: 25% trimmed mean of all N*M scores pooled. array(..., N, M) -> array(...)."""
+    flat = scores.reshape(*scores.shape[:-2], -1)
+    return scipy.stats.trim_mean(flat, proportiontocut=0.25, axis=-1)
+
+
+def aggregate_optimality_gap(scores: np.ndarray, gamma: float = 1.0) -> np.ndarray:
+    """gamma minus the mean of scores clipped at gamma (lower is better). array(..., N, M) -> array(...)."""
+    flat = np.minimum(scores, gamma).reshape(*scores.shape[:-2], -1)
+    return gamma - np.mean(flat, axis=-1)
+
+
+AGGREGATES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "median": aggregate_median,
+    "iqm": aggregate_iqm,
+    "mean": aggregate_mean,
+    "optimality_gap": aggregate_optimality_gap,
+}
+AGGREGATE_LABELS = {"median": "Median", "iqm": "IQM", "mean": "Mean", "optimality_gap": "Optimality Gap"}
+
+
+# ---------------------------------------------------------------- resampling
+
+def _percentiles(confidence: float) -> list[float]:
+    # Same arithmetic as arch's conf_int (rliable's backend), so legacy intervals match bit for bit.
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence}")
+    alpha = (1.0 - confidence) / 2
+    return [100 * alpha, 100 * (1.0 - alpha)]
+
+
+def _chunks(reps: int, per_rep: int) -> list[int]:
+    size = max(1, _CHUNK_ELEMENTS // max(per_rep, 1))
+    return [min(size, reps - start) for start in range(0, reps, size)]
+
+
+class _Indexer:
+    """Draws bootstrap run indices array(chunk, N, M) (and task indices) from a seeded stream."""
+
+    def __init__(self, seed: SeedLike, legacy: bool):
+        if legacy:
+            if not isinstance(seed, (int, np.integer)):
+                raise TypeError("legacy=True needs an int seed (it replays np.random.seed(seed))")
+            self.rs = np.random.RandomState(int(seed))
+            self.draw = self.rs.randint
+        else:
+            self.rs = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            self.draw = self.rs.integers
+        self.legacy = legacy
+
+    def runs(self, n: int, shape: tuple[int, ...]) -> np.ndarray:
+        return self.draw(0, n, shape)
+
+
+def _resample_runs(scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """scores array(N, M), idx array(B, N, M) -> array(B, N, M): column m resampled within task m."""
+    return scores[idx, np.arange(scores.shape[1])]
+
+
+def bootstrap_distribution(scores: np.ndarray, func: Callable[[np.ndarray], np.ndarray], reps: int,
+                           indexer: "_Indexer", task_bootstrap: bool = False) -> np.ndarray:
+    """func over *reps* stratified-bootstrap replicates of scores array(N, M) -> array(reps, K).
+
+    Runs are resampled with replacement independently within each task column; with
+    *task_bootstrap* the task columns are resampled too (rliable's semantics: one draw of
+    array(1, M) task indices per replicate, after that replicate's run indices).
+    """
+    n, m = scores.shape
+    out = []
+    if task_bootstrap:
+        if indexer.legacy:  # rliable interleaves run and task draws per replicate
+            for _ in range(reps):
+                idx = indexer.runs(n, (n, m))
+                tidx = indexer.runs(m, (1, m))
+                out.append(np.atleast_1d(func(scores[idx, tidx])))
+            return np.asarray(out).reshape(reps, -1)
+        for chunk in _chunks(reps, n * m):
+            idx = indexer.runs(n, (chunk, n, m))
+            tidx = indexer.runs(m, (chunk, 1, m))
+            out.append(_as_2d(func(scores[idx, tidx]), chunk))
+        return np.concatenate(out)
+    for chunk in _chunks(reps, n * m):
+        idx = indexer.runs(n, (chunk, n, m))
+        out.append(_as_2d(func(_resample_runs(scores, idx)), chunk))
+    return np.concatenate(out)
+
+
+def _as_2d(values: np.ndarray, chunk: int) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return values.reshape(chunk, -1)
+
+
+def _stack(funcs: Sequence[Callable]) -> Callable[[np.ndarray], np.ndarray]:
+    """Several aggregates evaluated on the same replicates: array(..., N, M) -> array(..., K)."""
+    return lambda s: np.stack([np.asarray(f(s), dtype=float) for f in funcs], axis=-1)
+
+
+# ---------------------------------------------------------------- interval estimates
+
+def interval_estimates(score_dict: Mapping[str, np.ndarray], metrics: Sequence[str] = tuple(AGGREGATES),
+                       reps: int = 50_000, confidence: float = 0.95, seed: SeedLike = 0,
+                       legacy: bool = False, task_bootstrap: bool = False, gamma: float = 1.0
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Point estimates and percentile bootstrap CIs of aggregate metrics, per method.
+
+    score_dict: {method: array(runs, tasks)}; metrics: names from AGGREGATES.
+    Returns (points {method: array(K)}, intervals {method: array(2, K)}), rows lower/upper, as
+    rliable.library.get_interval_estimates returns them. One random stream is consumed method
+    after method in dict order (as rliable does after np.random.seed(seed) when legacy=True).
+    """
+    scores = _check_dict(score_dict)
+    unknown = [m for m in metrics if m not in AGGREGATES]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(AGGREGATES)}")
+    funcs = [(lambda s: aggregate_optimality_gap(s, gamma)) if m == "optimality_gap" else AGGREGATES[m]
+             for m in metrics]
+    func = _stack(funcs)
+    indexer = _Indexer(seed, legacy)
+    q = _percentiles(confidence)
+    points, intervals = {}, {}
+    for method, s in scores.items():
+        points[method] = func(s)
+        dist = bootstrap_distribution(s, func, reps, indexer, task_bootstrap)
+        intervals[method] = np.percentile(dist, q, axis=0)
+    return points, intervals
+
+
+def estimates_frame(points: Mapping[str, np.ndarray], intervals: Mapping[str, np.ndarray],
+                    metrics: Sequence[str]) -> pd.DataFrame:
+    """Tidy table of interval_estimates output: method, metric, estimate, lower, upper."""
+    rows = [{"method": meth, "metric": met, "estimate": float(points[meth][k]),
+             "lower": float(intervals[meth][0, k]), "upper": float(intervals[meth][1, k])}
+            for meth in points for k, met in enumerate(metrics)]
+    return pd.DataFrame(rows, columns=["method", "metric", "estimate", "lower", "upper"])
+
+
+def mean_ci(values, reps: int = 10_000, confidence: float = 0.95, seed: SeedLike = 0) -> tuple[float, float, float]:
+    """Mean of a 1-D sample and its percentile bootstrap CI: (mean, lower, upper).
+
+    A sample of one value returns (value, nan, nan): there is no interval to give.
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    if x.size == 0 or np.isnan(x).any():
+        raise ScoreError(f"mean_ci needs finite values, got {values!r}")
+    if x.size == 1:
+        return float(x[0]), float("nan"), float("nan")
+    dist = bootstrap_distribution(x[:, None], aggregate_mean, reps, _Indexer(seed, False))
+    lo, hi = np.percentile(dist[:, 0], _percentiles(confidence))
+    return float(x.mean()), float(lo), float(hi)
+
+
+# ---------------------------------------------------------------- probability of improvement
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """P(X > Y) per Mann–Whitney, ties counted 1/2, averaged over tasks.
+
+    x: array(..., Nx, M), y: array(..., Ny, M) -> array(...). Equals rliable's
+    metrics.probability_of_improvement for 2-D inputs.
+    """
+    xs = x[..., :, None, :]
+    ys = y[..., None, :, :]
+    wins = np.sum(xs > ys, axis=(-3, -2)) + 0.5 * np.sum(xs == ys, axis=(-3, -2))  # (..., M)
+    per_task = wins / (x.shape[-2] * y.shape[-2])
+    return np.mean(per_task, axis=-1)
+
+
+def probability_of_improvement_ci(pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], reps: int = 2_000,
+                                  confidence: float = 0.95, seed: SeedLike = 0, legacy: bool = False
+                                  ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """P(X > Y) and its bootstrap CI for each named pair (X, Y), x and y resampled independently.
+
+    pairs: {name: (array(Nx, M), array(Ny, M))}; run counts may differ, task counts may not.
+    Returns ({name: estimate}, {name: array(2) lower, upper}), as rliable's get_interval_estimates
+    does for metrics.probability_of_improvement; one stream consumed pair after pair.
+    """
+    if not pairs:
+        raise ScoreError("no pairs given")
+    indexer = _Indexer(seed, legacy)
+    q = _percentiles(confidence)
+    points, intervals = {}, {}
+    for name, (x, y) in pairs.items():
+        x = check_scores(x, f"{name}: x")
+        y = check_scores(y, f"{name}: y")
+        if x.shape[1] != y.shape[1]:
+            raise ScoreError(f"{name}: x has {x.shape[1]} tasks, y has {y.shape[1]}")
+        (nx, m), ny = x.shape, y.shape[0]
+        points[name] = float(probability_of_improvement(x, y))
+        dist = []
+        for chunk in _chunks(reps, (nx * ny + nx + ny) * m):
+            if nx == ny or not indexer.legacy:
+                if nx == ny:  # one draw of (chunk, 2, N, M) is the x-then-y stream per replicate
+                    both = indexer.runs(nx, (chunk, 2, nx, m))
+                    ix, iy = both[:, 0], both[:, 1]
+                else:
+                    ix = indexer.runs(nx, (chunk, nx, m))
+                    iy = indexer.runs(ny, (chunk, ny, m))
+            else:  # legacy with unequal run counts: rliable's per-replicate interleaving
+                draws = [(indexer.runs(nx, (nx, m)), indexer.runs(ny, (ny, m))) for _ in range(chunk)]
+                ix = np.stack([d[0] for d in draws])
+                iy = np.stack([d[1] for d in draws])
+            dist.append(probability_of_improvement(_resample_runs(x, ix), _resample_runs(y, iy)))
+        intervals[name] = np.percentile(np.concatenate(dist), q)
+    return points, intervals
+
+
+def all_pairs(score_dict: Mapping[str, np.ndarray], reference: str | None = None
+              ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Ordered pairs "X:Y" for P(X > Y): every X against every other Y, or one *reference* X."""
+    names = list(score_dict)
+    xs = [reference] if reference is not None else names
+    return {f"{a}:{b}": (score_dict[a], score_dict[b]) for a in xs for b in names if a != b}
+
+
+# ---------------------------------------------------------------- performance profiles
+
+def score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """Fraction of all runs x tasks with score > tau, per tau. array(..., N, M), array(T) -> array(..., T)."""
+    taus = np.asarray(taus, dtype=float)
+    flat = scores.reshape(*scores.shape[:-2], -1)
+    return np.mean(flat[..., :, None] > taus, axis=-2)
+
+
+def performance_profiles(score_dict: Mapping[str, np.ndarray], taus, reps: int = 2_000,
+                         confidence: float = 0.95, seed: SeedLike = 0, legacy: bool = False
+                         ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Score distributions with bootstrap CIs: ({method: array(T)}, {method: array(2, T)})."""
+    scores = _check_dict(score_dict)
+    taus = np.asarray(taus, dtype=float)
+    indexer = _Indexer(seed, legacy)
+    q = _percentiles(confidence)
+    profiles, cis = {}, {}
+    for method, s in scores.items():
+        profiles[method] = score_distribution(s, taus)
+        dist = bootstrap_distribution(s, lambda r: score_distribution(r, taus), reps, indexer)
+        cis[method] = np.percentile(dist, q, axis=0)
+    return profiles, cis
+
+
+# ---------------------------------------------------------------- descriptive statistics
+
+def ema(values: pd.Series, alpha: float) -> pd.Series:
+    """Exponential moving average s_0 = x_0, s_t = alpha*x_t + (1-alpha)*s_{t-1}, NaNs dropped first.
+
+    values: a Series (index kept, NaN entries removed); alpha in (0, 1]. Same as the seed's loop.
+    """
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
+    return values.dropna().ewm(alpha=alpha, adjust=False).mean()
+
+
+def normalized_entropy(counts) -> float:
+    """Shannon entropy (base 2) of the non-zero entries of *counts*, divided by log2 of their count.
+
+    1.0 = perfectly even use of the experts that were used at all; 0.0 = very uneven. Zeros are
+    dropped first (the seed's definition), so inactive experts do not lower the score: measure
+    them with the count of active experts instead. One active expert (or none) gives 0.0 — there is
+    no choice to be even about. counts: 1-D non-negative numbers (e.g. activations per expert).
+    """
+    c = np.asarray(counts, dtype=float).ravel()
+    if (c < 0).any() or np.isnan(c).any():
+        raise ValueError(f"counts must be non-negative numbers, got {counts!r}")
+    nz = c[c > 0]
+    if nz.size <= 1:
+        return 0.0
+    return float(scipy.stats.entropy(nz / nz.sum(), base=2) / np.log2(nz.size))
+
+
+STRENGTH_BOUNDS = ((0.1, "negligible"), (0.3, "weak"), (0.5, "moderate"), (0.7, "strong"))
+
+
+def correlation_strength(r: float) -> str:
+    """Word for |r|: <0.1 negligible, <0.3 weak, <0.5 moderate, <0.7 strong, else very strong."""
+    a = abs(float(r))
+    for bound, word in STRENGTH_BOUNDS:
+        if a < bound:
+            return word
+    return "very strong"
+
+
+def correlation(x, y) -> dict:
+    """Pearson and Spearman correlation of two equal-length samples, p-values and strength words."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of equal length, got {x.shape} and {y.shape}")
+    if x.size < 3:
+        raise ValueError(f"correlation needs at least 3 points, got {x.size}")
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        raise ValueError("correlation is undefined when x or y is constant")
+    pr, pp = scipy.stats.pearsonr(x, y)
+    sr, sp = scipy.stats.spearmanr(x, y)
+    return {"n": int(x.size), "pearson_r": float(pr), "pearson_p": float(pp),
+            "pearson_strength": correlation_strength(pr), "spearman_r": float(sr),
+            "spearman_p": float(sp), "spearman_strength": correlation_strength(sr)}
+
+
+def pareto_front(points, maximize: Sequence[bool]) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of points array(n, k).
+
+    maximize[j] says whether objective j is better larger (True) or smaller (False). A row is
+    dominated when another row is at least as good in every objective and better in one. Rows
+    with NaN are never on the front. Duplicated optimal rows are all kept.
+    """
+    p = np.asarray(points, dtype=float)
+    if p.ndim != 2 or p.shape[1] != len(maximize):
+        raise ValueError(f"points must be array(n, {len(maximize)}), got shape {p.shape}")
+    signed = np.where(np.asarray(maximize, dtype=bool), p, -p)  # larger is better in every column
+    valid = ~np.isnan(signed).any(axis=1)
+    geq = (signed[:, None, :] >= signed[None, :, :]).all(axis=2)
+    gt = (signed[:, None, :] > signed[None, :, :]).any(axis=2)
+    dominated_by = geq & gt & valid[:, None]  # [i, j]: row i dominates row j
+    return valid & ~dominated_by.any(axis=0)
+
+
+def linear_trend(x, y, confidence: float = 0.95) -> dict:
+    """Least-squares slope of y on x with its t-interval: slope, lower, upper, intercept, r, p, n."""
+    res = scipy.stats.linregress(np.asarray(x, float), np.asarray(y, float))
+    n = len(x)
+    t = scipy.stats.t.ppf(0.5 + confidence / 2, n - 2) if n > 2 else float("nan")
+    return {"slope": float(res.slope), "lower": float(res.slope - t * res.stderr),
+            "upper": float(res.slope + t * res.stderr), "intercept": float(res.intercept),
+            "r": float(res.rvalue), "p": float(res.pvalue), "n": int(n)}

@@ -1,0 +1,67 @@
+"""Plot style as plain rcParams dicts (no hidden state): apply with ``plt.rcParams.update`` or
+``plt.rc_context``. Figure sizes come from tueplots' paper column widths (ICML: 3.25 in half,
+6.75 in full) with golden-ratio heights and constrained layout.
+"""
+from collections.abc import Iterable, Sequence
+
+import seaborn as sns
+from tueplots import figsizes, fontsizes
+
+# Colour-blind-safe qualitative palette (seaborn "colorblind", Wong 2011 order), hex strings.
+PALETTE: tuple[str, ...] = tuple(sns.color_palette("colorblind", 10).as_hex())
+NEUTRAL = "#8c8c8c"  # individual runs, reference lines
+
+_BASE = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: same glyphs on every machine
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "labbook",
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "grid.linestyle": "--",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "figure.dpi": 150,
+    "savefig.dpi": 300,
+    "savefig.bbox": "tight",
+    "image.cmap": "viridis",
+}
+
+
+def paper(column: str = "half", nrows: int = 1, ncols: int = 1, height_scale: float = 1.0) -> dict:
+    """rcParams for a figure of *nrows* x *ncols* panels at a paper's column width.
+
+    column: "half" (3.25 in) or "full" (6.75 in). height_scale multiplies the golden-ratio height.
+    Returns a new dict; nothing global is touched.
+    """
+    if column not in ("half", "full"):
+        raise ValueError(f"column must be 'half' or 'full', not {column!r}")
+    size_fn = figsizes.icml2024_half if column == "half" else figsizes.icml2024_full
+    rc = dict(_BASE)
+    rc.update(fontsizes.icml2024())
+    rc.update(size_fn(nrows=nrows, ncols=ncols))
+    w, h = rc["figure.figsize"]
+    rc["figure.figsize"] = (w, h * height_scale)
+    rc["axes.prop_cycle"] = _cycler(PALETTE)
+    return rc
+
+
+def _cycler(colors: Sequence[str]):
+    from cycler import cycler
+
+    return cycler(color=list(colors))
+
+
+def method_colors(methods: Iterable[str]) -> dict[str, str]:
+    """A fixed method -> colour map for one report: the i-th distinct method gets PALETTE[i].
+
+    Pass every method of the report once, in the report's order, and use the map in every figure
+    so a method keeps its colour throughout. More than 10 methods reuse colours with a warning-free
+    cycle of seaborn's "husl" palette instead.
+    """
+    unique = list(dict.fromkeys(methods))
+    colors = list(PALETTE) if len(unique) <= len(PALETTE) else sns.color_palette("husl", len(unique)).as_hex()
+    return {m: colors[i] for i, m in enumerate(unique)}
