@@ -112,7 +112,7 @@ def _make_deps(notebook: str, variant: str, inputs: list[dict]) -> str:
     deps = [paths.notebook_path(notebook), paths.params_path(notebook, variant), *src]
     data = [Path(i["path"]) for i in inputs if Path(i["path"]).exists()]
     lines = [f"{target}: " + " \\\n  ".join(rel(d) for d in deps + data)]
-    lines += [f"{rel(d)}:" for d in data]  # a deleted data file forces a rebuild, not a make error
+    lines += [f"{rel(d)}:" for d in deps + data]  # a deleted file forces a rebuild, not a make error
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,8 @@
 """Validate a params YAML file against a notebook's ``parameters`` cell, before any kernel starts.
 
 Every parameter in a notebook is annotated: ``name: TYPE = default  # help``. TYPE is one of
-str, int, float, bool, list, dict (optionally subscripted, e.g. list[str]) or ``TYPE | None``.
+str, int, float, bool, list, dict (optionally subscripted, e.g. list[str]) or ``Optional[TYPE]``
+(papermill's inspector does not read ``TYPE | None``).
 A parameter whose default is None and whose type does not admit None is required.
 """
 import ast
@@ -34,12 +35,10 @@ class Param:
 
 
 def _parse_type(annotation: str, where: str) -> tuple[tuple[type, ...], bool]:
-    parts = [p.strip() for p in annotation.split("|")]
-    optional = "None" in parts
-    parts = [p for p in parts if p != "None"]
-    if len(parts) != 1:
-        raise ParamsError(f"{where}: annotate with one type (optionally '| None'), not {annotation!r}")
-    base = parts[0].split("[", 1)[0].strip()
+    annotation = annotation.strip()
+    optional = annotation.startswith("Optional[") and annotation.endswith("]")
+    inner = annotation[len("Optional["):-1] if optional else annotation
+    base = inner.split("[", 1)[0].strip()
     if base not in _TYPES:
         raise ParamsError(f"{where}: unsupported parameter type {annotation!r}; use one of {sorted(_TYPES)}")
     return _TYPES[base], optional

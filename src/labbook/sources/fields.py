@@ -1,0 +1,118 @@
+"""Field checks shared by the JSON adapters: each raises InputError naming the file and the field."""
+import math
+from pathlib import Path
+
+import numpy as np
+
+from labbook.inputs import InputError
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def number(doc: dict, field: str, path: Path, required: bool = True) -> float | None:
+    """doc[field] as a finite float; None when absent and not required."""
+    if field not in doc or doc[field] is None:
+        if required:
+            raise InputError(f"{path}: required field {field!r} is missing")
+        return None
+    v = doc[field]
+    if not _is_number(v):
+        raise InputError(f"{path}: field {field!r} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def samples(doc: dict, field: str, path: Path, required: bool = True) -> np.ndarray | None:
+    """doc[field] as array(seeds): a number (one seed) or a non-empty list of numbers (per seed)."""
+    if field not in doc or doc[field] is None:
+        if required:
+            raise InputError(f"{path}: required field {field!r} is missing")
+        return None
+    v = doc[field]
+    values = v if isinstance(v, list) else [v]
+    if not values:
+        raise InputError(f"{path}: field {field!r} is an empty list")
+    for i, x in enumerate(values):
+        if not _is_number(x):
+            where = f"{field!r}[{i}]" if isinstance(v, list) else repr(field)
+            raise InputError(f"{path}: field {where} must be a finite number, got {x!r}")
+    return np.asarray(values, dtype=float)
+
+
+def vector(doc: dict, field: str, path: Path, required: bool = True, length: int | None = None) -> np.ndarray | None:
+    """doc[field] as array(n) of finite numbers (optionally of a given length)."""
+    if field not in doc or doc[field] is None:
+        if required:
+            raise InputError(f"{path}: required field {field!r} is missing")
+        return None
+    v = doc[field]
+    if not isinstance(v, list) or not v:
+        raise InputError(f"{path}: field {field!r} must be a non-empty list of numbers, got {v!r}")
+    for i, x in enumerate(v):
+        if not _is_number(x):
+            raise InputError(f"{path}: field {field!r}[{i}] must be a finite number, got {x!r}")
+    if length is not None and len(v) != length:
+        raise InputError(f"{path}: field {field!r} has {len(v)} entries, expected {length}")
+    return np.asarray(v, dtype=float)
+
+
+def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bool = True) -> np.ndarray | None:
+    """doc[field] as array(seeds, length): a list of numbers (one seed) or a list of per-point
+    lists of per-seed numbers ([[s1, s2, s3], ...]) — one entry per x value."""
+    if field not in doc or doc[field] is None:
+        if required:
+            raise InputError(f"{path}: required field {field!r} is missing")
+        return None
+    v = doc[field]
+    if not isinstance(v, list) or len(v) != length:
+        n = len(v) if isinstance(v, list) else "no"
+        raise InputError(f"{path}: field {field!r} must be a list of {length} entries, got {n}")
+    if all(_is_number(x) for x in v):
+        return np.asarray(v, dtype=float)[None, :]
+    if all(isinstance(x, list) for x in v):
+        seeds = {len(x) for x in v}
+        if len(seeds) != 1 or 0 in seeds:
+            raise InputError(f"{path}: field {field!r} has per-seed lists of different lengths {sorted(seeds)}")
+        for i, row in enumerate(v):
+            for j, x in enumerate(row):
+                if not _is_number(x):
+                    raise InputError(f"{path}: field {field!r}[{i}][{j}] must be a finite number, got {x!r}")
+        return np.asarray(v, dtype=float).T
+    raise InputError(f"{path}: field {field!r} mixes numbers and lists")
+
+
+def matrix(doc: dict, field: str, path: Path, required: bool = True) -> np.ndarray | None:
+    """doc[field] as a rectangular array(rows, cols) of finite numbers; ragged rows are an error."""
+    if field not in doc or doc[field] is None:
+        if required:
+            raise InputError(f"{path}: required field {field!r} is missing")
+        return None
+    v = doc[field]
+    if not isinstance(v, list) or not v or not all(isinstance(r, list) and r for r in v):
+        raise InputError(f"{path}: field {field!r} must be a non-empty list of non-empty lists")
+    widths = [len(r) for r in v]
+    if len(set(widths)) != 1:
+        bad = next(i for i, w in enumerate(widths) if w != widths[0])
+        raise InputError(f"{path}: field {field!r} is ragged: row {bad} has {widths[bad]} entries, "
+                         f"row 0 has {widths[0]}")
+    for i, row in enumerate(v):
+        for j, x in enumerate(row):
+            if not _is_number(x):
+                raise InputError(f"{path}: field {field!r}[{i}][{j}] must be a finite number, got {x!r}")
+    return np.asarray(v, dtype=float)
+
+
+def text(doc: dict, field: str, path: Path, default: str = "") -> str:
+    v = doc.get(field, default)
+    if v is None:
+        return default
+    if not isinstance(v, str):
+        raise InputError(f"{path}: field {field!r} must be a string, got {v!r}")
+    return v
+
+
+def mapping(doc, path: Path) -> dict:
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: top level must be a JSON object, got {type(doc).__name__}")
+    return doc
