@@ -46,11 +46,15 @@ def _parse_type(annotation: str, where: str) -> tuple[tuple[type, ...], bool]:
 
 def notebook_params(notebook: Path) -> dict[str, Param]:
     """The parameters declared in *notebook*'s cell tagged `parameters`, by name."""
-    import papermill
+    import nbformat
+    from papermill.translators import PythonTranslator
 
-    declared = papermill.inspect_notebook(str(notebook))
-    if not declared:
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
         raise ParamsError(f"{notebook}: no cell tagged 'parameters'")
+    # papermill's own parser (what --help-notebook shows), independent of the stored kernel name
+    declared = {p.name: p._asdict() for p in PythonTranslator.inspect(cells[0])}
     out = {}
     for name, p in declared.items():
         where = f"{notebook}: parameter {name!r}"

@@ -1,0 +1,42 @@
+"""A throw-away copy of the project tree, for the tests and benchmarks that run make and the runner.
+
+The copy shares the installed environment (.venv, .tools are symlinked), keeps file times (so make
+sees the environment as up to date), and runs with PYTHONPATH pointing at its own src/, so the
+runner and the notebook kernels import the copy's labbook and write to the copy's reports/.
+"""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from labbook import paths
+
+COPIED = ("src", "notebooks", "params", "examples", "Makefile", "pyproject.toml", "uv.lock", "README.md")
+
+
+def copy_tree(dest: Path) -> Path:
+    """Copy the project's sources, params and examples into *dest* (created); returns *dest*."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        src = paths.ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, copy_function=shutil.copy2,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        else:
+            shutil.copy2(src, dest / name)
+    for name in (".venv", ".tools"):
+        (dest / name).symlink_to(paths.ROOT / name)
+    return dest
+
+
+def env(tree: Path) -> dict:
+    """Environment for commands run in *tree*: its own src first, no inherited make job server."""
+    out = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    out["PYTHONPATH"] = str(tree / "src")
+    return out
+
+
+def run(tree: Path, *cmd: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run *cmd* in *tree* with env(tree); output captured as text."""
+    return subprocess.run(list(cmd), cwd=tree, env=env(tree), capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout)

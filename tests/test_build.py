@@ -1,0 +1,188 @@
+"""The runner and make behaviour, end to end, in a copy of the project tree.
+
+One `make -j2 figures` builds every params file plus three made here: one whose data are broken
+(the notebook fails), one with an unknown key (fails before a kernel starts) and one with modified
+data (findings must follow the data). Later tests rebuild incrementally in the same copy.
+"""
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from labbook import sandbox
+
+
+def _make(tree: Path, *args: str):
+    return sandbox.run(tree, "make", "--no-print-directory", *args)
+
+
+def _modified_data(tree: Path) -> None:
+    """Data where the baseline wins and the experts ablation never plateaus."""
+    d = tree / "userdata" / "modified"
+    d.mkdir(parents=True)
+    src = tree / "examples" / "chain_of_experts"
+    for name in ("chain_sequential.json", "chain_parallel.json", "entropy.json"):
+        shutil.copy(src / name, d / name)
+    (d / "baseline.json").write_text(json.dumps({"method": "Base Backbone", "accuracy": 80.5, "params_m": 45.2,
+                                                 "gflops": 8.1}))
+    (d / "ablation_experts.json").write_text(json.dumps({"experts_per_block": [1, 2, 4, 8],
+                                                         "accuracy": [70.0, 72.0, 74.0, 76.0]}))
+    (tree / "params" / "chain_of_experts" / "modified.yaml").write_text(
+        "method_files:\n  baseline: userdata/modified/baseline.json\n"
+        "  chain_seq: userdata/modified/chain_sequential.json\n  chain_par: userdata/modified/chain_parallel.json\n"
+        "ablation_file: userdata/modified/ablation_experts.json\nentropy_file: userdata/modified/entropy.json\n"
+        "convergence_file: null\n")
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = sandbox.copy_tree(tmp_path_factory.mktemp("tree"))
+    params = root / "params" / "chain_of_experts"
+    (root / "userdata").mkdir()
+    (root / "userdata" / "broken.json").write_text('{"accuracy": 77.0, "gflops": ')
+    (params / "broken.yaml").write_text("method_files:\n  baseline: userdata/broken.json\n"
+                                        "ablation_file: null\nentropy_file: null\nconvergence_file: null\n")
+    (params / "invalid.yaml").write_text("method_files: {}\nnot_a_parameter: 3\n")
+    _modified_data(root)
+    first = _make(root, "-j2", "figures")
+    return root, first
+
+
+def _report(tree: Path, name: str) -> Path:
+    return tree / "reports" / "chain_of_experts" / name
+
+
+def _summary_line(output: str, name: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith(f"chain_of_experts/{name} ")]
+    assert lines, f"no line for {name} in:\n{output}"
+    return lines[-1]
+
+
+def test_build_reports_status_per_report(tree):
+    root, first = tree
+    out = first.stdout + first.stderr
+    assert first.returncode != 0, out  # some reports failed
+    for name in ("example", "multiseed", "modified"):
+        assert " ok " in _summary_line(out, name), out
+    broken = _summary_line(out, "broken")
+    assert "FAILED" in broken and "InputError" in broken and "broken.json" in broken and "cell " in broken
+    invalid = _summary_line(out, "invalid")
+    assert "FAILED" in invalid and "Invalid parameters" in invalid
+
+
+def test_report_folder_layout(tree):
+    root, _ = tree
+    rep = _report(root, "example")
+    for name in ("report.html", "executed.ipynb", "findings.json", "provenance.json", "inputs.d", ".ok"):
+        assert (rep / name).is_file(), name
+    pngs = sorted(p.stem for p in (rep / "figures").glob("*.png"))
+    assert pngs and pngs == sorted(p.stem for p in (rep / "figures").glob("*.pdf"))
+    assert {"method_comparison", "ablation_experts", "entropy_regularization", "gate_heatmaps",
+            "block_entropy_confidence", "accuracy_vs_cost"} <= set(pngs)
+    assert (rep / "tables" / "summary.csv").exists() and (rep / "tables" / "summary.tex").exists()
+    leftovers = [p.name for p in rep.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], leftovers  # no half-written temporary folders
+
+
+def test_html_banner_provenance_and_hidden_code(tree):
+    root, _ = tree
+    html = (_report(root, "example") / "report.html").read_text()
+    assert "Example data (simulated) — not experimental results" in html
+    assert "Provenance" in html and "sha256" in html
+    assert "No convergence data" in html  # the absent optional file gives a visible note
+    assert "import matplotlib" not in html  # input hidden by default
+    assert "ChainSequential is the most accurate method" in html
+
+
+def test_failed_report_keeps_html_with_error(tree):
+    root, _ = tree
+    rep = _report(root, "broken")
+    html = (rep / "report.html").read_text()
+    assert "malformed JSON" in html and "broken.json" in html
+    assert not (rep / ".ok").exists()
+    prov = json.loads((rep / "provenance.json").read_text())
+    assert prov["status"] == "FAILED" and "InputError" in prov["failing_cell"]
+    invalid = _report(root, "invalid")
+    assert "unknown key &#x27;not_a_parameter&#x27;" in (invalid / "report.html").read_text() or \
+        "unknown key 'not_a_parameter'" in (invalid / "report.html").read_text()
+
+
+def test_executed_notebook_normalized(tree):
+    root, _ = tree
+    nb = json.loads((_report(root, "example") / "executed.ipynb").read_text())
+    assert "papermill" not in nb["metadata"]
+    ids = [c["id"] for c in nb["cells"]]
+    assert len(set(ids)) == len(ids)
+    for c in nb["cells"]:
+        assert "papermill" not in c["metadata"] and "execution" not in c["metadata"]
+    assert ".tmp." not in json.dumps(nb)
+
+
+def test_provenance_and_inputs_d(tree):
+    root, _ = tree
+    rep = _report(root, "example")
+    prov = json.loads((rep / "provenance.json").read_text())
+    assert prov["status"] == "ok" and prov["example_data"] is True and prov["seconds"] > 0
+    assert prov["params"]["baseline"] == "baseline"
+    read = {i["path"]: i["sha256"] for i in prov["inputs"]}
+    base = "examples/chain_of_experts/baseline.json"
+    assert read[base] == hashlib.sha256((root / base).read_bytes()).hexdigest()
+    deps = (rep / "inputs.d").read_text()
+    assert deps.startswith("reports/chain_of_experts/example/.ok:")
+    for d in ("notebooks/chain_of_experts.ipynb", "params/chain_of_experts/example.yaml", "src/labbook/stats.py", base):
+        assert d in deps
+    modified = json.loads((_report(root, "modified") / "provenance.json").read_text())
+    assert modified["example_data"] is False
+
+
+def test_findings_follow_the_data(tree):
+    root, _ = tree
+    example = json.loads((_report(root, "example") / "findings.json").read_text())
+    modified = json.loads((_report(root, "modified") / "findings.json").read_text())
+    assert example["best_method"]["values"]["method"] == "ChainSequential"
+    assert example["best_method"]["values"]["margin"] == pytest.approx(2.2)
+    assert example["experts_plateau"]["values"]["x"] == 4
+    assert modified["best_method"]["values"]["method"] == "Base Backbone"
+    assert "no adapter beats it" in modified["best_method"]["text"]
+    assert "still rising" in modified["experts_plateau"]["text"]
+    assert modified["improvement_chain_seq"]["values"]["delta"] == pytest.approx(78.6 - 80.5)
+
+
+def test_index_gallery(tree):
+    root, _ = tree
+    index = (root / "reports" / "index.html").read_text()
+    for name in ("example", "multiseed", "modified", "broken", "invalid"):
+        assert f'chain_of_experts/{name}/report.html' in index
+    assert "figures/method_comparison.png" in index and "FAILED" in index
+
+
+def _outputs(rep: Path) -> dict[str, bytes]:
+    files = list((rep / "figures").iterdir()) + list((rep / "tables").iterdir()) + [rep / "findings.json"]
+    return {p.name: p.read_bytes() for p in files}
+
+
+def test_noop_then_incremental_and_deterministic(tree):
+    root, _ = tree
+    for name in ("broken", "invalid"):  # leave only reports that succeed
+        (root / "params" / "chain_of_experts" / f"{name}.yaml").unlink()
+        shutil.rmtree(_report(root, name))
+    stamps = {n: (_report(root, n) / ".ok").stat().st_mtime_ns for n in ("example", "multiseed", "modified")}
+    before = _outputs(_report(root, "example"))
+
+    noop = _make(root, "figures")
+    assert noop.returncode == 0, noop.stdout + noop.stderr
+    assert {n: (_report(root, n) / ".ok").stat().st_mtime_ns for n in stamps} == stamps
+    assert "3 ok, 0 failed" in noop.stdout
+
+    time.sleep(1.1)  # make compares mtimes
+    (root / "params" / "chain_of_experts" / "example.yaml").touch()  # params changed
+    (root / "userdata" / "modified" / "entropy.json").touch()  # a data file the report read changed
+    again = _make(root, "-j2", "figures")
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = {n: (_report(root, n) / ".ok").stat().st_mtime_ns for n in stamps}
+    assert after["multiseed"] == stamps["multiseed"]  # untouched report not rebuilt
+    assert after["example"] > stamps["example"] and after["modified"] > stamps["modified"]
+    assert _outputs(_report(root, "example")) == before  # byte-identical figures, tables, findings

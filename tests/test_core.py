@@ -1,0 +1,220 @@
+"""Shared core: paths, style, figure saving, tables, findings, provenance, params validation."""
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from labbook import figures, inputs, paths, provenance, style, tables  # noqa: E402
+from labbook import params as params_mod  # noqa: E402
+from labbook.findings import Findings  # noqa: E402
+
+
+def test_paths_are_absolute_and_rooted():
+    assert paths.ROOT.is_absolute() and (paths.ROOT / "pyproject.toml").exists()
+    assert paths.report_dir("nb", "v") == paths.ROOT / "reports" / "nb" / "v"
+    assert paths.resolve_input("examples/x.json") == paths.ROOT / "examples" / "x.json"
+    assert paths.resolve_input("/abs/x.json").as_posix() == "/abs/x.json"
+    assert paths.is_example_input(paths.EXAMPLES / "a" / "b.json")
+    assert not paths.is_example_input(paths.ROOT / "params" / "x.yaml")
+
+
+def test_style_sizes_and_purity():
+    half, full = style.paper("half"), style.paper("full", ncols=2)
+    assert half["figure.figsize"][0] == pytest.approx(3.25)
+    assert full["figure.figsize"][0] == pytest.approx(6.75)
+    assert half["figure.figsize"][1] == pytest.approx(3.25 / ((1 + 5 ** 0.5) / 2), rel=0.05)
+    assert half["pdf.fonttype"] == 42 and half["svg.hashsalt"]
+    before = dict(plt.rcParams)
+    style.paper("half")
+    assert dict(plt.rcParams) == before  # no global state touched
+    with pytest.raises(ValueError):
+        style.paper("third")
+
+
+def test_method_colors_stable_and_distinct():
+    a = style.method_colors(["b", "a", "c", "a"])
+    assert list(a) == ["b", "a", "c"] and len(set(a.values())) == 3
+    assert style.method_colors(["b", "a", "c"]) == a
+    many = style.method_colors([f"m{i}" for i in range(14)])
+    assert len(set(many.values())) == 14
+
+
+def _figure():
+    with plt.rc_context(style.paper("half")):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [1, 3, 2], label="x")
+        ax.legend()
+    return fig
+
+
+def test_figure_save_is_byte_identical(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "315532800")
+    first = figures.save(_figure(), tmp_path / "a", "fig")
+    second = figures.save(_figure(), tmp_path / "b", "fig")
+    assert [p.suffix for p in first] == [".png", ".pdf"]
+    for p, q in zip(first, second):
+        assert p.read_bytes() == q.read_bytes()
+    pdf = first[1].read_bytes()
+    assert b"/Producer" not in pdf and b"/CreationDate" not in pdf
+    assert b"Software" not in first[0].read_bytes()
+    with pytest.raises(ValueError):
+        figures.save(_figure(), tmp_path, "../escape")
+
+
+def test_tables_csv_and_booktabs_latex(tmp_path):
+    df = pd.DataFrame({"Method": ["a_b", "c%"], "Accuracy (%)": [1.234, 5.0]})
+    csv, tex = tables.save(df, tmp_path, "t", caption="Cap")
+    assert pd.read_csv(csv).equals(df)
+    text = tex.read_text()
+    for token in (r"\toprule", r"\midrule", r"\bottomrule", r"a\_b", r"c\%", r"Accuracy (\%)", "1.23", r"\caption{Cap}",
+                  r"\label{tab:t}"):
+        assert token in text, token
+    assert tables.save(df, tmp_path, "only_csv", latex=False) == [tmp_path / "only_csv.csv"]
+
+
+def test_findings_text_and_json(tmp_path):
+    f = Findings()
+    f.add("best", "{m} leads by {d:.1f} points", m="A", d=np.float64(1.26))
+    with pytest.raises(ValueError):
+        f.add("best", "again")
+    with pytest.raises(TypeError):
+        f.add("bad", "{x}", x=object())
+    f.write(tmp_path / "f.json")
+    data = json.loads((tmp_path / "f.json").read_text())
+    assert data == {"best": {"text": "A leads by 1.3 points", "values": {"m": "A", "d": 1.26}}}
+    assert f.markdown() == "- A leads by 1.3 points"
+
+
+def test_inputs_record_hash_and_errors(tmp_path):
+    inputs.clear()
+    p = tmp_path / "x.json"
+    p.write_text('{"a": 1}')
+    assert inputs.read_json(p) == {"a": 1}
+    rec = inputs.recorded()
+    assert rec[0]["path"] == str(p.resolve()) and len(rec[0]["sha256"]) == 64 and rec[0]["bytes"] == 8
+    (tmp_path / "bad.json").write_text("{oops")
+    with pytest.raises(inputs.InputError, match=r"bad\.json: malformed JSON"):
+        inputs.read_json(tmp_path / "bad.json")
+    with pytest.raises(inputs.InputError, match="file not found"):
+        inputs.read_json(tmp_path / "missing.json")
+    inputs.clear()
+
+
+def test_provenance_stamp():
+    prov = provenance.stamp("nb", "v", {"a": 1}, [{"path": str(paths.ROOT / "x"), "sha256": "0" * 64, "bytes": 3}],
+                            1.5, "ok")
+    assert prov["git"]["commit"] is None or len(prov["git"]["commit"]) == 40
+    assert prov["inputs"][0]["path"] == "x" and prov["packages"]["pandas"]
+    md = provenance.to_markdown(prov)
+    assert "## Provenance" in md and "`x`" in md and "pandas" in md
+
+
+# ---------------------------------------------------------------- params validation
+
+NOTEBOOK_CELL = '''from typing import Optional
+
+output_dir: str = ""  # set by the runner
+data_file: str = None  # required input file
+optional_file: Optional[str] = None  # may be None
+reps: int = 10  # replicates
+alpha: float = 0.5  # smoothing
+flag: bool = False  # a switch
+names: list = ["a"]  # names
+'''
+
+
+@pytest.fixture()
+def notebook(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(NOTEBOOK_CELL)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _params(tmp_path, text):
+    p = tmp_path / "p.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_params_valid(notebook, tmp_path):
+    p = _params(tmp_path, "data_file: x.json\nreps: 3\nalpha: 1\nflag: true\noptional_file: null\n")
+    assert params_mod.validate(p, notebook) == {"data_file": "x.json", "reps": 3, "alpha": 1, "flag": True,
+                                                 "optional_file": None}
+
+
+@pytest.mark.parametrize("text,match", [
+    ("data_file: x\nrepz: 3\n", r"p\.yaml: unknown key 'repz'"),
+    ("reps: 3\n", r"p\.yaml: missing required key 'data_file'"),
+    ("data_file: x\nreps: three\n", r"p\.yaml: key 'reps' must be int, got str"),
+    ("data_file: x\nreps: true\n", r"key 'reps' must be int, got bool"),
+    ("data_file: x\nalpha: [1]\n", r"key 'alpha' must be float"),
+    ("data_file: null\n", r"key 'data_file' must be str"),
+    ("data_file: x\noutput_dir: /tmp\n", r"'output_dir' is set by the runner"),
+    ("- just\n- a list\n", "must be a mapping"),
+    ("data_file: [unclosed\n", "not valid YAML"),
+])
+def test_params_errors_name_file_and_key(notebook, tmp_path, text, match):
+    with pytest.raises(params_mod.ParamsError, match=match):
+        params_mod.validate(_params(tmp_path, text), notebook)
+
+
+def test_every_notebook_parameter_is_typed_and_documented():
+    for nb in sorted(paths.NOTEBOOKS.glob("*.ipynb")):
+        declared = params_mod.notebook_params(nb)
+        assert "output_dir" in declared, nb
+        for p in declared.values():
+            assert p.help, f"{nb.name}: parameter {p.name} has no # comment"
+
+
+def test_every_params_file_validates():
+    for p in sorted(paths.PARAMS.glob("*/*.yaml")):
+        params_mod.validate(p, paths.notebook_path(p.parent.name))
+
+
+def test_notebooks_are_committed_without_outputs():
+    for nb_path in sorted(paths.NOTEBOOKS.glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, nb_path.name
+
+
+def test_no_eval_of_data_in_src_or_notebooks():
+    import re
+
+    pattern = re.compile(r"(^|[^_.\w])eval\(")
+    for path in list(paths.SRC.rglob("*.py")) + list(paths.NOTEBOOKS.glob("*.ipynb")):
+        assert not pattern.search(path.read_text()), path
+
+
+def test_environment_yml_matches_pyproject():
+    import tomllib
+
+    import yaml
+
+    def norm(spec: str) -> tuple[str, str]:
+        spec = spec.replace(" ", "")
+        for i, ch in enumerate(spec):
+            if ch in "<>=!~":
+                return spec[:i].lower(), ",".join(sorted(spec[i:].split(",")))
+        return spec.lower(), ""
+
+    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())
+    pip = dict(norm(s) for s in project["project"]["dependencies"] + project["dependency-groups"]["dev"])
+    env = yaml.safe_load((paths.ROOT / "environment.yml").read_text())
+    conda = dict(norm(s) for s in env["dependencies"] if isinstance(s, str) and not s.startswith(("python=", "pip")))
+    assert conda == pip
+    assert pip["pandas"] == "<3,>=2.2"
+    assert os.path.exists(paths.ROOT / "uv.lock")
