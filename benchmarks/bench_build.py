@@ -16,11 +16,11 @@ from pathlib import Path
 from labbook import paths, sandbox
 
 
-def timed(tree: Path, *cmd: str) -> float:
+def timed(tree: Path, *make_args: str) -> float:
     t = time.perf_counter()
-    res = sandbox.run(tree, *cmd)
+    res = sandbox.make(tree, *make_args)
     if res.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stdout}\n{res.stderr}")
+        raise SystemExit(f"make {' '.join(make_args)} failed:\n{res.stdout}\n{res.stderr}")
     return time.perf_counter() - t
 
 
@@ -34,10 +34,10 @@ def main() -> None:
             for i in range(1, args.extra + 1):
                 (p.parent / f"{p.stem}_seed{i}.yaml").write_text(p.read_text() + f"\nseed: {i}\n")
         params = sorted(tree.glob("params/*/*.yaml"))
-        timed(tree, "make", "examples")  # example data exist before either contender starts
+        timed(tree, "examples")  # example data exist before either contender starts
 
-        clean = timed(tree, "make", "-j2", "figures")
-        noop = min(timed(tree, "make", "figures") for _ in range(3))
+        clean = timed(tree, "-j2", "figures")
+        noop = min(timed(tree, "figures") for _ in range(3))
 
         naive_dir = Path(tmp) / "naive"
         venv = tree / ".venv" / "bin"

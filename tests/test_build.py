@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from labbook import sandbox
+from labbook import paths, sandbox
 
 
 def _make(tree: Path, *args: str):
-    return sandbox.run(tree, "make", "--no-print-directory", *args)
+    return sandbox.make(tree, *args)
 
 
 def _modified_data(tree: Path) -> None:
@@ -47,7 +47,10 @@ def tree(tmp_path_factory):
                                         "ablation_file: null\nentropy_file: null\nconvergence_file: null\n")
     (params / "invalid.yaml").write_text("method_files: {}\nnot_a_parameter: 3\n")
     _modified_data(root)
+    editable = sorted(paths.ROOT.glob(".venv/lib/python*/site-packages/__editable__*labbook*.pth"))
+    before = [p.read_text() for p in editable]
     first = _make(root, "-j2", "figures")
+    assert [p.read_text() for p in editable] == before, "the sandbox re-installed the shared environment"
     return root, first
 
 
@@ -70,7 +73,7 @@ def test_build_reports_status_per_report(tree):
     broken = _summary_line(out, "broken")
     assert "FAILED" in broken and "InputError" in broken and "broken.json" in broken and "cell " in broken
     invalid = _summary_line(out, "invalid")
-    assert "FAILED" in invalid and "Invalid parameters" in invalid
+    assert "FAILED" in invalid and "Invalid parameters" in invalid and "not_a_parameter" in invalid
 
 
 def test_report_folder_layout(tree):

@@ -216,3 +216,37 @@ def test_estimates_frame(scores):
     df = stats.estimates_frame(p, c, metrics)
     assert list(df.columns) == ["method", "metric", "estimate", "lower", "upper"]
     assert len(df) == 6 and (df["lower"] <= df["estimate"]).all() and (df["estimate"] <= df["upper"]).all()
+
+
+# ---------------------------------------------------------------- plots
+
+def test_stat_plots_draw_what_they_are_given(scores):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from labbook import statplots, style
+
+    colors = style.method_colors(scores)
+    metrics = ["iqm", "mean"]
+    p, c = stats.interval_estimates(scores, metrics=metrics, reps=200, seed=0)
+    axes = statplots.interval_estimates(stats.estimates_frame(p, c, metrics), colors)
+    assert [ax.get_title() for ax in axes] == ["IQM", "Mean"]
+    bars = axes[1].patches
+    assert len(bars) == 3 and bars[0].get_x() == pytest.approx(c["m0"][0, 1])
+    assert bars[0].get_width() == pytest.approx(c["m0"][1, 1] - c["m0"][0, 1])
+
+    probs, cis = stats.probability_of_improvement_ci(stats.all_pairs(scores), reps=100, seed=0)
+    ax = statplots.probability_of_improvement(probs, cis, "m0", colors)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["m1", "m2"]
+    assert ax.patches[0].get_x() == pytest.approx(cis["m0:m1"][0])
+    with pytest.raises(ValueError, match="no pair"):
+        statplots.probability_of_improvement(probs, cis, "zz", colors)
+
+    taus = np.linspace(0, 1.2, 5)
+    prof, pcis = stats.performance_profiles(scores, taus, reps=100, seed=0)
+    ax = statplots.performance_profiles(prof, pcis, taus, colors)
+    assert len(ax.get_lines()) >= 3
+    assert np.allclose(ax.get_lines()[0].get_ydata(), prof["m0"])
+    plt.close("all")

@@ -171,8 +171,9 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     else:
         nb = _error_notebook(f"{notebook} / {variant}", error or "no executed notebook was written")
     failing = _failing_cell(nb) if error else None
-    if error and not failing:
-        failing = error.splitlines()[0] if error.startswith("Invalid") else error.strip().splitlines()[-1][:200]
+    if error and not failing:  # failed before or outside any cell: the error's most telling line
+        lines = error.strip().splitlines()
+        failing = (" ".join(lines[:2]) if error.startswith("Invalid") else lines[-1])[:300]
         if executed.exists() and error.startswith("papermill"):
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The report failed.**\n\n```\n{error}\n```"))
     status = "FAILED" if error else "ok"

@@ -36,7 +36,16 @@ def env(tree: Path) -> dict:
     return out
 
 
+ENV_STAMP = ".venv/.labbook-installed"  # the Makefile's environment target
+
+
 def run(tree: Path, *cmd: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run *cmd* in *tree* with env(tree); output captured as text."""
     return subprocess.run(list(cmd), cwd=tree, env=env(tree), capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+def make(tree: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """`make ARGS` in *tree*, never rebuilding the shared environment (it belongs to the real tree:
+    a sync from the copy would point the editable install at the copy)."""
+    return run(tree, "make", "--no-print-directory", "-o", ENV_STAMP, *args, timeout=timeout)
