@@ -11,11 +11,18 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _present(doc: dict, field: str, path: Path, required: bool) -> bool:
+    """True when doc has a non-null *field*; InputError when it has not and it is required."""
+    if field in doc and doc[field] is not None:
+        return True
+    if required:
+        raise InputError(f"{path}: required field {field!r} is missing")
+    return False
+
+
 def number(doc: dict, field: str, path: Path, required: bool = True) -> float | None:
     """doc[field] as a finite float; None when absent and not required."""
-    if field not in doc or doc[field] is None:
-        if required:
-            raise InputError(f"{path}: required field {field!r} is missing")
+    if not _present(doc, field, path, required):
         return None
     v = doc[field]
     if not _is_number(v):
@@ -25,9 +32,7 @@ def number(doc: dict, field: str, path: Path, required: bool = True) -> float | 
 
 def samples(doc: dict, field: str, path: Path, required: bool = True) -> np.ndarray | None:
     """doc[field] as array(seeds): a number (one seed) or a non-empty list of numbers (per seed)."""
-    if field not in doc or doc[field] is None:
-        if required:
-            raise InputError(f"{path}: required field {field!r} is missing")
+    if not _present(doc, field, path, required):
         return None
     v = doc[field]
     values = v if isinstance(v, list) else [v]
@@ -42,9 +47,7 @@ def samples(doc: dict, field: str, path: Path, required: bool = True) -> np.ndar
 
 def vector(doc: dict, field: str, path: Path, required: bool = True, length: int | None = None) -> np.ndarray | None:
     """doc[field] as array(n) of finite numbers (optionally of a given length)."""
-    if field not in doc or doc[field] is None:
-        if required:
-            raise InputError(f"{path}: required field {field!r} is missing")
+    if not _present(doc, field, path, required):
         return None
     v = doc[field]
     if not isinstance(v, list) or not v:
@@ -60,9 +63,7 @@ def vector(doc: dict, field: str, path: Path, required: bool = True, length: int
 def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bool = True) -> np.ndarray | None:
     """doc[field] as array(seeds, length): a list of numbers (one seed) or a list of per-point
     lists of per-seed numbers ([[s1, s2, s3], ...]) — one entry per x value."""
-    if field not in doc or doc[field] is None:
-        if required:
-            raise InputError(f"{path}: required field {field!r} is missing")
+    if not _present(doc, field, path, required):
         return None
     v = doc[field]
     if not isinstance(v, list) or len(v) != length:
@@ -84,9 +85,7 @@ def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bo
 
 def matrix(doc: dict, field: str, path: Path, required: bool = True) -> np.ndarray | None:
     """doc[field] as a rectangular array(rows, cols) of finite numbers; ragged rows are an error."""
-    if field not in doc or doc[field] is None:
-        if required:
-            raise InputError(f"{path}: required field {field!r} is missing")
+    if not _present(doc, field, path, required):
         return None
     v = doc[field]
     if not isinstance(v, list) or not v or not all(isinstance(r, list) and r for r in v):
