@@ -189,3 +189,19 @@ def test_noop_then_incremental_and_deterministic(tree):
     assert after["multiseed"] == stamps["multiseed"]  # untouched report not rebuilt
     assert after["example"] > stamps["example"] and after["modified"] > stamps["modified"]
     assert _outputs(_report(root, "example")) == before  # byte-identical figures, tables, findings
+
+
+def test_sparse_training_reports(tree):
+    root, _ = tree
+    good = root / "reports" / "sparse_training" / "good"
+    bad = root / "reports" / "sparse_training" / "misbehaving"
+    good_findings = json.loads((good / "findings.json").read_text())
+    bad_findings = json.loads((bad / "findings.json").read_text())
+    assert good_findings["checks"]["values"]["passed"] == good_findings["checks"]["values"]["evaluated"] == 6
+    assert bad_findings["checks"]["values"]["passed"] == 3
+    assert "activation rate within the target band" in bad_findings["checks"]["values"]["failed"]
+    html = (bad / "report.html").read_text()
+    assert "FAIL" in html and "increase `activation_threshold`" in html.replace("<code>", "`").replace("</code>", "`")
+    assert {"architecture", "training_dashboard", "threshold_adaptation", "baseline_vs_gated"} <= \
+        {p.stem for p in (good / "figures").glob("*.png")}
+    assert (good / "tables" / "checks.csv").exists() and not (good / "tables" / "checks.tex").exists()

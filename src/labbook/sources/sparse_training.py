@@ -1,0 +1,91 @@
+"""Adaptive sparse training metrics files (seed 003) -> one tidy per-epoch table per run.
+
+A metrics file is the trainer's metrics dumped as JSON, one per run:
+
+    {
+      "run": "vit-gated",                           optional display name (default: file stem)
+      "kind": "gated",                              gated | baseline | sample_by_sample (default gated)
+      "config": {"target_activation_rate": 0.06,    required for gated runs (fraction, 0-1)
+                 "activation_threshold": 0.4, "energy_pressure": 0.2, "lr": 1e-4, "epochs": 10,
+                 "samples_per_epoch": 50000},       all optional but the target
+      "metrics": {"train_loss": [...], "val_accuracy": [...], "activation_rates": [...],
+                  "energy_savings": [...], "epoch_times": [...], "thresholds": [...]}
+    }
+
+Every metrics list has one value per epoch. Rates and savings are fractions in [0, 1]; accuracy is
+in %; epoch times in seconds. Gated runs need every metric but `thresholds` (optional); baseline and
+sample-by-sample timing runs need only `epoch_times`. The metric names are the seed's defaults and
+can be renamed with *names* (our name -> the file's name).
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labbook import inputs
+from labbook.inputs import InputError
+from labbook.sources import fields
+
+DEFAULT_NAMES = {"train_loss": "train_loss", "val_accuracy": "val_accuracy",
+                 "activation_rate": "activation_rates", "energy_savings": "energy_savings",
+                 "epoch_time": "epoch_times", "threshold": "thresholds"}
+GATED_REQUIRED = ("train_loss", "val_accuracy", "activation_rate", "energy_savings", "epoch_time")
+FRACTIONS = ("activation_rate", "energy_savings")
+KINDS = ("gated", "baseline", "sample_by_sample")
+
+
+@dataclass
+class Run:
+    name: str
+    kind: str
+    config: dict
+    epochs: pd.DataFrame  # epoch (1-based) + one column per metric present
+    path: Path
+
+    @property
+    def target(self) -> float | None:
+        return self.config.get("target_activation_rate")
+
+
+def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None = None) -> Run:
+    """Load and validate one metrics file; *kind* (if given) must match the file's `kind`."""
+    names = {**DEFAULT_NAMES, **(names or {})}
+    doc = fields.mapping(inputs.read_json(path), path)
+    file_kind = fields.text(doc, "kind", path, default="gated") or "gated"
+    if file_kind not in KINDS:
+        raise InputError(f"{path}: field 'kind' must be one of {KINDS}, got {file_kind!r}")
+    if kind is not None and file_kind != kind:
+        raise InputError(f"{path}: field 'kind' is {file_kind!r}, but this file is listed as the {kind} run")
+    config = doc.get("config", {})
+    if not isinstance(config, dict):
+        raise InputError(f"{path}: field 'config' must be an object")
+    metrics = doc.get("metrics")
+    if not isinstance(metrics, dict):
+        raise InputError(f"{path}: field 'metrics' must be an object of per-epoch lists")
+    required = GATED_REQUIRED if file_kind == "gated" else ("epoch_time",)
+    columns = {}
+    for ours, theirs in names.items():
+        values = fields.vector(metrics, theirs, path, required=ours in required)
+        if values is None:
+            continue
+        if ours in FRACTIONS and ((values < 0) | (values > 1)).any():
+            bad = int(np.nonzero((values < 0) | (values > 1))[0][0])
+            raise InputError(f"{path}: field 'metrics.{theirs}'[{bad}] = {values[bad]} is not a fraction in [0, 1]"
+                             + (" (percentages? divide by 100)" if values.max() <= 100 else ""))
+        columns[ours] = values
+    lengths = {k: len(v) for k, v in columns.items()}
+    if len(set(lengths.values())) != 1:
+        raise InputError(f"{path}: per-epoch metrics have different lengths {lengths}")
+    cfg = {}
+    for key in ("target_activation_rate", "activation_threshold", "energy_pressure", "lr", "epochs",
+                "samples_per_epoch"):
+        v = fields.number(config, key, path, required=key == "target_activation_rate" and file_kind == "gated")
+        if v is not None:
+            cfg[key] = v
+    if "target_activation_rate" in cfg and not 0 < cfg["target_activation_rate"] <= 1:
+        raise InputError(f"{path}: field 'config.target_activation_rate' must be a fraction in (0, 1]")
+    df = pd.DataFrame(columns)
+    df.insert(0, "epoch", np.arange(1, len(df) + 1))
+    name = fields.text(doc, "run", path, default=Path(path).stem) or Path(path).stem
+    return Run(name=name, kind=file_kind, config=cfg, epochs=df, path=Path(path))
