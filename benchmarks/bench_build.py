@@ -2,8 +2,7 @@
 
 The naive loop is what a user would write: for each params file, `papermill` then
 `jupyter nbconvert --to html`, one report after another. Both run on the same reports in a copy
-of the tree: the params files of the project plus EXTRA copies of each (other bootstrap seeds),
-so there are several reports.
+of the tree: the params files of the project plus EXTRA copies of each, so there are several reports.
     python benchmarks/bench_build.py [--extra 2]
 """
 import argparse
@@ -32,7 +31,7 @@ def main() -> None:
         tree = sandbox.copy_tree(Path(tmp) / "tree")
         for p in sorted(tree.glob("params/*/*.yaml")):
             for i in range(1, args.extra + 1):
-                (p.parent / f"{p.stem}_seed{i}.yaml").write_text(p.read_text() + f"\nseed: {i}\n")
+                (p.parent / f"{p.stem}_copy{i}.yaml").write_text(p.read_text())
         params = sorted(tree.glob("params/*/*.yaml"))
         timed(tree, "examples")  # example data exist before either contender starts
 

@@ -170,6 +170,18 @@ def test_params_errors_name_file_and_key(notebook, tmp_path, text, match):
         params_mod.validate(_params(tmp_path, text), notebook)
 
 
+def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('output_dir: str = ""  # runner\nband: float = 0.01  # 0.01 = 1 point\n')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    with pytest.raises(params_mod.ParamsError, match=r"\['band'\].*cannot be read by papermill"):
+        params_mod.notebook_params(tmp_path / "nb.ipynb")
+
+
 def test_every_notebook_parameter_is_typed_and_documented():
     for nb in sorted(paths.NOTEBOOKS.glob("*.ipynb")):
         declared = params_mod.notebook_params(nb)

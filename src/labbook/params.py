@@ -55,6 +55,11 @@ def notebook_params(notebook: Path) -> dict[str, Param]:
         raise ParamsError(f"{notebook}: no cell tagged 'parameters'")
     # papermill's own parser (what --help-notebook shows), independent of the stored kernel name
     declared = {p.name: p._asdict() for p in PythonTranslator.inspect(cells[0])}
+    assigned = _assigned_names(cells[0].source, notebook)
+    unread = [n for n in assigned if n not in declared]
+    if unread:  # papermill skips such lines with only a log warning; injection would silently miss them
+        raise ParamsError(f"{notebook}: parameter(s) {unread} in the parameters cell cannot be read by papermill "
+                          "(one assignment per line, `name: type = value  # help`, no '=' in the comment)")
     out = {}
     for name, p in declared.items():
         where = f"{notebook}: parameter {name!r}"
@@ -68,6 +73,21 @@ def notebook_params(notebook: Path) -> dict[str, Param]:
             raise ParamsError(f"{where}: default {p['default']!r} is not a literal") from None
         out[name] = Param(name, types, annotation, optional, default, p.get("help", ""))
     return out
+
+
+def _assigned_names(source: str, notebook: Path) -> list[str]:
+    """Names assigned at the top level of the parameters cell, by Python's own parser."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParamsError(f"{notebook}: the parameters cell is not valid Python ({exc})") from None
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return names
 
 
 def load_params(params_file: Path) -> dict:
