@@ -27,6 +27,7 @@ from labbook import paths
 STAMP = ".ok"
 DEFAULT_TIMEOUT = 900  # seconds per cell
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01: a fixed date for every file format's timestamps
+EXAMPLE_BANNER = "Example data (simulated) — not experimental results"
 
 
 def report_names() -> list[str]:
@@ -132,7 +133,6 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
 
     from labbook import params as params_mod
     from labbook import provenance
-    from labbook.report import EXAMPLE_BANNER
 
     t0 = time.monotonic()
     notebook, variant = _split(name)

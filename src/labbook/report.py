@@ -11,9 +11,6 @@ import pandas as pd
 from labbook import figures, inputs, paths, tables
 from labbook.findings import Findings
 
-EXAMPLE_BANNER = "Example data (simulated) — not experimental results"
-
-
 def _show_markdown(text: str) -> None:
     try:
         from IPython import get_ipython
