@@ -230,3 +230,24 @@ def test_environment_yml_matches_pyproject():
     assert conda == pip
     assert pip["pandas"] == "<3,>=2.2"
     assert os.path.exists(paths.ROOT / "uv.lock")
+
+
+def test_report_writes_findings_inputs_and_warnings(tmp_path, capsys):
+    from labbook.report import Report
+
+    rep = Report(tmp_path / "out", "nb")
+    inputs.read_json(paths.EXAMPLES / "chain_of_experts" / "baseline.json")
+    rep.finding("k", "value {v:.1f}", v=2.25)
+    rep.warn("run r3 left out: no accuracy")
+    rep.note("no convergence file")
+    rep.table(pd.DataFrame({"a": [1]}), "t", latex=False)
+    rep.figure(_figure(), "f")
+    rep.finish()
+    printed = capsys.readouterr().out
+    assert "**Warning:** run r3 left out" in printed and "**Note:** no convergence file" in printed
+    record = json.loads((tmp_path / "out" / "inputs.json").read_text())
+    assert record["example_data"] is True and record["warnings"] == ["run r3 left out: no accuracy"]
+    assert record["inputs"][0]["path"].endswith("baseline.json")
+    assert json.loads((tmp_path / "out" / "findings.json").read_text())["k"]["text"] == "value 2.2"
+    assert (tmp_path / "out" / "figures" / "f.pdf").exists() and (tmp_path / "out" / "tables" / "t.csv").exists()
+    inputs.clear()
