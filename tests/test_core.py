@@ -20,6 +20,8 @@ def test_paths_are_absolute_and_rooted():
     assert paths.report_dir("nb", "v") == paths.ROOT / "reports" / "nb" / "v"
     assert paths.resolve_input("examples/x.json") == paths.ROOT / "examples" / "x.json"
     assert paths.resolve_input("/abs/x.json").as_posix() == "/abs/x.json"
+    assert paths.relative(paths.ROOT / "params" / "x.yaml") == "params/x.yaml"
+    assert paths.relative("/elsewhere/x.json") == "/elsewhere/x.json"
     assert paths.is_example_input(paths.EXAMPLES / "a" / "b.json")
     assert not paths.is_example_input(paths.ROOT / "params" / "x.yaml")
 

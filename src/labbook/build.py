@@ -100,13 +100,8 @@ def _render_html(nb, show_code: bool) -> str:
 
 def _make_deps(notebook: str, variant: str, inputs: list[dict]) -> str:
     """inputs.d: the stamp depends on notebook, params, src and every data file read."""
-    def rel(p: Path) -> str:
-        p = Path(p)
-        try:
-            s = str(p.relative_to(paths.ROOT))
-        except ValueError:
-            s = str(p)
-        return s.replace(" ", "\\ ").replace("$", "$$").replace("#", "\\#")
+    def rel(p: Path) -> str:  # make-escaped
+        return paths.relative(p).replace(" ", "\\ ").replace("$", "$$").replace("#", "\\#")
 
     target = rel(paths.report_dir(notebook, variant) / STAMP)
     src = sorted(paths.SRC.rglob("*.py"))

@@ -33,6 +33,14 @@ def resolve_input(path: str | Path) -> Path:
     return p if p.is_absolute() else ROOT / p
 
 
+def relative(path: str | Path) -> str:
+    """*path* relative to the repo root when it lies inside it, else as given (for reports and make)."""
+    try:
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def is_example_input(path: Path) -> bool:
     """True when *path* lies in the project's example-data folder."""
     try:

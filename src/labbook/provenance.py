@@ -36,19 +36,13 @@ def package_versions(names=PACKAGES) -> dict:
 
 def stamp(notebook: str, variant: str, params: dict, inputs: list[dict], seconds: float, status: str) -> dict:
     """The provenance record written to provenance.json and shown at the end of report.html."""
-    def rel(p):
-        try:
-            return str(Path(p).relative_to(paths.ROOT))
-        except ValueError:
-            return str(p)
-
     return {
         "report": f"{notebook}/{variant}",
         "status": status,
         "git": git_state(),
-        "params_file": rel(paths.params_path(notebook, variant)),
+        "params_file": paths.relative(paths.params_path(notebook, variant)),
         "params": params,
-        "inputs": [dict(i, path=rel(i["path"])) for i in inputs],
+        "inputs": [dict(i, path=paths.relative(i["path"])) for i in inputs],
         "packages": package_versions(),
         "seconds": round(seconds, 2),
     }
