@@ -69,6 +69,10 @@ def test_bad_metrics_file(tmp_path, doc, match):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
+def test_within_band():
+    assert sparse.within_band([0.05, 0.06, 0.07, 0.0701], 0.06, 0.01).tolist() == [True, True, True, False]
+
+
 def test_kind_must_match_role(data):
     with pytest.raises(InputError, match="listed as the baseline run"):
         source.load_run(data / "gated_good.json", kind="baseline")

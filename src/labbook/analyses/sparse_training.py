@@ -30,6 +30,11 @@ def after_warmup(run: Run, warmup: int) -> pd.DataFrame:
     return df[df["epoch"] > warmup] if len(df) > warmup else df
 
 
+def within_band(rates, target: float, band: float) -> np.ndarray:
+    """Boolean per epoch: |rate - target| <= band (fractions; a hair of slack for float rounding)."""
+    return np.abs(np.asarray(rates, dtype=float) - target) <= band + 1e-12
+
+
 def timing(gated: Run, baseline: Run | None, sample_by_sample: Run | None) -> pd.DataFrame:
     """Median seconds per epoch for each run given, and the gated run's speedup over each (x).
     Index: kind (gated, baseline, sample_by_sample)."""
@@ -72,7 +77,7 @@ def run_checks(run: Run, speed: pd.DataFrame | None, warmup: int, band: float, s
 
     rate = steady["activation_rate"].to_numpy()
     mean_rate = float(rate.mean())
-    in_band = bool(np.all(np.abs(rate - target) <= band + 1e-12))
+    in_band = bool(within_band(rate, target, band).all())
     advice = ""
     if not in_band:
         thr, pressure = cfg.get("activation_threshold"), cfg.get("energy_pressure")
