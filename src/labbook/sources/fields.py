@@ -20,6 +20,13 @@ def _present(doc: dict, field: str, path: Path, required: bool) -> bool:
     return False
 
 
+def _check_numbers(values: list, path: Path, label: str) -> None:
+    """Every entry of *values* a finite number; else InputError naming label[index]."""
+    for i, x in enumerate(values):
+        if not _is_number(x):
+            raise InputError(f"{path}: field {label}[{i}] must be a finite number, got {x!r}")
+
+
 def number(doc: dict, field: str, path: Path, required: bool = True) -> float | None:
     """doc[field] as a finite float; None when absent and not required."""
     if not _present(doc, field, path, required):
@@ -35,14 +42,12 @@ def samples(doc: dict, field: str, path: Path, required: bool = True) -> np.ndar
     if not _present(doc, field, path, required):
         return None
     v = doc[field]
-    values = v if isinstance(v, list) else [v]
-    if not values:
+    if not isinstance(v, list):
+        return np.asarray([number(doc, field, path)])
+    if not v:
         raise InputError(f"{path}: field {field!r} is an empty list")
-    for i, x in enumerate(values):
-        if not _is_number(x):
-            where = f"{field!r}[{i}]" if isinstance(v, list) else repr(field)
-            raise InputError(f"{path}: field {where} must be a finite number, got {x!r}")
-    return np.asarray(values, dtype=float)
+    _check_numbers(v, path, repr(field))
+    return np.asarray(v, dtype=float)
 
 
 def vector(doc: dict, field: str, path: Path, required: bool = True, length: int | None = None) -> np.ndarray | None:
@@ -52,9 +57,7 @@ def vector(doc: dict, field: str, path: Path, required: bool = True, length: int
     v = doc[field]
     if not isinstance(v, list) or not v:
         raise InputError(f"{path}: field {field!r} must be a non-empty list of numbers, got {v!r}")
-    for i, x in enumerate(v):
-        if not _is_number(x):
-            raise InputError(f"{path}: field {field!r}[{i}] must be a finite number, got {x!r}")
+    _check_numbers(v, path, repr(field))
     if length is not None and len(v) != length:
         raise InputError(f"{path}: field {field!r} has {len(v)} entries, expected {length}")
     return np.asarray(v, dtype=float)
@@ -76,9 +79,7 @@ def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bo
         if len(seeds) != 1 or 0 in seeds:
             raise InputError(f"{path}: field {field!r} has per-seed lists of different lengths {sorted(seeds)}")
         for i, row in enumerate(v):
-            for j, x in enumerate(row):
-                if not _is_number(x):
-                    raise InputError(f"{path}: field {field!r}[{i}][{j}] must be a finite number, got {x!r}")
+            _check_numbers(row, path, f"{field!r}[{i}]")
         return np.asarray(v, dtype=float).T
     raise InputError(f"{path}: field {field!r} mixes numbers and lists")
 
@@ -96,9 +97,7 @@ def matrix(doc: dict, field: str, path: Path, required: bool = True) -> np.ndarr
         raise InputError(f"{path}: field {field!r} is ragged: row {bad} has {widths[bad]} entries, "
                          f"row 0 has {widths[0]}")
     for i, row in enumerate(v):
-        for j, x in enumerate(row):
-            if not _is_number(x):
-                raise InputError(f"{path}: field {field!r}[{i}][{j}] must be a finite number, got {x!r}")
+        _check_numbers(row, path, f"{field!r}[{i}]")
     return np.asarray(v, dtype=float)
 
 
