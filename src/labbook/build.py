@@ -213,8 +213,9 @@ def _provenance(name: str) -> dict | None:
 def summary() -> int:
     """Print one line per report (name, status, seconds, failing cell); 1 if any failed/missing."""
     bad = 0
+    names = report_names()
     print(f"{'report':<45} {'status':<7} {'seconds':>8}")
-    for name in report_names():
+    for name in names:
         prov = _provenance(name)
         if prov is None:
             bad += 1
@@ -223,7 +224,7 @@ def summary() -> int:
         bad += prov["status"] != "ok"
         failing = f"  {prov['failing_cell']}" if prov.get("failing_cell") else ""
         print(f"{name:<45} {prov['status']:<7} {prov['seconds']:7.1f}s{failing}")
-    print(f"{len(report_names()) - bad} ok, {bad} failed or missing")
+    print(f"{len(names) - bad} ok, {bad} failed or missing")
     return 1 if bad else 0
 
 

@@ -252,17 +252,16 @@ def probability_of_improvement_ci(pairs: Mapping[str, tuple[np.ndarray, np.ndarr
         points[name] = float(probability_of_improvement(x, y))
         dist = []
         for chunk in _chunks(reps, (nx * ny + nx + ny) * m):
-            if nx == ny or not indexer.legacy:
-                if nx == ny:  # one draw of (chunk, 2, N, M) is the x-then-y stream per replicate
-                    both = indexer.runs(nx, (chunk, 2, nx, m))
-                    ix, iy = both[:, 0], both[:, 1]
-                else:
-                    ix = indexer.runs(nx, (chunk, nx, m))
-                    iy = indexer.runs(ny, (chunk, ny, m))
-            else:  # legacy with unequal run counts: rliable's per-replicate interleaving
+            if nx == ny:  # one draw of (chunk, 2, N, M) is the x-then-y stream of each replicate
+                both = indexer.runs(nx, (chunk, 2, nx, m))
+                ix, iy = both[:, 0], both[:, 1]
+            elif indexer.legacy:  # unequal run counts: replay rliable's per-replicate interleaving
                 draws = [(indexer.runs(nx, (nx, m)), indexer.runs(ny, (ny, m))) for _ in range(chunk)]
                 ix = np.stack([d[0] for d in draws])
                 iy = np.stack([d[1] for d in draws])
+            else:
+                ix = indexer.runs(nx, (chunk, nx, m))
+                iy = indexer.runs(ny, (chunk, ny, m))
             dist.append(probability_of_improvement(_resample_runs(x, ix), _resample_runs(y, iy)))
         intervals[name] = np.percentile(np.concatenate(dist), q)
     return points, intervals
