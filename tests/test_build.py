@@ -209,3 +209,19 @@ def test_sparse_training_reports(tree):
     assert {"architecture", "training_dashboard", "threshold_adaptation", "baseline_vs_gated"} <= \
         {p.stem for p in (good / "figures").glob("*.png")}
     assert (good / "tables" / "checks.csv").exists() and not (good / "tables" / "checks.tex").exists()
+
+
+def test_credit_assignment_reports(tree):
+    root, _ = tree
+    cifar = json.loads((root / "reports" / "credit_assignment" / "cifar10" / "findings.json").read_text())
+    mnist = json.loads((root / "reports" / "credit_assignment" / "mnist" / "findings.json").read_text())
+    assert cifar["state_vs_credit"]["values"]["method"] == "State Bridge"  # true in the cifar10 data: annotated
+    assert "state_vs_credit" not in mnist  # the mnist state bridge is not last: no annotation
+    assert cifar["ranking"]["values"]["n"] == 3 and mnist["ranking"]["values"]["n"] == 4
+    assert mnist["ranking"]["text"].startswith("Ranking by mean final test accuracy over 4 seeds: Backprop")
+    assert {"margin_dfa", "margin_state_bridge"} <= set(mnist) and "margin_credit_bridge" not in mnist
+    figures = {p.stem for p in (root / "reports" / "credit_assignment" / "cifar10" / "figures").glob("*.png")}
+    assert figures == {"accuracy_curves", "diagnostics", "feature_drift", "state_vs_credit", "final_accuracy",
+                       "interval_estimates", "probability_of_improvement"}
+    assert "predicts the network state best" in (root / "reports" / "credit_assignment" / "cifar10" / "report.html").read_text()
+    assert "predicts the network state best" not in (root / "reports" / "credit_assignment" / "mnist" / "report.html").read_text()

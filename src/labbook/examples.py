@@ -109,7 +109,66 @@ def sparse_training(out: Path, seed: int = 0, epochs: int = 12) -> None:
     (out / "README.md").write_text(f"# sparse_training\n\n{SIMULATED}\n\nSeed {seed}; {epochs} epochs per run.\n")
 
 
-GENERATORS = {"chain_of_experts_seeds": chain_of_experts_seeds, "sparse_training": sparse_training}
+CREDIT_METHODS = {  # key: (final test acc, final train acc, epochs-to-learn, BP-cosine low -> high, nudge per eta)
+    "bp": (0.60, 0.86, 12.0, (0.99, 0.99), -2.0),
+    "dfa": (0.45, 0.58, 18.0, (0.05, 0.35), -0.5),
+    "state_bridge": (0.38, 0.47, 20.0, (0.02, 0.10), 0.1),
+    "credit_bridge": (0.52, 0.70, 14.0, (0.35, 0.80), -1.2),
+}
+
+
+def _credit_seed(rng, methods: dict, epochs: int, blocks: int, drift_key: str, pred_error: dict) -> dict:
+    """One seed's results in seed 004's format: {method: {log, diagnostics, drift}} (accuracies as fractions)."""
+    e = np.arange(1, epochs + 1)
+    doc = {}
+    for method, (test, train, tau, (cos_lo, cos_hi), nudge) in methods.items():
+        final = test + rng.normal(0, 0.008)
+        learn = 1 - np.exp(-e / tau)
+        log = {"train_acc": np.round(np.clip(0.1 + (train - 0.1) * learn + rng.normal(0, 0.004, epochs), 0, 1), 4).tolist(),
+               "test_acc": np.round(np.clip(0.1 + (final - 0.1) * learn + rng.normal(0, 0.006, epochs), 0, 1), 4).tolist()}
+        if method in pred_error:
+            start, end = pred_error[method]
+            err = np.exp(np.linspace(np.log(start), np.log(end), epochs)) * np.exp(rng.normal(0, 0.1, epochs))
+            log["state_pred_error"] = [float(f"{v:.4g}") for v in err]
+        depth = np.linspace(0, 1, blocks)
+        cosine = np.clip(cos_lo + (cos_hi - cos_lo) * depth + rng.normal(0, 0.02, blocks), -1, 1)
+        rho = np.clip(0.8 * cosine + rng.normal(0, 0.03, blocks), -1, 1)
+        nudging = {eta: np.round(float(eta) * nudge * (0.5 + cosine) + rng.normal(0, 0.1 * float(eta), blocks), 6).tolist()
+                   for eta in ("0.001", "0.01", "0.1")}
+        drift = 0.05 + 0.4 * abs(nudge) / 2 * np.exp(-2 * depth) + rng.normal(0, 0.005, blocks)
+        doc[method] = {"log": log,
+                       "diagnostics": {"bp_cosine": np.round(cosine, 4).tolist(),
+                                       "perturbation_rho": np.round(rho, 4).tolist(), "nudging": nudging},
+                       "drift": {drift_key.format(i=i): round(float(v), 5) for i, v in enumerate(drift)}}
+    return doc
+
+
+def credit_assignment(out: Path, seed: int = 0) -> None:
+    """Two datasets of per-seed results files (seed 004's layout: results/<run>/results_<dataset>.json).
+
+    cifar10: BP, DFA, State Bridge, Credit Bridge; seeds 42, 123, 456; 100 epochs; 12 blocks; the
+    state bridge predicts the state best and has the lowest accuracy. mnist: BP, DFA, State Bridge;
+    seeds 1-4; 30 epochs; 6 blocks, drift keys "layers.{i}.fc.weight"; the state bridge is not last."""
+    rng = np.random.default_rng(seed)
+    variants = {
+        "cifar10": ((42, 123, 456), CREDIT_METHODS, 100, 12, "blocks.{i}.w1.weight",
+                    {"state_bridge": (0.2, 2e-5), "credit_bridge": (0.5, 3e-2)}),
+        "mnist": ((1, 2, 3, 4), {"bp": (0.98, 0.995, 4.0, (0.99, 0.99), -2.0),
+                                 "dfa": (0.955, 0.97, 6.0, (0.1, 0.4), -0.6),
+                                 "state_bridge": (0.965, 0.975, 5.0, (0.05, 0.2), 0.05)}, 30, 6,
+                  "layers.{i}.fc.weight", {"state_bridge": (0.1, 1e-4)}),
+    }
+    for dataset, (seeds, methods, epochs, blocks, key, pred) in variants.items():
+        for s in seeds:
+            folder = out / dataset / f"seed{s}"
+            folder.mkdir(parents=True)
+            _write_json(folder / f"results_{dataset}.json", {str(s): _credit_seed(rng, methods, epochs, blocks, key, pred)})
+    (out / "README.md").write_text(f"# credit_assignment\n\n{SIMULATED}\n\nSeed {seed}. cifar10: 3 seeds x 4 methods x "
+                                   "100 epochs x 12 blocks; mnist: 4 seeds x 3 methods x 30 epochs x 6 blocks.\n")
+
+
+GENERATORS = {"chain_of_experts_seeds": chain_of_experts_seeds, "sparse_training": sparse_training,
+              "credit_assignment": credit_assignment}
 
 
 def generate(name: str, root: Path | None = None) -> Path:

@@ -214,6 +214,33 @@ def mean_ci(values, reps: int = 10_000, confidence: float = 0.95, seed: SeedLike
     return float(x.mean()), float(lo), float(hi)
 
 
+def curve_band(curves, band: str = "ci", reps: int = 2_000, confidence: float = 0.95,
+               seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean curve across runs and a band around it: (mean, lower, upper), each array(points).
+
+    curves: array(runs, points), e.g. accuracy per seed x epoch. band "std": mean -/+ one
+    (population) standard deviation, as the seed plots; "ci": percentile bootstrap CI of the mean
+    that resamples whole runs (the same draws at every point, so the band is a curve of one
+    resampling). One run gives a zero-width band.
+    """
+    c = np.asarray(curves, dtype=float)
+    if c.ndim != 2 or c.size == 0 or np.isnan(c).any():
+        raise ScoreError(f"curves must be a finite array(runs, points), got shape {c.shape}")
+    mean = c.mean(axis=0)
+    if band == "std":
+        sd = c.std(axis=0)
+        return mean, mean - sd, mean + sd
+    if band != "ci":
+        raise ValueError(f"band must be 'std' or 'ci', got {band!r}")
+    if c.shape[0] == 1:
+        return mean, mean.copy(), mean.copy()
+    indexer = _Indexer(seed, False)
+    n, p = c.shape
+    dist = [c[indexer.runs(n, (chunk, n))].mean(axis=1) for chunk in _chunks(reps, n * p)]
+    lo, hi = np.percentile(np.concatenate(dist), _percentiles(confidence), axis=0)
+    return mean, lo, hi
+
+
 # ---------------------------------------------------------------- probability of improvement
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> np.ndarray:
