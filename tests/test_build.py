@@ -225,3 +225,20 @@ def test_credit_assignment_reports(tree):
                        "interval_estimates", "probability_of_improvement"}
     assert "predicts the network state best" in (root / "reports" / "credit_assignment" / "cifar10" / "report.html").read_text()
     assert "predicts the network state best" not in (root / "reports" / "credit_assignment" / "mnist" / "report.html").read_text()
+
+
+def test_nonlinearity_reduction_reports(tree):
+    root, _ = tree
+    base = root / "reports" / "nonlinearity_reduction"
+    mnist = json.loads((base / "mnist" / "findings.json").read_text())
+    cifar = json.loads((base / "cifar10" / "provenance.json").read_text())
+    assert mnist["min_nonlinear_mnist"]["values"]["ratio"] == 0.5
+    assert mnist["gating_pattern"]["values"]["linear"] == "fc1"
+    assert cifar["warnings"] == ["Run `cifar10_fixed_60_s0_crashed` skipped: meta.json missing"]
+    assert "cifar10_fixed_60_s0_crashed" in (base / "cifar10" / "report.html").read_text()
+    summary = (base / "cifar10" / "tables" / "summary.csv").read_text()
+    assert "gating: share α < 0.5" in summary and ",config," in summary
+    assert {"accuracy_vs_ratio", "latency_vs_accuracy", "val_curves", "val_curves_subset", "gating_dynamics",
+            "alpha_distributions", "generalization_gap", "accuracy_vs_flops", "activation_stats"} <= \
+        {p.stem for p in (base / "mnist" / "figures").glob("*.png")}
+    assert "No run has `activation_stats.json`" in (base / "cifar10" / "report.html").read_text()

@@ -167,8 +167,90 @@ def credit_assignment(out: Path, seed: int = 0) -> None:
                                    "100 epochs x 12 blocks; mnist: 4 seeds x 3 methods x 30 epochs x 6 blocks.\n")
 
 
+def _gates(rng, means: np.ndarray, neurons: int, with_alphas: bool) -> list[dict]:
+    """Per-layer gate stats of one epoch drawn from Beta distributions with the given layer means."""
+    out = []
+    for layer, m in enumerate(means):
+        k = 6.0
+        a = rng.beta(max(m * k, 0.05), max((1 - m) * k, 0.05), neurons)
+        stat = {"layer": f"fc{layer + 1}", "alpha_mean": round(float(a.mean()), 4),
+                "alpha_median": round(float(np.median(a)), 4), "alpha_lt_0.1": round(float((a < 0.1).mean()), 4),
+                "alpha_gt_0.9": round(float((a > 0.9).mean()), 4)}
+        if with_alphas:
+            stat["alphas"] = np.round(a, 4).tolist()
+        out.append(stat)
+    return out
+
+
+def _nonlinearity_run(rng, folder: Path, dataset: str, approach: str, seed: int, epochs: int, acc: float,
+                      latency_ms: float, flops: float, ratio_in_config: float | None, final_alphas=None) -> None:
+    """history.json + meta.json of one run (seed 002's format); accuracies as fractions."""
+    e = np.arange(1, epochs + 1)
+    learn = 1 - np.exp(-e / (epochs / 5))
+    val = np.clip(acc * learn + rng.normal(0, 0.004, epochs), 0, 1)
+    train = np.clip(val + 0.01 + 0.04 * learn * (1 - acc) + rng.normal(0, 0.003, epochs), 0, 1)
+    history = []
+    for i, ep in enumerate(e):
+        row = {"epoch": int(ep), "train_acc": round(float(train[i]), 4), "val_acc": round(float(val[i]), 4),
+               "train_loss": round(float(-np.log(max(train[i], 1e-3)) + 0.02), 4),
+               "val_loss": round(float(-np.log(max(val[i], 1e-3)) + 0.05), 4)}
+        if final_alphas is not None:
+            means = 1 - (1 - np.asarray(final_alphas)) * (1 - np.exp(-ep / (epochs / 4)))
+            row["gating"] = _gates(rng, means, 64, with_alphas=ep == epochs)
+        history.append(row)
+    lat = latency_ms / 1000 * (1 + rng.normal(0, 0.02))
+    config = {"approach": approach, "dataset": dataset, "seed": seed, "epochs": epochs}
+    if ratio_in_config is not None:
+        config["linear_ratio"] = ratio_in_config
+    meta = {"config": config, "simulated": SIMULATED,
+            "latency": {"mean_latency_s": round(lat, 6), "p50_latency_s": round(lat * 0.97, 6),
+                        "p90_latency_s": round(lat * 1.15, 6)},
+            "param_counts": {"trainable_params": 535818 if dataset == "mnist" else 1707274},
+            "approx_linear_flops": int(flops), "memory_mb": round(180 + 40 * rng.random(), 1)}
+    folder.mkdir(parents=True)
+    _write_json(folder / "history.json", history)
+    _write_json(folder / "meta.json", meta)
+
+
+def nonlinearity_reduction(out: Path, seed: int = 0) -> None:
+    """Run folders for mnist and cifar10 (an MLP head): fixed linear ratios 0-100% x 3 seeds, and
+    gating runs (two sparsity pressures x 3 seeds) whose per-layer gates drift toward linear (fc1),
+    half (fc2) or stay nonlinear (fc3). mnist fixed runs carry their ratio in the name, cifar10 ones
+    in config.linear_ratio; mnist ratio-0 and -50 runs have activation_stats.json; cifar10 has one
+    crashed run (history.json only)."""
+    rng = np.random.default_rng(seed)
+    ratios = [0, 10, 25, 50, 75, 90, 100]
+    spec = {"mnist": (15, 0.985, 0.075, 0.80, 1.0e6), "cifar10": (25, 0.625, 0.090, 2.40, 3.4e6)}
+    for dataset, (epochs, top, drop, latency_ms, flops) in spec.items():
+        for r in ratios:
+            f = r / 100
+            for s in range(3):
+                name = f"{dataset}_fixed_{r}_s{s}"
+                acc = top - drop * f ** 3 + rng.normal(0, 0.002)
+                _nonlinearity_run(rng, out / dataset / name, dataset, "fixed", s, epochs, acc,
+                                  latency_ms * (1 - 0.35 * f), flops * (1 - 0.3 * f),
+                                  f if dataset == "cifar10" else None)
+                if dataset == "mnist" and s == 0 and r in (0, 50):
+                    layers = {f"fc{k + 1}": {"dead_fraction": round(float(0.02 + 0.1 * f * k + rng.random() * 0.01), 4),
+                                             "mean_abs_activation": round(float(0.8 - 0.2 * f + 0.05 * k), 4)}
+                              for k in range(3)}
+                    _write_json(out / dataset / name / "activation_stats.json", layers)
+        for lam, final in (("0.01", [0.35, 0.7, 0.95]), ("0.05", [0.05, 0.4, 0.9])):
+            for s in range(3):
+                linear = 1 - float(np.mean(final))
+                acc = top - drop * linear ** 3 + 0.004 + rng.normal(0, 0.002)
+                _nonlinearity_run(rng, out / dataset / f"{dataset}_gating_lam{lam}_s{s}", dataset, "gating", s,
+                                  epochs, acc, latency_ms * (1 - 0.35 * linear), flops * (1 - 0.3 * linear),
+                                  None, final_alphas=final)
+    crashed = out / "cifar10" / "cifar10_fixed_60_s0_crashed"
+    crashed.mkdir()
+    _write_json(crashed / "history.json", [{"epoch": 1, "train_acc": 0.31, "val_acc": 0.3}])
+    (out / "README.md").write_text(f"# nonlinearity_reduction\n\n{SIMULATED}\n\nSeed {seed}. One folder per "
+                                   "dataset, one sub-folder per run (history.json, meta.json).\n")
+
+
 GENERATORS = {"chain_of_experts_seeds": chain_of_experts_seeds, "sparse_training": sparse_training,
-              "credit_assignment": credit_assignment}
+              "credit_assignment": credit_assignment, "nonlinearity_reduction": nonlinearity_reduction}
 
 
 def generate(name: str, root: Path | None = None) -> Path:

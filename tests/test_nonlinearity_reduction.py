@@ -1,0 +1,188 @@
+"""Nonlinearity reduction: run-folder loader (good folders and every bad-input case), ratio rules,
+Pareto front, and the quantities behind the findings (which must follow the data)."""
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labbook import examples
+from labbook.analyses import nonlinearity_reduction as nlr
+from labbook.inputs import InputError
+from labbook.sources import METRICS_COLUMNS
+from labbook.sources import nonlinearity_reduction as source
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nlr")
+    examples.nonlinearity_reduction(out)
+    return out
+
+
+def _epoch(e, acc=0.9, **extra):
+    return {"epoch": e, "train_acc": acc + 0.01, "val_acc": acc, "train_loss": 0.3, "val_loss": 0.35, **extra}
+
+
+def _run(root, name, history=None, meta=None):
+    d = root / name
+    d.mkdir(parents=True)
+    if history is not None:
+        (d / "history.json").write_text(history if isinstance(history, str) else json.dumps(history))
+    if meta is not None:
+        (d / "meta.json").write_text(meta if isinstance(meta, str) else json.dumps(meta))
+    return d
+
+
+FIXED = {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": 0.001}}
+
+
+def _digest(root):
+    return {p.relative_to(root): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_load_example_folders(data):
+    mnist = source.load_runs(data / "mnist")
+    assert mnist.skipped == [] and len(mnist.runs) == 27
+    assert mnist.runs["ratio_rule"].value_counts().to_dict() == {"run name": 21, "gating: 1 − mean α": 6}
+    assert sorted(mnist.runs.loc[mnist.runs["approach"] == "fixed", "linear_ratio"].unique()) == [0, .1, .25, .5, .75, .9, 1]
+    assert set(mnist.gating["layer"]) == {"fc1", "fc2", "fc3"} and len(mnist.alphas) == 6 * 3 * 64
+    assert set(mnist.activation["stat"]) == {"dead_fraction", "mean_abs_activation"}
+    assert list(mnist.metrics_table().columns) == METRICS_COLUMNS
+    cifar = source.load_runs(data / "cifar10", ratio_rule="below_threshold", alpha_threshold=0.5)
+    assert cifar.skipped == [("cifar10_fixed_60_s0_crashed", "meta.json missing")]
+    assert set(cifar.runs["ratio_rule"]) == {"config", "gating: share α < 0.5"} and cifar.activation.empty
+
+
+def test_every_bad_run_is_listed_with_its_reason(tmp_path):
+    root = tmp_path / "runs"
+    _run(root, "good_fixed_50", [_epoch(1), _epoch(2)], FIXED)
+    _run(root, "no_meta_20", [_epoch(1)])
+    _run(root, "no_history_20", None, FIXED)
+    _run(root, "broken_json_30", "[{\"epoch\": 1,", FIXED)
+    _run(root, "empty_40", [], FIXED)
+    _run(root, "no_ratio", [_epoch(1)], FIXED)
+    _run(root, "percent_10", [_epoch(1, acc=91.0)], FIXED)
+    _run(root, "bad_latency_10", [_epoch(1)], {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": "fast"}})
+    (root / "notes.txt").write_text("not a run")
+    (root / ".DS_Store").write_text("")
+    before = _digest(root)
+    rs = source.load_runs(root)
+    assert rs.runs["run"].tolist() == ["good_fixed_50"]
+    reasons = dict(rs.skipped)
+    assert reasons["no_meta_20"] == "meta.json missing" and reasons["no_history_20"] == "history.json missing"
+    assert reasons["broken_json_30"].startswith("history.json: malformed JSON")
+    assert reasons["empty_40"] == "history.json: the history is empty (no epochs)"
+    assert reasons["no_ratio"].startswith("no linear ratio")
+    assert "[0].train_acc = 91.01 is not a fraction" in reasons["percent_10"] and "percentages" in reasons["percent_10"]
+    assert reasons["bad_latency_10"] == "meta.json: field 'mean_latency_s' must be a finite number, got 'fast'"
+    assert reasons["notes.txt"] == "not a run folder (a file)" and ".DS_Store" not in reasons
+    assert _digest(root) == before  # input never modified
+
+
+def test_nothing_usable_is_an_error(tmp_path):
+    root = tmp_path / "runs"
+    _run(root, "a_10", [_epoch(1)])
+    with pytest.raises(InputError, match=r"runs: no usable run \(a_10: meta.json missing\)"):
+        source.load_runs(root)
+    with pytest.raises(InputError, match="runs folder not found"):
+        source.load_runs(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="the folder is empty"):
+        source.load_runs(tmp_path / "empty")
+
+
+def test_ratio_from_name():
+    assert source.ratio_from_name("mnist_fixed_50_s0") == 0.5
+    assert source.ratio_from_name("run_007") == 0.07
+    assert source.ratio_from_name("cifar_150_linear") is None  # not 0-100
+    assert source.ratio_from_name("mnist_gating_lam0.01_s1") is None
+    assert source.ratio_from_name("a_0_b_30") == 0.0  # the first token wins
+
+
+def test_gating_ratio_rules():
+    gates = [{"alpha_mean": 0.2, "alpha_lt_0.1": 0.5, "alphas": [0.0, 0.05, 0.3, 0.6]},
+             {"alpha_mean": 0.8, "alpha_lt_0.1": 0.0, "alphas": [0.9, 0.95, 0.2, 1.0]}]
+    assert source.gating_ratio(gates, "mean_alpha", 0.5) == pytest.approx(0.5)
+    assert source.gating_ratio(gates, "below_threshold", 0.5) == pytest.approx(4 / 8)  # 0, .05, .3, .2
+    assert source.gating_ratio(gates, "below_threshold", 0.1) == pytest.approx(2 / 8)
+    no_alphas = [{k: v for k, v in g.items() if k != "alphas"} for g in gates]
+    assert source.gating_ratio(no_alphas, "below_threshold", 0.1) == pytest.approx(0.25)  # mean of alpha_lt_0.1
+    assert source.gating_ratio(no_alphas, "below_threshold", 0.5) is None  # no alpha_lt_0.5, no alphas
+    assert source.gating_ratio([], "mean_alpha", 0.5) is None
+    with pytest.raises(ValueError, match="ratio rule"):
+        source.gating_ratio(gates, "median", 0.5)
+
+
+def test_ratio_rule_order(tmp_path):
+    root = tmp_path / "runs"
+    gate = [{"layer": 0, "alpha_mean": 0.3}]
+    _run(root, "cfg_20", [_epoch(1)], {"config": {"approach": "fixed", "linear_ratio": 0.4}})
+    _run(root, "name_20", [_epoch(1)], {"config": {"approach": "fixed"}})
+    _run(root, "gate_20", [_epoch(1, gating=gate)], {"config": {"approach": "gating", "linear_ratio": 0.4}})
+    _run(root, "gate_nostats_20", [_epoch(1)], {"config": {"approach": "gating"}})
+    r = source.load_runs(root).runs.set_index("run")
+    assert (r.loc["cfg_20", "linear_ratio"], r.loc["cfg_20", "ratio_rule"]) == (0.4, "config")
+    assert (r.loc["name_20", "linear_ratio"], r.loc["name_20", "ratio_rule"]) == (0.2, "run name")
+    assert r.loc["gate_20", "linear_ratio"] == pytest.approx(0.7) and r.loc["gate_20", "ratio_rule"] == "gating: 1 − mean α"
+    assert r.loc["gate_nostats_20", "ratio_rule"] == "run name"  # falls back, and says so
+
+
+def test_pareto_front_on_known_points():
+    runs = pd.DataFrame({"run": list("abcde"), "val_acc": [0.9, 0.8, 0.85, 0.95, 0.7],
+                         "mean_latency_s": [2.0, 1.0, 1.5, 3.0, 1.2]})
+    front = nlr.pareto(runs)
+    assert front["run"].tolist() == ["b", "c", "a", "d"]  # e is slower and worse than b
+
+
+def _groups(accs, lat=None):
+    ratios = [0.0, 0.25, 0.5, 0.75]
+    return pd.DataFrame({"dataset": "d", "approach": "fixed", "linear_ratio": ratios, "runs": 3, "val_acc": accs,
+                         "mean_latency_s": lat or [1.0, 0.9, 0.8, 0.7]})
+
+
+def test_min_nonlinear_and_latency_gain():
+    kept = nlr.min_nonlinear(_groups([0.90, 0.895, 0.893, 0.80]), "fixed", 0.01).iloc[0]
+    assert kept["linear_ratio"] == 0.5 and kept["nonlinear"] == 0.5 and kept["next_ratio"] == 0.75
+    # a dip at 25% stops the run of kept ratios even though 50% recovers
+    assert nlr.min_nonlinear(_groups([0.90, 0.85, 0.899, 0.80]), "fixed", 0.01).iloc[0]["linear_ratio"] == 0.0
+    allkept = nlr.min_nonlinear(_groups([0.90, 0.90, 0.90, 0.90]), "fixed", 0.01).iloc[0]
+    assert allkept["linear_ratio"] == 0.75 and np.isnan(allkept["next_ratio"])
+    gain = nlr.latency_gain(_groups([0.9] * 4), "fixed", 0.45).iloc[0]
+    assert gain["linear_ratio"] == 0.5 and gain["gain"] == pytest.approx(0.2)
+
+
+def test_gap_trend_versus_and_gates():
+    x = np.repeat([0.0, 0.5, 1.0], 2)
+    runs = pd.DataFrame({"run": [f"r{i}" for i in range(6)], "dataset": "d", "approach": "fixed", "linear_ratio": x,
+                         "val_acc": 0.9 - 0.1 * x, "train_acc": 0.9 - 0.1 * x + 0.02 + 0.04 * x})
+    trend = nlr.gap_trend(runs, "fixed", 0.95)
+    assert trend["slope"] == pytest.approx(0.04) and trend["n"] == 6
+    gated = pd.DataFrame({"run": ["g"], "dataset": "d", "approach": "gating", "linear_ratio": [0.25],
+                          "val_acc": [0.9], "train_acc": [0.91]})
+    groups = pd.DataFrame({"dataset": "d", "approach": "fixed", "linear_ratio": [0.0, 0.5], "val_acc": [0.9, 0.85]})
+    v = nlr.versus_baseline(pd.concat([runs, gated]), groups, "fixed")
+    assert v["run"].tolist() == ["g"] and v["baseline_acc"].iloc[0] == pytest.approx(0.875)
+    assert v["delta"].iloc[0] == pytest.approx(0.025)
+    gating = pd.DataFrame({"run": ["a", "a", "a", "a", "b", "b"], "epoch": [1, 1, 2, 2, 3, 3],
+                           "layer": ["fc1", "fc2"] * 3, "alpha_mean": [0.9, 0.9, 0.1, 0.7, 0.3, 0.8],
+                           "alpha_lt_0.1": [0, 0, 0.6, 0.0, 0.2, 0.0]})
+    layers = nlr.final_gates(gating)  # last epochs only: a@2, b@3
+    assert layers["layer"].tolist() == ["fc1", "fc2"]
+    assert layers["alpha_mean"].tolist() == pytest.approx([0.2, 0.75]) and layers["alpha_lt_01"].iloc[0] == pytest.approx(0.4)
+
+
+def test_findings_follow_the_data(data, tmp_path):
+    root = tmp_path / "mnist"
+    shutil.copytree(data / "mnist", root)
+    before = nlr.min_nonlinear(nlr.groups(source.load_runs(root).runs, 500, 0.95, 0), "fixed", 0.01).iloc[0]
+    for s in range(3):  # make the 50% runs clearly worse
+        path = root / f"mnist_fixed_50_s{s}" / "history.json"
+        hist = json.loads(path.read_text())
+        hist[-1]["val_acc"] = 0.90
+        path.write_text(json.dumps(hist))
+    after = nlr.min_nonlinear(nlr.groups(source.load_runs(root).runs, 500, 0.95, 0), "fixed", 0.01).iloc[0]
+    assert before["linear_ratio"] == 0.5 and after["linear_ratio"] == 0.25
+    assert after["next_ratio"] == 0.5 and after["next_acc"] == pytest.approx(0.90)
