@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 PARAMS := $(sort $(wildcard params/*/*.yaml))
 REPORTS := $(PARAMS:params/%.yaml=reports/%/.ok)
 SRC := $(sort $(wildcard src/labbook/*.py src/labbook/*/*.py))
-EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds sparse_training credit_assignment nonlinearity_reduction)
+EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds sparse_training credit_assignment nonlinearity_reduction moe_aim)
 
 .PHONY: help env figures reports examples test lab clean distclean benchmark
 

@@ -243,3 +243,16 @@ def test_nonlinearity_reduction_reports(tree):
         {p.stem for p in (base / "mnist" / "figures").glob("*.png")}
     html = (base / "cifar10" / "report.html").read_text().replace("<code>", "`").replace("</code>", "`")
     assert "No run has `activation_stats.json`" in html
+
+
+def test_moe_analysis_reports(tree):
+    root, _ = tree
+    for dataset in ("mnist", "cifar10", "cinic10"):
+        rep = root / "reports" / "moe_analysis" / dataset
+        findings = json.loads((rep / "findings.json").read_text())
+        assert {"best_iqm", "best_beats", "entropy_accuracy", "cheapest_within_best"} <= set(findings)
+        assert f"validation accuracy on {dataset}" in findings["best_iqm"]["text"]
+        assert {"summary", "summary_by_epoch", "entropy", "interval_estimates"} <= {p.stem for p in (rep / "tables").glob("*.tex")}
+        assert len(list((rep / "figures").glob("*.png"))) == 10
+    assert not list((root / "examples" / "generated" / "moe_aim").rglob("*.parquet"))  # cache lives in .cache
+    assert list((root / ".cache" / "labbook" / "aim").glob("*.parquet"))

@@ -249,8 +249,90 @@ def nonlinearity_reduction(out: Path, seed: int = 0) -> None:
                                    "dataset, one sub-folder per run (history.json, meta.json).\n")
 
 
+MOE_DATASETS = {"mnist": 0.985, "cifar10": 0.72, "cinic10": 0.61}  # dataset: final accuracy of the FFN baseline
+MOE_TYPES = {  # tag: (accuracy offset, experts, Dirichlet concentration of the router (None: exactly even),
+    #              memory MB, CPU s per epoch, MACs)
+    "softmoe": (0.020, 8, 40.0, 1450.0, 41.0, 2.1e8),
+    "noisytopk": (0.012, 8, 3.0, 1300.0, 35.0, 1.6e8),
+    "expert_choice": (0.015, 8, 12.0, 1350.0, 37.0, 1.7e8),
+    "ffn": (0.000, 0, None, 900.0, 22.0, 1.2e8),
+    "roundrobin": (-0.015, 8, None, 1250.0, 30.0, 1.5e8),
+    "expert_segmentation": (0.008, 16, 6.0, 1600.0, 48.0, 2.4e8),
+    "switch_transformer": (0.010, 8, 1.2, 1280.0, 33.0, 1.4e8),
+}
+MOE_TOKENS_PER_EPOCH = 20000
+
+
+def moe_run_values(dataset: str, moe: str, run_seed: int, epochs: int, seed: int = 0) -> dict:
+    """The simulated metrics of one MoE run, from its own random stream (so tests can recompute them).
+
+    Returns accuracy, loss, profiling_total_cpu_time (s), profiling_memory_usage (MB): array(epochs)
+    (validation subset); macs: float (train, tracked at epoch 1); experts: array(epochs, K) of
+    activation counts per expert (train; None for ffn). Routers with a lower concentration use
+    their experts less evenly; a run's accuracy rises with the evenness of its router."""
+    offset, k, conc, memory, cpu, macs = MOE_TYPES[moe]
+    rng = np.random.default_rng([seed, list(MOE_DATASETS).index(dataset), list(MOE_TYPES).index(moe), run_seed])
+    probs = None if k == 0 else np.full(k, 1 / k) if conc is None else rng.dirichlet(np.full(k, conc))
+    evenness = 1.0 if probs is None else float(-(probs * np.log2(probs + 1e-12)).sum() / np.log2(k))
+    final = min(MOE_DATASETS[dataset] + offset + 0.05 * (evenness - 0.9) * (1 - MOE_DATASETS[dataset]) * 4
+                + rng.normal(0, 0.004), 0.999)
+    e = np.arange(1, epochs + 1)
+    acc = np.clip(final * (1 - 0.9 * np.exp(-e / 3.5)) + rng.normal(0, 0.003, epochs), 0, 1)
+    loss = -np.log(np.clip(acc, 1e-3, 1)) * 1.4 + rng.normal(0, 0.01, epochs) + 0.05
+    mem = memory * (1 + 0.002 * e) + rng.normal(0, 8, epochs)
+    cpu_t = cpu * (1 + rng.normal(0, 0.03, epochs))
+    if conc is None and k:
+        experts = np.full((epochs, k), MOE_TOKENS_PER_EPOCH // k)
+    elif k:
+        experts = rng.multinomial(MOE_TOKENS_PER_EPOCH, probs, size=epochs)
+    else:
+        experts = None
+    return {"accuracy": acc, "loss": loss, "profiling_total_cpu_time": cpu_t, "profiling_memory_usage": mem,
+            "macs": float(macs), "experts": experts}
+
+
+def moe_aim(out: Path, seed: int = 0, datasets=tuple(MOE_DATASETS), moe_types=tuple(MOE_TYPES), seeds: int = 10,
+            epochs: int = 20) -> Path:
+    """A real Aim repository (out/repo) written through aim.Run.track, then indexed: per run the
+    tags <dataset> and <moe type>, hparams {seed, moe_type, dataset}, val loss/accuracy/CPU
+    time/memory per epoch, train MACs at epoch 1 and expert_<i> activation counts per epoch."""
+    from aim import Repo, Run
+
+    from labbook.sources.aim_repo import reindex
+
+    root = out / "repo"
+    root.mkdir(parents=True)
+    Repo.from_path(str(root), init=True)
+    for dataset in datasets:
+        for moe in moe_types:
+            for s in range(seeds):
+                v = moe_run_values(dataset, moe, s, epochs, seed)
+                run = Run(repo=str(root), experiment=f"moe-{dataset}", system_tracking_interval=None,
+                          log_system_params=False, capture_terminal_logs=False)
+                run.name = f"{moe}-{dataset}-s{s}"
+                run.add_tag(dataset)
+                run.add_tag(moe)
+                run["hparams"] = {"seed": s, "moe_type": moe, "dataset": dataset}
+                run["simulated"] = SIMULATED
+                for i in range(epochs):
+                    val = {m: float(v[m][i]) for m in ("loss", "accuracy", "profiling_total_cpu_time",
+                                                       "profiling_memory_usage")}
+                    run.track(val, step=i + 1, epoch=i + 1, context={"subset": "val"})
+                    train = {} if v["experts"] is None else {f"expert_{j}": int(c) for j, c in enumerate(v["experts"][i])}
+                    if i == 0:
+                        train["macs"] = v["macs"]
+                    if train:
+                        run.track(train, step=i + 1, epoch=i + 1, context={"subset": "train"})
+                run.close()
+    reindex(root)
+    (out / "README.md").write_text(f"# moe_aim\n\n{SIMULATED}\n\nSeed {seed}. An Aim repository in repo/: "
+                                   f"{', '.join(datasets)} x {len(moe_types)} MoE types x {seeds} seeds x {epochs} epochs.\n")
+    return root
+
+
 GENERATORS = {"chain_of_experts_seeds": chain_of_experts_seeds, "sparse_training": sparse_training,
-              "credit_assignment": credit_assignment, "nonlinearity_reduction": nonlinearity_reduction}
+              "credit_assignment": credit_assignment, "nonlinearity_reduction": nonlinearity_reduction,
+              "moe_aim": moe_aim}
 
 
 def generate(name: str, root: Path | None = None) -> Path:

@@ -1,0 +1,93 @@
+"""Benchmark (not a test): loading an Aim repository of RUNS runs x EPOCHS epochs.
+
+Measures, in one run on the same repository: the seed notebook's own query loop
+(`repo.query_metrics(...)` and its per-metric Python loop), our first load (empty cache), our
+cached load, and the whole MoE notebook on that repository (papermill, cold and warm cache).
+    python benchmarks/bench_aim.py [--runs 1000] [--epochs 100]
+The repository is written once to benchmarks/results/aim_<runs>x<epochs>/ and reused.
+"""
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from labbook import examples, paths
+from labbook.sources import aim_repo
+
+OUT = paths.ROOT / "benchmarks" / "results"
+
+
+def seed_loop(repo_path: str, dataset: str) -> int:
+    """The seed's query and loop (cell "Mean, Max and Min metrics data query"), unchanged in substance."""
+    from aim import Repo
+
+    repo = Repo(repo_path)
+    seq = repo.query_metrics("metric.name in ['loss', 'accuracy', 'profiling_total_cpu_time', 'profiling_memory_usage'] "
+                             "and metric.context.subset == 'val' or ((metric.name == 'macs' or "
+                             "metric.name.startswith('expert_')) and metric.context.subset == 'train')")
+    rows, acts = [], defaultdict(list)
+    for metric in seq:
+        if dataset not in metric.run.props.tags:
+            continue
+        for x in metric.data:
+            step, data = x[0], x[1]
+            if metric.name.startswith("expert_"):
+                acts[metric.run.hash, step, data[1]].append(data[0])
+            else:
+                rows.append((metric.run.hash, step, data[1], metric.name, data[0]))
+    return len(rows) + sum(len(v) for v in acts.values())
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--epochs", type=int, default=100)
+    args = ap.parse_args()
+    folder = OUT / f"aim_{args.runs}x{args.epochs}"
+    types = list(examples.MOE_TYPES)
+    seeds = -(-args.runs // len(types))
+    if not (folder / "repo" / ".aim").is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+        write, _ = timed(examples.moe_aim, folder, 0, ("cifar10",), tuple(types), seeds, args.epochs)
+        print(f"wrote {len(types) * seeds} runs x {args.epochs} epochs in {write:.1f} s")
+    repo = str(folder / "repo")
+    for p in (paths.CACHE / "aim").glob("*"):
+        p.unlink()
+    first, loaded = timed(aim_repo.load, repo)
+    cached, again = timed(aim_repo.load, repo)
+    assert again.from_cache and again.metrics.equals(loaded.metrics)
+    seed_s, points = timed(seed_loop, repo, "cifar10")
+    results = {"runs": len(loaded.runs), "epochs": args.epochs, "points": len(loaded.metrics), "seed_loop_points": points,
+               "first_load_s": first, "cached_load_s": cached, "seed_loop_s": seed_s,
+               "cached_speedup": first / cached, "first_vs_seed": seed_s / first}
+    for label in ("cold", "warm"):
+        if label == "cold":
+            for p in (paths.CACHE / "aim").glob("*"):
+                p.unlink()
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "papermill", str(paths.notebook_path("moe_analysis")),
+                                   str(Path(tmp) / "out.ipynb"), "-k", paths.KERNEL_NAME, "--cwd", str(paths.ROOT),
+                                   "-p", "repo_path", repo, "-p", "dataset", "cifar10", "-p", "output_dir", tmp],
+                                  capture_output=True, text=True)
+            results[f"notebook_{label}_s"] = time.perf_counter() - t
+            if done.returncode != 0:
+                raise SystemExit(done.stderr[-3000:])
+    print(json.dumps(results, indent=2))
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"bench_aim_{args.runs}x{args.epochs}.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

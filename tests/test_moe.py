@@ -1,0 +1,167 @@
+"""MoE metrics over Aim: the repository reader (indexed, unindexed, corrupt run, missing path,
+tag selection, cache, never writing to the repo) and the tables checked against the generator."""
+import hashlib
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labbook import examples, paths
+from labbook.analyses import moe
+from labbook.inputs import InputError
+from labbook.sources import METRICS_COLUMNS
+from labbook.sources import aim_repo
+
+TYPES = ("softmoe", "ffn", "roundrobin", "expert_segmentation")
+SEEDS, EPOCHS = 3, 4
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    return examples.moe_aim(tmp_path_factory.mktemp("aim"), datasets=("cifar10", "mnist"), moe_types=TYPES,
+                            seeds=SEEDS, epochs=EPOCHS)
+
+
+def _content(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _add_run(root, tags, name):
+    from aim import Run
+
+    run = Run(repo=str(root), system_tracking_interval=None, log_system_params=False, capture_terminal_logs=False)
+    run.name = name
+    for t in tags:
+        run.add_tag(t)
+    for e in (1, 2, 3, 4):
+        run.track({"accuracy": 0.5, "loss": 1.0, "profiling_total_cpu_time": 1.0, "profiling_memory_usage": 10.0},
+                  step=e, epoch=e, context={"subset": "val"})
+    run.close()
+
+
+def test_loads_every_run_without_touching_the_repo(repo):
+    before = _content(repo)
+    loaded = aim_repo.load(str(repo), cache=False)
+    assert _content(repo) == before  # nothing created or changed in the user's repository
+    assert loaded.total_runs == len(loaded.runs) == 2 * len(TYPES) * SEEDS and loaded.skipped == []
+    sel = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    assert list(sel.table.columns) == METRICS_COLUMNS and len(sel.runs) == len(TYPES) * SEEDS
+    assert set(sel.table["dataset"]) == {"cifar10"} and set(sel.runs["method"]) == set(TYPES)
+    assert sel.notes[0].startswith(f"{len(TYPES) * SEEDS} of the repository's runs lack the dataset tag 'cifar10'")
+    assert sel.warnings == []
+    assert not (paths.ROOT / str(repo).lstrip("/")).exists()
+
+
+def test_missing_path_file_and_folder_without_aim(tmp_path):
+    with pytest.raises(InputError, match="repo_path not found"):
+        aim_repo.load(str(tmp_path / "nowhere"))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="got a file"):
+        aim_repo.load(str(tmp_path / "file"))
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(InputError, match="no .aim folder here"):
+        aim_repo.load(str(tmp_path / "plain"))
+    assert list((tmp_path / "plain").iterdir()) == []  # no repository was created there
+
+
+def test_unindexed_runs_detected_then_reindexed_and_tags_selected(repo, tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(repo, root)
+    _add_run(root, ["cifar10", "softmoe", "ablation"], "ablation-run")
+    _add_run(root, ["softmoe"], "no-dataset-run")
+    _add_run(root, ["cifar10", "mystery_router"], "unknown-type-run")
+    total = 2 * len(TYPES) * SEEDS + 3
+    with pytest.raises(InputError, match=rf"3 of {total} runs are not in the repository's index.*"
+                                         rf"aim storage --repo .* reindex -y.*reindex: true"):
+        aim_repo.load(str(root), cache=False)
+    loaded = aim_repo.load(str(root), reindex_missing=True, cache=False)
+    assert loaded.reindexed == 3 and len(loaded.runs) == total
+    sel = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES, exclude_tags=["ablation"])
+    assert "ablation-run" not in set(sel.runs["name"]) and any("exclude_tags=['ablation']" in n for n in sel.notes)
+    assert any("no MoE-type tag" in w and "unknown-type-run" in w for w in sel.warnings)
+    assert any("lack the dataset tag 'cifar10'" in n for n in sel.notes)  # the run without a dataset tag is counted
+    only = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES, include_tags=["ablation"])
+    assert only.runs["name"].tolist() == ["ablation-run"]
+    with pytest.raises(InputError, match="no run matches dataset 'imagenet'"):
+        aim_repo.select(loaded, "imagenet", aim_repo.DEFAULT_MOE_TYPES)
+
+
+def test_corrupt_run_is_skipped_and_named(repo, tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(repo, root)
+    victim = sorted((root / ".aim" / "seqs" / "chunks").iterdir())[0]
+    for f in victim.glob("MANIFEST-*"):
+        f.write_bytes(b"garbage" * 50)
+    loaded = aim_repo.load(str(root), cache=False)
+    assert [h for h, _ in loaded.skipped] == [victim.name] and "Corruption" in loaded.skipped[0][1]
+    assert len(loaded.runs) == 2 * len(TYPES) * SEEDS - 1
+    sel = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    assert any(victim.name in w and "could not be read" in w for w in sel.warnings)
+
+
+def test_cache_is_keyed_by_the_repo_state(repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "CACHE", tmp_path / "cache")
+    root = tmp_path / "repo"
+    shutil.copytree(repo, root)
+    first = aim_repo.load(str(root))
+    second = aim_repo.load(str(root))
+    assert not first.from_cache and second.from_cache
+    pd.testing.assert_frame_equal(first.metrics, second.metrics)
+    assert len(list((tmp_path / "cache" / "aim").glob("*.parquet"))) == 1
+    assert not list(root.rglob("*.parquet"))  # never next to the user's data
+    sqlite = root / ".aim" / "run_metadata.sqlite"
+    os.utime(sqlite, ns=(sqlite.stat().st_atime_ns, sqlite.stat().st_mtime_ns + 10**9))  # the repo changed
+    assert not aim_repo.load(str(root)).from_cache
+
+
+@pytest.fixture(scope="module")
+def cifar(repo):
+    sel = aim_repo.select(aim_repo.load(str(repo), cache=False), "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    return sel.table
+
+
+def _truth(moe_type):
+    return [examples.moe_run_values("cifar10", moe_type, s, EPOCHS) for s in range(SEEDS)]
+
+
+def test_grouped_tables_match_the_generator(cifar):
+    wide = moe.per_epoch(cifar)
+    by_type = moe.summary(wide, ["method"]).set_index("method")
+    by_epoch = moe.summary(wide, ["method", "epoch"]).set_index(["method", "epoch"])
+    for t in TYPES:
+        runs = _truth(t)
+        acc = np.array([r["accuracy"] for r in runs])  # (seeds, epochs)
+        mem = np.array([r["profiling_memory_usage"] for r in runs])
+        assert by_type.loc[t, "accuracy mean"] == pytest.approx(acc.mean())
+        assert by_type.loc[t, "accuracy min"] == pytest.approx(acc.min())
+        assert by_type.loc[t, "memory max"] == pytest.approx(mem.max())
+        assert by_type.loc[t, "macs max"] == pytest.approx(runs[0]["macs"])  # tracked at epoch 1 only
+        assert by_epoch.loc[(t, 3), "loss mean"] == pytest.approx(np.mean([r["loss"][2] for r in runs]))
+        assert by_epoch.loc[(t, 4), "cpu_time max"] == pytest.approx(max(r["profiling_total_cpu_time"][3] for r in runs))
+
+
+def test_entropy_table_matches_the_generator(cifar):
+    table = moe.entropy_table(moe.expert_weights(moe.expert_counts(cifar))).set_index("method")
+    assert "ffn" not in table.index  # no experts
+    for t in ("softmoe", "roundrobin", "expert_segmentation"):
+        totals = np.mean([r["experts"].sum(axis=0) for r in _truth(t)], axis=0)  # per expert
+        p = totals[totals > 0] / totals.sum()
+        expected = -(p * np.log2(p)).sum() / np.log2(len(p))
+        assert table.loc[t, "entropy"] == pytest.approx(expected)
+        assert table.loc[t, "total"] == pytest.approx(totals.sum())
+        assert table.loc[t, "active_experts"] == (totals > 0).sum() == table.loc[t, "experts"]
+    assert table.loc["roundrobin", "entropy"] == pytest.approx(1.0)
+    assert table.loc["expert_segmentation", "experts"] == 16
+
+
+def test_score_matrices_keep_complete_runs_only():
+    rows = [{"method": "a", "run": r, "epoch": e, "accuracy": 0.1 * e + i}
+            for i, r in enumerate(["r1", "r2", "r3"]) for e in range(1, 4) if not (r == "r3" and e == 3)]
+    scores, incomplete = moe.score_matrices(pd.DataFrame(rows), 3)
+    assert scores["a"].shape == (2, 3) and incomplete == {"a": 1}
+    assert scores["a"][1].tolist() == pytest.approx([1.1, 1.2, 1.3])
+    last, _ = moe.score_matrices(pd.DataFrame(rows), 2, last_runs=2)
+    assert last["a"].shape == (2, 2) and last["a"][0, 0] == pytest.approx(1.1)
