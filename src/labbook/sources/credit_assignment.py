@@ -76,16 +76,11 @@ def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
         raise InputError(f"{path}: field '{where}.log' must be an object with train_acc and test_acc lists")
     out = {}
     for metric in LOG_METRICS:
-        try:
-            values = fields.vector(log, metric, path, required=metric != "state_pred_error")
-        except InputError as exc:
-            raise InputError(str(exc).replace(f"field {metric!r}", f"field '{where}.log.{metric}'")) from None
+        values = fields.vector(log, metric, path, required=metric != "state_pred_error", where=f"{where}.log.{metric}")
         if values is None:
             continue
-        if metric in FRACTIONS and ((values < 0) | (values > 1)).any():
-            bad = int(np.nonzero((values < 0) | (values > 1))[0][0])
-            raise InputError(f"{path}: field '{where}.log.{metric}'[{bad}] = {values[bad]} is not a fraction in [0, 1]"
-                             + (" (percentages? divide by 100)" if values.max() <= 100 else ""))
+        if metric in FRACTIONS:
+            fields.check_fractions(values, path, f"'{where}.log.{metric}'")
         out[metric] = values
     lengths = {k: len(v) for k, v in out.items()}
     if len(set(lengths.values())) != 1:

@@ -11,12 +11,12 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _present(doc: dict, field: str, path: Path, required: bool) -> bool:
+def _present(doc: dict, field: str, path: Path, required: bool, label: str | None = None) -> bool:
     """True when doc has a non-null *field*; InputError when it has not and it is required."""
     if field in doc and doc[field] is not None:
         return True
     if required:
-        raise InputError(f"{path}: required field {field!r} is missing")
+        raise InputError(f"{path}: required field {label or repr(field)} is missing")
     return False
 
 
@@ -50,17 +50,30 @@ def samples(doc: dict, field: str, path: Path, required: bool = True) -> np.ndar
     return np.asarray(v, dtype=float)
 
 
-def vector(doc: dict, field: str, path: Path, required: bool = True, length: int | None = None) -> np.ndarray | None:
-    """doc[field] as array(n) of finite numbers (optionally of a given length)."""
-    if not _present(doc, field, path, required):
+def vector(doc: dict, field: str, path: Path, required: bool = True, length: int | None = None,
+           where: str | None = None) -> np.ndarray | None:
+    """doc[field] as array(n) of finite numbers (optionally of a given length). Errors name the
+    field as *where* (e.g. "42.bp.log.test_acc" for a nested field) when given."""
+    label = repr(where or field)
+    if not _present(doc, field, path, required, label):
         return None
     v = doc[field]
     if not isinstance(v, list) or not v:
-        raise InputError(f"{path}: field {field!r} must be a non-empty list of numbers, got {v!r}")
-    _check_numbers(v, path, repr(field))
+        raise InputError(f"{path}: field {label} must be a non-empty list of numbers, got {v!r}")
+    _check_numbers(v, path, label)
     if length is not None and len(v) != length:
-        raise InputError(f"{path}: field {field!r} has {len(v)} entries, expected {length}")
+        raise InputError(f"{path}: field {label} has {len(v)} entries, expected {length}")
     return np.asarray(v, dtype=float)
+
+
+def check_fractions(values: np.ndarray, path: Path, label: str) -> None:
+    """Every entry of *values* in [0, 1]; else InputError naming label[index] (with a hint when
+    the values look like percentages)."""
+    outside = (values < 0) | (values > 1)
+    if outside.any():
+        bad = int(np.nonzero(outside)[0][0])
+        raise InputError(f"{path}: field {label}[{bad}] = {values[bad]} is not a fraction in [0, 1]"
+                         + (" (percentages? divide by 100)" if values.max() <= 100 else ""))
 
 
 def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bool = True) -> np.ndarray | None:

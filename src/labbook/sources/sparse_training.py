@@ -69,10 +69,8 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
         values = fields.vector(metrics, theirs, path, required=ours in required)
         if values is None:
             continue
-        if ours in FRACTIONS and ((values < 0) | (values > 1)).any():
-            bad = int(np.nonzero((values < 0) | (values > 1))[0][0])
-            raise InputError(f"{path}: field 'metrics.{theirs}'[{bad}] = {values[bad]} is not a fraction in [0, 1]"
-                             + (" (percentages? divide by 100)" if values.max() <= 100 else ""))
+        if ours in FRACTIONS:
+            fields.check_fractions(values, path, f"'metrics.{theirs}'")
         columns[ours] = values
     lengths = {k: len(v) for k, v in columns.items()}
     if len(set(lengths.values())) != 1:
