@@ -93,6 +93,12 @@ def reindex(root: Path) -> None:
         raise InputError(f"{root}: `aim storage reindex` failed: {done.stderr.strip()[-500:]}")
 
 
+def _cache_files(root: Path, digest: str) -> tuple[Path, Path]:
+    """(Parquet table, JSON run info) in the project cache for this repository state."""
+    stem = paths.CACHE / "aim" / hashlib.sha256(f"{root}|{digest}|{CACHE_VERSION}".encode()).hexdigest()[:32]
+    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
+
+
 def _read_run(repo, run_hash: str) -> tuple[dict, list[pd.DataFrame]]:
     from aim import Run
 
@@ -155,21 +161,18 @@ def load(repo_path: str, reindex_missing: bool = False, cache: bool = True) -> R
     root = Path(repo_path).resolve()
     aim_dir = check_local_repo(root)
     digest = repo_digest(aim_dir)
-    cache_dir = paths.CACHE / "aim"
-    stem = cache_dir / f"{hashlib.sha256(f'{root}|{digest}|{CACHE_VERSION}'.encode()).hexdigest()[:32]}"
-    parquet, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
+    parquet, meta = _cache_files(root, digest)
     if cache and parquet.exists() and meta.exists():
         info = json.loads(meta.read_text())
         loaded = RepoLoad(metrics=pd.read_parquet(parquet), runs=pd.DataFrame(info["runs"]),
                           skipped=[tuple(s) for s in info["skipped"]], total_runs=info["total_runs"], from_cache=True)
     else:
         loaded = _read_repo(str(root), reindex_missing, root)
-        if loaded.reindexed:
+        if loaded.reindexed:  # reindexing changed the repository: store under its new state
             digest = repo_digest(aim_dir)
-            stem = cache_dir / f"{hashlib.sha256(f'{root}|{digest}|{CACHE_VERSION}'.encode()).hexdigest()[:32]}"
-            parquet, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
+            parquet, meta = _cache_files(root, digest)
         if cache:
-            cache_dir.mkdir(parents=True, exist_ok=True)
+            parquet.parent.mkdir(parents=True, exist_ok=True)
             tmp = parquet.with_suffix(f".tmp{id(loaded)}")
             loaded.metrics.to_parquet(tmp, index=False)
             tmp.rename(parquet)
