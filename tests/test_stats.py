@@ -250,3 +250,11 @@ def test_stat_plots_draw_what_they_are_given(scores):
     assert len(ax.get_lines()) >= 3
     assert np.allclose(ax.get_lines()[0].get_ydata(), prof["m0"])
     plt.close("all")
+
+
+def test_improvement_frame():
+    probs = {"a:b": 0.75, "b:a": 0.25}
+    cis = {"a:b": np.array([0.6, 0.9]), "b:a": np.array([0.1, 0.4])}
+    df = stats.improvement_frame(probs, cis)
+    assert list(df.columns) == ["X", "Y", "P(X > Y)", "CI low", "CI high"]
+    assert df.values.tolist() == [["a", "b", 0.75, 0.6, 0.9], ["b", "a", 0.25, 0.1, 0.4]]

@@ -302,6 +302,14 @@ def all_pairs(score_dict: Mapping[str, np.ndarray], reference: str | None = None
     return {f"{a}:{b}": (score_dict[a], score_dict[b]) for a in xs for b in names if a != b}
 
 
+def improvement_frame(probs: Mapping[str, float], intervals: Mapping[str, np.ndarray], separator: str = ":"
+                      ) -> pd.DataFrame:
+    """Tidy table of probability_of_improvement_ci output: X, Y, P(X > Y), CI low, CI high."""
+    rows = [{"X": k.split(separator, 1)[0], "Y": k.split(separator, 1)[1], "P(X > Y)": float(probs[k]),
+             "CI low": float(intervals[k][0]), "CI high": float(intervals[k][1])} for k in probs]
+    return pd.DataFrame(rows, columns=["X", "Y", "P(X > Y)", "CI low", "CI high"])
+
+
 # ---------------------------------------------------------------- performance profiles
 
 def score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
