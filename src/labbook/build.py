@@ -87,15 +87,6 @@ def _error_notebook(title: str, message: str):
     return nb
 
 
-def _render_html(nb, show_code: bool) -> str:
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab", exclude_input=not show_code,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
-    return body
-
-
 # ---------------------------------------------------------------- one report
 
 def _make_deps(notebook: str, variant: str, inputs: list[dict]) -> str:
@@ -127,7 +118,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     import nbformat
 
     from labbook import params as params_mod
-    from labbook import provenance
+    from labbook import provenance, render
 
     t0 = time.monotonic()
     notebook, variant = _split(name)
@@ -173,7 +164,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The report failed.**\n\n```\n{error}\n```"))
     status = "FAILED" if error else "ok"
 
-    record = {"inputs": [], "warnings": [], "example_data": False}
+    record = {"inputs": [], "warnings": [], "figure_problems": [], "example_data": False}
     if (tmp / "inputs.json").exists():
         record = json.loads((tmp / "inputs.json").read_text())
         (tmp / "inputs.json").unlink()
@@ -181,17 +172,17 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     seconds = time.monotonic() - t0
     prov = provenance.stamp(notebook, variant, params, record["inputs"], seconds, status)
     prov.update(title=_title(nb, f"{notebook} / {variant}"), failing_cell=failing,
-                warnings=record["warnings"], example_data=record["example_data"])
+                warnings=record["warnings"], figure_problems=record["figure_problems"],
+                example_data=record["example_data"])
 
     _normalize(nb)
-    if record["example_data"]:
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-            f'<div style="background:#fff3cd;border:2px solid #d39e00;padding:0.6em 1em;font-weight:bold">'
-            f"{EXAMPLE_BANNER}</div>", id="example-banner"))
-    nb.cells.append(nbformat.v4.new_markdown_cell(provenance.to_markdown(prov), id="provenance"))
     text = nbformat.writes(nb).replace(str(tmp), str(final))
     executed.write_text(text)
-    (tmp / "report.html").write_text(_render_html(nbformat.reads(text, as_version=4), show_code))
+    nb = nbformat.reads(text, as_version=4)
+    ctx = render.context(prov, EXAMPLE_BANNER if record["example_data"] else None)
+    (tmp / "report.html").write_text(render.html(nb, ctx, show_code))
+    if status == "ok":
+        render.pdf(nb, ctx, tmp, tmp / "report.pdf")
     (tmp / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n")
     (tmp / "inputs.d").write_text(_make_deps(notebook, variant, record["inputs"]))
     if status == "ok":

@@ -1,7 +1,21 @@
-"""Saving figures: PNG + PDF with deterministic bytes (metadata cleared, fixed dates)."""
+"""Saving figures (PNG + PDF with deterministic bytes) and the figure check that keeps them
+paper-ready: overlapping or cut-off text, text too small to print, squashed axes, bars whose value
+axis leaves out zero, and legends drawn over data. Every measure is taken from the renderer's real
+extents after the layout engine ran, in points at print size.
+"""
+import io
+import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
+from matplotlib.container import BarContainer
+from matplotlib.lines import Line2D
+from matplotlib.path import Path as MPath
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 FORMATS = ("png", "pdf")
 _METADATA = {
@@ -9,6 +23,10 @@ _METADATA = {
     "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
     "svg": {"Date": None, "Creator": None},
 }
+
+MIN_FONT_PT = 5.0  # smallest legible text at print size
+MIN_AXES_IN = 0.8  # smallest readable axes box (height and width) at print size
+OVERLAP_PT = 1.0  # text boxes that share more than this (in both directions) overlap
 
 
 def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] = FORMATS) -> list[Path]:
@@ -27,3 +45,292 @@ def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] =
         fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt))
         written.append(path)
     return written
+
+
+def png_bytes(fig: plt.Figure, dpi: int) -> bytes:
+    """*fig* as PNG bytes at *dpi* (same bounding box and cleared metadata as save())."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata=_METADATA["png"])
+    return buf.getvalue()
+
+
+def print_size(fig: plt.Figure) -> tuple[float, float]:
+    """(width, height) in inches of the figure as saved (the tight box when savefig.bbox is tight)."""
+    box = _saved_box(fig, fig.canvas.get_renderer())
+    return box.width / fig.dpi, box.height / fig.dpi
+
+
+# ---------------------------------------------------------------- the figure check
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a reader would mark in a figure."""
+
+    kind: str  # overlap, cut_off, tiny_text, small_axes, bars_not_from_zero, legend_over_data, text_over_data
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.replace('_', ' ')}: {self.detail}"
+
+
+def check(fig: plt.Figure, print_width: float | None = None) -> list[Problem]:
+    """What a reader would mark in *fig*, measured after layout at print size.
+
+    print_width: the width (inches) the figure is printed at; default the figure's own width (its
+    paper column). A saved figure wider than that (labels pushing the tight box out) is scaled
+    down to it, and its text with it. Returns the problems, an empty list for a clean figure.
+    """
+    fig.draw_without_rendering()  # runs the layout engine; extents below are final
+    renderer = fig.canvas.get_renderer()
+    saved = _saved_box(fig, renderer)
+    width = print_width or fig.get_figwidth()
+    scale = min(1.0, width * fig.dpi / saved.width)  # display pixels -> print, as a factor
+    pt = 72.0 / fig.dpi * scale  # points at print size per display pixel
+    texts = _visible_texts(fig, renderer)
+    problems = []
+    problems += _overlaps(texts, renderer, pt)
+    problems += _cut_off(fig, texts, renderer, saved, pt)
+    problems += _tiny_text(texts, scale)
+    problems += _small_axes(fig, renderer, pt)
+    problems += _bars_from_zero(fig)
+    problems += _legends_over_data(fig, renderer, pt)
+    problems += _texts_over_data(fig, renderer, pt)
+    return problems
+
+
+def _saved_box(fig, renderer) -> Bbox:
+    if plt.rcParams["savefig.bbox"] == "tight":
+        box = fig.get_tightbbox(renderer)  # inches
+        return Bbox.from_extents(*(np.asarray(box.extents) * fig.dpi))
+    return fig.bbox
+
+
+def _label(t: Text) -> str:
+    s = " ".join(t.get_text().split())
+    return repr(s if len(s) <= 40 else s[:37] + "...")
+
+
+def _axes_visible(ax) -> bool:
+    return ax.get_visible() and ax.figure is not None
+
+
+def _visible_texts(fig, renderer) -> list[Text]:
+    """Every text drawn in *fig*: figure texts, titles, axis labels, drawn tick labels, legend
+    entries, annotations (ticks outside the view and invisible artists left out)."""
+    out: list[Text] = list(fig.texts)
+    for legend in fig.legends:
+        out += [legend.get_title(), *legend.get_texts()]
+    for ax in fig.axes:
+        if not _axes_visible(ax):
+            continue
+        out += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        if ax.axison:
+            for axis in (ax.xaxis, ax.yaxis):
+                if not axis.get_visible():
+                    continue
+                out += [axis.label, axis.get_offset_text()]
+                for tick in axis._update_ticks():  # the ticks inside the view: the ones drawn
+                    out += [tick.label1, tick.label2]
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            out += [legend.get_title(), *legend.get_texts()]
+    seen, texts = set(), []
+    for t in out:
+        if id(t) in seen or not t.get_visible() or not t.get_text().strip() or t.get_alpha() == 0:
+            continue
+        if t.get_window_extent(renderer).width <= 0:
+            continue
+        seen.add(id(t))
+        texts.append(t)
+    return texts
+
+
+def _corners(t: Text, renderer) -> np.ndarray:
+    """The four corners (display pixels) of *t*'s rotated text box, array(4, 2)."""
+    box = t.get_window_extent(renderer)
+    angle = np.deg2rad(t.get_rotation() % 180)
+    if np.isclose(np.sin(2 * angle), 0):  # 0 or 90 degrees: the axis-aligned box is exact
+        return box.corners()
+    flat = Text(text=t.get_text())
+    flat.update_from(t)
+    flat.set_rotation(0)
+    flat.set_figure(t.figure)
+    w, h = flat.get_window_extent(renderer).size
+    c = np.array([box.x0 + box.width / 2, box.y0 + box.height / 2])  # a rotated box keeps its centre
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    half = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
+    return c + half @ rot.T
+
+
+def _polygons_overlap(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
+    """Separating-axis test for two convex quadrilaterals; they overlap by more than *margin*."""
+    for poly in (a, b):
+        for i in range(len(poly)):
+            edge = poly[(i + 1) % len(poly)] - poly[i]
+            normal = np.array([-edge[1], edge[0]])
+            norm = np.hypot(*normal)
+            if norm == 0:
+                continue
+            normal /= norm
+            pa, pb = a @ normal, b @ normal
+            if min(pa.max(), pb.max()) - max(pa.min(), pb.min()) <= margin:
+                return False
+    return True
+
+
+def _overlaps(texts: list[Text], renderer, pt: float) -> list[Problem]:
+    margin = OVERLAP_PT / pt  # in display pixels
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    problems = []
+    for (i, a), (j, b) in itertools.combinations(enumerate(texts), 2):
+        ba, bb = boxes[i], boxes[j]
+        if min(ba.x1, bb.x1) - max(ba.x0, bb.x0) <= margin or min(ba.y1, bb.y1) - max(ba.y0, bb.y0) <= margin:
+            continue
+        if _polygons_overlap(_corners(a, renderer), _corners(b, renderer), margin):
+            problems.append(Problem("overlap", f"text {_label(a)} overlaps {_label(b)}"))
+    return problems
+
+
+def _cut_off(fig, texts, renderer, saved: Bbox, pt: float) -> list[Problem]:
+    tol = OVERLAP_PT / pt
+    problems = []
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        if box.x0 < saved.x0 - tol or box.y0 < saved.y0 - tol or box.x1 > saved.x1 + tol or box.y1 > saved.y1 + tol:
+            problems.append(Problem("cut_off", f"text {_label(t)} is cut off by the figure edge"))
+            continue
+        ax = t.axes
+        if ax is None or t not in ax.texts or t.get_transform() != ax.transData:
+            continue
+        frame = ax.bbox
+        if box.x0 < frame.x0 - tol or box.y0 < frame.y0 - tol or box.x1 > frame.x1 + tol or box.y1 > frame.y1 + tol:
+            where = "cut off by" if t.get_clip_on() else "drawn over"
+            problems.append(Problem("cut_off", f"data label {_label(t)} is {where} the edge of its axes"))
+    return problems
+
+
+def _tiny_text(texts: list[Text], scale: float) -> list[Problem]:
+    small = [t for t in texts if t.get_fontsize() * scale < MIN_FONT_PT - 1e-9]
+    if not small:
+        return []
+    sizes = sorted({round(t.get_fontsize() * scale, 1) for t in small})
+    return [Problem("tiny_text", f"{len(small)} text(s) below {MIN_FONT_PT:g} pt at print size "
+                                 f"({', '.join(f'{s:g}' for s in sizes)} pt), e.g. {_label(small[0])}")]
+
+
+def _data_axes(fig):
+    """Visible axes that hold data (colour bars and axes drawn without a frame excluded)."""
+    return [ax for ax in fig.axes if _axes_visible(ax) and ax.axison and not hasattr(ax, "_colorbar")]
+
+
+def _small_axes(fig, renderer, pt: float) -> list[Problem]:
+    problems = []
+    for ax in _data_axes(fig):
+        w, h = ax.bbox.width * pt / 72, ax.bbox.height * pt / 72
+        if h < MIN_AXES_IN or w < MIN_AXES_IN:
+            name = ax.get_title() or ax.get_ylabel() or ax.get_xlabel() or f"axes {fig.axes.index(ax)}"
+            problems.append(Problem("small_axes", f"axes {name!r} is {w:.2f} x {h:.2f} in at print size "
+                                                  f"(under {MIN_AXES_IN:g} in)"))
+    return problems
+
+
+def _bars_from_zero(fig) -> list[Problem]:
+    problems = []
+    for ax in _data_axes(fig):
+        for container in ax.containers:
+            if not isinstance(container, BarContainer) or not container.patches:
+                continue
+            vertical = container.orientation == "vertical"
+            bases = [p.get_y() if vertical else p.get_x() for p in container.patches]
+            if not np.allclose(bases, 0):  # floating bars (intervals, stacks): not magnitudes
+                continue
+            if (ax.get_yscale() if vertical else ax.get_xscale()) != "linear":
+                continue
+            lo, hi = sorted(ax.get_ylim() if vertical else ax.get_xlim())
+            if lo > 0 or hi < 0:
+                name = ax.get_title() or (ax.get_ylabel() if vertical else ax.get_xlabel())
+                problems.append(Problem("bars_not_from_zero", f"bars in {name!r} are drawn on an axis from "
+                                                              f"{lo:.3g} to {hi:.3g}, which leaves out zero"))
+                break
+    return problems
+
+
+def _data_paths(ax, renderer, under_text: bool = False):
+    """(path in display pixels, filled, marker radius px) of everything plotted in *ax*: lines
+    (reference lines too), markers, bands, error bars and, unless *under_text*, bars, wedges and
+    heatmap cells (which value labels are meant to sit on)."""
+    px_per_pt = ax.figure.dpi / 72
+    for line in ax.lines:
+        if not line.get_visible():
+            continue
+        path = line.get_transform().transform_path(line.get_path())
+        if line.get_linestyle() not in ("None", "", " ") and len(path.vertices) > 1:
+            yield path, False, 0.0
+        if line.get_marker() not in (None, "None", "", " "):
+            yield path, None, line.get_markersize() * px_per_pt / 2
+    for coll in ax.collections:
+        if not coll.get_visible():
+            continue
+        if isinstance(coll, PathCollection) and len(coll.get_offsets()):
+            offsets = coll.get_offset_transform().transform(coll.get_offsets())
+            sizes = coll.get_sizes() if len(coll.get_sizes()) else np.array([36.0])
+            yield MPath(offsets), None, float(np.sqrt(sizes.max())) * px_per_pt / 2
+        elif isinstance(coll, QuadMesh):
+            if not under_text:
+                yield MPath(coll.get_window_extent(renderer).corners()[[0, 1, 3, 2, 0]]), True, 0.0
+        else:
+            filled = isinstance(coll, PolyCollection)
+            for p in coll.get_paths():
+                yield coll.get_transform().transform_path(p), filled, 0.0
+    if not under_text:
+        for patch in ax.patches:
+            if patch.get_visible():
+                yield patch.get_transform().transform_path(patch.get_path()), True, 0.0
+
+
+def _texts_over_data(fig, renderer, pt: float) -> list[Problem]:
+    """Annotations and value labels drawn across lines, markers, bands or error bars."""
+    margin = OVERLAP_PT / pt
+    problems = []
+    for ax in _data_axes(fig):
+        paths = None
+        for t in ax.texts:
+            if not t.get_visible() or not t.get_text().strip():
+                continue
+            box = t.get_window_extent(renderer)
+            if box.width <= 2 * margin or box.height <= 2 * margin:
+                continue
+            region = Bbox.from_extents(box.x0 + margin, box.y0 + margin, box.x1 - margin, box.y1 - margin)
+            paths = paths if paths is not None else list(_data_paths(ax, renderer, under_text=True))
+            if any(_path_hits(path, filled, radius, region) for path, filled, radius in paths):
+                problems.append(Problem("text_over_data", f"text {_label(t)} is drawn over plotted data"))
+    return problems
+
+
+def _legends_over_data(fig, renderer, pt: float) -> list[Problem]:
+    margin = OVERLAP_PT / pt
+    legends = [(lg, "figure legend") for lg in fig.legends]
+    legends += [(ax.get_legend(), f"legend of {ax.get_title() or 'an axes'!r}") for ax in fig.axes
+                if _axes_visible(ax) and ax.get_legend() is not None]
+    problems = []
+    for legend, name in legends:
+        if not legend.get_visible():
+            continue
+        lbox = legend.get_window_extent(renderer)
+        for ax in _data_axes(fig):
+            region = Bbox.intersection(lbox, ax.bbox)
+            if region is None or region.width <= 2 * margin or region.height <= 2 * margin:
+                continue
+            region = Bbox.from_extents(region.x0 + margin, region.y0 + margin, region.x1 - margin, region.y1 - margin)
+            if any(_path_hits(path, filled, radius, region) for path, filled, radius in _data_paths(ax, renderer)):
+                problems.append(Problem("legend_over_data", f"the {name} covers plotted data"))
+                break
+    return problems
+
+
+def _path_hits(path, filled, radius: float, region: Bbox) -> bool:
+    if filled is None:  # markers: any point (with its radius) inside the region
+        v = path.vertices
+        return bool(np.any((v[:, 0] >= region.x0 - radius) & (v[:, 0] <= region.x1 + radius)
+                           & (v[:, 1] >= region.y0 - radius) & (v[:, 1] <= region.y1 + radius)))
+    return bool(path.intersects_bbox(region, filled=filled))

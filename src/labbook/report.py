@@ -1,26 +1,45 @@
 """The report a notebook is writing: its output folder, figures, tables, findings and warnings.
 
-A notebook makes one ``Report(output_dir)`` after its parameters and writes only through it.
+A notebook makes one ``Report(output_dir)`` after its parameters and writes only through it. The
+report shows what it saves, once, explicitly: nothing depends on matplotlib's auto-display state.
+Each shown item carries a machine-readable twin in the output's metadata (``labbook``), which the
+PDF is typeset from.
 """
+import base64
 import json
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from labbook import figures, inputs, paths, tables
+from labbook import figures, inputs, markup, paths, tables
 from labbook.findings import Findings
 
-def _show_markdown(text: str) -> None:
+TABLE_MIME = "application/vnd.labbook.table+json"
+DISPLAY_DPI = 200  # pixels per inch of the PNG shown in HTML and Lab
+SCREEN_PX_PER_IN = 110  # CSS pixels per inch of print size: a full-width figure is ~750 px wide
+
+
+def _display(bundle: dict, metadata: dict | None = None) -> None:
+    """Show a MIME bundle in the notebook (plain text outside a kernel)."""
     try:
         from IPython import get_ipython
-        from IPython.display import Markdown, display
+        from IPython.display import display
+
         if get_ipython() is not None:
-            display(Markdown(text))
+            display(bundle, raw=True, metadata=metadata or {})
             return
     except ImportError:
         pass
-    print(text)
+    print(bundle.get("text/plain", ""))
+
+
+def _show_message(kind: str, message: str) -> None:
+    md = f"> **{kind}:** {markup.message_markdown(message)}"
+    _display({"text/markdown": md, "text/plain": f"{kind}: {message}"},
+             {"labbook": {"message": kind.lower()}})
 
 
 class Report:
@@ -33,40 +52,79 @@ class Report:
         self.tables_dir = self.dir / "tables"
         self.findings = Findings()
         self.warnings: list[str] = []
+        self.figure_problems: list[dict] = []
         inputs.clear()
+        warnings.showwarning = self._python_warning
 
-    def figure(self, fig: plt.Figure, name: str) -> None:
-        """Save *fig* as figures/<name>.png and .pdf (it is still shown inline by the notebook)."""
+    def _python_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
+        """A Python warning raised while the report runs becomes a report warning (no paths)."""
+        self.warn(f"{category.__name__}: {message}")
+
+    def figure(self, fig: plt.Figure, name: str, alt: str | None = None) -> list[figures.Problem]:
+        """Save *fig* as figures/<name>.png and .pdf, check it, show it once and close it.
+
+        Each problem the figure check finds becomes a visible warning naming the figure, and is
+        recorded for provenance.json. Returns the problems."""
         figures.save(fig, self.figures_dir, name)
+        problems = figures.check(fig)
+        for p in problems:
+            self.figure_problems.append({"figure": name, "kind": p.kind, "detail": p.detail})
+            self.warn(f"Figure `{name}`: {p}")
+        width, height = figures.print_size(fig)
+        png = figures.png_bytes(fig, DISPLAY_DPI)
+        plt.close(fig)
+        _display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<figure {name}>"},
+                 {"image/png": {"width": round(width * SCREEN_PX_PER_IN), "alt": alt or name},
+                  "labbook": {"figure": name, "width_in": round(width, 3), "height_in": round(height, 3)}})
+        return problems
 
-    def table(self, df: pd.DataFrame, name: str, latex: bool = True, caption: str | None = None,
-              precision: int = 2) -> pd.DataFrame:
-        """Save *df* as tables/<name>.csv (+ .tex); returns *df* so a cell can display it."""
-        tables.save(df, self.tables_dir, name, latex=latex, caption=caption, precision=precision)
-        return df
+    def table(self, df: pd.DataFrame, name: str, caption: str, latex: bool = True, show: bool = True,
+              digits: Mapping[str, int] | None = None,
+              intervals: Mapping[str, tables.Interval] | None = None) -> None:
+        """Save *df* as tables/<name>.csv (full precision) and .tex (if *latex*), and show it
+        formatted for reading (see tables.present) with its caption, unless *show* is False."""
+        tables.save(df, self.tables_dir, name, caption=caption, latex=latex, digits=digits, intervals=intervals)
+        if show:
+            self.show_table(df, caption, digits=digits, intervals=intervals, name=name)
+
+    def show_table(self, df: pd.DataFrame, caption: str | None = None,
+                   digits: Mapping[str, int] | None = None,
+                   intervals: Mapping[str, tables.Interval] | None = None, name: str | None = None) -> None:
+        """Show *df* formatted for reading, without writing a file."""
+        shown = tables.present(df, digits, intervals)
+        cap = f'<p class="labbook-caption">{markup.html(caption)}</p>' if caption else ""
+        _display({"text/html": cap + shown.to_html(), "text/plain": (caption + "\n" if caption else "") + shown.to_text(),
+                  TABLE_MIME: dict(shown.to_json(), caption=caption, name=name)})
 
     def finding(self, key: str, template: str, **values) -> None:
         """Record one computed finding (see findings.Findings.add)."""
         self.findings.add(key, template, **values)
 
     def warn(self, message: str) -> None:
-        """A visible warning in the report (and in provenance.json): for input left out or absent."""
+        """A visible warning in the report (and in provenance.json): for input left out or absent.
+        *message* is plain text; `backticks` mark code."""
         self.warnings.append(message)
-        _show_markdown(f"> **Warning:** {message}")
+        _show_message("Warning", message)
 
     def note(self, message: str) -> None:
-        """A visible note in the report, e.g. an optional section without data."""
-        _show_markdown(f"> **Note:** {message}")
+        """A visible note in the report, e.g. an optional section without data (plain text)."""
+        _show_message("Note", message)
 
     def show_findings(self) -> None:
-        _show_markdown(self.findings.markdown() or "_No findings could be computed from these data._")
+        items = self.findings.items
+        md = "\n".join(f"- {markup.message_markdown(f.text)}" for f in items)
+        text = "\n".join(f"- {f.text}" for f in items)
+        if not items:
+            md = text = "No findings could be computed from these data."
+        _display({"text/markdown": md, "text/plain": text}, {"labbook": {"findings": True}})
 
     def uses_example_data(self) -> bool:
         return any(paths.is_example_input(Path(i["path"])) for i in inputs.recorded())
 
     def finish(self) -> None:
-        """Write findings.json and inputs.json (inputs read, warnings); call once, at the end."""
+        """Write findings.json and inputs.json (inputs read, warnings, figure problems); call once,
+        at the end."""
         self.findings.write(self.dir / "findings.json")
-        record = {"inputs": inputs.recorded(), "warnings": self.warnings,
+        record = {"inputs": inputs.recorded(), "warnings": self.warnings, "figure_problems": self.figure_problems,
                   "example_data": self.uses_example_data()}
         (self.dir / "inputs.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

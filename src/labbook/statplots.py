@@ -8,9 +8,74 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 from rliable import plot_utils
 
+from labbook import style
 from labbook.stats import AGGREGATE_LABELS
+
+
+# ---------------------------------------------------------------- figure idioms
+
+def bars(ax, labels: Sequence[str], values, colors: Sequence[str], lower=None, upper=None,
+         value_format: str = "{:.1f}", label_values: bool = True, width: float = 0.65):
+    """Vertical bars from zero with optional interval whiskers [lower, upper], each labelled with
+    its value above the whisker (or the bar) so no label crosses a whisker; the value axis keeps
+    headroom for the labels. Returns the Axes."""
+    values = np.asarray(values, dtype=float)
+    x = np.arange(len(values))
+    err = None
+    if lower is not None and upper is not None:
+        lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+        have = np.isfinite(lo) & np.isfinite(hi)
+        err = np.where(have, np.vstack([values - lo, hi - values]), 0).clip(0)
+    ax.bar(x, values, color=list(colors), width=width, yerr=err, ecolor=style.REFERENCE,
+           error_kw={"elinewidth": 0.9})
+    top = values if err is None else values + err[1]
+    if label_values:
+        for xi, t, v in zip(x, top, values):
+            ax.annotate(value_format.format(v), (xi, max(t, 0)), xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize="small")
+    ymax = float(np.nanmax(np.append(top, 0)))
+    ax.set_ylim(min(0.0, float(np.nanmin(values))), ymax * 1.15 if ymax > 0 else 1)
+    ax.set_xticks(x, list(labels))
+    ax.grid(False, axis="x")
+    return ax
+
+
+def mean_band(ax, x, mean, lower, upper, color: str, label: str | None = None, **line_kw):
+    """A mean curve with a shaded band [lower, upper] in the same colour. Returns the Axes."""
+    ax.plot(x, mean, color=color, label=label, **line_kw)
+    ax.fill_between(x, lower, upper, color=color, alpha=0.2, lw=0)
+    return ax
+
+
+def empty_panel(ax, message: str):
+    """An axes that says why it holds no data (axis turned off). Returns the Axes."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, wrap=True,
+            color=style.NEUTRAL)
+    return ax
+
+
+def integer_ticks(ax, axis: str = "x"):
+    """Whole-number ticks (epochs, layers, blocks) on *axis* ("x", "y" or "both")."""
+    for a in ((ax.xaxis, ax.yaxis) if axis == "both" else (ax.xaxis if axis == "x" else ax.yaxis,)):
+        a.set_major_locator(MaxNLocator(integer=True))
+    return ax
+
+
+def legend_above(fig, axes, ncols: int | None = None, **kw):
+    """One legend for the whole figure, above the panels (outside every axes, so it never covers
+    data), from the labelled artists of *axes* (duplicates dropped)."""
+    handles, labels = {}, []
+    for ax in np.atleast_1d(axes).ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in handles:
+                handles[lab] = h
+                labels.append(lab)
+    return fig.legend([handles[lab] for lab in labels], labels, loc="outside upper center",
+                      ncols=ncols or min(len(labels), 4), **kw)
 
 
 def interval_estimates(frame: pd.DataFrame, colors: Mapping[str, str], methods: Sequence[str] | None = None,

@@ -9,7 +9,8 @@ from tueplots import figsizes, fontsizes
 
 # Colour-blind-safe qualitative palette (seaborn "colorblind", Wong 2011 order), hex strings.
 PALETTE: tuple[str, ...] = tuple(sns.color_palette("colorblind", 10).as_hex())
-NEUTRAL = "#8c8c8c"  # individual runs, reference lines
+NEUTRAL = "#8c8c8c"  # individual runs, grid-like guides
+REFERENCE = "#222222"  # targets, thresholds, reference lines: never a method's colour
 
 _BASE = {
     "font.family": "sans-serif",
@@ -28,6 +29,11 @@ _BASE = {
     "savefig.dpi": 300,
     "savefig.bbox": "tight",
     "image.cmap": "viridis",
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
+    "errorbar.capsize": 2.5,
+    "legend.handlelength": 1.6,
+    "legend.borderaxespad": 0.3,
 }
 
 

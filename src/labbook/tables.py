@@ -1,48 +1,204 @@
-"""Tables: one DataFrame -> CSV (always) and a booktabs LaTeX table (where it belongs in a paper)."""
+"""Tables for people and for machines, from one DataFrame.
+
+``present`` turns a numeric table into the strings a reader sees: no index, each numeric column
+rounded to the digits that mean something at its magnitude, integers as integers, intervals as
+``est [lo, hi]``. The report shows that, the LaTeX table (booktabs, caption and label; ``longtable``
+when it cannot fit a page) is typeset from it, and the CSV keeps every column at full precision.
+"""
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from labbook import markup
 
-def save(df: pd.DataFrame, directory: Path, name: str, latex: bool = True, caption: str | None = None,
-         precision: int = 2, index: bool = False) -> list[Path]:
-    """Write directory/name.csv and, if *latex*, directory/name.tex; returns the paths written.
+SIGNIFICANT = 3  # significant digits at a column's typical magnitude
+MAX_DECIMALS = 6
+PAGE_ROWS = 40  # a LaTeX table with more rows than this is a longtable
+MISSING = "–"
+Interval = tuple[str, str, str]  # (estimate, lower, upper) column names
 
-    The CSV keeps full precision; the LaTeX table rounds floats to *precision* decimals, escapes
-    LaTeX special characters in cells and headers, and uses booktabs rules.
+
+@dataclass(frozen=True)
+class Presented:
+    """A table as shown: header and cells as strings, numeric columns right-aligned."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+
+    def to_json(self) -> dict:
+        return {"columns": self.columns, "rows": self.rows, "numeric": self.numeric}
+
+    def to_html(self) -> str:
+        """An HTML table with every cell escaped (names from data are never markup)."""
+        def cell(tag, text, num):
+            return f'<{tag} class="{"num" if num else "txt"}">{markup.html(text)}</{tag}>'
+
+        head = "".join(cell("th", c, n) for c, n in zip(self.columns, self.numeric))
+        body = "".join("<tr>" + "".join(cell("td", v, n) for v, n in zip(r, self.numeric)) + "</tr>"
+                       for r in self.rows)
+        return (f'<table class="labbook-table"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
+
+    def to_text(self) -> str:
+        widths = [max(len(c), *(len(r[i]) for r in self.rows)) if self.rows else len(c)
+                  for i, c in enumerate(self.columns)]
+        def line(cells):
+            return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(cells, widths, self.numeric))
+        return "\n".join([line(self.columns)] + [line(r) for r in self.rows])
+
+
+def decimals(values, significant: int = SIGNIFICANT) -> int:
+    """Decimals that give *significant* digits at the typical (median absolute) magnitude of
+    *values*; 0 for whole numbers. values: 1-D numbers, NaN ignored."""
+    x = np.asarray(values, dtype=float)
+    x = np.abs(x[np.isfinite(x)])
+    if x.size == 0 or np.all(x == np.round(x)):
+        return 0
+    nonzero = x[x > 0]
+    typical = float(np.median(nonzero)) if nonzero.size else 1.0
+    auto = min(MAX_DECIMALS, max(0, significant - 1 - math.floor(math.log10(typical))))
+    return int(min(auto, max(_exact_decimals(v) for v in x)))
+
+
+def _exact_decimals(value: float) -> int:
+    """Decimals of the shortest exact decimal form of *value* (0.06 -> 2, 2.1999999999999886 -> 16)."""
+    text = np.format_float_positional(value, unique=True, trim="-")
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def interval_decimals(est, lower, upper, significant: int = SIGNIFICANT) -> int:
+    """Decimals for intervals: enough for the estimate and two digits of the interval width."""
+    width = np.abs(np.asarray(upper, float) - np.asarray(lower, float))
+    width = width[np.isfinite(width) & (width > 0)]
+    by_width = 1 - math.floor(math.log10(float(np.median(width)))) if width.size else 0
+    return int(min(MAX_DECIMALS, max(decimals(est, significant), by_width, 0)))
+
+
+def format_number(value, places: int) -> str:
+    """*value* with *places* decimals and thousands separators; NaN/None as a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return f"{float(value):,.{places}f}"
+
+
+def format_interval(est, lo, hi, places: int) -> str:
+    """'est [lo, hi]'; the estimate alone when the interval is missing."""
+    if pd.isna(lo) or pd.isna(hi):
+        return format_number(est, places)
+    return f"{format_number(est, places)} [{format_number(lo, places)}, {format_number(hi, places)}]"
+
+
+def present(df: pd.DataFrame, digits: Mapping[str, int] | None = None,
+            intervals: Mapping[str, Interval] | None = None) -> Presented:
+    """The table a reader sees: every cell a string, no index.
+
+    digits: column -> decimals, overriding the automatic choice (``decimals``).
+    intervals: new column -> (estimate, lower, upper) columns of *df*, shown as ``est [lo, hi]``
+    in place of the estimate column (the lower and upper columns are not shown).
     """
-    if not name or "/" in name:
+    digits = dict(digits or {})
+    intervals = dict(intervals or {})
+    for name, cols in intervals.items():
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise KeyError(f"interval {name!r}: no column(s) {missing} in {list(df.columns)}")
+    hidden = {c for cols in intervals.values() for c in cols[1:]}
+    shown = {cols[0]: name for name, cols in intervals.items()}
+    columns, cells, numeric = [], [], []
+    for col in df.columns:
+        if col in hidden:
+            continue
+        s = df[col]
+        if col in shown:
+            est, lo, hi = intervals[shown[col]]
+            places = digits.get(shown[col], interval_decimals(df[est], df[lo], df[hi]))
+            values = [format_interval(e, a, b, places) for e, a, b in zip(df[est], df[lo], df[hi])]
+            columns.append(shown[col])
+            numeric.append(True)
+        elif pd.api.types.is_bool_dtype(s):
+            values = [format_number(v, 0) for v in s]
+            columns.append(str(col))
+            numeric.append(False)
+        elif pd.api.types.is_numeric_dtype(s):
+            places = digits.get(col, decimals(s))
+            values = [format_number(v, places) for v in s]
+            columns.append(str(col))
+            numeric.append(True)
+        else:
+            values = [MISSING if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in s]
+            columns.append(str(col))
+            numeric.append(False)
+        cells.append(values)
+    rows = [list(r) for r in zip(*cells)] if cells else []
+    return Presented(columns, rows, numeric)
+
+
+# ---------------------------------------------------------------- files
+
+def save(df: pd.DataFrame, directory: Path, name: str, caption: str | None = None, latex: bool = True,
+         digits: Mapping[str, int] | None = None, intervals: Mapping[str, Interval] | None = None
+         ) -> list[Path]:
+    """Write directory/name.csv (full precision) and, if *latex*, directory/name.tex; returns the
+    paths written. A LaTeX table needs a *caption*."""
+    if not name or "/" in name or name.startswith("."):
         raise ValueError(f"table name must be a plain file stem, not {name!r}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     csv_path = directory / f"{name}.csv"
-    df.to_csv(csv_path, index=index, lineterminator="\n")
+    df.to_csv(csv_path, index=False, lineterminator="\n")
     written = [csv_path]
     if latex:
+        if not caption:
+            raise ValueError(f"table {name!r}: a LaTeX table needs a caption")
         tex_path = directory / f"{name}.tex"
-        tex_path.write_text(to_latex(df, caption=caption, label=f"tab:{name}", precision=precision, index=index))
+        tex_path.write_text(to_latex(present(df, digits, intervals), caption, f"tab:{name}"))
         written.append(tex_path)
     return written
 
 
-def to_latex(df: pd.DataFrame, caption: str | None = None, label: str | None = None, precision: int = 2,
-             index: bool = False) -> str:
-    """A booktabs LaTeX table of *df* (floats to *precision* decimals, special characters escaped)."""
-    styler = df.style.format(precision=precision, escape="latex", na_rep="--")
-    styler = styler.format_index(escape="latex", axis=1)
-    if index:
-        styler = styler.format_index(escape="latex", axis=0)
+def to_latex(table: Presented, caption: str, label: str) -> str:
+    """A booktabs table (``longtable`` beyond PAGE_ROWS rows) with caption and label.
+
+    Needs ``\\usepackage{booktabs}`` (and ``longtable`` for long tables) in the paper's preamble."""
+    spec = "".join("r" if n else "l" for n in table.numeric)
+    head = " & ".join(markup.latex(c) for c in table.columns) + r" \\"
+    body = [" & ".join(markup.latex(v) for v in r) + r" \\" for r in table.rows]
+    cap = rf"\caption{{{markup.latex(caption)}}}\label{{{label}}}"
+    if len(table.rows) > PAGE_ROWS:
+        lines = [rf"\begin{{longtable}}{{{spec}}}", cap + r" \\", r"\toprule", head, r"\midrule", r"\endfirsthead",
+                 r"\toprule", head, r"\midrule", r"\endhead", r"\bottomrule", r"\endlastfoot", *body,
+                 r"\end{longtable}"]
     else:
-        styler = styler.hide(axis="index")
-    return styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering",
-                           column_format=_column_format(df, index))
+        lines = [r"\begin{table}", r"\centering", cap, rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head,
+                 r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
 
 
-def _column_format(df: pd.DataFrame, index: bool) -> str:
-    cols = "".join("r" if pd.api.types.is_numeric_dtype(t) else "l" for t in df.dtypes)
-    return ("l" if index else "") + cols
+def interval_wide(frame: pd.DataFrame, row: str, col: str, labels: Mapping[str, str] | None = None,
+                  order: Sequence[str] | None = None) -> tuple[pd.DataFrame, dict[str, Interval]]:
+    """A long table of interval estimates (row, col, estimate, lower, upper) in wide form.
 
-
-def friendly(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    """A copy of *df* with columns renamed by *names* (columns not named are kept as they are)."""
-    return df.rename(columns=names)
+    Returns the wide DataFrame (one row per *row* value, columns ``<col> estimate/lower/upper`` at
+    full precision, for the CSV) and the ``intervals`` spec that shows each *col* value as one
+    ``est [lo, hi]`` column. labels: col value -> column title.
+    """
+    labels = dict(labels or {})
+    cols = list(dict.fromkeys(frame[col]))
+    rows = list(order) if order is not None else list(dict.fromkeys(frame[row]))
+    wide = pd.DataFrame({row: rows})
+    spec = {}
+    for c in cols:
+        sub = frame[frame[col] == c].set_index(row).reindex(rows)
+        title = labels.get(c, str(c))
+        names = (f"{title} estimate", f"{title} lower", f"{title} upper")
+        for n, source in zip(names, ("estimate", "lower", "upper")):
+            wide[n] = sub[source].to_numpy()
+        spec[title] = names
+    return wide, spec

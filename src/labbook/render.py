@@ -1,0 +1,223 @@
+"""The documents of a report: report.html (nbconvert through the project's template) and
+report.pdf (the same content typeset with Typst, offline, figures as vectors).
+
+Both read the executed notebook: markdown cells, and the outputs the Report showed — figures
+(``labbook.figure`` metadata: the PDF embeds figures/<name>.pdf), tables
+(application/vnd.labbook.table+json), notes, warnings and findings (text/markdown). The banner and
+provenance footer come from ``context``, escaped once by the template (HTML) or by markup.typst (PDF).
+"""
+import json
+import os
+import re
+from pathlib import Path
+
+from labbook import markup, paths
+
+TEMPLATES = paths.SRC / "templates"
+TABLE_MIME = "application/vnd.labbook.table+json"
+PAGE_WIDTH_IN = 8.27 - 2 * 0.7  # A4 with 0.7 in margins: room for a 6.75 in figure
+
+
+def context(prov: dict, banner: str | None, previous: str | None = None) -> dict:
+    """What the template needs beside the notebook: provenance, banner, params as text."""
+    return {"provenance": prov, "example_data": bool(banner), "banner": banner or "", "previous": previous,
+            "params": [(k, json.dumps(v, ensure_ascii=False)) for k, v in sorted(prov["params"].items())]}
+
+
+# ---------------------------------------------------------------- HTML
+
+def html(nb, ctx: dict, show_code: bool = False) -> str:
+    """report.html: the notebook rendered through templates/labbook, input hidden unless *show_code*."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="labbook",
+                            exclude_input=not show_code, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"labbook": ctx})
+    return body
+
+
+# ---------------------------------------------------------------- Markdown -> Typst
+
+def _inline(tokens) -> str:
+    out = []
+    for t in tokens:
+        kind = t["type"]
+        if kind in ("text", "inline_html", "block_html"):
+            out.append(markup.typst(t.get("raw", "")))
+        elif kind == "codespan":
+            out.append(f"#raw({markup.typst_string(t['raw'])})")
+        elif kind == "emphasis":
+            out.append(f"#emph[{_inline(t['children'])}]")
+        elif kind == "strong":
+            out.append(f"#strong[{_inline(t['children'])}]")
+        elif kind == "strikethrough":
+            out.append(f"#strike[{_inline(t['children'])}]")
+        elif kind == "link":
+            out.append(f"#link({markup.typst_string(t['attrs']['url'])})[{_inline(t['children'])}]")
+        elif kind == "softbreak":
+            out.append(" ")
+        elif kind == "linebreak":
+            out.append(" \\\n")
+        elif "children" in t:
+            out.append(_inline(t["children"]))
+        else:
+            out.append(markup.typst(t.get("raw", "")))
+    return "".join(out)
+
+
+def _blocks(tokens, shift: int = 0) -> str:
+    out = []
+    for t in tokens:
+        kind = t["type"]
+        if kind == "heading":
+            level = min(6, max(1, t["attrs"]["level"] + shift))
+            out.append(f"#heading(level: {level})[{_inline(t['children'])}]")
+        elif kind in ("paragraph", "block_text"):
+            out.append(_inline(t["children"]))
+        elif kind == "block_quote":
+            out.append(f"#quote(block: true)[{_blocks(t['children'])}]")
+        elif kind == "list":
+            func = "enum" if t["attrs"].get("ordered") else "list"
+            items = ", ".join(f"[{_blocks(i['children'])}]" for i in t["children"])
+            out.append(f"#{func}({items})")
+        elif kind == "block_code":
+            out.append(f"#raw(block: true, {markup.typst_string(t['raw'].rstrip())})")
+        elif kind == "thematic_break":
+            out.append("#line(length: 100%, stroke: 0.5pt + gray)")
+        elif kind == "table":
+            out.append(_markdown_table(t))
+        elif kind in ("blank_line",):
+            continue
+        elif "children" in t:
+            out.append(_inline(t["children"]))
+        elif "raw" in t:
+            out.append(markup.typst(t["raw"]))
+    return "\n\n".join(out)
+
+
+def _markdown_table(t) -> str:
+    rows = []
+    for part in t["children"]:
+        cells = part["children"] if part["type"] == "table_head" else [c for r in part["children"] for c in r["children"]]
+        rows += [f"[{_inline(c['children'])}]" for c in cells]
+    ncols = len(t["children"][0]["children"])
+    return f"#table(columns: {ncols}, {', '.join(rows)})"
+
+
+def markdown_to_typst(text: str, shift: int = 0) -> str:
+    """Typst markup for a Markdown text (headings shifted by *shift* levels)."""
+    import mistune
+
+    parse = mistune.create_markdown(renderer=None, plugins=["table", "strikethrough"])
+    return _blocks(parse(text), shift)
+
+
+# ---------------------------------------------------------------- PDF
+
+def _table(data: dict) -> str:
+    cols = len(data["columns"])
+    align = ", ".join("right" if n else "left" for n in data["numeric"])
+    head = ", ".join(f"[*{markup.typst(c)}*]" for c in data["columns"])
+    body = ", ".join(f"[{markup.typst(v)}]" for r in data["rows"] for v in r)
+    table = (f"#table(columns: {cols}, align: ({align},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
+             f"  table.hline(stroke: 0.8pt), table.header({head}), table.hline(stroke: 0.5pt),\n"
+             f"  {body},\n  table.hline(stroke: 0.8pt))")
+    size = "8pt" if cols > 6 else "9pt"
+    caption = f"caption: [{markup.typst(data['caption'])}], " if data.get("caption") else ""
+    return f"#figure(kind: table, {caption}text(size: {size})[{table}])"
+
+
+def _pdf_width(pdf: Path) -> float | None:
+    """Width in inches of a one-page PDF written by matplotlib (its MediaBox)."""
+    m = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf.read_bytes())
+    return float(m.group(1)) / 72 if m else None
+
+
+def _output(out, report_dir: Path) -> str | None:
+    meta = out.get("metadata", {}).get("labbook", {})
+    data = out.get("data", {})
+    if out["output_type"] == "stream":
+        return f"#raw(block: true, {markup.typst_string(out['text'].rstrip())})"
+    if out["output_type"] == "error":
+        text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
+        return f"#block(fill: rgb(\"#fde2e1\"), inset: 6pt, width: 100%)[{markup.typst(text)}]"
+    if "figure" in meta:
+        pdf = report_dir / "figures" / f"{meta['figure']}.pdf"
+        width = min(_pdf_width(pdf) or PAGE_WIDTH_IN, PAGE_WIDTH_IN)
+        return f"#figure(image({markup.typst_string(pdf.relative_to(report_dir).as_posix())}, width: {width:.3f}in))"
+    if TABLE_MIME in data:
+        return _table(data[TABLE_MIME])
+    if "text/markdown" in data:
+        return markdown_to_typst(data["text/markdown"], shift=1)
+    if "text/plain" in data:
+        return f"#raw(block: true, {markup.typst_string(data['text/plain'])})"
+    return None
+
+
+def _provenance(ctx: dict) -> str:
+    p = ctx["provenance"]
+    git = p["git"]
+    commit = (git["commit"] or "not a git checkout")[:12] + (" (uncommitted changes)" if git["dirty"] else "")
+    params = ", ".join(f"#raw({markup.typst_string(k)}) = #raw({markup.typst_string(v)})" for k, v in ctx["params"])
+    packages = ", ".join(f"{k} {v}" for k, v in sorted(p["packages"].items()) if v)
+    problems = len(p.get("figure_problems") or [])
+    lines = [
+        "= Provenance",
+        f"- Report #raw({markup.typst_string(p['report'])}), status *{markup.typst(p['status'])}*, "
+        f"built in {p['seconds']:.1f} s",
+        f"- Git commit #raw({markup.typst_string(commit)})",
+        f"- Params file #raw({markup.typst_string(p['params_file'])})",
+        f"- Params: {params or 'none'}",
+        f"- Figure check: {f'{problems} problem(s), listed as warnings above' if problems else 'no problems'}; "
+        f"warnings: {len(p.get('warnings') or [])}",
+        f"- Packages: {markup.typst(packages)}",
+    ]
+    rows = ", ".join(f"[#raw({markup.typst_string(i['path'])})], [#raw({markup.typst_string(i['sha256'][:16] + '…')})], "
+                     f"[{i['bytes'] if i['bytes'] is not None else 'folder'}]" for i in p["inputs"])
+    if rows:
+        lines.append("#text(size: 8pt)[#table(columns: 3, stroke: none, inset: (x: 4pt, y: 2pt), "
+                     f"table.header([*input*], [*sha256*], [*bytes*]), table.hline(stroke: 0.5pt), {rows})]")
+    return "\n".join(lines)
+
+
+def typst_source(nb, ctx: dict, report_dir: Path) -> str:
+    """The whole report as a Typst document (paths relative to *report_dir*)."""
+    parts = [
+        '#set page(paper: "a4", margin: 0.7in, numbering: "1")',
+        '#set text(font: "DejaVu Sans", size: 9.5pt)',
+        '#show raw: set text(font: "DejaVu Sans Mono", size: 8.5pt)',
+        "#set par(justify: false, leading: 0.6em)",
+        "#show heading: set block(above: 1.2em, below: 0.6em)",
+        "#show figure: set block(breakable: true)",
+        '#show quote: it => block(fill: luma(245), inset: 6pt, width: 100%, it.body)',
+    ]
+    if ctx.get("example_data"):
+        parts.append('#block(fill: rgb("#fff3cd"), stroke: 1.5pt + rgb("#d39e00"), inset: 8pt, width: 100%)'
+                     f"[*{markup.typst(ctx['banner'])}*]")
+    if ctx.get("previous"):
+        parts.append('#block(fill: rgb("#fde2e1"), stroke: 1.5pt + rgb("#b00020"), inset: 8pt, width: 100%)'
+                     f"[*{markup.typst(ctx['previous'])}*]")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(markdown_to_typst(cell.source))
+        elif cell.cell_type == "code":
+            parts += [s for s in (_output(o, report_dir) for o in cell.get("outputs", [])) if s]
+    parts.append(_provenance(ctx))
+    return "\n\n".join(parts) + "\n"
+
+
+def pdf(nb, ctx: dict, report_dir: Path, target: Path) -> None:
+    """Typeset report.pdf into *target* from the executed notebook (figures read from
+    report_dir/figures). Fonts are matplotlib's DejaVu files: the same glyphs on every machine."""
+    import matplotlib
+    import typst
+
+    source = report_dir / ".report.typ"
+    source.write_text(typst_source(nb, ctx, report_dir))
+    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
+    try:
+        typst.compile(str(source), output=str(target), root=str(report_dir), font_paths=[str(fonts)],
+                      ignore_system_fonts=True, timestamp=epoch)
+    finally:
+        source.unlink()
