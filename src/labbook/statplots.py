@@ -79,55 +79,67 @@ def legend_above(fig, axes, ncols: int | None = None, **kw):
 
 
 def interval_estimates(frame: pd.DataFrame, colors: Mapping[str, str], methods: Sequence[str] | None = None,
-                       axes=None, xlabel: str = "Score"):
-    """One panel per metric: the CI as a bar, the point estimate as a black tick (rliable's layout).
+                       axes=None, xlabels: Mapping[str, str] | None = None):
+    """One panel per metric: the CI as a bar and the point estimate as a dot (so a zero-width
+    interval still shows), methods as rows, each panel with its own x label.
 
     frame: stats.estimates_frame output (method, metric, estimate, lower, upper).
-    Returns the array of Axes (one per metric, in the frame's metric order)."""
+    xlabels: metric -> x-axis label (default the metric's name). axes: one per metric (None: a new
+    row of panels, its height set by the number of methods). Returns the array of Axes."""
     metrics = list(dict.fromkeys(frame["metric"]))
     methods = list(methods or dict.fromkeys(frame["method"]))
+    xlabels = dict(xlabels or {})
     if axes is None:
-        _, axes = plt.subplots(1, len(metrics), squeeze=False)
+        width = plt.rcParams["figure.figsize"][0]
+        _, axes = plt.subplots(1, len(metrics), squeeze=False, figsize=(width, style.rows_height(len(methods))))
         axes = axes[0]
-    h = 0.6
     for ax, metric in zip(axes, metrics):
         sub = frame[frame["metric"] == metric].set_index("method")
         for i, m in enumerate(methods):
             row = sub.loc[m]
-            ax.barh(i, row["upper"] - row["lower"], left=row["lower"], height=h, color=colors[m], alpha=0.75)
-            ax.vlines(row["estimate"], i - 7.5 * h / 16, i + 6 * h / 16, color="k", alpha=0.85)
+            ax.barh(i, row["upper"] - row["lower"], left=row["lower"], height=0.6, color=colors[m], alpha=0.55)
+            ax.plot(row["estimate"], i, "o", color=colors[m], mec=style.REFERENCE, mew=0.6, ms=4)
         ax.set_yticks(range(len(methods)), methods if ax is axes[0] else [""] * len(methods))
+        ax.set_ylim(-0.6, len(methods) - 0.4)
+        ax.invert_yaxis()
         ax.set_title(AGGREGATE_LABELS.get(metric, metric))
-        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+        ax.set_xlabel(xlabels.get(metric, AGGREGATE_LABELS.get(metric, metric)))
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.use_sticky_edges = False
+        ax.margins(x=0.08)
         ax.grid(True, axis="x")
         ax.grid(False, axis="y")
         ax.spines["left"].set_visible(False)
-    axes[0].figure.supxlabel(xlabel)
+        ax.tick_params(axis="y", length=0)
     return axes
 
 
 def probability_of_improvement(probs: Mapping[str, float], cis: Mapping[str, np.ndarray], reference: str,
                                colors: Mapping[str, str], ax=None, separator: str = ":"):
-    """P(reference > Y) for every Y, the seed's layout: CI bar per Y, black tick at the estimate,
-    dashed line at 0.5. probs/cis: stats.probability_of_improvement_ci output for pairs "X:Y"."""
-    if ax is None:
-        _, ax = plt.subplots()
+    """P(reference > Y) for every Y: the estimate as a dot, its CI as a capped line (visible at
+    any P, also when the interval has zero width), a dashed line at 0.5. probs/cis:
+    stats.probability_of_improvement_ci output for pairs "X:Y". ax None: a new figure whose
+    height follows the number of rows. Returns the Axes."""
     pairs = [p for p in probs if p.split(separator, 1)[0] == reference]
     if not pairs:
         raise ValueError(f"no pair starts with {reference!r}{separator}")
-    h = 0.6
+    if ax is None:
+        width = plt.rcParams["figure.figsize"][0]
+        _, ax = plt.subplots(figsize=(width, style.rows_height(len(pairs))))
     labels = []
     for i, pair in enumerate(pairs):
         other = pair.split(separator, 1)[1]
         labels.append(other)
         lo, hi = cis[pair]
-        ax.barh(i, hi - lo, left=lo, height=h, color=colors[other], alpha=0.75)
-        ax.vlines(probs[pair], i - 7.5 * h / 16, i + 6 * h / 16, color="k", alpha=0.85)
-    ax.axvline(0.5, color="k", ls="--", lw=0.8, alpha=0.6)
+        p = probs[pair]
+        ax.errorbar(p, i, xerr=[[p - lo], [hi - p]], fmt="o", color=colors[other], ecolor=colors[other],
+                    mec=style.REFERENCE, mew=0.6, ms=5, elinewidth=2.2, capsize=3)
+    ax.axvline(0.5, color=style.REFERENCE, ls="--", lw=0.8)
     ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"P({reference} > Y)")
-    ax.set_ylabel("Method Y")
+    ax.set_ylim(-0.6, len(labels) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlim(-0.04, 1.04)
+    ax.set_xlabel(f"P({reference} > Y), dot: estimate, line: CI")
     ax.grid(False, axis="y")
     return ax
 

@@ -84,6 +84,21 @@ AGGREGATES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 AGGREGATE_LABELS = {"median": "Median", "iqm": "IQM", "mean": "Mean", "optimality_gap": "Optimality Gap"}
 
 
+def redundant_aggregates(score_dict: Mapping[str, np.ndarray], metrics: Sequence[str]) -> dict[str, str]:
+    """Aggregates in *metrics* that equal the mean for these score shapes, with the reason.
+
+    The median over tasks of per-task means is the mean when there is one task; the IQM (25%
+    trimmed mean) trims nothing from fewer than 4 pooled scores. score_dict: {method: array(runs,
+    tasks)}. Returns {metric: reason} for the metrics a report should not show beside the mean."""
+    shapes = [np.shape(v) for v in score_dict.values()]
+    out = {}
+    if "mean" in metrics and "median" in metrics and all(s[1] == 1 for s in shapes):
+        out["median"] = "with one task the median of the per-task means is the mean"
+    if "mean" in metrics and "iqm" in metrics and all(int(0.25 * s[0] * s[1]) == 0 for s in shapes):
+        out["iqm"] = "a 25% trimmed mean of fewer than 4 scores trims nothing, so the IQM is the mean"
+    return out
+
+
 # ---------------------------------------------------------------- resampling
 
 def _percentiles(confidence: float) -> list[float]:

@@ -10,6 +10,7 @@ from tueplots import figsizes, fontsizes
 # Colour-blind-safe qualitative palette (seaborn "colorblind", Wong 2011 order), hex strings.
 PALETTE: tuple[str, ...] = tuple(sns.color_palette("colorblind", 10).as_hex())
 NEUTRAL = "#8c8c8c"  # individual runs, grid-like guides
+SINGLE_FULL_HEIGHT = 0.62  # height factor of a single full-width panel (2.6 in instead of 4.2 in)
 REFERENCE = "#222222"  # targets, thresholds, reference lines: never a method's colour
 
 _BASE = {
@@ -37,11 +38,13 @@ _BASE = {
 }
 
 
-def paper(column: str = "half", nrows: int = 1, ncols: int = 1, height_scale: float = 1.0) -> dict:
+def paper(column: str = "half", nrows: int = 1, ncols: int = 1, height_scale: float = 1.0,
+          height: float | None = None) -> dict:
     """rcParams for a figure of *nrows* x *ncols* panels at a paper's column width.
 
-    column: "half" (3.25 in) or "full" (6.75 in). height_scale multiplies the golden-ratio height.
-    Returns a new dict; nothing global is touched.
+    column: "half" (3.25 in) or "full" (6.75 in). height_scale multiplies the golden-ratio height;
+    *height* (inches) replaces it, for figures whose height follows their content (e.g. one row
+    per method). Returns a new dict; nothing global is touched.
     """
     if column not in ("half", "full"):
         raise ValueError(f"column must be 'half' or 'full', not {column!r}")
@@ -50,9 +53,27 @@ def paper(column: str = "half", nrows: int = 1, ncols: int = 1, height_scale: fl
     rc.update(fontsizes.icml2024())
     rc.update(size_fn(nrows=nrows, ncols=ncols))
     w, h = rc["figure.figsize"]
-    rc["figure.figsize"] = (w, h * height_scale)
+    if column == "full" and nrows == ncols == 1:
+        h *= SINGLE_FULL_HEIGHT  # one panel across the page: golden ratio would fill half of it
+    rc["figure.figsize"] = (w, height if height is not None else h * height_scale)
     rc["axes.prop_cycle"] = _cycler(PALETTE)
     return rc
+
+
+def sequence_colors(n: int) -> list[str]:
+    """*n* colours for ordered things that are not methods (layers, blocks, depths): a sequential
+    map, so they never read as methods of the report's palette."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    cmap = plt.get_cmap("cividis")
+    return [to_hex(cmap(x)) for x in ([0.45] if n == 1 else [0.05 + 0.8 * i / (n - 1) for i in range(n)])]
+
+
+def rows_height(rows: int, per_row: float = 0.24, base: float = 0.8, minimum: float = 0.85) -> float:
+    """Figure height (inches) for panels that draw one row per item (methods, pairs): *per_row*
+    inches per row plus *base* for titles and tick labels, never less than *minimum* + base."""
+    return base + max(minimum, rows * per_row)
 
 
 def _cycler(colors: Sequence[str]):
