@@ -254,7 +254,66 @@ def test_moe_analysis_reports(tree):
         assert f"validation accuracy on {dataset}" in findings["best_iqm"]["text"]
         assert {"summary", "summary_by_epoch", "entropy", "interval_estimates"} <= {p.stem for p in (rep / "tables").glob("*.tex")}
         assert {p.stem for p in (rep / "figures").glob("*.png")} == {
-            "accuracy_loss_curves", "memory_usage", "cpu_time", "expert_activations", "accuracy_vs_entropy",
+            "accuracy_loss_curves", "accuracy_by_type", "memory_usage", "cpu_time", "expert_activations",
+            "accuracy_vs_entropy",
             "interval_estimates", "probability_of_improvement", "hardware_usage"}
     assert not list((root / "examples" / "generated" / "moe_aim").rglob("*.parquet"))  # cache lives in .cache
     assert list((root / ".cache" / "labbook" / "aim").glob("*.parquet"))
+
+
+def _built_reports(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.glob("reports/*/*/.ok"))
+
+
+def test_every_figure_is_shown_once_in_html_and_notebook(tree):
+    root, _ = tree
+    reports = _built_reports(root)
+    assert len(reports) >= 11
+    for rep in reports:
+        pngs = sorted(p.stem for p in (rep / "figures").glob("*.png"))
+        html = (rep / "report.html").read_text()
+        assert html.count("<img") == len(pngs), rep
+        nb = json.loads((rep / "executed.ipynb").read_text())
+        shown = [o["metadata"]["labbook"]["figure"] for c in nb["cells"] for o in c.get("outputs", [])
+                 if "figure" in o.get("metadata", {}).get("labbook", {})]
+        assert sorted(shown) == pngs, rep  # each saved figure displayed exactly once
+
+
+def test_example_reports_pass_the_figure_check_and_read_cleanly(tree):
+    import re
+
+    root, _ = tree
+    for rep in _built_reports(root):
+        prov = json.loads((rep / "provenance.json").read_text())
+        if not prov["example_data"]:
+            continue
+        assert prov["figure_problems"] == [], (rep, prov["figure_problems"])
+        html = (rep / "report.html").read_text()
+        text = re.sub(r'src="data:[^"]+"', "", html)
+        assert "&amp;#" not in text and "&#x27;" not in text, rep  # no entity escaped twice
+        assert str(root) not in text and not re.search(r"(/tmp/|/home/|/root/)", text), rep
+        assert "Traceback" not in text, rep
+        assert "<script src=" not in html, rep  # nothing loaded from the network
+
+
+def test_every_report_has_a_pdf_with_its_findings_and_vector_figures(tree):
+    from pypdf import PdfReader
+
+    root, _ = tree
+    for rep in _built_reports(root):
+        pdf = PdfReader(rep / "report.pdf")
+        text = " ".join(" ".join((page.extract_text() or "").split()) for page in pdf.pages)
+        findings = json.loads((rep / "findings.json").read_text())
+        for finding in findings.values():
+            words = finding["text"].split()[:6]  # the start of every finding, as typeset
+            assert " ".join(words) in text, (rep, finding["text"])
+        assert "Provenance" in text
+        prov = json.loads((rep / "provenance.json").read_text())
+        if prov["example_data"]:
+            assert "Example data (simulated)" in text
+        figures_in_pdf = 0
+        for page in pdf.pages:
+            res = page.get("/Resources")
+            xobjects = res.get_object().get("/XObject") if res else None
+            figures_in_pdf += len(xobjects.get_object()) if xobjects else 0
+        assert figures_in_pdf >= len(list((rep / "figures").glob("*.pdf"))), rep  # embedded as PDF forms

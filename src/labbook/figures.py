@@ -56,6 +56,7 @@ def png_bytes(fig: plt.Figure, dpi: int) -> bytes:
 
 def print_size(fig: plt.Figure) -> tuple[float, float]:
     """(width, height) in inches of the figure as saved (the tight box when savefig.bbox is tight)."""
+    fig.draw_without_rendering()
     box = _saved_box(fig, fig.canvas.get_renderer())
     return box.width / fig.dpi, box.height / fig.dpi
 

@@ -41,6 +41,12 @@ def relative(path: str | Path) -> str:
         return str(path)
 
 
+def shorten(text: str) -> str:
+    """*text* with every absolute path inside the repo written relative to its root (for messages
+    shown in reports: no machine paths for the project's own files)."""
+    return str(text).replace(f"{ROOT}/", "")
+
+
 def is_example_input(path: Path) -> bool:
     """True when *path* lies in the project's example-data folder."""
     try:

@@ -1,6 +1,5 @@
 """The provenance stamp of a report: git commit and dirty flag, params, inputs with sha256,
 package versions, build seconds."""
-import html
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -46,27 +45,3 @@ def stamp(notebook: str, variant: str, params: dict, inputs: list[dict], seconds
         "packages": package_versions(),
         "seconds": round(seconds, 2),
     }
-
-
-def to_markdown(prov: dict) -> str:
-    """The provenance footer as Markdown (an HTML table for the inputs)."""
-    git = prov["git"]
-    commit = git["commit"][:12] if git["commit"] else "not a git checkout"
-    dirty = " (uncommitted changes in src/, notebooks/ or params/)" if git["dirty"] else ""
-    lines = [
-        "## Provenance",
-        "",
-        f"- Report: `{prov['report']}` — status **{prov['status']}**, built in {prov['seconds']:.1f} s",
-        f"- Git commit: `{commit}`{dirty}",
-        f"- Params file: `{prov['params_file']}`",
-        "- Params: " + ", ".join(f"`{k}` = `{html.escape(repr(v))}`" for k, v in prov["params"].items()),
-        "- Packages: " + ", ".join(f"{k} {v}" for k, v in prov["packages"].items() if v),
-        "",
-        "| input | sha256 | bytes |",
-        "|---|---|---|",
-    ]
-    lines += [f"| `{i['path']}` | `{i['sha256'][:16]}…` | {i['bytes'] if i['bytes'] is not None else 'folder'} |"
-              for i in prov["inputs"]]
-    if not prov["inputs"]:
-        lines.append("| (no input files recorded) | | |")
-    return "\n".join(lines)

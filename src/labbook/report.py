@@ -19,7 +19,7 @@ from labbook.findings import Findings
 
 TABLE_MIME = "application/vnd.labbook.table+json"
 DISPLAY_DPI = 200  # pixels per inch of the PNG shown in HTML and Lab
-SCREEN_PX_PER_IN = 110  # CSS pixels per inch of print size: a full-width figure is ~750 px wide
+SCREEN_PX_PER_IN = 130  # CSS pixels per inch of print size: a full-width figure is ~880 px wide
 
 
 def _display(bundle: dict, metadata: dict | None = None) -> None:
@@ -37,6 +37,7 @@ def _display(bundle: dict, metadata: dict | None = None) -> None:
 
 
 def _show_message(kind: str, message: str) -> None:
+    message = paths.shorten(message)
     md = f"> **{kind}:** {markup.message_markdown(message)}"
     _display({"text/markdown": md, "text/plain": f"{kind}: {message}"},
              {"labbook": {"message": kind.lower()}})
@@ -103,7 +104,7 @@ class Report:
     def warn(self, message: str) -> None:
         """A visible warning in the report (and in provenance.json): for input left out or absent.
         *message* is plain text; `backticks` mark code."""
-        self.warnings.append(message)
+        self.warnings.append(paths.shorten(message))
         _show_message("Warning", message)
 
     def note(self, message: str) -> None:

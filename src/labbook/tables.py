@@ -41,8 +41,8 @@ class Presented:
         head = "".join(cell("th", c, n) for c, n in zip(self.columns, self.numeric))
         body = "".join("<tr>" + "".join(cell("td", v, n) for v, n in zip(r, self.numeric)) + "</tr>"
                        for r in self.rows)
-        return (f'<table class="labbook-table"><thead><tr>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table>")
+        return (f'<div class="labbook-table-wrap"><table class="labbook-table"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table></div>")
 
     def to_text(self) -> str:
         widths = [max(len(c), *(len(r[i]) for r in self.rows)) if self.rows else len(c)
@@ -72,10 +72,10 @@ def _exact_decimals(value: float) -> int:
 
 
 def interval_decimals(est, lower, upper, significant: int = SIGNIFICANT) -> int:
-    """Decimals for intervals: enough for the estimate and two digits of the interval width."""
+    """Decimals for intervals: enough for the estimate and the first digit of the interval width."""
     width = np.abs(np.asarray(upper, float) - np.asarray(lower, float))
     width = width[np.isfinite(width) & (width > 0)]
-    by_width = 1 - math.floor(math.log10(float(np.median(width)))) if width.size else 0
+    by_width = -math.floor(math.log10(float(np.median(width)))) if width.size else 0
     return int(min(MAX_DECIMALS, max(decimals(est, significant), by_width, 0)))
 
 

@@ -1,0 +1,178 @@
+"""The figure check: deliberately bad figures give the problem a reader would mark; clean ones none."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from labbook import figures, statplots, style  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def paper_style():
+    with plt.rc_context(style.paper("full")):
+        yield
+    plt.close("all")
+
+
+def kinds(fig) -> list[str]:
+    return sorted({p.kind for p in figures.check(fig)})
+
+
+def test_clean_figure_has_no_problems():
+    fig, ax = plt.subplots()
+    x = np.arange(1, 11)
+    ax.plot(x, x**0.5, marker="o", label="a")
+    ax.plot(x, 0.5 * x**0.5, marker="s", label="b")
+    ax.set(xlabel="Epoch", ylabel="Score", title="Clean")
+    statplots.legend_above(fig, [ax])
+    assert figures.check(fig) == []
+
+
+def test_overlapping_tick_labels():
+    fig, ax = plt.subplots(figsize=(2.0, 1.5))
+    ax.bar(range(12), np.arange(12) + 1)
+    ax.set_xticks(range(12), [f"a long category name {i}" for i in range(12)])
+    problems = figures.check(fig, print_width=6.75)
+    assert "overlap" in {p.kind for p in problems}
+    assert any("long category name" in p.detail for p in problems)
+
+
+def test_rotated_labels_that_do_not_touch_are_clean():
+    fig, ax = plt.subplots()
+    ax.bar(range(4), [1, 2, 3, 4])
+    ax.set_xticks(range(4), ["alpha", "beta", "gamma", "delta"], rotation=45, ha="right")
+    assert "overlap" not in kinds(fig)
+
+
+def test_overlapping_annotations():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.text(0.5, 0.9, "first label here", transform=ax.transAxes)
+    ax.text(0.52, 0.9, "second label here", transform=ax.transAxes)
+    assert "overlap" in kinds(fig)
+
+
+def test_text_cut_off_by_the_figure_edge():
+    with plt.rc_context({"savefig.bbox": "standard"}):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        fig.text(0.98, 0.5, "this text runs off the page")
+        assert "cut_off" in kinds(fig)
+
+
+def test_value_label_beyond_the_axes():
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [10, 20])
+    ax.set_ylim(0, 20)
+    ax.text(1, 20.5, "20.0", ha="center", va="bottom")  # data label above the axes top
+    assert "cut_off" in kinds(fig)
+
+
+def test_tiny_text():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.tick_params(labelsize=4)
+    problems = figures.check(fig)
+    assert [p.kind for p in problems] == ["tiny_text"]
+    assert "4 pt" in problems[0].detail
+
+
+def test_figure_wider_than_its_column_shrinks_its_text():
+    fig, ax = plt.subplots(figsize=(6.75, 2.5))
+    ax.plot([0, 1], [0, 1])
+    ax.tick_params(labelsize=6)
+    assert figures.check(fig) == []
+    assert "tiny_text" in {p.kind for p in figures.check(fig, print_width=3.25)}  # printed at half width
+
+
+def test_squashed_axes():
+    fig, axes = plt.subplots(4, 1, figsize=(6.75, 2.0))
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+    problems = figures.check(fig)
+    assert {p.kind for p in problems} == {"small_axes"}
+    assert len(problems) == 4
+
+
+def test_bars_that_do_not_start_at_zero():
+    fig, (a, b) = plt.subplots(1, 2)
+    a.bar([0, 1, 2], [76, 78, 77])
+    a.set_ylim(75, 79)
+    b.barh([0, 1], [5, 6])
+    assert [p.kind for p in figures.check(fig)] == ["bars_not_from_zero"]
+
+
+def test_floating_bars_are_not_magnitudes():
+    fig, ax = plt.subplots()
+    ax.barh([0, 1], [0.1, 0.2], left=[0.6, 0.7])  # interval bars: no zero needed
+    ax.set_xlim(0.5, 1)
+    assert figures.check(fig) == []
+
+
+def test_legend_over_data():
+    fig, ax = plt.subplots()
+    x = np.linspace(0, 1, 50)
+    ax.plot(x, np.ones_like(x), label="flat at the top")
+    ax.plot(x, x, label="rising")
+    ax.legend(loc="upper left")
+    assert "legend_over_data" in kinds(fig)
+
+
+def test_legend_over_a_reference_line():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [20, 16, 24], label="measured")
+    ax.axhline(3, ls="--", label="target")
+    ax.set_ylim(0, 25)
+    ax.legend(loc="lower left")
+    assert "legend_over_data" in kinds(fig)
+
+
+def test_legend_in_empty_space_is_clean():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 0.2], label="low line")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper right")
+    assert figures.check(fig) == []
+
+
+def test_value_label_through_an_error_bar():
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [10, 20], yerr=[4, 4])
+    ax.set_ylim(0, 30)
+    ax.text(0, 10.5, "10.0", ha="center", va="bottom")  # sits on the whisker
+    assert "text_over_data" in kinds(fig)
+
+
+def test_statplots_bars_keep_labels_clear_of_whiskers():
+    fig, ax = plt.subplots()
+    statplots.bars(ax, ["a", "b", "c"], [10, 20, 15], ["C0", "C1", "C2"], lower=[8, 17, 14], upper=[12, 23, 16])
+    assert figures.check(fig) == []
+    assert ax.get_ylim()[0] == 0
+
+
+def test_interval_and_improvement_plots_grow_with_rows_and_stay_clean():
+    import pandas as pd
+
+    methods = [f"method {i}" for i in range(7)]
+    frame = pd.DataFrame([{"method": m, "metric": k, "estimate": 0.5 + 0.01 * i, "lower": 0.49 + 0.01 * i,
+                           "upper": 0.51 + 0.01 * i} for i, m in enumerate(methods) for k in ("iqm", "mean")])
+    colors = style.method_colors(methods)
+    axes = statplots.interval_estimates(frame, colors)
+    fig = axes[0].figure
+    assert fig.get_figheight() >= 7 * 0.24
+    assert figures.check(fig) == []
+    probs = {f"method 0:{m}": 1.0 for m in methods[1:]}
+    cis = {k: np.array([1.0, 1.0]) for k in probs}  # degenerate: zero-width intervals
+    ax = statplots.probability_of_improvement(probs, cis, "method 0", colors)
+    assert figures.check(ax.figure) == []
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(dots) == 6  # every estimate drawn as a point, even at P = 1 with no width
+
+
+def test_print_size_follows_the_tight_box():
+    fig, ax = plt.subplots(figsize=(3.25, 2.0))
+    ax.plot([0, 1], [0, 1])
+    w, h = figures.print_size(fig)
+    assert 3.0 < w < 3.4 and 1.8 < h < 2.2
