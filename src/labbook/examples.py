@@ -183,7 +183,8 @@ def _gates(rng, means: np.ndarray, neurons: int, with_alphas: bool) -> list[dict
 
 
 def _nonlinearity_run(rng, folder: Path, dataset: str, approach: str, seed: int, epochs: int, acc: float,
-                      latency_ms: float, flops: float, ratio_in_config: float | None, final_alphas=None) -> None:
+                      latency_ms: float, flops: float, ratio_in_config: float | None, final_alphas=None,
+                      extra: dict | None = None) -> None:
     """history.json + meta.json of one run (seed 002's format); accuracies as fractions."""
     e = np.arange(1, epochs + 1)
     learn = 1 - np.exp(-e / (epochs / 5))
@@ -199,7 +200,7 @@ def _nonlinearity_run(rng, folder: Path, dataset: str, approach: str, seed: int,
             row["gating"] = _gates(rng, means, 64, with_alphas=ep == epochs)
         history.append(row)
     lat = latency_ms / 1000 * (1 + rng.normal(0, 0.02))
-    config = {"approach": approach, "dataset": dataset, "seed": seed, "epochs": epochs}
+    config = {"approach": approach, "dataset": dataset, "seed": seed, "epochs": epochs, **(extra or {})}
     if ratio_in_config is not None:
         config["linear_ratio"] = ratio_in_config
     meta = {"config": config, "simulated": SIMULATED,
@@ -241,7 +242,7 @@ def nonlinearity_reduction(out: Path, seed: int = 0) -> None:
                 acc = top - drop * linear ** 3 + 0.004 + rng.normal(0, 0.002)
                 _nonlinearity_run(rng, out / dataset / f"{dataset}_gating_lam{lam}_s{s}", dataset, "gating", s,
                                   epochs, acc, latency_ms * (1 - 0.35 * linear), flops * (1 - 0.3 * linear),
-                                  None, final_alphas=final)
+                                  None, final_alphas=final, extra={"sparsity_weight": float(lam)})
     crashed = out / "cifar10" / "cifar10_fixed_60_s0_crashed"
     crashed.mkdir()
     _write_json(crashed / "history.json", [{"epoch": 1, "train_acc": 0.31, "val_acc": 0.3}])

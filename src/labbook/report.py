@@ -101,6 +101,11 @@ class Report:
         """Record one computed finding (see findings.Findings.add)."""
         self.findings.add(key, template, **values)
 
+    def claim(self, key: str, claim: tuple[str, dict]) -> None:
+        """Record a finding written by the claim policy (findings.ranking_claim, versus_claim)."""
+        text, values = claim
+        self.findings.add_text(key, text, values)
+
     def warn(self, message: str) -> None:
         """A visible warning in the report (and in provenance.json): for input left out or absent.
         *message* is plain text; `backticks` mark code."""

@@ -24,14 +24,15 @@ def bars(ax, labels: Sequence[str], values, colors: Sequence[str], lower=None, u
     headroom for the labels. Returns the Axes."""
     values = np.asarray(values, dtype=float)
     x = np.arange(len(values))
-    err = None
+    ax.bar(x, values, color=list(colors), width=width)
+    top = values.copy()
     if lower is not None and upper is not None:
         lo, hi = np.asarray(lower, float), np.asarray(upper, float)
-        have = np.isfinite(lo) & np.isfinite(hi)
-        err = np.where(have, np.vstack([values - lo, hi - values]), 0).clip(0)
-    ax.bar(x, values, color=list(colors), width=width, yerr=err, ecolor=style.REFERENCE,
-           error_kw={"elinewidth": 0.9})
-    top = values if err is None else values + err[1]
+        have = np.isfinite(lo) & np.isfinite(hi)  # bars without an interval get no whisker
+        if have.any():
+            err = np.vstack([values - lo, hi - values])[:, have].clip(0)
+            ax.errorbar(x[have], values[have], yerr=err, fmt="none", ecolor=style.REFERENCE, elinewidth=0.9)
+            top[have] = values[have] + err[1]
     if label_values:
         for xi, t, v in zip(x, top, values):
             ax.annotate(value_format.format(v), (xi, max(t, 0)), xytext=(0, 2), textcoords="offset points",

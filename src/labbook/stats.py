@@ -214,46 +214,109 @@ def estimates_frame(points: Mapping[str, np.ndarray], intervals: Mapping[str, np
     return pd.DataFrame(rows, columns=["method", "metric", "estimate", "lower", "upper"])
 
 
-def mean_ci(values, reps: int = 10_000, confidence: float = 0.95, seed: SeedLike = 0) -> tuple[float, float, float]:
-    """Mean of a 1-D sample and its percentile bootstrap CI: (mean, lower, upper).
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of a 1-D sample and its Student-t confidence interval: (mean, lower, upper).
 
-    A sample of one value returns (value, nan, nan): there is no interval to give.
+    The t-interval keeps its nominal coverage at any n for normal data (tests/test_stats.py
+    simulates n = 3, 5, 10); a percentile bootstrap of the mean under-covers at few seeds (about
+    80% for a nominal 95% at n = 3), so it is not used for means over seeds. A sample of one value
+    returns (value, nan, nan): there is no interval to give. A constant sample gives a zero-width
+    interval.
     """
     x = np.asarray(values, dtype=float).ravel()
-    if x.size == 0 or np.isnan(x).any():
+    if x.size == 0 or not np.isfinite(x).all():
         raise ScoreError(f"mean_ci needs finite values, got {values!r}")
+    _percentiles(confidence)  # checks the level
     if x.size == 1:
         return float(x[0]), float("nan"), float("nan")
-    dist = bootstrap_distribution(x[:, None], aggregate_mean, reps, _Indexer(seed, False))
-    lo, hi = np.percentile(dist[:, 0], _percentiles(confidence))
-    return float(x.mean()), float(lo), float(hi)
+    half = _t_half_width(x.std(ddof=1), x.size, confidence)
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
 
 
-def curve_band(curves, band: str = "ci", reps: int = 2_000, confidence: float = 0.95,
-               seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _t_half_width(sd, n, confidence: float):
+    """Half width of a t-interval for a mean: t(1 - alpha/2, n - 1) * sd / sqrt(n)."""
+    return scipy.stats.t.ppf(0.5 + confidence / 2, n - 1) * np.asarray(sd) / np.sqrt(n)
+
+
+def sample_std(values) -> float:
+    """Sample standard deviation (ddof = 1), the one used for every spread over seeds or runs;
+    NaN for fewer than two values."""
+    x = np.asarray(values, dtype=float).ravel()
+    return float(x.std(ddof=1)) if x.size > 1 else float("nan")
+
+
+def curve_band(curves, band: str = "ci", confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean curve across runs and a band around it: (mean, lower, upper), each array(points).
 
-    curves: array(runs, points), e.g. accuracy per seed x epoch. band "std": mean -/+ one
-    (population) standard deviation, as the seed plots; "ci": percentile bootstrap CI of the mean
-    that resamples whole runs (the same draws at every point, so the band is a curve of one
-    resampling). One run gives a zero-width band.
+    curves: array(runs, points), e.g. accuracy per seed x epoch. band "std": mean -/+ one sample
+    standard deviation (ddof = 1); "ci": the t-interval of the mean at each point (see mean_ci).
+    One run gives a zero-width band.
     """
     c = np.asarray(curves, dtype=float)
     if c.ndim != 2 or c.size == 0 or np.isnan(c).any():
         raise ScoreError(f"curves must be a finite array(runs, points), got shape {c.shape}")
-    mean = c.mean(axis=0)
-    if band == "std":
-        sd = c.std(axis=0)
-        return mean, mean - sd, mean + sd
-    if band != "ci":
+    if band not in ("std", "ci"):
         raise ValueError(f"band must be 'std' or 'ci', got {band!r}")
+    mean = c.mean(axis=0)
     if c.shape[0] == 1:
         return mean, mean.copy(), mean.copy()
-    indexer = _Indexer(seed, False)
-    n, p = c.shape
-    dist = [c[indexer.runs(n, (chunk, n))].mean(axis=1) for chunk in _chunks(reps, n * p)]
-    lo, hi = np.percentile(np.concatenate(dist), _percentiles(confidence), axis=0)
-    return mean, lo, hi
+    sd = c.std(axis=0, ddof=1)
+    half = sd if band == "std" else _t_half_width(sd, c.shape[0], confidence)
+    return mean, mean - half, mean + half
+
+
+# ---------------------------------------------------------------- comparing methods
+
+def holm(pvalues) -> np.ndarray:
+    """Holm step-down adjusted p-values (family-wise error control over all the tests given)."""
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p, kind="stable")
+    m = p.size
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def compare(samples: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]] | None = None,
+            confidence: float = 0.95) -> pd.DataFrame:
+    """Pairwise evidence for method differences, the claim policy's input.
+
+    samples: {method: 1-D scores, one per run or seed}. pairs: (X, Y) to compare (default: every
+    unordered pair, in dict order). For each pair: n_x, n_y, mean_x, mean_y, diff = mean_x - mean_y,
+    its Welch t-interval (diff_lower, diff_upper), Welch's two-sided p, and p_holm, adjusted over
+    all the pairs given. `separated` is p_holm < 1 - confidence. A pair where either side has one
+    run has no test (p NaN, separated False). Identical constant samples give p = 1.
+    """
+    names = list(samples)
+    pairs = list(pairs) if pairs is not None else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    rows = []
+    for x, y in pairs:
+        a = np.asarray(samples[x], dtype=float).ravel()
+        b = np.asarray(samples[y], dtype=float).ravel()
+        row = {"x": x, "y": y, "n_x": a.size, "n_y": b.size, "mean_x": float(a.mean()), "mean_y": float(b.mean()),
+               "diff": float(a.mean() - b.mean()), "diff_lower": np.nan, "diff_upper": np.nan, "p": np.nan}
+        if a.size > 1 and b.size > 1:
+            va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+            se = np.sqrt(va + vb)
+            if se == 0:
+                row.update(diff_lower=row["diff"], diff_upper=row["diff"], p=1.0 if row["diff"] == 0 else 0.0)
+            else:
+                df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+                t = scipy.stats.t.ppf(0.5 + confidence / 2, df)
+                row.update(diff_lower=row["diff"] - t * se, diff_upper=row["diff"] + t * se,
+                           p=float(2 * scipy.stats.t.sf(abs(row["diff"]) / se, df)))
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["x", "y", "n_x", "n_y", "mean_x", "mean_y", "diff", "diff_lower",
+                                      "diff_upper", "p"])
+    tested = out["p"].notna()
+    out["p_holm"] = np.nan
+    if tested.any():
+        out.loc[tested, "p_holm"] = holm(out.loc[tested, "p"].to_numpy())
+    out["separated"] = out["p_holm"] < (1 - confidence)
+    return out
 
 
 # ---------------------------------------------------------------- probability of improvement
@@ -406,6 +469,74 @@ def correlation(x, y) -> dict:
     return {"n": int(x.size), "pearson_r": float(pr), "pearson_p": float(pp),
             "pearson_strength": correlation_strength(pr), "spearman_r": float(sr),
             "spearman_p": float(sp), "spearman_strength": correlation_strength(sr)}
+
+
+def correlation_ci(x, y, groups=None, reps: int = 2_000, confidence: float = 0.95,
+                   seed: SeedLike = 0) -> dict:
+    """Spearman and Pearson correlation of x and y with percentile bootstrap CIs, pooled and, when
+    *groups* are given, within groups (each variable centred on its group mean before Pearson, and
+    ranked within its group before Spearman, so between-group differences do not count).
+
+    x, y: 1-D, equal length; groups: labels of the same length (e.g. the MoE type of each run).
+    Pairs are resampled with replacement within each group (stratified). Returns n, and for
+    "pooled" (and "within"): spearman, spearman_lower/upper, pearson, pearson_lower/upper.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 3:
+        raise ValueError(f"x and y must be 1-D of equal length >= 3, got {x.shape} and {y.shape}")
+    g = np.zeros(x.size, dtype=int) if groups is None else pd.factorize(np.asarray(groups))[0]
+    members = [np.flatnonzero(g == k) for k in range(g.max() + 1)]
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    idx = np.concatenate([m[rng.integers(0, m.size, (reps, m.size))] for m in members], axis=1)  # (reps, n)
+
+    def within(v, gi):  # centred on group means (rows of v are replicates)
+        out = np.array(v, dtype=float, copy=True)
+        for k in np.unique(gi):
+            sel = gi == k
+            out[..., sel] -= out[..., sel].mean(axis=-1, keepdims=True)
+        return out
+
+    def ranks(v, gi=None):
+        if gi is None:
+            return scipy.stats.rankdata(v, axis=-1)
+        out = np.empty_like(v, dtype=float)
+        for k in np.unique(gi):
+            sel = gi == k
+            out[..., sel] = scipy.stats.rankdata(v[..., sel], axis=-1)
+        return out
+
+    def pearson(a, b):
+        a = a - a.mean(axis=-1, keepdims=True)
+        b = b - b.mean(axis=-1, keepdims=True)
+        den = np.sqrt((a**2).sum(axis=-1) * (b**2).sum(axis=-1))
+        return np.divide((a * b).sum(axis=-1), den, out=np.full(den.shape, np.nan), where=den > 0)
+
+    q = _percentiles(confidence)
+    xs, ys, gs = x[idx], y[idx], g[idx[0]]  # idx keeps group blocks in place: column groups are fixed
+    out = {"n": int(x.size), "groups": len(members)}
+    variants = {"pooled": (lambda v, gi: v, lambda v, gi: ranks(v))}
+    if groups is not None:
+        variants["within"] = (within, lambda v, gi: within(ranks(v, gi), gi))
+    for label, (centre, rank) in variants.items():
+        gi = g
+        point_p = pearson(centre(x, gi), centre(y, gi))
+        point_s = pearson(rank(x, gi), rank(y, gi))
+        boot_p = pearson(centre(xs, gs), centre(ys, gs))
+        boot_s = pearson(rank(xs, gs), rank(ys, gs))
+        out[label] = {"pearson": float(point_p), "spearman": float(point_s)}
+        for name, dist in (("pearson", boot_p), ("spearman", boot_s)):
+            lo, hi = np.nanpercentile(dist, q)
+            out[label][f"{name}_lower"], out[label][f"{name}_upper"] = float(lo), float(hi)
+    return out
+
+
+def supported_strength(lower: float, upper: float) -> str:
+    """The strength word an interval for a correlation supports: "no clear" when it includes 0,
+    else the word for the bound nearer 0 (a CI of 0.35-0.80 supports "moderate", not "strong")."""
+    if lower <= 0 <= upper:
+        return "no clear"
+    return correlation_strength(min(abs(lower), abs(upper)))
 
 
 def pareto_front(points, maximize: Sequence[bool]) -> np.ndarray:

@@ -6,15 +6,15 @@ from labbook import stats
 from labbook.sources.chain_of_experts import ChainOfExpertsResults
 
 
-def summary(res: ChainOfExpertsResults, baseline: str, reps: int, confidence: float, seed: int) -> pd.DataFrame:
-    """One row per method: accuracy mean (%) with bootstrap CI over seeds (NaN for one seed),
+def summary(res: ChainOfExpertsResults, baseline: str, confidence: float) -> pd.DataFrame:
+    """One row per method: accuracy mean (%) with its t-interval over seeds (NaN for one seed),
     seeds, params (M), GFLOPs, accuracy per GFLOP, difference to the baseline (pp).
     Sorted by accuracy, best first. Index: method key."""
     if baseline not in res.methods:
         raise KeyError(f"baseline {baseline!r} is not one of the methods {list(res.methods)}")
     rows = []
-    for i, m in enumerate(res.methods.values()):
-        mean, lo, hi = stats.mean_ci(m.accuracy, reps=reps, confidence=confidence, seed=seed + i)
+    for m in res.methods.values():
+        mean, lo, hi = stats.mean_ci(m.accuracy, confidence)
         rows.append({"key": m.key, "method": m.name, "accuracy": mean, "ci_lower": lo, "ci_upper": hi,
                      "seeds": len(m.accuracy), "params_m": m.params_m, "gflops": m.gflops})
     df = pd.DataFrame(rows).set_index("key")
@@ -55,3 +55,24 @@ def cost_front(df: pd.DataFrame, cost: str) -> pd.Series:
     """Methods on the accuracy-vs-*cost* Pareto front (max accuracy, min cost); False where cost is NaN."""
     mask = stats.pareto_front(df[["accuracy", cost]].to_numpy(), maximize=[True, False])
     return pd.Series(mask, index=df.index)
+
+
+def cost_gains(df: pd.DataFrame, baseline: str, cost: str) -> pd.DataFrame:
+    """Per non-baseline method: added *cost* over the baseline, accuracy gain (points) and the
+    gain per added unit of cost (NaN where the method costs no more than the baseline).
+    df: summary() output (index: method key). Columns method, added_cost, gain, gain_per_cost."""
+    base = df.loc[baseline]
+    out = df.drop(index=baseline)[["method"]].copy()
+    out["added_cost"] = df[cost] - base[cost]
+    out["gain"] = df["accuracy"] - base["accuracy"]
+    out["gain_per_cost"] = (out["gain"] / out["added_cost"]).where(out["added_cost"] > 0)
+    return out.dropna(subset=["added_cost"])
+
+
+def cheapest_not_worse(df: pd.DataFrame, best: str, ties: list[str], cost: str) -> str | None:
+    """The cheapest of *best* and the methods not told apart from it (*ties*, method names), by
+    *cost*; None when no candidate has a cost. df: summary() output."""
+    candidates = df[df["method"].isin([best, *ties])].dropna(subset=[cost])
+    if candidates.empty:
+        return None
+    return str(candidates.sort_values([cost, "accuracy"], ascending=[True, False], kind="stable")["method"].iloc[0])

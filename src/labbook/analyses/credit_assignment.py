@@ -13,15 +13,15 @@ def seed_matrix(results: Results, method: str, metric: str) -> np.ndarray:
     return sub.pivot(index="seed", columns="epoch", values="value").to_numpy()
 
 
-def curve_bands(results: Results, metric: str, band: str, reps: int, confidence: float, seed: int) -> pd.DataFrame:
+def curve_bands(results: Results, metric: str, band: str, confidence: float) -> pd.DataFrame:
     """Per method and epoch: mean across seeds and the band (stats.curve_band).
     Columns method, epoch, mean, lower, upper, seeds; methods without *metric* are left out."""
     frames = []
-    for i, method in enumerate(results.methods):
+    for method in results.methods:
         m = seed_matrix(results, method, metric)
         if m.size == 0:
             continue
-        mean, lo, hi = stats.curve_band(m, band, reps, confidence, seed + i)
+        mean, lo, hi = stats.curve_band(m, band, confidence)
         frames.append(pd.DataFrame({"method": method, "epoch": np.arange(1, m.shape[1] + 1), "mean": mean,
                                     "lower": lo, "upper": hi, "seeds": m.shape[0]}))
     return pd.concat(frames, ignore_index=True)
@@ -32,29 +32,30 @@ def final_scores(results: Results, metric: str = "test_acc") -> dict[str, np.nda
     return {m: seed_matrix(results, m, metric)[:, -1:] for m in results.methods}
 
 
-def final_table(scores: dict[str, np.ndarray], labels: dict[str, str], reps: int, confidence: float,
-                seed: int) -> pd.DataFrame:
-    """One row per method, best first: label, seeds, mean, bootstrap CI of the mean, std, min, max."""
+def final_table(scores: dict[str, np.ndarray], labels: dict[str, str], confidence: float) -> pd.DataFrame:
+    """One row per method, best first: label, seeds, mean, t-interval of the mean (stats.mean_ci;
+    NaN for one seed), sample std (ddof 1; NaN for one seed), min, max."""
     rows = []
-    for i, (method, s) in enumerate(scores.items()):
+    for method, s in scores.items():
         x = s[:, 0]
-        mean, lo, hi = stats.mean_ci(x, reps=reps, confidence=confidence, seed=seed + i)
+        mean, lo, hi = stats.mean_ci(x, confidence)
         rows.append({"method": method, "label": labels.get(method, method), "seeds": len(x), "mean": mean,
-                     "lower": lo, "upper": hi, "std": float(x.std()), "min": float(x.min()), "max": float(x.max())})
+                     "lower": lo, "upper": hi, "std": stats.sample_std(x), "min": float(x.min()), "max": float(x.max())})
     return pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def layer_profile(frame: pd.DataFrame, index: str, seed: str | None = None) -> pd.DataFrame:
     """Mean across seeds (or one *seed*) per method and *index* (layer or block).
 
-    frame: rows seed, method, <index>, value. Returns method, <index>, value, std, seeds.
+    frame: rows seed, method, <index>, value. Returns method, <index>, value, std (sample std,
+    ddof 1; NaN for one seed), seeds.
     """
     if seed is not None:
         frame = frame[frame["seed"] == str(seed)]
     if frame.empty:
         return pd.DataFrame(columns=["method", index, "value", "std", "seeds"])
     g = frame.groupby(["method", index], sort=False)["value"]
-    out = g.agg(value="mean", std=lambda v: float(np.std(v)), seeds="count").reset_index()
+    out = g.agg(value="mean", std=stats.sample_std, seeds="count").reset_index()
     return out.reset_index(drop=True)
 
 

@@ -12,14 +12,14 @@ def is_measured(runs: pd.DataFrame) -> pd.Series:
     return runs["ratio_rule"].str.startswith("gating")
 
 
-def groups(runs: pd.DataFrame, reps: int, confidence: float, seed: int) -> pd.DataFrame:
+def groups(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Runs with a set ratio (config or name), grouped by dataset, approach and ratio: the seeds
     of one setting. Columns dataset, approach, linear_ratio, runs, val_acc (mean), lower, upper
-    (bootstrap CI of the mean; NaN for one run), train_acc, gen_gap, mean_latency_s, approx_linear_flops."""
+    (t-interval of the mean, stats.mean_ci; NaN for one run), train_acc, gen_gap, mean_latency_s, approx_linear_flops."""
     fixed = runs[~is_measured(runs)]
     rows = []
-    for i, ((dataset, approach, ratio), g) in enumerate(fixed.groupby(["dataset", "approach", "linear_ratio"], sort=True)):
-        mean, lo, hi = stats.mean_ci(g["val_acc"].to_numpy(), reps=reps, confidence=confidence, seed=seed + i)
+    for (dataset, approach, ratio), g in fixed.groupby(["dataset", "approach", "linear_ratio"], sort=True):
+        mean, lo, hi = stats.mean_ci(g["val_acc"].to_numpy(), confidence)
         rows.append({"dataset": dataset, "approach": approach, "linear_ratio": ratio, "runs": len(g),
                      "val_acc": mean, "lower": lo, "upper": hi, "train_acc": g["train_acc"].mean(),
                      "gen_gap": (g["train_acc"] - g["val_acc"]).mean(), "mean_latency_s": g["mean_latency_s"].mean(),
@@ -74,13 +74,33 @@ def latency_gain(group_table: pd.DataFrame, baseline_approach: str, at: float) -
     return pd.DataFrame(rows, columns=["dataset", "linear_ratio", "latency_0", "latency", "gain"])
 
 
-def final_gates(gating: pd.DataFrame) -> pd.DataFrame:
-    """Per layer, over gating runs at their last epoch: mean alpha_mean, mean share alpha < 0.1, runs.
-    Sorted from the most linear layer (lowest alpha) to the most nonlinear."""
+def gating_groups(runs: pd.DataFrame, configs: dict[str, dict], approach: str = "gating") -> pd.Series:
+    """A label per run of *approach* naming what its runs may be pooled over: the dataset and every
+    config key whose value differs between that dataset's runs of *approach* (the seed excepted),
+    e.g. "mnist, sparsity_weight = 0.05". Index: run. Runs in one group differ only by seed."""
+    labels = {}
+    for dataset, d in runs[runs["approach"] == approach].groupby("dataset", sort=True):
+        names = list(d["run"])
+        keys = sorted({k for r in names for k in configs.get(r, {})} - {"seed"})
+        differing = [k for k in keys if len({repr(configs.get(r, {}).get(k)) for r in names}) > 1]
+        for r in names:
+            parts = [f"{k} = {configs.get(r, {}).get(k, '–')}" for k in differing]
+            labels[r] = ", ".join([str(dataset), *parts])
+    return pd.Series(labels, dtype=object, name="group")
+
+
+def final_gates(gating: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Per group (gating_groups) and layer, over the group's runs at their last epoch: mean
+    alpha_mean, mean share alpha < 0.1, runs. Within a group, sorted from the most linear layer
+    (lowest alpha) to the most nonlinear."""
     last = gating[gating["epoch"] == gating.groupby("run")["epoch"].transform("max")]
-    out = last.groupby("layer", sort=False).agg(alpha_mean=("alpha_mean", "mean"),
-                                                 alpha_lt_01=("alpha_lt_0.1", "mean"), runs=("run", "nunique"))
-    return out.sort_values("alpha_mean", kind="stable").reset_index()
+    last = last.assign(group=last["run"].map(groups))
+    out = last.groupby(["group", "layer"], sort=False).agg(alpha_mean=("alpha_mean", "mean"),
+                                                            alpha_lt_01=("alpha_lt_0.1", "mean"),
+                                                            runs=("run", "nunique")).reset_index()
+    out["group_order"] = out["group"].map({g: i for i, g in enumerate(dict.fromkeys(groups.sort_values()))})
+    return (out.sort_values(["group_order", "alpha_mean"], kind="stable").drop(columns="group_order")
+            .reset_index(drop=True))
 
 
 def gap_trend(runs: pd.DataFrame, approach: str, confidence: float) -> dict | None:
@@ -94,7 +114,8 @@ def gap_trend(runs: pd.DataFrame, approach: str, confidence: float) -> dict | No
 
 def versus_baseline(runs: pd.DataFrame, group_table: pd.DataFrame, baseline_approach: str) -> pd.DataFrame:
     """Runs of the other approaches against the baseline approach's mean accuracy interpolated at
-    their ratio (same dataset). Columns run, dataset, approach, linear_ratio, val_acc, baseline_acc, delta."""
+    their ratio (same dataset). Columns run, dataset, approach, linear_ratio, val_acc, baseline_acc, delta.
+    Runs outside the baseline's tested ratio range are left out."""
     rows = []
     for _, r in runs[runs["approach"] != baseline_approach].iterrows():
         g = group_table[(group_table["approach"] == baseline_approach) & (group_table["dataset"] == r["dataset"])]
@@ -105,6 +126,12 @@ def versus_baseline(runs: pd.DataFrame, group_table: pd.DataFrame, baseline_appr
                      "linear_ratio": r["linear_ratio"], "val_acc": r["val_acc"], "baseline_acc": base,
                      "delta": r["val_acc"] - base})
     return pd.DataFrame(rows, columns=["run", "dataset", "approach", "linear_ratio", "val_acc", "baseline_acc", "delta"])
+
+
+def ratio_samples(runs: pd.DataFrame, dataset: str, approach: str, ratio: float) -> np.ndarray:
+    """Validation accuracies (fractions) of the runs of one setting: the seeds at one ratio."""
+    sel = (runs["dataset"] == dataset) & (runs["approach"] == approach) & np.isclose(runs["linear_ratio"], ratio)
+    return runs.loc[sel & ~is_measured(runs), "val_acc"].to_numpy()
 
 
 def efficiency(runs: pd.DataFrame) -> pd.DataFrame:

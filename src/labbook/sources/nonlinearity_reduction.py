@@ -47,6 +47,7 @@ class RunSet:
     alphas: pd.DataFrame  # run, layer, alpha: per-neuron gates of the last epoch that recorded them
     activation: pd.DataFrame  # run, layer, stat, value (activation_stats.json)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (run folder, reason)
+    configs: dict[str, dict] = field(default_factory=dict)  # run -> its other scalar config keys
 
     def metrics_table(self) -> pd.DataFrame:
         """The shared long metrics table: accuracy and loss (train/val) per run and epoch."""
@@ -144,7 +145,9 @@ def _meta(meta, path: Path) -> dict:
     if ratio is not None and not 0 <= ratio <= 1:
         raise InputError(f"{path}: field 'config.linear_ratio' = {ratio} is not a fraction in [0, 1]")
     seed = config.get("seed")
-    return {"approach": fields.text(config, "approach", path, default="unknown") or "unknown",
+    known = ("approach", "dataset", "seed", "linear_ratio")
+    extra = {k: v for k, v in config.items() if k not in known and isinstance(v, (str, int, float, bool))}
+    return {"extra": extra, "approach": fields.text(config, "approach", path, default="unknown") or "unknown",
             "dataset": fields.text(config, "dataset", path), "config_ratio": ratio,
             "seed": None if seed is None else str(seed),
             "mean_latency_s": fields.number(latency, "mean_latency_s", path, required=False),
@@ -174,7 +177,7 @@ def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: f
     runs_dir = Path(runs_dir).resolve()
     if not runs_dir.is_dir():
         raise InputError(f"{runs_dir}: runs folder not found")
-    runs, histories, gatings, alphas, activation, skipped = [], [], [], [], [], []
+    runs, histories, gatings, alphas, activation, skipped, configs = [], [], [], [], [], [], {}
     for folder in sorted(p for p in runs_dir.iterdir() if not p.name.startswith(".")):
         name = folder.name
         if not folder.is_dir():
@@ -212,6 +215,7 @@ def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: f
                      **{m: final[m] for m in EPOCH_METRICS},
                      **{k: meta[k] for k in ("mean_latency_s", "p50_latency_s", "p90_latency_s", "params",
                                              "approx_linear_flops", "memory_mb")}})
+        configs[name] = meta["extra"]
         histories.append(hist.assign(run=name))
         gatings += [{"run": name, **{k: v for k, v in g.items() if k != "alphas"}} for g in gates]
         with_alphas = [g for g in gates if "alphas" in g]
@@ -229,4 +233,5 @@ def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: f
         runs=table.reset_index(drop=True), history=history,
         gating=pd.DataFrame(gatings, columns=["run", "epoch", "layer", *GATE_STATS]),
         alphas=pd.concat(alphas, ignore_index=True) if alphas else pd.DataFrame(columns=["run", "layer", "alpha"]),
-        activation=pd.DataFrame(activation, columns=["run", "layer", "stat", "value"]), skipped=skipped)
+        activation=pd.DataFrame(activation, columns=["run", "layer", "stat", "value"]), skipped=skipped,
+        configs=configs)
