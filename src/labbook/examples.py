@@ -269,7 +269,7 @@ def moe_run_values(dataset: str, moe: str, run_seed: int, epochs: int, seed: int
 
     Returns accuracy, loss, profiling_total_cpu_time (s), profiling_memory_usage (MB): array(epochs)
     (validation subset); macs: float (train, tracked at epoch 1); experts: array(epochs, K) of
-    activation counts per expert (train; None for ffn). Routers with a lower concentration use
+    activation counts per expert in that epoch (None for ffn; moe_aim logs their running sums). Routers with a lower concentration use
     their experts less evenly; a run's accuracy rises with the evenness of its router."""
     offset, k, conc, memory, cpu, macs = MOE_TYPES[moe]
     rng = np.random.default_rng([seed, list(MOE_DATASETS).index(dataset), list(MOE_TYPES).index(moe), run_seed])
@@ -296,7 +296,8 @@ def moe_aim(out: Path, seed: int = 0, datasets=tuple(MOE_DATASETS), moe_types=tu
             epochs: int = 20) -> Path:
     """A real Aim repository (out/repo) written through aim.Run.track, then indexed: per run the
     tags <dataset> and <moe type>, hparams {seed, moe_type, dataset}, val loss/accuracy/CPU
-    time/memory per epoch, train MACs at epoch 1 and expert_<i> activation counts per epoch."""
+    time/memory per epoch, train MACs at epoch 1, and expert_<i> activation counts as the seed
+    analysis reads them: cumulative counters (activations so far) logged in the val subset."""
     from aim import Repo, Run
 
     from labbook.sources.aim_repo import reindex
@@ -315,15 +316,15 @@ def moe_aim(out: Path, seed: int = 0, datasets=tuple(MOE_DATASETS), moe_types=tu
                 run.add_tag(moe)
                 run["hparams"] = {"seed": s, "moe_type": moe, "dataset": dataset}
                 run["simulated"] = SIMULATED
+                counts = None if v["experts"] is None else np.cumsum(v["experts"], axis=0)  # cumulative counters
                 for i in range(epochs):
                     val = {m: float(v[m][i]) for m in ("loss", "accuracy", "profiling_total_cpu_time",
                                                        "profiling_memory_usage")}
+                    if counts is not None:
+                        val.update({f"expert_{j}": int(c) for j, c in enumerate(counts[i])})
                     run.track(val, step=i + 1, epoch=i + 1, context={"subset": "val"})
-                    train = {} if v["experts"] is None else {f"expert_{j}": int(c) for j, c in enumerate(v["experts"][i])}
                     if i == 0:
-                        train["macs"] = v["macs"]
-                    if train:
-                        run.track(train, step=i + 1, epoch=i + 1, context={"subset": "train"})
+                        run.track({"macs": v["macs"]}, step=i + 1, epoch=i + 1, context={"subset": "train"})
                 run.close()
     reindex(root)
     (out / "README.md").write_text(f"# moe_aim\n\n{SIMULATED}\n\nSeed {seed}. An Aim repository in repo/: "

@@ -32,19 +32,46 @@ def summary(wide: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return g.reset_index()
 
 
-def expert_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Activation counts: method, run, epoch, expert (int), count. Runs without experts have no rows."""
-    e = table[(table["subset"] == "train") & table["metric"].str.startswith("expert_")]
+COUNT_READINGS = {"cumulative": "cumulative counters (activations so far; a run's total is its last value, "
+                                 "the seed analysis's reading)",
+                  "per_epoch": "activations per epoch (a run's total is their sum)"}
+
+
+def expert_counts(table: pd.DataFrame, subset: str = "val", reading: str = "cumulative"
+                  ) -> tuple[pd.DataFrame, list[str]]:
+    """Activation counts as running totals: method, run, epoch, expert (int), count (activations up
+    to and including the epoch), from the `expert_<i>` metrics logged in *subset*.
+
+    reading: how the file logs them (COUNT_READINGS): "cumulative" counters are taken as they are,
+    "per_epoch" counts are summed up. Returns the table and warnings: a "cumulative" series that
+    decreases contradicts the declared reading (each such run is named once)."""
+    if reading not in COUNT_READINGS:
+        raise ValueError(f"expert count reading must be one of {list(COUNT_READINGS)}, got {reading!r}")
+    e = table[(table["subset"] == subset) & table["metric"].str.startswith("expert_")]
     out = e[["method", "run", "epoch"]].copy()
     out["expert"] = e["metric"].str.removeprefix("expert_").astype(int)
     out["count"] = e["value"].to_numpy()
-    return out.reset_index(drop=True)
+    out = out.sort_values(["method", "run", "expert", "epoch"], kind="stable").reset_index(drop=True)
+    warnings = []
+    if reading == "per_epoch":
+        out["count"] = out.groupby(["run", "expert"])["count"].cumsum()
+    elif not out.empty:
+        drops = out.groupby(["run", "expert"])["count"].diff() < 0
+        if drops.any():
+            bad = out.loc[drops, ["run", "method", "expert", "epoch"]].drop_duplicates("run")
+            for r in bad.itertuples():
+                warnings.append(f"Run {r.run} ({r.method}): expert_{r.expert} decreases at epoch {r.epoch:g}, so it is "
+                                "not a cumulative counter as declared (parameter expert_counts); totals read as "
+                                "its last value may be wrong — set expert_counts: per_epoch if it logs each "
+                                "epoch's activations.")
+    return out, warnings
 
 
 def expert_weights(counts: pd.DataFrame) -> pd.DataFrame:
-    """Per method and expert: activations summed over epochs per run, then averaged over runs
-    (total), and its share of the method's total (relative_weight)."""
-    per_run = counts.groupby(["method", "run", "expert"])["count"].sum().reset_index()
+    """Per method and expert: each run's total (its last running count, i.e. the per-run maximum
+    of a cumulative counter, as the seed takes it), averaged over runs (total), and its share of
+    the method's total (relative_weight). counts: expert_counts output."""
+    per_run = counts.groupby(["method", "run", "expert"])["count"].last().reset_index()
     w = per_run.groupby(["method", "expert"])["count"].mean().rename("total").reset_index()
     w["relative_weight"] = w["total"] / w.groupby("method")["total"].transform("sum")
     return w
@@ -60,8 +87,8 @@ def entropy_table(weights: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_entropy(counts: pd.DataFrame) -> pd.DataFrame:
-    """Normalized entropy of each run's expert counts per epoch (stats.normalized_entropy, vectorized
-    over rows): method, run, epoch, entropy."""
+    """Normalized entropy of each run's running expert totals at each epoch (stats.normalized_entropy,
+    vectorized over rows): method, run, epoch, entropy."""
     wide = counts.pivot_table(index=["method", "run", "epoch"], columns="expert", values="count", aggfunc="sum",
                               fill_value=0)
     c = wide.to_numpy(dtype=float)
@@ -80,10 +107,12 @@ def common_last_epoch(wide: pd.DataFrame) -> int:
     return int(wide.groupby("run")["epoch"].max().min())
 
 
-def score_matrices(wide: pd.DataFrame, epochs: int, last_runs: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
+def score_matrices(wide: pd.DataFrame, epochs: int, runs_per_type: int | None = None
+                   ) -> tuple[dict[str, np.ndarray], dict]:
     """{method: array(runs, epochs)} of accuracy over epochs 1..*epochs* for complete runs only
-    (the seed's runs x tasks matrix), optionally the last *last_runs* runs per method (so methods
-    have equal counts). Also {method: runs left out as incomplete}."""
+    (the seed's runs x tasks matrix), optionally the first *runs_per_type* runs per method in the
+    stable run order (lowest seeds first) so methods have equal counts. Also {method: runs left
+    out as incomplete}."""
     scores, incomplete = {}, {}
     for method, g in wide.groupby("method", sort=False):
         m = g[g["epoch"].between(1, epochs)].pivot_table(index="run", columns="epoch", values="accuracy")
@@ -92,8 +121,8 @@ def score_matrices(wide: pd.DataFrame, epochs: int, last_runs: int | None = None
         if complete.shape[1] != epochs:
             complete = complete.iloc[0:0]
         incomplete[method] = len(g["run"].unique()) - len(complete)
-        if last_runs:
-            complete = complete.iloc[-last_runs:]
+        if runs_per_type:
+            complete = complete.iloc[:runs_per_type]
         if len(complete):
             scores[method] = complete.to_numpy()
     return scores, incomplete

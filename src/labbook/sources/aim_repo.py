@@ -2,8 +2,12 @@
 
 What is read, per run: its tags, name and hparams, and these metric sequences (value, step,
 epoch per point): `loss`, `accuracy`, `profiling_total_cpu_time`, `profiling_memory_usage` in
-context subset "val"; `macs` and every `expert_<i>` (activation count of expert i per epoch) in
-context subset "train".
+context subset "val"; `macs` in context subset "train"; every `expert_<i>` (activation count of
+expert i) in whatever subset it was logged (the analysis picks one).
+
+Runs are ordered by stable keys — MoE type, seed (numeric when it is a number), run name, then the
+hash only to break a tie — and numbered in that order ("run" = r0001, r0002, ...), so the same data
+give the same tables whatever hashes Aim drew or the order it lists runs in.
 
 Reading never creates or changes anything in the user's repository (aim's Repo(init=True) or a
 writable Run would): the path is checked first, runs are opened read-only. What was read is cached
@@ -30,7 +34,7 @@ from labbook.sources import METRICS_COLUMNS, validate_metrics_table
 VAL_METRICS = ("loss", "accuracy", "profiling_total_cpu_time", "profiling_memory_usage")
 TRAIN_METRICS = ("macs",)
 EXPERT_PREFIX = "expert_"
-CACHE_VERSION = 1  # bump when the cached table's layout changes
+CACHE_VERSION = 2  # bump when the cached table's layout changes
 DEFAULT_MOE_TYPES = {"softmoe": "SoftMoE", "noisytopk": "Top-k", "expert_choice": "Expert Choice", "ffn": "FFN",
                      "roundrobin": "Round Robin", "expert_segmentation": "Expert Segmentation",
                      "switch_transformer": "Switch Transformer"}
@@ -50,8 +54,8 @@ class RepoLoad:
 
 @dataclass
 class Selection:
-    table: pd.DataFrame  # METRICS_COLUMNS: method = MoE type key; run = run hash
-    runs: pd.DataFrame  # run, name, method, seed
+    table: pd.DataFrame  # METRICS_COLUMNS: method = MoE type key; run = stable run id (r0001, ...)
+    runs: pd.DataFrame  # run (stable id), hash, name, method, seed
     notes: list[str] = field(default_factory=list)  # runs of other datasets / filtered out by tags
     warnings: list[str] = field(default_factory=list)  # runs that could not be used
 
@@ -109,8 +113,8 @@ def _read_run(repo, run_hash: str) -> tuple[dict, list[pd.DataFrame]]:
     frames = []
     for m in run.metrics():
         subset = m.context.to_dict().get("subset")
-        wanted = ((subset == "val" and m.name in VAL_METRICS) or
-                  (subset == "train" and (m.name in TRAIN_METRICS or m.name.startswith(EXPERT_PREFIX))))
+        wanted = ((subset == "val" and m.name in VAL_METRICS) or (subset == "train" and m.name in TRAIN_METRICS)
+                  or m.name.startswith(EXPERT_PREFIX))
         if not wanted:
             continue
         steps, (values, epochs, _) = m.data.numpy()
@@ -203,7 +207,7 @@ def select(loaded: RepoLoad, dataset: str, moe_types: dict[str, str], include_ta
         if moe is None:
             no_type.append(r)
             continue
-        rows.append({"run": r.run, "name": r.name, "method": moe, "seed": r.seed})
+        rows.append({"hash": r.run, "name": r.name, "method": moe, "seed": r.seed})
     if no_dataset:
         notes.append(f"{len(no_dataset)} of the repository's runs lack the dataset tag {dataset!r} (other datasets) "
                      f"and are not part of this report (e.g. {_describe(no_dataset[:2])}).")
@@ -219,14 +223,29 @@ def select(loaded: RepoLoad, dataset: str, moe_types: dict[str, str], include_ta
     if not rows:
         raise InputError(f"{loaded.source}: no run matches dataset {dataset!r} with the MoE-type tags "
                          f"{sorted(moe_types)} (include {list(include_tags)}, exclude {list(exclude_tags)})")
-    runs = pd.DataFrame(rows).sort_values(["method", "name", "run"], kind="stable").reset_index(drop=True)
-    t = loaded.metrics[loaded.metrics["run"].isin(set(runs["run"]))].copy()
-    info = runs.set_index("run")
+    runs = pd.DataFrame(rows)
+    order = [list(moe_types).index(m) for m in runs["method"]]
+    runs = (runs.assign(_type=order, _seed=[_seed_key(x) for x in runs["seed"]])
+            .sort_values(["_type", "_seed", "name", "hash"], kind="stable").drop(columns=["_type", "_seed"])
+            .reset_index(drop=True))
+    runs.insert(0, "run", [f"r{i + 1:04d}" for i in range(len(runs))])
+    t = loaded.metrics[loaded.metrics["run"].isin(set(runs["hash"]))].copy()
+    info = runs.set_index("hash")
     t["method"] = t["run"].map(info["method"])
     t["seed"] = t["run"].map(info["seed"])
+    t["run"] = t["run"].map(info["run"])
     t["dataset"] = dataset
+    t = t.sort_values(["run", "subset", "metric", "step"], kind="stable")
     table = validate_metrics_table(t[METRICS_COLUMNS].reset_index(drop=True), loaded.source)
     return Selection(table=table, runs=runs, notes=notes, warnings=warnings)
+
+
+def _seed_key(seed) -> tuple:
+    """Sort key for a run's seed: numbers in numeric order before anything else."""
+    try:
+        return (0, float(seed), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, "" if seed is None else str(seed))
 
 
 def _describe(runs) -> str:

@@ -48,6 +48,31 @@ class Run:
         return self.config.get("target_activation_rate")
 
 
+def _check_domains(columns: dict, names: dict, path: Path) -> None:
+    """Values outside their domain: accuracy in % (0-100, and not fractions), loss and thresholds not
+    negative, epoch times positive."""
+    def field(ours):
+        return f"'metrics.{names[ours]}'"
+
+    if "val_accuracy" in columns:
+        acc = np.asarray(columns["val_accuracy"], dtype=float)
+        bad = np.flatnonzero((acc < 0) | (acc > 100))
+        if bad.size:
+            raise InputError(f"{path}: field {field('val_accuracy')}[{bad[0]}] = {acc[bad[0]]:g} is not a percentage "
+                             "in [0, 100]")
+        if acc.max() <= 1.0:
+            raise InputError(f"{path}: field {field('val_accuracy')} has every value in [0, 1] "
+                             f"(largest {acc.max():g}): it looks like fractions, but this format's accuracy is in % "
+                             "(multiply by 100)")
+    for ours, ok, what in (("train_loss", lambda v: v >= 0, "negative"), ("epoch_time", lambda v: v > 0, "not positive"),
+                           ("threshold", np.isfinite, "not finite")):
+        if ours in columns:
+            v = np.asarray(columns[ours], dtype=float)
+            bad = np.flatnonzero(~ok(v))
+            if bad.size:
+                raise InputError(f"{path}: field {field(ours)}[{bad[0]}] = {v[bad[0]]:g} is {what}")
+
+
 def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None = None) -> Run:
     """Load and validate one metrics file; *kind* (if given) must match the file's `kind`."""
     names = {**DEFAULT_NAMES, **(names or {})}
@@ -75,6 +100,7 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
     lengths = {k: len(v) for k, v in columns.items()}
     if len(set(lengths.values())) != 1:
         raise InputError(f"{path}: per-epoch metrics have different lengths {lengths}")
+    _check_domains(columns, names, path)
     cfg = {}
     for key in ("target_activation_rate", "activation_threshold", "energy_pressure", "lr", "epochs",
                 "samples_per_epoch"):
