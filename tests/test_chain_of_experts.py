@@ -94,13 +94,13 @@ def test_bad_convergence_csv(tmp_path):
 
 def test_summary_values_and_ci():
     res = source.load(METHODS)
-    s = coe.summary(res, "baseline", reps=1000, confidence=0.95, seed=0)
+    s = coe.summary(res, "baseline", confidence=0.95)
     assert list(s.index) == ["chain_seq", "chain_par", "baseline"]
     assert s.loc["chain_seq", "delta_vs_baseline"] == pytest.approx(2.2)
     assert s.loc["baseline", "acc_per_gflop"] == pytest.approx(76.4 / 8.1)
     assert s["ci_lower"].isna().all()  # single values: no interval
     with pytest.raises(KeyError, match="baseline 'nope'"):
-        coe.summary(res, "nope", reps=10, confidence=0.95, seed=0)
+        coe.summary(res, "nope", confidence=0.95)
 
 
 def test_plateau():

@@ -140,13 +140,11 @@ def test_drift_pattern_reads_blocks_from_data(tmp_path):
 def test_curve_band_std_and_ci():
     curves = np.array([[0.1, 0.5, 0.9], [0.3, 0.5, 0.7], [0.2, 0.8, 0.8]])
     mean, lo, hi = stats.curve_band(curves, "std")
-    assert np.allclose(mean, curves.mean(0)) and np.allclose(hi - mean, curves.std(0)) and np.allclose(mean - lo, curves.std(0))
-    m1, lo1, hi1 = stats.curve_band(curves, "ci", reps=4000, seed=3)
-    m2, lo2, hi2 = stats.curve_band(curves, "ci", reps=4000, seed=3)
-    assert np.array_equal(lo1, lo2) and np.array_equal(hi1, hi2)
-    assert (lo1 <= m1).all() and (m1 <= hi1).all()
-    assert lo1[1] == pytest.approx(0.5) and hi1[1] == pytest.approx(0.8)  # percentiles of the 10 possible means
-    assert (lo1 >= curves.min(0) - 1e-12).all() and (hi1 <= curves.max(0) + 1e-12).all()
+    sd = curves.std(0, ddof=1)  # the sample standard deviation, as everywhere in the reports
+    assert np.allclose(mean, curves.mean(0)) and np.allclose(hi - mean, sd) and np.allclose(mean - lo, sd)
+    m, lo, hi = stats.curve_band(curves, "ci", confidence=0.95)
+    for j in range(3):  # the t-interval of the mean at every point
+        assert (m[j], lo[j], hi[j]) == pytest.approx(stats.mean_ci(curves[:, j], 0.95))
     one = stats.curve_band(curves[:1], "ci")
     assert np.array_equal(one[1], one[2])
     with pytest.raises(ValueError, match="band must be"):
@@ -155,14 +153,16 @@ def test_curve_band_std_and_ci():
 
 def test_final_table_and_bands(tmp_path):
     r = source.load(_write_seeds(tmp_path, TWO))
-    table = credit.final_table(credit.final_scores(r), {"bp": "BP"}, reps=1000, confidence=0.95, seed=0)
+    table = credit.final_table(credit.final_scores(r), {"bp": "BP"}, confidence=0.95)
     assert table["method"].tolist() == ["bp", "dfa"] and table["label"].tolist() == ["BP", "dfa"]
-    assert table.loc[0, "mean"] == pytest.approx(0.55) and table.loc[0, "std"] == pytest.approx(0.05)
+    assert table.loc[0, "mean"] == pytest.approx(0.55)
+    assert table.loc[0, "std"] == pytest.approx(np.std([0.5, 0.6], ddof=1))  # sample std (ddof 1), not ddof 0
     assert table.loc[1, "mean"] == pytest.approx(0.35) and (table.loc[1, ["min", "max"]] == [0.3, 0.4]).all()
-    bands = credit.curve_bands(r, "test_acc", "std", 100, 0.95, 0)
+    bands = credit.curve_bands(r, "test_acc", "std", 0.95)
     bp = bands[bands["method"] == "bp"]
-    assert bp["mean"].tolist() == pytest.approx([0.4, 0.55]) and bp["upper"].tolist() == pytest.approx([0.4, 0.6])
-    assert credit.curve_bands(r, "train_acc", "ci", 100, 0.95, 0)["seeds"].eq(2).all()
+    assert bp["mean"].tolist() == pytest.approx([0.4, 0.55])
+    assert bp["upper"].tolist() == pytest.approx([0.4, 0.55 + np.std([0.5, 0.6], ddof=1)])
+    assert credit.curve_bands(r, "train_acc", "ci", 0.95)["seeds"].eq(2).all()
 
 
 def test_state_vs_credit_only_when_true():
@@ -183,8 +183,9 @@ def test_layer_profile_and_best_layers(data):
     sub = cos[(cos["method"] == "dfa") & (cos["layer"] == 4)]
     row = prof[(prof["method"] == "dfa") & (prof["layer"] == 4)].iloc[0]
     assert row["value"] == pytest.approx(sub["value"].mean()) and row["seeds"] == 3
+    assert row["std"] == pytest.approx(sub["value"].std(ddof=1))  # sample std, the one definition
     one = credit.layer_profile(cos, "layer", seed="123")
-    assert one["seeds"].eq(1).all() and len(one) == 4 * 12
+    assert one["seeds"].eq(1).all() and len(one) == 4 * 12 and one["std"].isna().all()
     best = credit.best_layers(prof).set_index("method")
     cb = prof[prof["method"] == "credit_bridge"].set_index("layer")["value"]
     assert best.loc["credit_bridge", "best"][0] == cb.idxmax() and best.loc["credit_bridge", "worst"] == cb.idxmin()

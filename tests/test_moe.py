@@ -144,7 +144,9 @@ def test_grouped_tables_match_the_generator(cifar):
 
 
 def test_entropy_table_matches_the_generator(cifar):
-    table = moe.entropy_table(moe.expert_weights(moe.expert_counts(cifar))).set_index("method")
+    counts, warnings = moe.expert_counts(cifar)  # the seed's reading: cumulative counters in subset val
+    assert warnings == []
+    table = moe.entropy_table(moe.expert_weights(counts)).set_index("method")
     assert "ffn" not in table.index  # no experts
     for t in ("softmoe", "roundrobin", "expert_segmentation"):
         totals = np.mean([r["experts"].sum(axis=0) for r in _truth(t)], axis=0)  # per expert
@@ -163,5 +165,44 @@ def test_score_matrices_keep_complete_runs_only():
     scores, incomplete = moe.score_matrices(pd.DataFrame(rows), 3)
     assert scores["a"].shape == (2, 3) and incomplete == {"a": 1}
     assert scores["a"][1].tolist() == pytest.approx([1.1, 1.2, 1.3])
-    last, _ = moe.score_matrices(pd.DataFrame(rows), 2, last_runs=2)
-    assert last["a"].shape == (2, 2) and last["a"][0, 0] == pytest.approx(1.1)
+    first, _ = moe.score_matrices(pd.DataFrame(rows), 2, runs_per_type=2)  # the first runs in the stable order
+    assert first["a"].shape == (2, 2) and first["a"][:, 0].tolist() == pytest.approx([0.1, 1.1])
+
+
+def _counts_table(values, subset="val"):
+    rows = [{"method": "m", "run": "r0001", "epoch": e + 1, "subset": subset, "metric": f"expert_{j}", "value": v}
+            for e, per_expert in enumerate(values) for j, v in enumerate(per_expert)]
+    return pd.DataFrame(rows)
+
+
+def test_expert_count_readings():
+    per_epoch = [[10, 30], [10, 30], [20, 40]]
+    cumulative = np.cumsum(per_epoch, axis=0).tolist()
+    a, wa = moe.expert_counts(_counts_table(cumulative), "val", "cumulative")
+    b, wb = moe.expert_counts(_counts_table(per_epoch), "val", "per_epoch")
+    assert wa == wb == [] and a["count"].tolist() == b["count"].tolist()
+    w = moe.expert_weights(a).set_index("expert")
+    assert w["total"].tolist() == [40, 100]  # the run's last running total (the seed's per-run maximum)
+    # per-epoch counts read as cumulative: a decreasing series contradicts the reading, and says so
+    _, warnings = moe.expert_counts(_counts_table([[10, 30], [5, 30], [20, 40]]), "val", "cumulative")
+    assert len(warnings) == 1 and "expert_0 decreases at epoch 2" in warnings[0] and "per_epoch" in warnings[0]
+    # only the chosen subset is read
+    assert moe.expert_counts(_counts_table(cumulative, subset="train"), "val")[0].empty
+    with pytest.raises(ValueError, match="reading"):
+        moe.expert_counts(_counts_table(cumulative), "val", "sometimes")
+
+
+def test_runs_are_ordered_by_stable_keys_not_hashes(repo):
+    loaded = aim_repo.load(str(repo), cache=False)
+    base = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    rng = np.random.default_rng(0)
+    shuffled = loaded.runs.sample(frac=1, random_state=1).reset_index(drop=True)
+    new_hash = {h: f"{rng.integers(1 << 60):016x}" for h in loaded.runs["run"]}  # other random hashes
+    other = aim_repo.RepoLoad(metrics=loaded.metrics.assign(run=loaded.metrics["run"].map(new_hash))
+                              .sample(frac=1, random_state=2).reset_index(drop=True),
+                              runs=shuffled.assign(run=shuffled["run"].map(new_hash)), skipped=[],
+                              total_runs=loaded.total_runs)
+    again = aim_repo.select(other, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    pd.testing.assert_frame_equal(base.table, again.table)
+    assert base.runs.drop(columns="hash").equals(again.runs.drop(columns="hash"))
+    assert base.runs["run"].tolist() == [f"r{i + 1:04d}" for i in range(len(base.runs))]

@@ -169,20 +169,37 @@ def test_gap_trend_versus_and_gates():
     gating = pd.DataFrame({"run": ["a", "a", "a", "a", "b", "b"], "epoch": [1, 1, 2, 2, 3, 3],
                            "layer": ["fc1", "fc2"] * 3, "alpha_mean": [0.9, 0.9, 0.1, 0.7, 0.3, 0.8],
                            "alpha_lt_0.1": [0, 0, 0.6, 0.0, 0.2, 0.0]})
-    layers = nlr.final_gates(gating)  # last epochs only: a@2, b@3
-    assert layers["layer"].tolist() == ["fc1", "fc2"]
+    one_group = pd.Series({"a": "d", "b": "d"})
+    layers = nlr.final_gates(gating, one_group)  # last epochs only: a@2, b@3
+    assert layers["layer"].tolist() == ["fc1", "fc2"] and layers["runs"].tolist() == [2, 2]
     assert layers["alpha_mean"].tolist() == pytest.approx([0.2, 0.75]) and layers["alpha_lt_01"].iloc[0] == pytest.approx(0.4)
+
+
+def test_gating_runs_are_pooled_only_within_dataset_and_config():
+    runs = pd.DataFrame({"run": ["a0", "a1", "b0", "c0"], "dataset": ["mnist", "mnist", "mnist", "cifar10"],
+                         "approach": "gating"})
+    configs = {"a0": {"sparsity_weight": 0.01, "epochs": 15, "seed": 0}, "a1": {"sparsity_weight": 0.01, "epochs": 15,
+                                                                                  "seed": 1},
+               "b0": {"sparsity_weight": 0.05, "epochs": 15, "seed": 0}, "c0": {"sparsity_weight": 0.01}}
+    groups = nlr.gating_groups(runs, configs)
+    assert groups.to_dict() == {"c0": "cifar10", "a0": "mnist, sparsity_weight = 0.01",
+                                "a1": "mnist, sparsity_weight = 0.01", "b0": "mnist, sparsity_weight = 0.05"}
+    gating = pd.DataFrame({"run": ["a0", "a1", "b0", "c0"], "epoch": 1, "layer": "fc1",
+                           "alpha_mean": [0.2, 0.4, 0.9, 0.5], "alpha_lt_0.1": 0.0})
+    layers = nlr.final_gates(gating, groups).set_index("group")
+    assert layers.loc["mnist, sparsity_weight = 0.01", "alpha_mean"] == pytest.approx(0.3)  # not pooled with b0
+    assert layers.loc["mnist, sparsity_weight = 0.05", "runs"] == 1
 
 
 def test_findings_follow_the_data(data, tmp_path):
     root = tmp_path / "mnist"
     shutil.copytree(data / "mnist", root)
-    before = nlr.min_nonlinear(nlr.groups(source.load_runs(root).runs, 500, 0.95, 0), "fixed", 0.01).iloc[0]
+    before = nlr.min_nonlinear(nlr.groups(source.load_runs(root).runs, 0.95), "fixed", 0.01).iloc[0]
     for s in range(3):  # make the 50% runs clearly worse
         path = root / f"mnist_fixed_50_s{s}" / "history.json"
         hist = json.loads(path.read_text())
         hist[-1]["val_acc"] = 0.90
         path.write_text(json.dumps(hist))
-    after = nlr.min_nonlinear(nlr.groups(source.load_runs(root).runs, 500, 0.95, 0), "fixed", 0.01).iloc[0]
+    after = nlr.min_nonlinear(nlr.groups(source.load_runs(root).runs, 0.95), "fixed", 0.01).iloc[0]
     assert before["linear_ratio"] == 0.5 and after["linear_ratio"] == 0.25
     assert after["next_ratio"] == 0.5 and after["next_acc"] == pytest.approx(0.90)
