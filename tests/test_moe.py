@@ -206,3 +206,35 @@ def test_runs_are_ordered_by_stable_keys_not_hashes(repo):
     pd.testing.assert_frame_equal(base.table, again.table)
     assert base.runs.drop(columns="hash").equals(again.runs.drop(columns="hash"))
     assert base.runs["run"].tolist() == [f"r{i + 1:04d}" for i in range(len(base.runs))]
+
+
+def test_tables_equal_the_seed_analysis_computations(cifar):
+    """Under the default parameters the numbers are the seed notebook's: expert use from the val
+    subset's cumulative counters (per-run maximum, then the mean over runs), and rliable's
+    aggregates with the optimality gap measured to 0.99."""
+    from rliable import metrics as rmetrics
+
+    from labbook import stats
+
+    # expert activations, as the seed computes them
+    e = cifar[(cifar["subset"] == "val") & cifar["metric"].str.startswith("expert_")]
+    seed_max = e.groupby(["method", "metric", "run"])["value"].max().groupby(["method", "metric"]).mean()
+    counts, _ = moe.expert_counts(cifar)  # defaults: subset val, cumulative
+    ours = moe.entropy_table(moe.expert_weights(counts)).set_index("method")
+    for method, per_expert in seed_max.groupby("method"):
+        v = per_expert.to_numpy()
+        nz = v[v > 0] / v[v > 0].sum()
+        assert ours.loc[method, "entropy"] == pytest.approx(-(nz * np.log2(nz)).sum() / np.log2(len(nz)))
+        assert ours.loc[method, "total"] == pytest.approx(v.sum())
+    # score matrices (complete runs x epochs) and the aggregates
+    wide = moe.per_epoch(cifar)
+    scores, _ = moe.score_matrices(wide, EPOCHS, 10)
+    for method, s in scores.items():
+        acc = cifar[(cifar["method"] == method) & (cifar["subset"] == "val") & (cifar["metric"] == "accuracy")]
+        seed_rows = sorted(g.sort_values("epoch")["value"].tolist() for _, g in acc.groupby("run"))
+        assert np.allclose(sorted(s.tolist()), seed_rows)
+    points, _ = stats.interval_estimates(scores, ["median", "iqm", "mean", "optimality_gap"], reps=10, gamma=0.99)
+    for method, s in scores.items():
+        expected = [rmetrics.aggregate_median(s), rmetrics.aggregate_iqm(s), rmetrics.aggregate_mean(s),
+                    rmetrics.aggregate_optimality_gap(s, 0.99)]
+        assert points[method] == pytest.approx(expected)

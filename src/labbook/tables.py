@@ -182,15 +182,17 @@ def to_latex(table: Presented, caption: str, label: str) -> str:
 
 
 def interval_wide(frame: pd.DataFrame, row: str, col: str, labels: Mapping[str, str] | None = None,
-                  order: Sequence[str] | None = None) -> tuple[pd.DataFrame, dict[str, Interval]]:
+                  order: Sequence[str] | None = None, columns: Sequence[str] | None = None
+                  ) -> tuple[pd.DataFrame, dict[str, Interval]]:
     """A long table of interval estimates (row, col, estimate, lower, upper) in wide form.
 
     Returns the wide DataFrame (one row per *row* value, columns ``<col> estimate/lower/upper`` at
     full precision, for the CSV) and the ``intervals`` spec that shows each *col* value as one
-    ``est [lo, hi]`` column. labels: col value -> column title.
+    ``est [lo, hi]`` column. labels: col value -> column title; order / columns: the row / column
+    values in the order wanted (default: first appearance).
     """
     labels = dict(labels or {})
-    cols = list(dict.fromkeys(frame[col]))
+    cols = list(columns) if columns is not None else list(dict.fromkeys(frame[col]))
     rows = list(order) if order is not None else list(dict.fromkeys(frame[row]))
     wide = pd.DataFrame({row: rows})
     spec = {}
