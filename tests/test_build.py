@@ -346,3 +346,16 @@ def test_every_report_has_a_pdf_with_its_findings_and_vector_figures(tree):
             xobjects = res.get_object().get("/XObject") if res else None
             figures_in_pdf += len(xobjects.get_object()) if xobjects else 0
         assert figures_in_pdf >= len(list((rep / "figures").glob("*.pdf"))), rep  # embedded as PDF forms
+
+
+def test_reports_show_only_report_items(tree):
+    """Every output a reader sees came through the Report: a figure, a table, a note, a warning or
+    the findings. No stray value (a cell ending in an expression), print or stderr text."""
+    root, _ = tree
+    for rep in _built_reports(root):
+        nb = json.loads((rep / "executed.ipynb").read_text())
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                assert out["output_type"] == "display_data", (rep, out["output_type"], str(out)[:300])
+                data, meta = out["data"], out.get("metadata", {})
+                assert "labbook" in meta or "application/vnd.labbook.table+json" in data, (rep, str(out)[:300])

@@ -172,7 +172,7 @@ def test_claim_policy_names_no_winner_between_indistinguishable_methods():
     assert "better than every" not in text
     clear = {"A": same["A"] + 5, "C": same["C"]}
     text, values = findings.ranking_claim(clear, stats.compare(clear), "accuracy", "seed")
-    assert values["beats"] == ["C"] and "better than every other method" in text
+    assert values["beats"] == ["C"] and "better than every other method compared" in text
     singles = {"A": [78.0], "B": [77.0]}
     text, _ = findings.ranking_claim(singles, stats.compare(singles), "accuracy", "seed")
     assert "single seed" in text and "not evidence" in text

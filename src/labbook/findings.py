@@ -122,7 +122,7 @@ def ranking_claim(samples, evidence, what: str, unit: str = "seed", confidence: 
                   p_holm=[float(p_ties.get(o, ev.loc[other == o, "p_holm"].iloc[0])) for o in other],
                   compared_with=list(other))
     if not ties:
-        return f"{head} and is better than every other method ({tests}).", values
+        return f"{head} and is better than every other method compared ({tests}).", values
     tie_text = listing(f"{t} (p = {p_ties[t]:.2g})" if p_ties[t] == p_ties[t] else f"{t} (one {unit}: no test)"
                        for t in ties)
     text = f"{head}, but it cannot be told apart from {tie_text} at this number of {unit}s ({tests})"

@@ -114,17 +114,42 @@ def markdown_to_typst(text: str, shift: int = 0) -> str:
 
 # ---------------------------------------------------------------- PDF
 
+LANDSCAPE_WIDTH_IN = 11.69 - 2 * 0.7
+_CHAR_EM = 0.56  # mean advance of DejaVu Sans glyphs, in em
+_BREAKS = str.maketrans({"_": "_\u200b", "/": "/\u200b", ".": ".\u200b"})
+
+
+def _table_width_pt(data: dict, size: float) -> float:
+    """Natural width (points) of a table at font *size*: its longest cell per column, plus insets."""
+    widths = [max([len(c), *(len(r[i]) for r in data["rows"])]) for i, c in enumerate(data["columns"])]
+    return sum(w * _CHAR_EM * size + 8 for w in widths)
+
+
+def _table_layout(data: dict) -> tuple[float, bool]:
+    """(font size pt, landscape) for a table: the largest size that fits the page's text width,
+    on a portrait page if it can, else on a landscape page of its own."""
+    for landscape in (False, True):
+        room = 72 * (LANDSCAPE_WIDTH_IN if landscape else PAGE_WIDTH_IN)
+        for size in (9.0, 8.0, 7.0, 6.5):
+            if _table_width_pt(data, size) <= room:
+                return size, landscape
+    return 6.0, True
+
+
 def _table(data: dict) -> str:
     cols = len(data["columns"])
+    size, landscape = _table_layout(data)
     align = ", ".join("right" if n else "left" for n in data["numeric"])
-    head = ", ".join(f"[*{markup.typst(c)}*]" for c in data["columns"])
-    body = ", ".join(f"[{markup.typst(v)}]" for r in data["rows"] for v in r)
+    def cell(text, numeric):  # text cells may break after _ / . (names, paths); numbers never
+        return markup.typst(text if numeric else text.translate(_BREAKS))
+    head = ", ".join(f"[*{cell(c, False)}*]" for c in data["columns"])
+    body = ", ".join(f"[{cell(v, n)}]" for r in data["rows"] for v, n in zip(r, data["numeric"]))
     table = (f"#table(columns: {cols}, align: ({align},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
              f"  table.hline(stroke: 0.8pt), table.header({head}), table.hline(stroke: 0.5pt),\n"
              f"  {body},\n  table.hline(stroke: 0.8pt))")
-    size = "8pt" if cols > 6 else "9pt"
     caption = f"caption: [{markup.typst(data['caption'])}], " if data.get("caption") else ""
-    return f"#figure(kind: table, {caption}text(size: {size})[{table}])"
+    out = f"#figure(kind: table, {caption}text(size: {size:g}pt)[{table}])"
+    return f"#page(flipped: true)[{out}]" if landscape else out
 
 
 def _pdf_width(pdf: Path) -> float | None:
@@ -187,8 +212,9 @@ def typst_source(nb, ctx: dict, report_dir: Path) -> str:
         '#set text(font: "DejaVu Sans", size: 9.5pt)',
         '#show raw: set text(font: "DejaVu Sans Mono", size: 8.5pt)',
         "#set par(justify: false, leading: 0.6em)",
-        "#show heading: set block(above: 1.2em, below: 0.6em)",
+        "#show heading: set block(above: 1.2em, below: 0.6em, sticky: true)",
         "#show figure: set block(breakable: true)",
+        "#show figure.where(kind: table): set figure.caption(position: top)",
         '#show quote: it => block(fill: luma(245), inset: 6pt, width: 100%, it.body)',
     ]
     if ctx.get("example_data"):

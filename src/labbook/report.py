@@ -61,11 +61,11 @@ class Report:
         """A Python warning raised while the report runs becomes a report warning (no paths)."""
         self.warn(f"{category.__name__}: {message}")
 
-    def figure(self, fig: plt.Figure, name: str, alt: str | None = None) -> list[figures.Problem]:
+    def figure(self, fig: plt.Figure, name: str, alt: str | None = None) -> None:
         """Save *fig* as figures/<name>.png and .pdf, check it, show it once and close it.
 
         Each problem the figure check finds becomes a visible warning naming the figure, and is
-        recorded for provenance.json. Returns the problems."""
+        recorded for provenance.json (and in ``figure_problems``)."""
         figures.save(fig, self.figures_dir, name)
         problems = figures.check(fig)
         for p in problems:
@@ -77,7 +77,6 @@ class Report:
         _display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<figure {name}>"},
                  {"image/png": {"width": round(width * SCREEN_PX_PER_IN), "alt": alt or name},
                   "labbook": {"figure": name, "width_in": round(width, 3), "height_in": round(height, 3)}})
-        return problems
 
     def table(self, df: pd.DataFrame, name: str, caption: str, latex: bool = True, show: bool = True,
               digits: Mapping[str, int] | None = None,

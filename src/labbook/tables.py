@@ -95,11 +95,12 @@ def format_interval(est, lo, hi, places: int) -> str:
     return f"{format_number(est, places)} [{format_number(lo, places)}, {format_number(hi, places)}]"
 
 
-def present(df: pd.DataFrame, digits: Mapping[str, int] | None = None,
+def present(df: pd.DataFrame, digits: Mapping[str, int | str] | None = None,
             intervals: Mapping[str, Interval] | None = None) -> Presented:
     """The table a reader sees: every cell a string, no index.
 
-    digits: column -> decimals, overriding the automatic choice (``decimals``).
+    digits: column -> decimals, overriding the automatic choice (``decimals``), or "g" to write each
+    value in its shortest form (for settings that span orders of magnitude, e.g. 0, 0.0001, 0.1).
     intervals: new column -> (estimate, lower, upper) columns of *df*, shown as ``est [lo, hi]``
     in place of the estimate column (the lower and upper columns are not shown).
     """
@@ -126,6 +127,10 @@ def present(df: pd.DataFrame, digits: Mapping[str, int] | None = None,
             values = [format_number(v, 0) for v in s]
             columns.append(str(col))
             numeric.append(False)
+        elif pd.api.types.is_numeric_dtype(s) and digits.get(col) == "g":
+            values = [MISSING if pd.isna(v) else f"{v:g}" for v in s]
+            columns.append(str(col))
+            numeric.append(True)
         elif pd.api.types.is_numeric_dtype(s):
             places = digits.get(col, decimals(s))
             values = [format_number(v, places) for v in s]
