@@ -331,7 +331,7 @@ def test_every_report_has_a_pdf_with_its_findings_and_vector_figures(tree):
     root, _ = tree
     for rep in _built_reports(root):
         pdf = PdfReader(rep / "report.pdf")
-        text = " ".join(" ".join((page.extract_text() or "").split()) for page in pdf.pages)
+        text = " ".join(" ".join((page.extract_text() or "").replace("\u200b", "").split()) for page in pdf.pages)
         findings = json.loads((rep / "findings.json").read_text())
         for finding in findings.values():
             words = finding["text"].split()[:6]  # the start of every finding, as typeset
