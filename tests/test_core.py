@@ -165,10 +165,15 @@ NOTEBOOK_CELL = '''from typing import Optional
 output_dir: str = ""  # set by the runner
 data_file: str = None  # required input file
 optional_file: Optional[str] = None  # may be None
-reps: int = 10  # replicates
+reps: int = 10  # replicates; at least 1
 alpha: float = 0.5  # smoothing
 flag: bool = False  # a switch
 names: list = ["a"]  # names
+labels: dict[str, str] = {}  # method -> name
+seeds: list[int] = []  # seeds
+confidence: float = 0.95  # confidence level; in (0, 1)
+tolerance: float = 0.01  # drop still kept; in [0, 1]
+column: str = "full"  # width, one of "half", "full"
 '''
 
 
@@ -205,12 +210,28 @@ def test_params_valid(notebook, tmp_path):
     ("data_file: x\nalpha: [1]\n", r"key 'alpha' must be float"),
     ("data_file: null\n", r"key 'data_file' must be str"),
     ("data_file: x\noutput_dir: /tmp\n", r"'output_dir' is set by the runner"),
+    ("data_file: x\nconfidence: 95\n", r"p\.yaml: key 'confidence' = 95 is outside its allowed range \(0, 1\)"),
+    ("data_file: x\ntolerance: -0.1\n", r"key 'tolerance' = -0.1 is outside its allowed range \[0, 1\]"),
+    ("data_file: x\nreps: 0\n", r"key 'reps' = 0 is outside its allowed range at least 1"),
+    ("data_file: x\nlabels: {bp: 3}\n", r"key 'labels' must be dict\[str, str\]; at \['bp'\]: input should be a valid string"),
+    ("data_file: x\nseeds: [1, two]\n", r"key 'seeds' must be list\[int\]; at \[1\]: input should be a valid integer, got 'two'"),
+    ("data_file: x\ncolumn: ful\n", r"key 'column' = 'ful' is not one of 'half', 'full'; did you mean 'full'\?"),
+    ("data_file: x\nconfidnce: 0.9\n", r"unknown key 'confidnce'; did you mean 'confidence'\?"),
     ("- just\n- a list\n", "must be a mapping"),
     ("data_file: [unclosed\n", "not valid YAML"),
 ])
 def test_params_errors_name_file_and_key(notebook, tmp_path, text, match):
     with pytest.raises(params_mod.ParamsError, match=match):
         params_mod.validate(_params(tmp_path, text), notebook)
+
+
+def test_every_problem_of_a_file_is_reported_at_once(notebook, tmp_path):
+    with pytest.raises(params_mod.ParamsError) as err:
+        params_mod.validate(_params(tmp_path, "confidence: 95\nrepz: 3\nseeds: [1, x]\n"), notebook)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 4 and all(line.startswith(str(tmp_path / "p.yaml")) for line in lines)
+    assert any("'repz'; did you mean 'reps'" in line for line in lines)
+    assert any("missing required key 'data_file'" in line for line in lines)
 
 
 def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
@@ -231,6 +252,13 @@ def test_every_notebook_parameter_is_typed_and_documented():
         assert "output_dir" in declared, nb
         for p in declared.values():
             assert p.help, f"{nb.name}: parameter {p.name} has no # comment"
+
+
+def test_every_default_fits_its_domain():
+    for nb in sorted(paths.NOTEBOOKS.glob("*.ipynb")):
+        for p in params_mod.notebook_params(nb).values():
+            if p.default is not None:
+                assert params_mod.check_value(p, p.default) == [], (nb.name, p.name)
 
 
 def test_every_params_file_validates():

@@ -1,19 +1,30 @@
 """Validate a params YAML file against a notebook's ``parameters`` cell, before any kernel starts.
 
-Every parameter in a notebook is annotated: ``name: TYPE = default  # help``. TYPE is one of
-str, int, float, bool, list, dict (optionally subscripted, e.g. list[str]) or ``Optional[TYPE]``
-(papermill's inspector does not read ``TYPE | None``).
-A parameter whose default is None and whose type does not admit None is required.
+Every parameter in a notebook is annotated: ``name: TYPE = default  # help``. TYPE is str, int,
+float, bool, list or dict, subscripted for their items (``list[str]``, ``dict[str, str]``), or
+``Optional[TYPE]`` (papermill's inspector does not read ``TYPE | None``). Values are checked with
+pydantic in strict mode, nested items included. A parameter whose default is None and whose type
+does not admit None is required.
+
+A parameter with a domain says so at the end of its help: ``in (0, 1)``, ``in [0, 1]`` (brackets
+include the bound, parentheses exclude it) or ``at least N``. Every problem of a file is reported
+at once, each naming the file and the key, with a close match for an unknown key.
 """
 import ast
+import difflib
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional
 
 import yaml
 
 RESERVED = ("output_dir",)  # passed by the runner, never by a params file
-_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list,),
-          "dict": (dict,)}
+_NAMES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
+_INTERVAL = re.compile(r"\bin ([\[(])\s*(-?[\d.]+(?:e-?\d+)?)\s*,\s*(-?[\d.]+(?:e-?\d+)?|inf)\s*([\])])")
+_AT_LEAST = re.compile(r"\bat least (-?[\d.]+)")
+_ONE_OF = re.compile(r'\bone of ("[^"]*"(?:\s*,\s*"[^"]*")*)')
 
 
 class ParamsError(ValueError):
@@ -21,27 +32,79 @@ class ParamsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Domain:
+    """Allowed numeric range of a parameter, read from its help text."""
+
+    low: float
+    high: float
+    low_closed: bool
+    high_closed: bool
+
+    def contains(self, x: float) -> bool:
+        return ((x >= self.low) if self.low_closed else (x > self.low)) and \
+            ((x <= self.high) if self.high_closed else (x < self.high))
+
+    def __str__(self) -> str:
+        if math.isinf(self.high):
+            return f"at least {self.low:g}" if self.low_closed else f"more than {self.low:g}"
+        return f"{'[' if self.low_closed else '('}{self.low:g}, {self.high:g}{']' if self.high_closed else ')'}"
+
+
+def parse_choices(help_text: str) -> tuple[str, ...] | None:
+    """The values a help text allows ('one of "half", "full"'), or None."""
+    m = _ONE_OF.search(help_text)
+    return tuple(re.findall(r'"([^"]*)"', m.group(1))) if m else None
+
+
+def parse_domain(help_text: str) -> Domain | None:
+    """The domain a help text declares ("in (0, 1)", "in [0, 1]", "at least 1"), or None."""
+    m = _INTERVAL.search(help_text)
+    if m:
+        return Domain(float(m.group(2)), float(m.group(3)), m.group(1) == "[", m.group(4) == "]")
+    m = _AT_LEAST.search(help_text)
+    if m:
+        return Domain(float(m.group(1)), math.inf, True, False)
+    return None
+
+
+@dataclass(frozen=True)
 class Param:
     name: str
-    types: tuple[type, ...]
+    type: Any  # a Python type for pydantic, e.g. dict[str, str] or Optional[int]
     type_name: str
     optional: bool
     default: object
     help: str
+    domain: Domain | None = None
+    choices: tuple[str, ...] | None = None
 
     @property
     def required(self) -> bool:
         return self.default is None and not self.optional
 
 
-def _parse_type(annotation: str, where: str) -> tuple[tuple[type, ...], bool]:
-    annotation = annotation.strip()
-    optional = annotation.startswith("Optional[") and annotation.endswith("]")
-    inner = annotation[len("Optional["):-1] if optional else annotation
-    base = inner.split("[", 1)[0].strip()
-    if base not in _TYPES:
-        raise ParamsError(f"{where}: unsupported parameter type {annotation!r}; use one of {sorted(_TYPES)}")
-    return _TYPES[base], optional
+def _build_type(node: ast.expr, where: str):
+    """A type from an annotation's syntax tree: names from _NAMES, subscripts, Optional[...]."""
+    if isinstance(node, ast.Name) and node.id in _NAMES:
+        return _NAMES[node.id]
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        inner = tuple(_build_type(a, where) for a in args)
+        if node.value.id == "Optional" and len(inner) == 1:
+            return Optional[inner[0]]
+        if node.value.id in ("list", "dict") and len(inner) == (1 if node.value.id == "list" else 2):
+            return _NAMES[node.value.id][inner if len(inner) > 1 else inner[0]]
+    raise ParamsError(f"{where}: unsupported parameter type {ast.unparse(node)!r}; use str, int, float, bool, "
+                      "list[...], dict[..., ...] or Optional[...]")
+
+
+def _parse_type(annotation: str, where: str) -> tuple[Any, bool]:
+    try:
+        node = ast.parse(annotation.strip(), mode="eval").body
+    except SyntaxError:
+        raise ParamsError(f"{where}: annotation {annotation!r} is not a type") from None
+    optional = isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Optional"
+    return _build_type(node, where), optional
 
 
 def notebook_params(notebook: Path) -> dict[str, Param]:
@@ -66,12 +129,14 @@ def notebook_params(notebook: Path) -> dict[str, Param]:
         annotation = p["inferred_type_name"]
         if annotation in ("None", ""):
             raise ParamsError(f"{where} has no type annotation")
-        types, optional = _parse_type(annotation, where)
+        type_, optional = _parse_type(annotation, where)
         try:
             default = ast.literal_eval(p["default"])
         except (ValueError, SyntaxError):
             raise ParamsError(f"{where}: default {p['default']!r} is not a literal") from None
-        out[name] = Param(name, types, annotation, optional, default, p.get("help", ""))
+        help_text = p.get("help", "")
+        out[name] = Param(name, type_, annotation, optional, default, help_text, parse_domain(help_text),
+                          parse_choices(help_text))
     return out
 
 
@@ -105,25 +170,49 @@ def load_params(params_file: Path) -> dict:
     return data
 
 
+def check_value(p: Param, value) -> list[str]:
+    """What is wrong with *value* for parameter *p* (type, nested items, domain); [] when valid."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        TypeAdapter(p.type).validate_python(value, strict=True)
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            where = "".join(f"[{k!r}]" for k in err["loc"] if k not in ("function-after", "nullable"))
+            got = err.get("input")
+            out.append(f"must be {p.type_name}" + (f"; at {where}: {err['msg'].lower()}, got {got!r}" if where else
+                                                    f", got {type(value).__name__} {value!r}"))
+        return out[:3]
+    if p.domain is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and not p.domain.contains(value):
+        return [f"= {value!r} is outside its allowed range {p.domain}"]
+    if p.choices is not None and isinstance(value, str) and value not in p.choices:
+        close = difflib.get_close_matches(value, p.choices, n=1, cutoff=0.5)
+        return [f"= {value!r} is not one of {', '.join(map(repr, p.choices))}"
+                + (f"; did you mean {close[0]!r}?" if close else "")]
+    return []
+
+
 def validate(params_file: Path, notebook: Path) -> dict:
     """Load *params_file* and check it against *notebook*; returns the params. Raises ParamsError
-    naming the file and the key for an unknown key, a missing required value or a wrong type."""
+    listing every problem of the file (an unknown key with the closest declared one, a missing
+    required value, a wrong type at any depth, a value outside its domain), each naming the file
+    and the key."""
     declared = notebook_params(notebook)
     values = load_params(params_file)
+    known = sorted(k for k in declared if k not in RESERVED)
     errors = []
     for key, value in values.items():
         if key in RESERVED:
             errors.append(f"{params_file}: key {key!r} is set by the runner and may not appear in a params file")
         elif key not in declared:
-            errors.append(f"{params_file}: unknown key {key!r} (the notebook {notebook.name} declares: "
-                          f"{', '.join(sorted(k for k in declared if k not in RESERVED))})")
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (the notebook {notebook.name} declares: " \
+                f"{', '.join(known)})"
+            errors.append(f"{params_file}: unknown key {key!r}{hint}")
         else:
-            p = declared[key]
-            ok = (value is None and p.optional) or (
-                isinstance(value, p.types) and not (isinstance(value, bool) and bool not in p.types))
-            if not ok:
-                errors.append(f"{params_file}: key {key!r} must be {p.type_name}, got "
-                              f"{type(value).__name__} {value!r}")
+            errors += [f"{params_file}: key {key!r} {problem}" for problem in check_value(declared[key], value)]
     for name, p in declared.items():
         if p.required and name not in values and name not in RESERVED:
             errors.append(f"{params_file}: missing required key {name!r} ({p.type_name}: {p.help})")
