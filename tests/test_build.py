@@ -49,6 +49,64 @@ def _twin_aim_repos(tree: Path) -> None:
             f"repo_path: userdata/aim_{twin}/repo\ndataset: cifar10\nreps: 300\n")
 
 
+def _nlr_run(folder: Path, approach: str, seed: int, acc: float, latency_ms: float, ratio=None, gates=None,
+             extra=None) -> None:
+    folder.mkdir(parents=True)
+    history = []
+    for e in (1, 2, 3):
+        row = {"epoch": e, "train_acc": round(acc * e / 3 + 0.01, 4), "val_acc": round(acc * e / 3, 4),
+               "train_loss": 1.0 / e, "val_loss": 1.1 / e}
+        if gates is not None:
+            row["gating"] = [{"layer": f"fc{i + 1}", "alpha_mean": a, "alpha_median": a, "alpha_lt_0.1": 0.1 * (a < 0.5),
+                              "alpha_gt_0.9": 0.0} for i, a in enumerate(gates)]
+        history.append(row)
+    config = {"approach": approach, "dataset": "crafted", "seed": seed, **(extra or {})}
+    if ratio is not None:
+        config["linear_ratio"] = ratio
+    meta = {"config": config, "latency": {"mean_latency_s": latency_ms / 1000}, "approx_linear_flops": 1000,
+            "param_counts": {"trainable_params": 100}, "memory_mb": 10.0}
+    (folder / "history.json").write_text(json.dumps(history))
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def _crafted_nonlinearity(tree: Path) -> None:
+    """Runs built so the answers are known: the smallest reduction tested (20%) already costs 3
+    points; the fastest run per accuracy is 80% linear, 5 points down; gating runs in two config
+    groups, one of them a single run."""
+    d = tree / "userdata" / "nlr_crafted"
+    for ratio, accs, latency in ((0.0, (0.950, 0.952), 1.00), (0.2, (0.920, 0.921), 0.95), (0.8, (0.900, 0.902), 0.40)):
+        for s, acc in enumerate(accs):
+            _nlr_run(d / f"crafted_fixed_{int(100 * ratio)}_s{s}", "fixed", s, acc, latency, ratio=ratio)
+    for s in (0, 1):
+        _nlr_run(d / f"crafted_gating_a_s{s}", "gating", s, 0.93 + 0.002 * s, 0.8, gates=[0.2, 0.6, 0.9],
+                 extra={"sparsity_weight": 0.01})
+    _nlr_run(d / "crafted_gating_b_s0", "gating", 0, 0.91, 0.7, gates=[0.1, 0.3, 0.9], extra={"sparsity_weight": 0.1})
+    (tree / "params" / "nonlinearity_reduction" / "crafted.yaml").write_text(
+        "runs_dir: userdata/nlr_crafted\ntolerance: 0.01\nlatency_at: 0.2\n")
+
+
+def _credit_doc(seed: str, finals: dict) -> dict:
+    return {seed: {m: {"log": {"train_acc": [0.2, 0.5, f + 0.05], "test_acc": [0.2, 0.45, f]}} for m, f in finals.items()}}
+
+
+def _crafted_credit(tree: Path) -> None:
+    """A near tie at the top (Alpha vs. BP, 3 seeds, one task) and a first look with one seed."""
+    d = tree / "userdata" / "credit"
+    d.mkdir(parents=True)
+    finals = {"bp": (0.600, 0.610, 0.590), "alpha": (0.605, 0.595, 0.612), "dfa": (0.450, 0.460, 0.440)}
+    files = {}
+    for i, seed in enumerate(("1", "2", "3")):
+        files[seed] = d / f"seed{seed}.json"
+        files[seed].write_text(json.dumps(_credit_doc(seed, {m: v[i] for m, v in finals.items()})))
+    lines = "".join(f"  \"{s}\": {p.relative_to(tree)}\n" for s, p in files.items())
+    params = tree / "params" / "credit_assignment"
+    (params / "near_tie.yaml").write_text(f"dataset: Crafted\nseed_files:\n{lines}methods: [bp, alpha, dfa]\n"
+                                          "labels: {bp: BP, alpha: Alpha, dfa: DFA}\nreference: bp\n")
+    (d / "one.json").write_text(json.dumps(_credit_doc("7", {"bp": 0.6, "dfa": 0.5})))
+    (params / "one_seed.yaml").write_text("dataset: Crafted\nseed_files:\n  \"7\": userdata/credit/one.json\n"
+                                          "labels: {bp: BP, dfa: DFA}\nreference: bp\n")
+
+
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     root = sandbox.copy_tree(tmp_path_factory.mktemp("tree"))
@@ -60,6 +118,8 @@ def tree(tmp_path_factory):
     (params / "invalid.yaml").write_text("method_files: {}\nnot_a_parameter: 3\n")
     _modified_data(root)
     _twin_aim_repos(root)
+    _crafted_nonlinearity(root)
+    _crafted_credit(root)
     editable = sorted(paths.ROOT.glob(".venv/lib/python*/site-packages/__editable__*labbook*.pth"))
     before = [p.read_text() for p in editable]
     first = _make(root, "-j2", "figures")
@@ -359,3 +419,54 @@ def test_reports_show_only_report_items(tree):
                 assert out["output_type"] == "display_data", (rep, out["output_type"], str(out)[:300])
                 data, meta = out["data"], out.get("metadata", {})
                 assert "labbook" in meta or "application/vnd.labbook.table+json" in data, (rep, str(out)[:300])
+
+
+def _findings(root: Path, name: str) -> dict:
+    return json.loads((root / "reports" / name / "findings.json").read_text())
+
+
+def test_nonlinearity_findings_on_crafted_runs(tree):
+    root, _ = tree
+    rep = root / "reports" / "nonlinearity_reduction" / "crafted"
+    assert (rep / ".ok").exists(), (rep / "provenance.json").read_text()
+    f = _findings(root, "nonlinearity_reduction/crafted")
+    kept = f["min_nonlinear_crafted"]
+    assert kept["values"]["none_kept"] is True  # #17.4: nothing can be linearized
+    assert kept["text"].startswith("crafted: no tested reduction keeps the accuracy within 1.0 points")
+    assert "the smallest linear ratio tested, 20%, already drops it by 3.05 points" in kept["text"]
+    eff = f["most_efficient"]["text"]  # #17.5: the top of the ranking costs accuracy, and the text says so
+    assert "belongs to crafted_fixed_80_s" in eff and "costs 4.90 points" in eff and "the most efficient is crafted_fixed_0_s" in eff
+    groups = {v["values"]["group"]: v for k, v in f.items() if k.startswith("gating_pattern")}  # #17.6: not pooled
+    assert set(groups) == {"crafted, sparsity_weight = 0.01", "crafted, sparsity_weight = 0.1"}
+    assert "(crafted, sparsity_weight = 0.1; 1 run)" in groups["crafted, sparsity_weight = 0.1"]["text"]
+    sensitivity = [v["text"] for k, v in f.items() if k.startswith("layer_sensitivity")]
+    assert sensitivity and all("matters most" not in t and "needs a per-layer ablation" in t for t in sensitivity)  # 7
+    single = [v for k, v in f.items() if k.startswith("versus_") and v["values"]["n"] == 1]
+    assert single and "one run, so no interval and no claim" in single[0]["text"]  # #17.8
+    text = " ".join(v["text"] for v in f.values())
+    for wrong in ("1 runs", "0% linear the", "on average over 1 run"):
+        assert wrong not in text, wrong
+
+
+def test_credit_near_tie_and_one_task(tree):
+    root, _ = tree
+    f = _findings(root, "credit_assignment/near_tie")
+    ranking = f["ranking"]  # #17.9: the top two are not separated, and the sentence says so
+    assert {ranking["values"]["best"], *ranking["values"]["ties"]} >= {"Alpha", "BP"}
+    assert "cannot be told apart" in ranking["text"] and "3 seeds" in ranking["text"]
+    html = (root / "reports" / "credit_assignment" / "near_tie" / "report.html").read_text()
+    # #17.1: with one task and three seeds the median and IQM equal the mean, and the report says why
+    assert "Median not shown" in html and "IQM not shown" in html
+    prov = json.loads((root / "reports" / "credit_assignment" / "near_tie" / "provenance.json").read_text())
+    assert prov["status"] == "ok" and prov["figure_problems"] == []
+
+
+def test_credit_with_one_seed_builds_every_section_it_can(tree):
+    root, _ = tree
+    rep = root / "reports" / "credit_assignment" / "one_seed"
+    prov = json.loads((rep / "provenance.json").read_text())
+    assert prov["status"] == "ok", prov.get("failing_cell")  # #17.11: one run is a normal first look
+    html = (rep / "report.html").read_text()
+    assert "need at least 2 seeds per method" in html
+    assert {"accuracy_curves", "final_accuracy"} <= {p.stem for p in (rep / "figures").glob("*.png")}
+    assert "single seed" in _findings(root, "credit_assignment/one_seed")["ranking"]["text"]

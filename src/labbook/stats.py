@@ -559,8 +559,12 @@ def pareto_front(points, maximize: Sequence[bool]) -> np.ndarray:
 
 def linear_trend(x, y, confidence: float = 0.95) -> dict:
     """Least-squares slope of y on x with its t-interval: slope, lower, upper, intercept, r, p, n."""
-    res = scipy.stats.linregress(np.asarray(x, float), np.asarray(y, float))
+    x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
+    if np.ptp(y) == 0:  # a constant: no slope, and no uncertainty about it
+        return {"slope": 0.0, "lower": 0.0, "upper": 0.0, "intercept": float(y[0]), "r": float("nan"),
+                "p": float("nan"), "n": int(n)}
+    res = scipy.stats.linregress(x, y)
     t = scipy.stats.t.ppf(0.5 + confidence / 2, n - 2) if n > 2 else float("nan")
     return {"slope": float(res.slope), "lower": float(res.slope - t * res.stderr),
             "upper": float(res.slope + t * res.stderr), "intercept": float(res.intercept),
