@@ -95,11 +95,34 @@ def test_corrupt_run_is_skipped_and_named(repo, tmp_path):
     victim = sorted((root / ".aim" / "seqs" / "chunks").iterdir())[0]
     for f in victim.glob("MANIFEST-*"):
         f.write_bytes(b"garbage" * 50)
+    before = _content(root)
     loaded = aim_repo.load(str(root), cache=False)
+    assert _content(root) == before  # opening the corrupt run wrote nothing (no RocksDB LOG files, no locks)
     assert [h for h, _ in loaded.skipped] == [victim.name] and "Corruption" in loaded.skipped[0][1]
     assert len(loaded.runs) == 2 * len(TYPES) * SEEDS - 1
     sel = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
     assert any(victim.name in w and "could not be read" in w for w in sel.warnings)
+
+
+def test_reads_a_repository_on_a_read_only_file_system(repo, tmp_path):
+    """A shared store mounted read-only: every readable run is read, the corrupt one skipped."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "repo"
+    shutil.copytree(repo, root)
+    victim = sorted((root / ".aim" / "seqs" / "chunks").iterdir())[0]
+    for f in victim.glob("MANIFEST-*"):
+        f.write_bytes(b"garbage" * 50)
+    script = (f"mount --bind {root} {root} && mount -o remount,ro,bind {root} {root} && "
+              f"! touch {root}/probe 2>/dev/null && {sys.executable} -c \"from labbook.sources import aim_repo; "
+              f"l = aim_repo.load('{root}', cache=False); print(len(l.runs), len(l.skipped))\"")
+    done = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(paths.ROOT / "src")}, check=False)
+    if "Operation not permitted" in done.stderr or done.returncode and "unshare" in done.stderr:
+        pytest.skip(f"this machine cannot mount a read-only view for the test: {done.stderr.strip()[:200]}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [str(2 * len(TYPES) * SEEDS - 1), "1"]
 
 
 def test_cache_is_keyed_by_the_repo_state(repo, tmp_path, monkeypatch):
