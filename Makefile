@@ -21,16 +21,27 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 SHOW_CODE ?=
 TIMEOUT ?= 900
 PYTEST_ARGS ?=
+ONLY ?=
+R ?=
+LAB_ARGS ?=
+P ?=
 
 PARAMS := $(sort $(wildcard params/*/*.yaml))
-REPORTS := $(PARAMS:params/%.yaml=reports/%/.ok)
+ALL_NAMES := $(PARAMS:params/%.yaml=%)
+# ONLY='moe_analysis/* sparse_training/good' (globs over report names) or R=nb/variant: a subset
+NAMES := $(if $(R),$(R),$(if $(ONLY),$(shell printf '%s\n' $(ALL_NAMES) | while read n; do for g in $(ONLY); do case "$$n" in $$g) echo "$$n"; break;; esac; done; done),$(ALL_NAMES)))
+REPORTS := $(NAMES:%=reports/%/.ok)
+# Build options that change a report's content are part of what decides a rebuild: the file is
+# rewritten (and so newer than every report) only when they change.
+OPTIONS := .cache/labbook/build-options
+$(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTIONS) || echo 'SHOW_CODE=$(SHOW_CODE)' > $(OPTIONS))
 SRC := $(sort $(wildcard src/labbook/*.py src/labbook/*/*.py))
 EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds sparse_training credit_assignment nonlinearity_reduction moe_aim)
 
-.PHONY: help env figures reports examples test lab clean distclean benchmark
+.PHONY: help env figures report reports examples test lab clean distclean benchmark
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | expand -t 14
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,6 +50,8 @@ $(UV):
 $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --python $(PYTHON)
 	$(PY) -m ipykernel install --sys-prefix --name labbook --display-name "Python (labbook)" >/dev/null
+	@# notebooks are committed without outputs: git runs them through nbstripout (a clean filter)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then $(VENV)/bin/nbstripout --install --attributes .gitattributes; fi
 	touch $@
 
 env: $(ENV_STAMP) ## create or update the virtualenv (.venv) and the project kernel
@@ -51,18 +64,27 @@ examples: $(EXAMPLE_DATA) ## generate the simulated example inputs that are not 
 # One target per params file: reports/<notebook>/<variant>/.ok (written only when the report succeeded).
 # inputs.d (written by the runner) adds every data file the notebook read as a prerequisite.
 .SECONDEXPANSION:
-reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(SRC) | $(ENV_STAMP) $(EXAMPLE_DATA)
+reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(SRC) $(OPTIONS) | $(ENV_STAMP) $(EXAMPLE_DATA)
 	@$(PY) -m labbook.build run $* --timeout $(TIMEOUT) $(if $(SHOW_CODE),--show-code)
 
 -include $(wildcard reports/*/*/inputs.d)
 
 reports: $(REPORTS)
 
-figures: $(ENV_STAMP) ## build every report that is out of date (make -j2 figures: in parallel); SHOW_CODE=1 shows code
-	@$(MAKE) --no-print-directory -k reports; rc=$$?; \
+figures: $(ENV_STAMP) ## build every out-of-date report (-j2: in parallel; ONLY='nb/*' globs; SHOW_CODE=1 shows code)
+	@start=$$(date +%s.%N); progress=.cache/labbook/progress.$$$$; : > $$progress; \
+	total=$$($(MAKE) --no-print-directory -n reports 2>/dev/null | grep -c 'labbook.build run'); \
+	[ "$$total" -gt 0 ] && echo "building $$total of $(words $(NAMES)) report(s)"; \
+	LABBOOK_PROGRESS=$$progress LABBOOK_TOTAL=$$total $(MAKE) --no-print-directory -k reports; rc=$$?; \
+	rm -f $$progress; \
 	$(PY) -m labbook.build index; \
-	$(PY) -m labbook.build summary || rc=1; \
+	$(PY) -m labbook.build summary --since $$start $(NAMES) || rc=1; \
 	exit $$rc
+
+report: ## build one report: make report R=nb/variant (SHOW_CODE=1, TIMEOUT= as for figures)
+	@[ -n "$(R)" ] || { echo "usage: make report R=<notebook>/<variant>  (make figures ONLY='<glob>' for several)"; exit 2; }
+	@[ -f params/$(R).yaml ] || { echo "no params file params/$(R).yaml; reports: $(ALL_NAMES)"; exit 2; }
+	@$(MAKE) --no-print-directory figures R=$(R)
 
 test: $(ENV_STAMP) ## run the test suite (installs what it needs)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
@@ -71,8 +93,9 @@ benchmark: $(ENV_STAMP) ## time the build and the statistics engine (not a test)
 	$(PY) benchmarks/bench_build.py
 	$(PY) benchmarks/bench_stats.py
 
-lab: $(ENV_STAMP) ## open JupyterLab on the notebooks with the project kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+lab: $(ENV_STAMP) ## JupyterLab on notebooks/ and reports/ (P=params/nb/v.yaml opens a copy with those params; LAB_ARGS=...)
+	@if [ -n "$(P)" ]; then $(PY) -m labbook.lab $(P) || exit $$?; fi
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(P),$$($(PY) -m labbook.lab --path $(P))) $(LAB_ARGS)
 
 clean: ## remove reports, generated example data and caches
 	rm -rf reports examples/generated .cache

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from labbook import paths, sandbox
 
@@ -107,6 +108,52 @@ def _crafted_credit(tree: Path) -> None:
                                           "labels: {bp: BP, dfa: DFA}\nreference: bp\n")
 
 
+HOSTILE = ['<img src=x onerror="document.title=\'pwned\'">', '<script>document.title="pwned"</script>',
+           "R&D_50%_#1 {x}^2 ~a \\b", "$x$ costs $5", "مرحبا עולם", "\u202eevil", "Case", "case", "L" * 500]
+
+
+def _hostile_names(tree: Path) -> None:
+    """The same hostile names as method, run, approach and type names in every notebook."""
+    d = tree / "userdata" / "hostile"
+    d.mkdir(parents=True)
+    params = tree / "params"
+    files = {}
+    for i, n in enumerate(HOSTILE[:4]):  # chain-of-experts: display names from the result files
+        files[f"m{i}"] = d / f"coe_{i}.json"
+        files[f"m{i}"].write_text(json.dumps({"method": n, "accuracy": [70 + i, 71 + i, 70.5 + i], "gflops": 8 + i,
+                                              "params_m": 40 + i, "gate_means": [[0.5, 0.6], [0.7, 0.2]]}))
+    lines = "".join(f"  {k}: {p.relative_to(tree)}\n" for k, p in files.items())
+    (params / "chain_of_experts" / "hostile.yaml").write_text(
+        f"method_files:\n{lines}baseline: m0\nablation_file: null\nentropy_file: null\nconvergence_file: null\n")
+    keys = ["bp", "a", "b", "c", "d"]  # credit assignment: display names from the params file
+    for s in ("1", "2"):
+        (d / f"credit_{s}.json").write_text(json.dumps(_credit_doc(s, {k: 0.5 + 0.02 * i + 0.01 * int(s)
+                                                                       for i, k in enumerate(keys)})))
+    labels = {k: n for k, n in zip(keys, HOSTILE[4:])}
+    (params / "credit_assignment" / "hostile.yaml").write_text(yaml.safe_dump(
+        {"dataset": HOSTILE[3], "seed_files": {s: f"userdata/hostile/credit_{s}.json" for s in ("1", "2")},
+         "labels": labels, "reference": "bp"}, allow_unicode=True))
+    for ratio, acc in ((0.0, 0.95), (0.5, 0.94)):  # nonlinearity: approach and dataset names from meta.json
+        for s in (0, 1):
+            _nlr_run(d / "nlr" / f"run_{int(ratio * 100)}_{s}", "fixed", s, acc + 0.001 * s, 1.0 - ratio / 2, ratio=ratio)
+    _nlr_run(d / "nlr" / "run_h", HOSTILE[0], 0, 0.93, 0.7, ratio=0.3)
+    (params / "nonlinearity_reduction" / "hostile.yaml").write_text("runs_dir: userdata/hostile/nlr\n")
+    for kind, name in (("gated", HOSTILE[1]), ("baseline", HOSTILE[3])):  # sparse training: run names
+        doc = {"run": name, "kind": kind, "config": {"target_activation_rate": 0.06 if kind == "gated" else 1.0},
+               "metrics": {"train_loss": [2.0, 1.5, 1.2, 1.0], "val_accuracy": [30.0, 50.0, 60.0, 65.0],
+                           "activation_rates": [0.06] * 4 if kind == "gated" else [1.0] * 4,
+                           "energy_savings": [0.94] * 4 if kind == "gated" else [0.0] * 4,
+                           "epoch_times": [10.0] * 4 if kind == "gated" else [100.0] * 4}}
+        (d / f"sparse_{kind}.json").write_text(json.dumps(doc))
+    (params / "sparse_training" / "hostile.yaml").write_text(
+        "run_file: userdata/hostile/sparse_gated.json\nbaseline_file: userdata/hostile/sparse_baseline.json\n"
+        "sample_by_sample_file: null\nwarmup_epochs: 1\ntrend_window: 3\n")
+    (params / "moe_analysis" / "hostile.yaml").write_text(yaml.safe_dump(  # MoE: type names from the params
+        {"repo_path": "userdata/aim_a/repo", "dataset": "cifar10", "reps": 200,
+         "moe_types": {"softmoe": HOSTILE[0], "ffn": HOSTILE[2], "roundrobin": HOSTILE[4],
+                       "expert_segmentation": HOSTILE[5]}}, allow_unicode=True))
+
+
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     root = sandbox.copy_tree(tmp_path_factory.mktemp("tree"))
@@ -120,6 +167,7 @@ def tree(tmp_path_factory):
     _twin_aim_repos(root)
     _crafted_nonlinearity(root)
     _crafted_credit(root)
+    _hostile_names(root)
     editable = sorted(paths.ROOT.glob(".venv/lib/python*/site-packages/__editable__*labbook*.pth"))
     before = [p.read_text() for p in editable]
     first = _make(root, "-j2", "figures")
@@ -470,3 +518,31 @@ def test_credit_with_one_seed_builds_every_section_it_can(tree):
     assert "need at least 2 seeds per method" in html
     assert {"accuracy_curves", "final_accuracy"} <= {p.stem for p in (rep / "figures").glob("*.png")}
     assert "single seed" in _findings(root, "credit_assignment/one_seed")["ranking"]["text"]
+
+
+@pytest.mark.parametrize("notebook", ["chain_of_experts", "credit_assignment", "nonlinearity_reduction",
+                                      "sparse_training", "moe_analysis"])
+def test_hostile_names_are_shown_as_written_and_never_run(tree, notebook):
+    import html as html_mod
+    import re
+
+    root, _ = tree
+    rep = root / "reports" / notebook / "hostile"
+    prov = json.loads((rep / "provenance.json").read_text())
+    assert prov["status"] == "ok", prov.get("failing_cell")  # nothing breaks
+    page = (rep / "report.html").read_text()
+    assert "<img src=x" not in page and "<script>document" not in page  # no markup from data
+    text = html_mod.unescape(re.sub(r"<[^>]*>", " ", page))  # what a reader sees, markup removed
+    shown = [n for n in HOSTILE if n in text]
+    findings = (rep / "findings.json").read_text()
+    used = [n for n in HOSTILE if json.dumps(n)[1:-1] in findings or n in findings]
+    assert shown, "no hostile name appears in the report"  # names are shown...
+    for n in used:  # ... and every name a finding quotes is in the page as written (escaped once)
+        assert n == "\u202eevil" or n in shown, n
+    if "\u202eevil" in used:
+        assert "⟨U+202E⟩evil" in page  # a direction override is shown, not obeyed
+    assert (rep / "report.pdf").exists()
+    for tex in (rep / "tables").glob("*.tex"):
+        text = tex.read_text()
+        assert "<img" not in text or "\\textless{}img" in text
+        assert "R&D" not in text and "50%" not in text.replace("\\%", "")  # specials escaped

@@ -56,6 +56,14 @@ def test_per_seed_lists(tmp_path):
     ({"accuracy": 1, "gate_means": [[0.1, None]]}, r"field 'gate_means'\[0\]\[1\]"),
     ({"accuracy": 1, "gate_means": [[0.1], [0.2]], "entropy": [0.3]}, r"'entropy' has 1 blocks but 'gate_means' has 2"),
     ([1, 2], r"m\.json: top level must be a JSON object"),
+    ({"accuracy": -5}, r"m\.json: field 'accuracy'\[0\] = -5 is outside its domain \(a percentage"),
+    ({"accuracy": 178.1}, r"field 'accuracy'\[0\] = 178.1 is outside its domain"),
+    ({"accuracy": 78, "params_m": 1e308}, r"field 'params_m'\[0\] = 1e\+308 is outside its domain"),
+    ({"accuracy": 78, "gflops": -1}, r"field 'gflops'\[0\] = -1 is outside its domain"),
+    ({"accuracy": 78, "gate_means": [[0.5, 1.5]]}, r"field 'gate_means'\[0\]\[1\] = 1.5 is outside its domain"),
+    ({"accuracy": 78, "gate_means": [[0.5]], "entropy": [-0.1]}, r"field 'entropy'\[0\] = -0.1 is outside"),
+    ({"accuracy": [0.78, 0.79]}, r"m\.json: field 'accuracy' has every value in \[0, 1\] in every file"),
+    ({"accuracy": []}, r"field 'accuracy' is an empty list"),
 ])
 def test_bad_method_file(tmp_path, doc, match):
     path = _write(tmp_path, "m.json", doc)
@@ -63,6 +71,20 @@ def test_bad_method_file(tmp_path, doc, match):
     with pytest.raises(InputError, match=match):
         source.load({"m": path})
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # input untouched
+
+
+def test_one_file_on_another_scale_or_with_a_duplicate_name(tmp_path):
+    a = _write(tmp_path, "a.json", {"method": "A", "accuracy": [78.4, 78.9]})
+    b = _write(tmp_path, "b.json", {"method": "B", "accuracy": 0.781})
+    before = {p: p.read_bytes() for p in (a, b)}
+    with pytest.raises(InputError, match=r"b\.json: field 'accuracy' = \[0.781\] looks like a fraction, while .*a\.json"):
+        source.load({"a": a, "b": b})
+    c = _write(tmp_path, "c.json", {"method": "A", "accuracy": 70})
+    with pytest.raises(InputError, match=r"c\.json: field 'method' 'A' is also the name of .*a\.json"):
+        source.load({"a": a, "c": c})
+    lower = _write(tmp_path, "lower.json", {"method": "a", "accuracy": 70})  # differs by case only: allowed
+    assert [m.name for m in source.load({"a": a, "lower": lower}).methods.values()] == ["A", "a"]
+    assert {p: p.read_bytes() for p in (a, b)} == before
 
 
 def test_missing_listed_file_is_an_error(tmp_path):
@@ -73,19 +95,23 @@ def test_missing_listed_file_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("doc,match", [
-    ({"experts_per_block": [1, 2], "accuracy": [1]}, r"'accuracy' must be a list of 2 entries, got 1"),
-    ({"experts_per_block": [1, 2], "accuracy": [[1, 2], [3]]}, "per-seed lists of different lengths"),
-    ({"experts_per_block": [1, 2], "accuracy": [1, [3]]}, "mixes numbers and lists"),
-    ({"accuracy": [1, 2]}, "required field 'experts_per_block'"),
+    ({"experts_per_block": [1, 2], "accuracy": [71]}, r"'accuracy' must be a list of 2 entries, got 1"),
+    ({"experts_per_block": [1, 2], "accuracy": [[71, 72], [73]]}, "per-seed lists of different lengths"),
+    ({"experts_per_block": [1, 2], "accuracy": [71, [73]]}, "mixes numbers and lists"),
+    ({"accuracy": [71, 72]}, "required field 'experts_per_block'"),
+    ({"experts_per_block": [0, 2], "accuracy": [71, 72]}, r"'experts_per_block'\[0\] = 0 is outside its domain"),
+    ({"experts_per_block": [2, 2], "accuracy": [71, 72]}, "lists a value twice"),
+    ({"experts_per_block": [1, 2], "accuracy": [0.71, 0.72]}, "looks like fractions"),
+    ({"experts_per_block": [1, 2], "accuracy": [71, 172]}, r"'accuracy'\[0\]\[1\] = 172 is outside its domain"),
 ])
 def test_bad_ablation(tmp_path, doc, match):
-    m = _write(tmp_path, "m.json", {"accuracy": 1})
+    m = _write(tmp_path, "m.json", {"accuracy": 70})
     with pytest.raises(InputError, match=match):
         source.load({"m": m}, ablation_file=_write(tmp_path, "a.json", doc))
 
 
 def test_bad_convergence_csv(tmp_path):
-    m = _write(tmp_path, "m.json", {"accuracy": 1})
+    m = _write(tmp_path, "m.json", {"accuracy": 70})
     with pytest.raises(InputError, match=r"c\.csv: missing column\(s\) \['val_acc'\]"):
         source.load({"m": m}, convergence_file=_write(tmp_path, "c.csv", "epoch,train_loss\n1,2\n"))
     with pytest.raises(InputError, match=r"c\.csv: column 'val_acc' row 3 is not a number: 'x'"):

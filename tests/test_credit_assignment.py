@@ -106,6 +106,16 @@ def test_logs_of_different_lengths_across_seeds_are_truncated_with_a_note(tmp_pa
     ({"train_acc": [0.5]}, r"field '1.bp.log' must be an object"),
     ({"log": {"train_acc": [0.5], "test_acc": [0.4]}, "diagnostics": {"nudging": [1, 2]}}, r"'1.bp.diagnostics.nudging' must be an object"),
     ({"log": {"train_acc": [0.5], "test_acc": [0.4]}, "drift": {"blocks.0.w1.weight": "big"}}, r"'blocks.0.w1.weight' must be a finite number"),
+    ({"log": {"train_acc": [0.5], "test_acc": [-0.4]}}, r"'1.bp.log.test_acc'\[0\] = -0.4 is not a fraction"),
+    ({"log": {"train_acc": [0.5], "test_acc": [0.4], "state_pred_error": [-1e-3]}},
+     r"'1.bp.log.state_pred_error'\[0\] = -0.001 is outside its domain"),
+    ({"log": {"train_acc": [0.5], "test_acc": [0.4]}, "diagnostics": {"bp_cosine": [0.5, 1.7]}},
+     r"'1.bp.diagnostics.bp_cosine'\[1\] = 1.7 is outside its domain \(a cosine"),
+    ({"log": {"train_acc": [0.5], "test_acc": [0.4]}, "drift": {"blocks.0.w1.weight": -0.2}},
+     r"'1.bp.drift.blocks.0.w1.weight'\[0\] = -0.2 is outside its domain"),
+    ({"log": {"train_acc": [], "test_acc": []}}, r"'1.bp.log.train_acc' must be a non-empty list"),
+    ({"log": {"train_acc": [0.5], "test_acc": [0.4]}, "diagnostics": {"perturbation_rho": "x"}},
+     r"'1.bp.diagnostics.perturbation_rho' must be a non-empty list"),
 ])
 def test_bad_input_names_file_and_field(tmp_path, result, message):
     files = _write_seeds(tmp_path, {1: {"bp": result}})
@@ -190,3 +200,10 @@ def test_layer_profile_and_best_layers(data):
     cb = prof[prof["method"] == "credit_bridge"].set_index("layer")["value"]
     assert best.loc["credit_bridge", "best"][0] == cb.idxmax() and best.loc["credit_bridge", "worst"] == cb.idxmin()
     assert best.loc["credit_bridge", "mean"] == pytest.approx(cb.mean())
+
+
+def test_two_methods_may_not_share_a_display_name():
+    assert credit.display_names(["bp", "dfa"], {"bp": "BP"}) == {"bp": "BP", "dfa": "dfa"}
+    assert credit.display_names(["a", "b"], {"a": "Case", "b": "case"}) == {"a": "Case", "b": "case"}
+    with pytest.raises(ValueError, match=r"parameter labels: 'bp' and 'dfa' would both be shown as 'X'"):
+        credit.display_names(["bp", "dfa"], {"bp": "X", "dfa": "X"})

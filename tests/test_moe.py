@@ -261,3 +261,46 @@ def test_tables_equal_the_seed_analysis_computations(cifar):
         expected = [rmetrics.aggregate_median(s), rmetrics.aggregate_iqm(s), rmetrics.aggregate_mean(s),
                     rmetrics.aggregate_optimality_gap(s, 0.99)]
         assert points[method] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("change,reason", [
+    (lambda m, h: m.assign(value=np.where((m["run"] == h) & (m["metric"] == "accuracy"), m["value"] * 100, m["value"])),
+     r"accuracy = \d+(\.\d+)? at step 1 \(a fraction in \[0, 1\]; percentages must be divided by 100\)"),
+    (lambda m, h: m.assign(value=np.where((m["run"] == h) & (m["metric"] == "profiling_memory_usage"), -5.0, m["value"])),
+     r"profiling_memory_usage = -5 at step 1 \(MB, not negative\)"),
+    (lambda m, h: m.assign(value=np.where((m["run"] == h) & (m["metric"] == "loss"), -1.0, m["value"])),
+     r"loss = -1 at step 1 \(not negative\)"),
+    (lambda m, h: m.assign(value=np.where((m["run"] == h) & (m["metric"] == "expert_0"), -3.0, m["value"])),
+     r"expert_0 = -3 \(an activation count, not negative\)"),
+    (lambda m, h: m[~((m["run"] == h) & (m["metric"] == "accuracy"))],
+     "it logs no validation accuracy"),
+])
+def test_implausible_runs_are_left_out_and_named(repo, change, reason):
+    import re
+
+    loaded = aim_repo.load(str(repo), cache=False)
+    sel = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    victim = sel.runs[sel.runs["method"] == "softmoe"]["hash"].iloc[0]
+    bad = aim_repo.RepoLoad(metrics=change(loaded.metrics, victim).reset_index(drop=True), runs=loaded.runs,
+                            skipped=[], total_runs=loaded.total_runs, source=str(repo))
+    out = aim_repo.select(bad, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    assert victim not in set(out.runs["hash"]) and len(out.runs) == len(sel.runs) - 1
+    message = next(w for w in out.warnings if victim[:8] in w)
+    assert "is left out" in message and re.search(reason, message), message
+
+
+def test_every_run_implausible_or_duplicated(repo):
+    loaded = aim_repo.load(str(repo), cache=False)
+    all_percent = loaded.metrics.assign(value=np.where(loaded.metrics["metric"] == "accuracy",
+                                                       loaded.metrics["value"] * 100, loaded.metrics["value"]))
+    bad = aim_repo.RepoLoad(metrics=all_percent, runs=loaded.runs, skipped=[], total_runs=loaded.total_runs,
+                            source=str(repo))
+    with pytest.raises(InputError, match=r"every 'cifar10' run was left out: accuracy = "):
+        aim_repo.select(bad, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    twice = loaded.runs.copy()
+    first = twice.index[twice["tags"].apply(lambda t: "softmoe" in t and "cifar10" in t)][:2]
+    twice.loc[first, "seed"] = 0  # two softmoe runs claim seed 0
+    out = aim_repo.select(aim_repo.RepoLoad(metrics=loaded.metrics, runs=twice, skipped=[],
+                                            total_runs=loaded.total_runs, source=str(repo)),
+                          "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+    assert any("softmoe runs have seed 0" in w and "logged twice" in w for w in out.warnings)

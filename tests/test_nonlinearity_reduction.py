@@ -66,6 +66,14 @@ def test_every_bad_run_is_listed_with_its_reason(tmp_path):
     _run(root, "no_ratio", [_epoch(1)], FIXED)
     _run(root, "percent_10", [_epoch(1, acc=91.0)], FIXED)
     _run(root, "bad_latency_10", [_epoch(1)], {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": "fast"}})
+    _run(root, "neg_latency_10", [_epoch(1)], {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": -0.1}})
+    _run(root, "neg_flops_10", [_epoch(1)], {"config": {"approach": "fixed"}, "approx_linear_flops": -5})
+    _run(root, "ratio_150", [_epoch(1)], {"config": {"approach": "fixed", "linear_ratio": 1.5}})
+    _run(root, "neg_loss_10", [dict(_epoch(1), train_loss=-0.3)], FIXED)
+    _run(root, "gate_20", [dict(_epoch(1), gating=[{"layer": "fc1", "alpha_mean": 1.4}])], FIXED)
+    _run(root, "alphas_20", [dict(_epoch(1), gating=[{"layer": "fc1", "alpha_mean": 0.4, "alphas": [0.2, -0.1]}])],
+         FIXED)
+    _run(root, "twice_20", [_epoch(1), _epoch(1)], FIXED)
     (root / "notes.txt").write_text("not a run")
     (root / ".DS_Store").write_text("")
     before = _digest(root)
@@ -78,7 +86,15 @@ def test_every_bad_run_is_listed_with_its_reason(tmp_path):
     assert reasons["no_ratio"].startswith("no linear ratio")
     assert "[0].train_acc = 91.01 is not a fraction" in reasons["percent_10"] and "percentages" in reasons["percent_10"]
     assert reasons["bad_latency_10"] == "meta.json: field 'mean_latency_s' must be a finite number, got 'fast'"
+    assert reasons["neg_latency_10"] == "meta.json: field 'mean_latency_s' = -0.1 is outside its domain (not negative)"
+    assert reasons["neg_flops_10"].startswith("meta.json: field 'approx_linear_flops' = -5 is outside")
+    assert reasons["ratio_150"] == "meta.json: field 'config.linear_ratio' = 1.5 is not a fraction in [0, 1]"
+    assert reasons["neg_loss_10"] == "history.json: field [0].train_loss = -0.3 is outside its domain (a loss, not negative)"
+    assert reasons["gate_20"].startswith("history.json: field [0].gating[0].alpha_mean[0] = 1.4 is outside")
+    assert reasons["alphas_20"].startswith("history.json: field [0].gating[0].alphas[1] = -0.1 is outside")
+    assert reasons["twice_20"] == "history.json: epoch 1 appears twice"
     assert reasons["notes.txt"] == "not a run folder (a file)" and ".DS_Store" not in reasons
+    assert len(reasons) >= 15
     assert _digest(root) == before  # input never modified
 
 

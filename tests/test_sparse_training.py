@@ -136,3 +136,10 @@ def test_checks_on_hand_made_runs(tmp_path):
     checks = {c.name: c for c in sparse.run_checks(source.load_run(_write(tmp_path, mismatch)), None, 1, 0.01,
                                                    0.005, 0.05, 10)}
     assert checks["energy savings = 1 − activation rate"].passed is False
+
+
+def test_runs_need_their_own_names(tmp_path):
+    a = source.load_run(_write(tmp_path, {**GOOD, "run": "run"}, "a.json"))
+    b = source.load_run(_write(tmp_path, {**GOOD, "run": "run", "kind": "baseline"}, "b.json"))
+    with pytest.raises(InputError, match=r"b\.json: field 'run' 'run' is also the name of .*a\.json"):
+        source.check_names([a, b])

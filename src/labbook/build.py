@@ -2,18 +2,22 @@
 
     python -m labbook.build run <notebook>/<variant> [--show-code] [--timeout SECONDS]
     python -m labbook.build index      # reports/index.html, the gallery
-    python -m labbook.build summary    # one line per report; exit 1 if any failed or is missing
-    python -m labbook.build list       # the report names, one per line
+    python -m labbook.build summary [--since T] [NAME ...]  # one line per report; exit 1 if any failed
+    python -m labbook.build list [GLOB]  # the report names, one per line
 
 `run` validates the params file against the notebook's parameters cell, executes the notebook with
 papermill on the project kernel (fixed cwd, per-cell timeout, SOURCE_DATE_EPOCH), normalizes the
-executed notebook, renders HTML with a provenance footer, and swaps the finished folder into
-reports/<notebook>/<variant>/. Its exit status is papermill's (0 ok, non-zero failed). The make
-stamp `.ok` is only written for a report that succeeded, so a failed report is rebuilt next time.
+executed notebook, renders report.html and report.pdf, and swaps the finished folder into
+reports/<notebook>/<variant>/ with renames. A failed build never replaces a good report: the
+failure goes to reports/<notebook>/<variant>/last-failure/ beside it (a report that never succeeded
+shows its error page in place). The make stamp `.ok` is only written for a report that succeeded,
+so a failed report is rebuilt next time. Folders a killed build left behind (.<variant>.tmp.<pid>,
+.<variant>.old.<pid>) are repaired or removed by the next build of that report.
 This module imports nothing heavy at start-up so that a no-op `make figures` stays fast.
 """
 import argparse
-import html
+import datetime
+import fnmatch
 import json
 import os
 import shutil
@@ -25,14 +29,16 @@ from pathlib import Path
 from labbook import paths
 
 STAMP = ".ok"
+FAILURE = "last-failure"  # beside a good report: the failed build that did not replace it
 DEFAULT_TIMEOUT = 900  # seconds per cell
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01: a fixed date for every file format's timestamps
 EXAMPLE_BANNER = "Example data (simulated) — not experimental results"
 
 
-def report_names() -> list[str]:
-    """Every "<notebook>/<variant>" that has a params file, sorted."""
-    return sorted(f"{p.parent.name}/{p.stem}" for p in paths.PARAMS.glob("*/*.yaml"))
+def report_names(pattern: str | None = None) -> list[str]:
+    """Every "<notebook>/<variant>" that has a params file (matching the glob *pattern*), sorted."""
+    names = sorted(f"{p.parent.name}/{p.stem}" for p in paths.PARAMS.glob("*/*.yaml"))
+    return [n for n in names if pattern is None or any(fnmatch.fnmatchcase(n, g) for g in pattern.split())]
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -81,9 +87,11 @@ def _title(nb, fallback: str) -> str:
 def _error_notebook(title: str, message: str):
     import nbformat
 
+    from labbook import markup
+
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n**The report could not be built.**\n\n"
-                                              f"```\n{message}\n```")]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {markup.markdown_text(title)}\n\n**The report could not be built.**"
+                                              f"\n\n{markup.markdown_block(message)}")]
     return nb
 
 
@@ -113,6 +121,29 @@ def _swap_into_place(tmp: Path, final: Path) -> None:
         shutil.rmtree(old)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(final: Path) -> None:
+    """Repair what a killed build of *final* left: a report moved aside but not replaced is moved
+    back; temporary and old folders of builds that are no longer running are removed."""
+    for leftover in sorted(final.parent.glob(f".{final.name}.*.*")):
+        kind, _, pid = leftover.name[len(final.name) + 2:].partition(".")
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)) and int(pid) != os.getpid():
+            continue
+        if kind == "old" and not final.exists():
+            leftover.rename(final)  # killed between the two renames: the previous report comes back
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> int:
     """Build one report; prints one status line; returns 0 if it succeeded, 1 if not."""
     import nbformat
@@ -126,9 +157,11 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     params_file = paths.params_path(notebook, variant)
     final = paths.report_dir(notebook, variant)
     final.parent.mkdir(parents=True, exist_ok=True)
+    recover(final)
     tmp = final.parent / f".{variant}.tmp.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    k, n = _progress_start(name)
     executed = tmp / "executed.ipynb"
 
     error = None
@@ -169,88 +202,144 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         record = json.loads((tmp / "inputs.json").read_text())
         (tmp / "inputs.json").unlink()
 
+    keep_good = status != "ok" and (final / STAMP).exists()
+    previous = None
+    if keep_good:
+        good = json.loads((final / "provenance.json").read_text())
+        previous = f"This build FAILED; reports/{name}/ still holds the last good build, of {good.get('built_at', '?')}."
     seconds = time.monotonic() - t0
     prov = provenance.stamp(notebook, variant, params, record["inputs"], seconds, status)
     prov.update(title=_title(nb, f"{notebook} / {variant}"), failing_cell=failing,
                 warnings=record["warnings"], figure_problems=record["figure_problems"],
-                example_data=record["example_data"])
+                example_data=record["example_data"], show_code=show_code,
+                built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
     _normalize(nb)
-    text = nbformat.writes(nb).replace(str(tmp), str(final))
+    target = final / FAILURE if keep_good else final
+    text = nbformat.writes(nb).replace(str(tmp), str(target))
     executed.write_text(text)
     nb = nbformat.reads(text, as_version=4)
-    ctx = render.context(prov, EXAMPLE_BANNER if record["example_data"] else None)
+    ctx = render.context(prov, EXAMPLE_BANNER if record["example_data"] else None, previous)
     (tmp / "report.html").write_text(render.html(nb, ctx, show_code))
     if status == "ok":
-        render.pdf(nb, ctx, tmp, tmp / "report.pdf")
+        try:
+            render.pdf(nb, ctx, tmp, tmp / "report.pdf")
+        except Exception as exc:  # a typesetting failure fails the report, with its reason
+            status, failing = "FAILED", f"report.pdf: {type(exc).__name__}: {str(exc)[:300]}"
+            prov.update(status=status, failing_cell=failing)
     (tmp / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n")
-    (tmp / "inputs.d").write_text(_make_deps(notebook, variant, record["inputs"]))
-    if status == "ok":
-        (tmp / STAMP).write_text("")
-    _swap_into_place(tmp, final)
+    if keep_good:
+        _swap_into_place(tmp, target)  # the good report stays as it was; the failure lands beside it
+    else:
+        (tmp / "inputs.d").write_text(_make_deps(notebook, variant, record["inputs"]))
+        if status == "ok":
+            (tmp / STAMP).write_text("")
+        _swap_into_place(tmp, final)
 
-    line = f"{name:<45} {status:<7} {seconds:7.1f}s"
-    print(line + (f"  {failing}" if failing else ""), flush=True)
+    _progress_line(k, n, name, status + (" (kept the last good build)" if keep_good else ""), seconds, failing)
     return 0 if status == "ok" else 1
+
+
+# ---------------------------------------------------------------- progress
+
+def _progress_start(name: str) -> tuple[int, int | None]:
+    """Number this report among those the current `make figures` builds ([k/n]); prints 'started'.
+    make passes LABBOOK_PROGRESS (a counter file) and LABBOOK_TOTAL; alone, the runner prints no count."""
+    counter, total = os.environ.get("LABBOOK_PROGRESS"), os.environ.get("LABBOOK_TOTAL")
+    k = None
+    if counter:
+        import fcntl
+
+        with open(counter, "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.seek(0)
+            k = len(f.read().split()) + 1
+            f.write(f"{name}\n")
+    n = int(total) if total and total.isdigit() else None
+    print(f"{_count(k, n)}{name} started", flush=True)
+    return k, n
+
+
+def _count(k, n) -> str:
+    return f"[{k}/{n}] " if k and n else f"[{k}] " if k else ""
+
+
+def _progress_line(k, n, name: str, status: str, seconds: float, failing: str | None) -> None:
+    print(f"{_count(k, n)}{name} … {status} {seconds:.1f} s" + (f"  {failing}" if failing else ""), flush=True)
 
 
 # ---------------------------------------------------------------- all reports
 
-def _provenance(name: str) -> dict | None:
-    p = paths.report_dir(*_split(name)) / "provenance.json"
+def _provenance(name: str, failure: bool = False) -> dict | None:
+    folder = paths.report_dir(*_split(name))
+    p = (folder / FAILURE if failure else folder) / "provenance.json"
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def summary() -> int:
-    """Print one line per report (name, status, seconds, failing cell); 1 if any failed/missing."""
+def state(name: str, since: float | None = None) -> dict:
+    """What a reader should know about one report: status (ok, FAILED, MISSING), whether it shows
+    the last good build after a failure, the failing cell, seconds, when built, and whether it was
+    rebuilt since *since* (epoch seconds) or was already up to date."""
+    prov = _provenance(name)
+    failed = _provenance(name, failure=True)
+    stamp = paths.report_dir(*_split(name)) / STAMP
+    out = {"name": name, "status": "MISSING", "kept_good": False, "failing": None, "seconds": None,
+           "built_at": None, "rebuilt": None, "prov": prov}
+    if prov is None:
+        return out
+    current = failed if failed is not None else prov
+    out.update(status=current["status"], failing=current.get("failing_cell"), seconds=current["seconds"],
+               built_at=prov.get("built_at"), kept_good=failed is not None)
+    if since is not None:
+        changed = max([p.stat().st_mtime for p in (stamp, paths.report_dir(*_split(name)) / FAILURE,
+                                                     paths.report_dir(*_split(name)) / "provenance.json")
+                       if p.exists()], default=0)
+        out["rebuilt"] = changed >= since
+    return out
+
+
+def summary(names: list[str] | None = None, since: float | None = None) -> int:
+    """Print one line per report (name, status, seconds, rebuilt or up to date, failing cell);
+    return 1 if any failed or is missing."""
+    names = names or report_names()
     bad = 0
-    names = report_names()
-    print(f"{'report':<45} {'status':<7} {'seconds':>8}")
+    print(f"{'report':<45} {'status':<8} {'seconds':>8}  this build")
     for name in names:
-        prov = _provenance(name)
-        if prov is None:
+        st = state(name, since)
+        if st["status"] == "MISSING":
             bad += 1
-            print(f"{name:<45} {'MISSING':<7}")
+            print(f"{name:<45} {'MISSING':<8}")
             continue
-        bad += prov["status"] != "ok"
-        failing = f"  {prov['failing_cell']}" if prov.get("failing_cell") else ""
-        print(f"{name:<45} {prov['status']:<7} {prov['seconds']:7.1f}s{failing}")
-    print(f"{len(names) - bad} ok, {bad} failed or missing")
+        bad += st["status"] != "ok"
+        when = "" if st["rebuilt"] is None else ("rebuilt" if st["rebuilt"] else "up to date")
+        kept = f" — showing the last good build of {st['built_at']}" if st["kept_good"] else ""
+        failing = f"  {st['failing']}" if st["failing"] else ""
+        print(f"{name:<45} {st['status']:<8} {st['seconds']:7.1f}s  {when}{kept}{failing}")
+    rebuilt = sum(1 for n in names if state(n, since)["rebuilt"]) if since is not None else None
+    print(f"{len(names) - bad} ok, {bad} failed or missing" + (f"; {rebuilt} rebuilt now" if rebuilt is not None else ""))
     return 1 if bad else 0
 
 
 def index_html() -> str:
-    """The gallery page: one card per report with status, thumbnails and links."""
+    """The gallery page (templates/gallery.html.j2, autoescaped): one card per report with status,
+    thumbnails and links."""
+    import jinja2
+
     cards = []
     for name in report_names():
-        prov = _provenance(name)
+        st = state(name)
         notebook, variant = _split(name)
         folder = paths.report_dir(notebook, variant)
-        if prov is None:
-            cards.append(f'<div class="card missing"><h2>{html.escape(name)}</h2><p class="status">not built</p></div>')
-            continue
-        thumbs = "".join(
-            f'<a href="{notebook}/{variant}/figures/{p.name}"><img src="{notebook}/{variant}/figures/{p.name}" '
-            f'alt="{html.escape(p.stem)}" loading="lazy"></a>'
-            for p in sorted((folder / "figures").glob("*.png")))
-        failing = f'<p class="error">{html.escape(prov["failing_cell"])}</p>' if prov.get("failing_cell") else ""
-        example = '<p class="example">example data (simulated)</p>' if prov.get("example_data") else ""
-        warn = f'<p class="warn">{len(prov.get("warnings", []))} warning(s)</p>' if prov.get("warnings") else ""
-        cards.append(
-            f'<div class="card {prov["status"].lower()}"><h2>{html.escape(prov.get("title", name))}</h2>'
-            f'<p class="variant">{html.escape(notebook)} · <b>{html.escape(variant)}</b> · '
-            f'<span class="status">{prov["status"]}</span> · {prov["seconds"]:.1f} s</p>{example}{warn}{failing}'
-            f'<p><a href="{notebook}/{variant}/report.html">report</a> · <a href="{notebook}/{variant}/figures/">figures</a>'
-            f' · <a href="{notebook}/{variant}/tables/">tables</a></p><div class="thumbs">{thumbs}</div></div>')
-    style = ("body{font-family:sans-serif;margin:2em;background:#fafafa}"
-             ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:1em}"
-             ".card{background:#fff;border:1px solid #ddd;border-left:6px solid #2a9d8f;padding:0.8em}"
-             ".card.failed,.card.missing{border-left-color:#d62828}.card h2{font-size:1.1em;margin:0 0 .3em}"
-             ".status{font-weight:bold}.failed .status,.error{color:#d62828}.example{color:#a06800}"
-             ".warn{color:#a06800}.thumbs img{height:80px;margin:2px;border:1px solid #eee}")
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Reports</title>"
-            f"<style>{style}</style></head><body><h1>Reports</h1><div class=\"grid\">\n"
-            + "\n".join(cards) + "\n</div></body></html>\n")
+        prov = st["prov"] or {}
+        cards.append({"name": name, "notebook": notebook, "variant": variant, "status": st["status"],
+                      "kept_good": st["kept_good"], "built_at": st["built_at"], "failing": st["failing"],
+                      "title": prov.get("title", name), "seconds": st["seconds"],
+                      "example": prov.get("example_data", False), "warnings": len(prov.get("warnings", [])),
+                      "has_pdf": (folder / "report.pdf").exists(),
+                      "thumbs": [p.name for p in sorted((folder / "figures").glob("*.png"))]})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(paths.SRC / "templates"), autoescape=True,
+                             keep_trailing_newline=True)
+    return env.get_template("gallery.html.j2").render(cards=cards)
 
 
 def write_index() -> Path:
@@ -271,8 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--show-code", action="store_true", help="show code cells in report.html")
     p_run.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds per cell")
     sub.add_parser("index", help="write reports/index.html")
-    sub.add_parser("summary", help="print the status of every report")
-    sub.add_parser("list", help="print every report name")
+    p_sum = sub.add_parser("summary", help="print the status of every report (or of the NAMEs given)")
+    p_sum.add_argument("names", nargs="*", help="<notebook>/<variant> (default: every params file)")
+    p_sum.add_argument("--since", type=float, help="epoch seconds the build started: marks rebuilt reports")
+    p_list = sub.add_parser("list", help="print every report name (matching a glob)")
+    p_list.add_argument("pattern", nargs="?", help="glob(s) over report names, e.g. 'moe_analysis/*'")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.name, show_code=args.show_code, timeout=args.timeout)
@@ -280,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         write_index()
         return 0
     if args.command == "summary":
-        return summary()
-    print("\n".join(report_names()))
+        return summary(args.names or None, args.since)
+    print("\n".join(report_names(args.pattern)))
     return 0
 
 

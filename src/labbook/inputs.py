@@ -18,11 +18,22 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def not_found(path: Path, what: str = "file") -> InputError:
+    """The error for a missing input: it names the path, and for the project's generated example
+    data says how to make it."""
+    from labbook import paths
+
+    hint = ""
+    if paths.is_example_input(path) and "generated" in Path(path).parts:
+        hint = " — the example data is generated, not stored in git: run `make examples` first"
+    return InputError(f"{path}: {what} not found{hint}")
+
+
 def read_bytes(path: Path) -> bytes:
     """The bytes of *path* (never modified), recorded with their sha256."""
     path = Path(path).resolve()
     if not path.is_file():
-        raise InputError(f"{path}: file not found")
+        raise not_found(path)
     data = path.read_bytes()
     _READ[str(path)] = {"path": str(path), "sha256": sha256_bytes(data), "bytes": len(data)}
     return data

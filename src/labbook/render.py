@@ -116,7 +116,7 @@ def markdown_to_typst(text: str, shift: int = 0) -> str:
 
 LANDSCAPE_WIDTH_IN = 11.69 - 2 * 0.7
 _CHAR_EM = 0.56  # mean advance of DejaVu Sans glyphs, in em
-_BREAKS = str.maketrans({"_": "_\u200b", "/": "/\u200b", ".": ".\u200b"})
+_BREAK_AFTER = ("\\_", "\\/", ".")  # escaped "_", "/" and ".": text cells may break after them
 
 
 def _table_width_pt(data: dict, size: float) -> float:
@@ -141,7 +141,10 @@ def _table(data: dict) -> str:
     size, landscape = _table_layout(data)
     align = ", ".join("right" if n else "left" for n in data["numeric"])
     def cell(text, numeric):  # text cells may break after _ / . (names, paths); numbers never
-        return markup.typst(text if numeric else text.translate(_BREAKS))
+        out = markup.typst(text)
+        for mark in () if numeric else _BREAK_AFTER:
+            out = out.replace(mark, mark + "\u200b")
+        return out
     head = ", ".join(f"[*{cell(c, False)}*]" for c in data["columns"])
     body = ", ".join(f"[{cell(v, n)}]" for r in data["rows"] for v, n in zip(r, data["numeric"]))
     table = (f"#table(columns: {cols}, align: ({align},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"

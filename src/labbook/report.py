@@ -43,6 +43,24 @@ def _show_message(kind: str, message: str) -> None:
              {"labbook": {"message": kind.lower()}})
 
 
+def _stop_cleanly_on_input_errors() -> None:
+    """In an interactive session, an InputError (bad or missing input) shows its message, which
+    names the file and field and says what to do, instead of a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        _show_message("Error", f"{value} (the notebook stops here; fix the input and run it again)")
+        return []
+
+    ip.set_custom_exc((inputs.InputError,), handler)
+
+
 class Report:
     """Output folder of one report: reports/<notebook>/<variant>/ when built by the runner."""
 
@@ -56,6 +74,8 @@ class Report:
         self.figure_problems: list[dict] = []
         inputs.clear()
         warnings.showwarning = self._python_warning
+        if not output_dir:
+            _stop_cleanly_on_input_errors()
 
     def _python_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
         """A Python warning raised while the report runs becomes a report warning (no paths)."""

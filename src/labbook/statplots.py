@@ -146,13 +146,13 @@ def probability_of_improvement(probs: Mapping[str, float], cis: Mapping[str, np.
 
 
 def performance_profiles(profiles: Mapping[str, np.ndarray], cis: Mapping[str, np.ndarray], taus,
-                         colors: Mapping[str, str], ax=None, xlabel: str = r"Score ($\tau$)"):
+                         colors: Mapping[str, str], ax=None, xlabel: str = "Score (τ)"):
     """Score distributions with CI bands (rliable's plot_performance_profiles on *ax*)."""
     if ax is None:
         _, ax = plt.subplots()
     plot_utils.plot_performance_profiles(profiles, np.asarray(taus), performance_profile_cis=dict(cis), ax=ax,
                                          colors=dict(colors), xlabel=xlabel,
-                                         ylabel=r"Fraction of runs $> \tau$",
+                                         ylabel="Fraction of runs > τ",
                                          labelsize="medium", ticklabelsize="small")
     for spine in ax.spines.values():  # undo rliable's heavy axis decoration: keep the shared style
         spine.set_linewidth(plt.rcParams["axes.linewidth"])

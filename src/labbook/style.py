@@ -30,6 +30,7 @@ _BASE = {
     "savefig.dpi": 300,
     "savefig.bbox": "tight",
     "image.cmap": "viridis",
+    "text.parse_math": False,  # a "$" in a name from data is a dollar sign, never mathtext
     "lines.linewidth": 1.2,
     "lines.markersize": 3.5,
     "errorbar.capsize": 2.5,

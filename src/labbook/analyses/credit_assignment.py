@@ -7,6 +7,19 @@ from labbook import stats
 from labbook.sources.credit_assignment import Results
 
 
+def display_names(methods: list[str], labels: dict[str, str]) -> dict[str, str]:
+    """method -> display name (its label, else the method key); ValueError naming the parameter when
+    two methods would show under one name."""
+    names = {m: labels.get(m, m) for m in methods}
+    seen = {}
+    for m, n in names.items():
+        if n in seen:
+            raise ValueError(f"parameter labels: {seen[n]!r} and {m!r} would both be shown as {n!r}; give each "
+                             "method its own label")
+        seen[n] = m
+    return names
+
+
 def seed_matrix(results: Results, method: str, metric: str) -> np.ndarray:
     """array(seeds, epochs) of *metric* for *method* (seeds that have it, in seed order)."""
     sub = results.curves[(results.curves["method"] == method) & (results.curves["metric"] == metric)]

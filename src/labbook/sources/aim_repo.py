@@ -67,7 +67,7 @@ def is_remote(repo_path: str) -> bool:
 def check_local_repo(root: Path) -> Path:
     """The repository root *root* checked: it exists and holds a .aim folder. Returns the .aim path."""
     if not root.exists():
-        raise InputError(f"{root}: repo_path not found")
+        raise inputs.not_found(root, "repo_path")
     if not root.is_dir():
         raise InputError(f"{root}: repo_path must be a folder holding an Aim repository (.aim), got a file")
     aim_dir = root / ".aim"
@@ -224,6 +224,17 @@ def select(loaded: RepoLoad, dataset: str, moe_types: dict[str, str], include_ta
         raise InputError(f"{loaded.source}: no run matches dataset {dataset!r} with the MoE-type tags "
                          f"{sorted(moe_types)} (include {list(include_tags)}, exclude {list(exclude_tags)})")
     runs = pd.DataFrame(rows)
+    bad = implausible_runs(loaded.metrics[loaded.metrics["run"].isin(set(runs["hash"]))])
+    for run_hash, reason in bad.items():
+        r = runs[runs["hash"] == run_hash].iloc[0]
+        warnings.append(f"Run {run_hash[:8]} {r['name']!r} ({r['method']}) is left out: {reason}.")
+    runs = runs[~runs["hash"].isin(set(bad))]
+    if runs.empty:
+        raise InputError(f"{loaded.source}: every {dataset!r} run was left out: " + "; ".join(bad.values()))
+    dup = runs[runs["seed"].notna()].groupby(["method", "seed"])["name"].agg(list)
+    for (method, seed), names in dup[dup.str.len() > 1].items():
+        warnings.append(f"{len(names)} {method} runs have seed {seed} ({', '.join(map(repr, names))}): all are kept "
+                        "as separate runs; check for a run logged twice.")
     order = [list(moe_types).index(m) for m in runs["method"]]
     runs = (runs.assign(_type=order, _seed=[_seed_key(x) for x in runs["seed"]])
             .sort_values(["_type", "_seed", "name", "hash"], kind="stable").drop(columns=["_type", "_seed"])
@@ -238,6 +249,36 @@ def select(loaded: RepoLoad, dataset: str, moe_types: dict[str, str], include_ta
     t = t.sort_values(["run", "subset", "metric", "step"], kind="stable")
     table = validate_metrics_table(t[METRICS_COLUMNS].reset_index(drop=True), loaded.source)
     return Selection(table=table, runs=runs, notes=notes, warnings=warnings)
+
+
+DOMAINS = {  # metric: (low, high, what) — a run with a value outside is left out with a warning
+    "accuracy": (0.0, 1.0, "a fraction in [0, 1]; percentages must be divided by 100"),
+    "loss": (0.0, np.inf, "not negative"),
+    "profiling_total_cpu_time": (0.0, np.inf, "seconds, not negative"),
+    "profiling_memory_usage": (0.0, np.inf, "MB, not negative"),
+    "macs": (0.0, np.inf, "not negative"),
+}
+
+
+def implausible_runs(metrics: pd.DataFrame) -> dict[str, str]:
+    """{run hash: reason} for runs with a value outside its metric's domain (DOMAINS; expert counts
+    not negative) or without any validation accuracy."""
+    out = {}
+    for run_hash, g in metrics.groupby("run", sort=True):
+        if not ((g["metric"] == "accuracy") & (g["subset"] == "val")).any():
+            out[run_hash] = "it logs no validation accuracy"
+            continue
+        for metric, (low, high, what) in DOMAINS.items():
+            v = g.loc[g["metric"] == metric, "value"]
+            outside = v[(v < low) | (v > high)]
+            if len(outside):
+                out[run_hash] = f"{metric} = {outside.iloc[0]:g} at step {int(g.loc[outside.index[0], 'step'])} ({what})"
+                break
+        else:
+            e = g[g["metric"].str.startswith(EXPERT_PREFIX) & (g["value"] < 0)]
+            if len(e):
+                out[run_hash] = f"{e['metric'].iloc[0]} = {e['value'].iloc[0]:g} (an activation count, not negative)"
+    return out
 
 
 def _seed_key(seed) -> tuple:

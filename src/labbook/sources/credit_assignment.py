@@ -81,6 +81,8 @@ def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
             continue
         if metric in FRACTIONS:
             fields.check_fractions(values, path, f"'{where}.log.{metric}'")
+        else:
+            fields.check_range(values, path, f"'{where}.log.{metric}'", 0, what="an error, not negative")
         out[metric] = values
     lengths = {k: len(v) for k, v in out.items()}
     if len(set(lengths.values())) != 1:
@@ -98,10 +100,11 @@ def _layer_rows(result: dict, seed: str, method: str, path: Path, missing: dict)
         raise InputError(f"{path}: field '{where}' must be an object")
     rows = []
     for name in LAYER_DIAGNOSTICS:
-        values = fields.vector(diag, name, path, required=False)
+        values = fields.vector(diag, name, path, required=False, where=f"{where}.{name}")
         if values is None:
             missing.setdefault((method, name), []).append(seed)
             continue
+        fields.check_range(values, path, f"'{where}.{name}'", -1, 1, "a cosine or correlation in [-1, 1]")
         rows += [(seed, method, name, None, layer, v) for layer, v in enumerate(values)]
     nudging = diag.get("nudging")
     if nudging is None:
@@ -125,7 +128,9 @@ def _drift_rows(result: dict, seed: str, method: str, path: Path, regex: re.Patt
         if match is None:
             unmatched.add(key)
             continue
-        rows.append((seed, method, int(match.group(1)), fields.number(drift, key, path)))
+        value = fields.number(drift, key, path)
+        fields.check_range([value], path, f"'{seed}.{method}.drift.{key}'", 0, what="a relative drift, not negative")
+        rows.append((seed, method, int(match.group(1)), value))
     return rows
 
 

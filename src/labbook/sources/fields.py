@@ -76,6 +76,28 @@ def check_fractions(values: np.ndarray, path: Path, label: str) -> None:
                          + (" (percentages? divide by 100)" if values.max() <= 100 else ""))
 
 
+def check_range(values, path: Path, label: str, low: float = -math.inf, high: float = math.inf,
+                what: str = "") -> None:
+    """Every entry of *values* (any shape) in [low, high]; else InputError naming label and the
+    first index outside, with *what* the domain is (e.g. "a percentage in [0, 100]")."""
+    v = np.asarray(values, dtype=float)
+    outside = (v < low) | (v > high)
+    if outside.any():
+        idx = tuple(int(i) for i in np.argwhere(outside)[0])
+        where = "".join(f"[{i}]" for i in idx) if v.ndim else ""
+        domain = what or (f"at least {low:g}" if math.isinf(high) else f"in [{low:g}, {high:g}]")
+        raise InputError(f"{path}: field {label}{where} = {float(v[idx]):g} is outside its domain ({domain})")
+
+
+def check_percent(values, path: Path, label: str) -> None:
+    """Accuracies in %: in [0, 100], and not every value at most 1 (fractions given as percent)."""
+    check_range(values, path, label, 0, 100, "a percentage in [0, 100]")
+    v = np.asarray(values, dtype=float)
+    if v.size and v.max() <= 1.0:
+        raise InputError(f"{path}: field {label} has every value in [0, 1] (largest {v.max():g}): it looks like "
+                         "fractions, but this format's accuracy is in % (multiply by 100)")
+
+
 def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bool = True) -> np.ndarray | None:
     """doc[field] as array(seeds, length): a list of numbers (one seed) or a list of per-point
     lists of per-seed numbers ([[s1, s2, s3], ...]) — one entry per x value."""

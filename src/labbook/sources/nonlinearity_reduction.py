@@ -48,6 +48,7 @@ class RunSet:
     activation: pd.DataFrame  # run, layer, stat, value (activation_stats.json)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (run folder, reason)
     configs: dict[str, dict] = field(default_factory=dict)  # run -> its other scalar config keys
+    notes: list[str] = field(default_factory=list)  # what the report should warn about (duplicates)
 
     def metrics_table(self) -> pd.DataFrame:
         """The shared long metrics table: accuracy and loss (train/val) per run and epoch."""
@@ -110,6 +111,8 @@ def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
             if v is not None and metric in ACCURACIES and not 0 <= v <= 1:
                 raise InputError(f"{path}: field [{i}].{metric} = {v} is not a fraction in [0, 1]"
                                  + (" (percentages? divide by 100)" if v <= 100 else ""))
+            if v is not None and metric not in ACCURACIES and v < 0:
+                raise InputError(f"{path}: field [{i}].{metric} = {v:g} is outside its domain (a loss, not negative)")
             row[metric] = v
         rows.append(row)
         gating = ep.get("gating") or []
@@ -121,8 +124,11 @@ def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
             stat = {"epoch": row["epoch"], "layer": str(g["layer"])}
             for name in GATE_STATS:
                 stat[name] = fields.number(g, name, path, required=name == "alpha_mean")
+                if stat[name] is not None:
+                    fields.check_range([stat[name]], path, f"[{i}].gating[{j}].{name}", 0, 1, "a gate statistic in [0, 1]")
             if "alphas" in g:
-                stat["alphas"] = fields.vector(g, "alphas", path)
+                stat["alphas"] = fields.vector(g, "alphas", path, where=f"[{i}].gating[{j}].alphas")
+                fields.check_range(stat["alphas"], path, f"[{i}].gating[{j}].alphas", 0, 1, "a gate value in [0, 1]")
             gates.append(stat)
     df = pd.DataFrame(rows)
     if df["epoch"].duplicated().any():
@@ -145,6 +151,11 @@ def _meta(meta, path: Path) -> dict:
     if ratio is not None and not 0 <= ratio <= 1:
         raise InputError(f"{path}: field 'config.linear_ratio' = {ratio} is not a fraction in [0, 1]")
     seed = config.get("seed")
+    for group, key in ((latency, "mean_latency_s"), (latency, "p50_latency_s"), (latency, "p90_latency_s"),
+                       (counts, "trainable_params"), (meta, "approx_linear_flops"), (meta, "memory_mb")):
+        value = fields.number(group, key, path, required=False)
+        if value is not None and value < 0:
+            raise InputError(f"{path}: field {key!r} = {value:g} is outside its domain (not negative)")
     known = ("approach", "dataset", "seed", "linear_ratio")
     extra = {k: v for k, v in config.items() if k not in known and isinstance(v, (str, int, float, bool))}
     return {"extra": extra, "approach": fields.text(config, "approach", path, default="unknown") or "unknown",
@@ -176,7 +187,7 @@ def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: f
         raise ValueError(f"ratio rule must be one of {list(RATIO_RULES)}, got {ratio_rule!r}")
     runs_dir = Path(runs_dir).resolve()
     if not runs_dir.is_dir():
-        raise InputError(f"{runs_dir}: runs folder not found")
+        raise inputs.not_found(runs_dir, "runs folder")
     runs, histories, gatings, alphas, activation, skipped, configs = [], [], [], [], [], [], {}
     for folder in sorted(p for p in runs_dir.iterdir() if not p.name.startswith(".")):
         name = folder.name
@@ -228,10 +239,16 @@ def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: f
         reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "the folder is empty"
         raise InputError(f"{runs_dir}: no usable run ({reasons})")
     table = pd.DataFrame(runs, columns=RUN_COLUMNS).sort_values(["approach", "linear_ratio", "run"], kind="stable")
+    notes = []
+    fixed = table[~table["ratio_rule"].str.startswith("gating") & table["seed"].notna()]
+    for (dataset, approach, ratio, seed), g in fixed.groupby(["dataset", "approach", "linear_ratio", "seed"]):
+        if len(g) > 1:
+            notes.append(f"Runs {', '.join(g['run'])} share dataset {dataset}, approach {approach}, linear ratio "
+                         f"{ratio:g} and seed {seed}: duplicates of one setting; all are pooled as separate seeds.")
     history = pd.concat(histories, ignore_index=True)[["run", "epoch", *EPOCH_METRICS]]
     return RunSet(
         runs=table.reset_index(drop=True), history=history,
         gating=pd.DataFrame(gatings, columns=["run", "epoch", "layer", *GATE_STATS]),
         alphas=pd.concat(alphas, ignore_index=True) if alphas else pd.DataFrame(columns=["run", "layer", "alpha"]),
         activation=pd.DataFrame(activation, columns=["run", "layer", "stat", "value"]), skipped=skipped,
-        configs=configs)
+        configs=configs, notes=notes)

@@ -113,3 +113,13 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
     df.insert(0, "epoch", np.arange(1, len(df) + 1))
     name = fields.text(doc, "run", path, default=Path(path).stem) or Path(path).stem
     return Run(name=name, kind=file_kind, config=cfg, epochs=df, path=Path(path))
+
+
+def check_names(runs: list[Run]) -> None:
+    """The runs of one report need distinct names (they label and colour every figure)."""
+    seen = {}
+    for r in runs:
+        if r.name in seen:
+            raise InputError(f"{r.path}: field 'run' {r.name!r} is also the name of {seen[r.name].path}: give each run "
+                             "its own name")
+        seen[r.name] = r
