@@ -28,8 +28,9 @@ P ?=
 
 PARAMS := $(sort $(wildcard params/*/*.yaml))
 ALL_NAMES := $(PARAMS:params/%.yaml=%)
-# ONLY='moe_analysis/* sparse_training/good' (globs over report names) or R=nb/variant: a subset
-NAMES := $(if $(R),$(R),$(if $(ONLY),$(shell printf '%s\n' $(ALL_NAMES) | while read n; do for g in $(ONLY); do case "$$n" in $$g) echo "$$n"; break;; esac; done; done),$(ALL_NAMES)))
+# ONLY='moe_analysis/* sparse_training/good' (patterns over report names, one * each) or
+# R=nb/variant: build a subset
+NAMES := $(if $(R),$(R),$(if $(ONLY),$(filter $(subst *,%,$(ONLY)),$(ALL_NAMES)),$(ALL_NAMES)))
 REPORTS := $(NAMES:%=reports/%/.ok)
 # Build options that change a report's content are part of what decides a rebuild: the file is
 # rewritten (and so newer than every report) only when they change.

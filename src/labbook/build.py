@@ -122,13 +122,17 @@ def _swap_into_place(tmp: Path, final: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """True while process *pid* runs (a zombie, killed but not yet reaped, does not count)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def recover(final: Path) -> None:

@@ -1,0 +1,165 @@
+"""The daily loop around the runner, in a small copy of the tree (three reports): keeping the last
+good report, surviving a killed build, subsets, progress, build options, help, Lab copies."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from labbook import paths, sandbox
+
+KEEP = ("chain_of_experts/example", "sparse_training/good", "sparse_training/misbehaving")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    root = sandbox.copy_tree(tmp_path_factory.mktemp("small"))
+    for p in root.glob("params/*/*.yaml"):
+        if f"{p.parent.name}/{p.stem}" not in KEEP:
+            p.unlink()
+    first = sandbox.make(root, "-j2", "figures")
+    assert first.returncode == 0, first.stdout + first.stderr
+    return root, first
+
+
+def _report(root: Path, name: str) -> Path:
+    return root / "reports" / name
+
+
+def _complete(rep: Path) -> bool:
+    """A report folder a reader would take as a finished report, checked for consistency."""
+    if not (rep / ".ok").exists():
+        return False
+    prov = json.loads((rep / "provenance.json").read_text())
+    pngs = sorted(p.stem for p in (rep / "figures").glob("*.png"))
+    html = (rep / "report.html").read_text()
+    return (prov["status"] == "ok" and (rep / "report.pdf").stat().st_size > 0 and html.count("<img") == len(pngs)
+            and sorted(p.stem for p in (rep / "figures").glob("*.pdf")) == pngs and (rep / "findings.json").exists())
+
+
+def test_progress_lines_and_summary(small):
+    root, first = small
+    out = first.stdout
+    assert "building 3 of 3 report(s)" in out
+    for name in KEEP:
+        assert f"{name} started" in out
+    assert "[1/3]" in out and "[3/3]" in out and " … ok " in out
+    summary = out[out.index("report "):]
+    assert summary.count("  rebuilt") == 3 and "3 ok, 0 failed or missing; 3 rebuilt now" in summary
+    again = sandbox.make(root, "figures")
+    assert "up to date" in again.stdout and "0 rebuilt now" in again.stdout and "building" not in again.stdout
+
+
+def test_help_lists_targets_once_reports_exist(small):
+    root, _ = small
+    assert list(root.glob("reports/*/*/inputs.d"))  # -include'd into the Makefile list
+    out = sandbox.make(root, "help").stdout
+    assert out.splitlines()[0].startswith("help ") and "figures" in out and "Makefile" not in out
+
+
+def test_failed_rebuild_keeps_the_last_good_report(small):
+    root, _ = small
+    name = "chain_of_experts/example"
+    rep = _report(root, name)
+    before = {p.relative_to(rep): p.read_bytes() for p in rep.rglob("*") if p.is_file()}
+    params = root / "params" / f"{name}.yaml"
+    good_params = params.read_text()
+    time.sleep(1.1)
+    params.write_text(good_params + "plateau_tolerence: 0.3\n")  # a typo'd key
+    failed = sandbox.make(root, "figures")
+    assert failed.returncode != 0
+    after = {p.relative_to(rep): p.read_bytes() for p in rep.rglob("*") if p.is_file()
+             if "last-failure" not in p.parts}
+    assert after == before  # the good report, its figures and tables, untouched
+    failure = json.loads((rep / "last-failure" / "provenance.json").read_text())
+    assert failure["status"] == "FAILED" and "plateau_tolerence" in failure["failing_cell"]
+    assert "did you mean 'plateau_tolerance'" in (rep / "last-failure" / "report.html").read_text()
+    line = next(line for line in failed.stdout.splitlines() if line.startswith(name + " "))
+    assert "FAILED" in line and "showing the last good build of" in line
+    assert "showing the last good build of" in (root / "reports" / "index.html").read_text()
+    time.sleep(1.1)
+    params.write_text(good_params)
+    fixed = sandbox.make(root, "figures")
+    assert fixed.returncode == 0, fixed.stdout
+    assert not (rep / "last-failure").exists() and _complete(rep)
+
+
+def test_subsets_and_build_options(small):
+    root, _ = small
+    time.sleep(1.1)
+    for p in root.glob("params/sparse_training/*.yaml"):
+        p.touch()
+    only = sandbox.make(root, "figures", "ONLY=sparse_training/g*")
+    assert only.returncode == 0 and "building 1 of 1 report(s)" in only.stdout
+    assert "sparse_training/good started" in only.stdout and "misbehaving" not in only.stdout
+    one = sandbox.make(root, "report", "R=sparse_training/misbehaving")
+    assert one.returncode == 0 and "sparse_training/misbehaving started" in one.stdout
+    assert 'hl-ipython3' not in (_report(root, "sparse_training/good") / "report.html").read_text()
+    shown = sandbox.make(root, "figures", "SHOW_CODE=1", "ONLY=sparse_training/good")
+    assert "sparse_training/good started" in shown.stdout  # the option is part of what decides a rebuild
+    assert 'hl-ipython3' in (_report(root, "sparse_training/good") / "report.html").read_text()  # code
+    bad = sandbox.make(root, "report", "R=nope/none")
+    assert bad.returncode != 0 and "no params file params/nope/none.yaml" in bad.stdout
+
+
+def test_summary_counts_only_the_reports_of_this_build(small):
+    root, _ = small
+    (root / "params" / "sparse_training" / "added_later.yaml").write_text("warmup_epochs: 2\n")
+    try:
+        out = sandbox.run(root, ".venv/bin/python", "-m", "labbook.build", "summary", *KEEP)
+        assert out.returncode == 0 and "added_later" not in out.stdout and "MISSING" not in out.stdout
+    finally:
+        (root / "params" / "sparse_training" / "added_later.yaml").unlink()
+
+
+def test_lab_copy_with_injected_params(small):
+    root, _ = small
+    out = sandbox.run(root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/misbehaving.yaml")
+    assert out.returncode == 0, out.stderr
+    copy = root / "reports" / "_lab" / "sparse_training__misbehaving.ipynb"
+    nb = json.loads(copy.read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert injected and "gated_misbehaving.json" in "".join(injected[0]["source"])
+    assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+    bad = sandbox.run(root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/nope.yaml")
+    assert bad.returncode == 2 and "params file not found" in bad.stderr
+
+
+def test_killed_builds_never_leave_a_half_report_and_the_next_build_repairs(small):
+    root, _ = small
+    for delay in (1.5, 5.0, 9.0):  # while kernels start, while notebooks run, while reports are written
+        time.sleep(1.1)
+        for p in root.glob("params/*/*.yaml"):
+            p.touch()  # every report out of date
+        proc = subprocess.Popen(["make", "--no-print-directory", "-o", sandbox.ENV_STAMP, "-j2", "figures"],
+                                cwd=root, env=sandbox.env(root), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for name in KEEP:  # either the previous complete report or the new complete one
+            rep = _report(root, name)
+            assert rep.is_dir() or list(rep.parent.glob(f".{rep.name}.old.*")), name
+            if rep.is_dir():
+                assert _complete(rep), name
+    repair = sandbox.make(root, "-j2", "figures")
+    assert repair.returncode == 0, repair.stdout + repair.stderr
+    for name in KEEP:
+        rep = _report(root, name)
+        assert _complete(rep)
+        assert (rep / ".ok").stat().st_mtime > (root / "params" / f"{name}.yaml").stat().st_mtime
+    leftovers = [p.name for p in root.glob("reports/*/.*")]
+    assert leftovers == [], leftovers  # no .<variant>.tmp.<pid> or .old. folders survive the repair
+
+
+def test_missing_example_data_says_what_to_run(tmp_path, monkeypatch):
+    from labbook.inputs import InputError
+    from labbook.sources import sparse_training
+
+    missing = paths.EXAMPLES / "generated" / "sparse_training_absent" / "gated.json"
+    with pytest.raises(InputError, match=r"gated\.json: file not found — the example data is generated, not "
+                                         r"stored in git: run `make examples` first"):
+        sparse_training.load_run(missing)
