@@ -39,7 +39,7 @@ $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTI
 SRC := $(sort $(wildcard src/labbook/*.py src/labbook/*/*.py))
 EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds sparse_training credit_assignment nonlinearity_reduction moe_aim)
 
-.PHONY: help env figures report reports examples test lab clean distclean benchmark
+.PHONY: help env figures report reports examples test lab new clean distclean benchmark
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -49,11 +49,15 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
 $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
+	@# a sandbox copy of the tree (tests, benchmarks) shares this environment and must never sync it
+	@if [ -n "$$LABBOOK_SHARED_ENV" ]; then exit 0; fi; \
 	$(UV) sync --locked --python $(PYTHON)
+	@if [ -n "$$LABBOOK_SHARED_ENV" ]; then exit 0; fi; \
 	$(PY) -m ipykernel install --sys-prefix --name labbook --display-name "Python (labbook)" >/dev/null
 	@# notebooks are committed without outputs: git runs them through nbstripout (a clean filter)
-	@if git rev-parse --git-dir >/dev/null 2>&1; then $(VENV)/bin/nbstripout --install --attributes .gitattributes; fi
-	touch $@
+	@if [ -z "$$LABBOOK_SHARED_ENV" ] && git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(VENV)/bin/nbstripout --install --attributes .gitattributes; fi
+	@if [ -z "$$LABBOOK_SHARED_ENV" ]; then touch $@; fi
 
 env: $(ENV_STAMP) ## create or update the virtualenv (.venv) and the project kernel
 
@@ -93,6 +97,9 @@ test: $(ENV_STAMP) ## run the test suite (installs what it needs)
 benchmark: $(ENV_STAMP) ## time the build and the statistics engine (not a test)
 	$(PY) benchmarks/bench_build.py
 	$(PY) benchmarks/bench_stats.py
+
+new: $(ENV_STAMP) ## scaffold a new analysis: make new NAME=my_analysis (notebook, params, example data, test)
+	@$(PY) -m labbook.scaffold $(NAME)
 
 lab: $(ENV_STAMP) ## JupyterLab on notebooks/ and reports/ (P=params/nb/v.yaml opens a copy with those params; LAB_ARGS=...)
 	@if [ -n "$(P)" ]; then $(PY) -m labbook.lab $(P) || exit $$?; fi

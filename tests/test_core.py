@@ -39,6 +39,16 @@ def test_style_sizes_and_purity():
         style.paper("third")
 
 
+@pytest.mark.parametrize("venue,half,full", [("icml", 3.25, 6.75), ("aistats", 3.25, 6.75), ("neurips", 2.75, 5.5),
+                                             ("iclr", 2.75, 5.5), ("jmlr", 3.0, 6.0), ("tmlr", 3.25, 6.5)])
+def test_venue_widths_and_fonts(venue, half, full):
+    assert style.paper("half", venue=venue)["figure.figsize"][0] == pytest.approx(half)
+    assert style.paper("full", venue=venue, ncols=2)["figure.figsize"][0] == pytest.approx(full)
+    assert style.paper("full", venue=venue)["font.size"] >= 8
+    with pytest.raises(ValueError, match="venue must be one of"):
+        style.paper("full", venue="nature")
+
+
 def test_method_colors_stable_and_distinct():
     a = style.method_colors(["b", "a", "c", "a"])
     assert list(a) == ["b", "a", "c"] and len(set(a.values())) == 3

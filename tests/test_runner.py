@@ -163,3 +163,24 @@ def test_missing_example_data_says_what_to_run(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"gated\.json: file not found — the example data is generated, not "
                                          r"stored in git: run `make examples` first"):
         sparse_training.load_run(missing)
+
+
+def test_make_new_scaffolds_an_analysis_that_builds(small):
+    root, _ = small
+    out = sandbox.make(root, "new", "NAME=toy_scores")
+    assert out.returncode == 0, out.stderr
+    for rel in ("notebooks/toy_scores.ipynb", "params/toy_scores/example.yaml", "examples/toy_scores/scores.csv",
+                "tests/test_toy_scores.py"):
+        assert (root / rel).is_file(), rel
+    built = sandbox.make(root, "report", "R=toy_scores/example")
+    assert built.returncode == 0, built.stdout + built.stderr
+    rep = _report(root, "toy_scores/example")
+    assert _complete(rep) and json.loads((rep / "provenance.json").read_text())["figure_problems"] == []
+    assert "better than" in json.loads((rep / "findings.json").read_text())["ranking"]["text"]
+    tests = sandbox.run(root, ".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+                        "tests/test_toy_scores.py")
+    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout
+    again = sandbox.make(root, "new", "NAME=toy_scores")
+    assert again.returncode != 0 and "exists already" in again.stderr
+    bad = sandbox.make(root, "new", "NAME=Bad-Name")
+    assert bad.returncode != 0 and "lower-case identifier" in bad.stderr

@@ -33,6 +33,7 @@ def env(tree: Path) -> dict:
     """Environment for commands run in *tree*: its own src first, no inherited make job server."""
     out = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     out["PYTHONPATH"] = str(tree / "src")
+    out["LABBOOK_SHARED_ENV"] = "1"  # the Makefile never syncs or reinstalls the shared .venv from a copy
     return out
 
 

@@ -1,6 +1,6 @@
 """Plot style as plain rcParams dicts (no hidden state): apply with ``plt.rcParams.update`` or
-``plt.rc_context``. Figure sizes come from tueplots' paper column widths (ICML: 3.25 in half,
-6.75 in full) with golden-ratio heights and constrained layout.
+``plt.rc_context``. Figure sizes and font sizes come from tueplots' bundle for a venue (ICML by
+default: 3.25 in half, 6.75 in full column) with golden-ratio heights and constrained layout.
 """
 from collections.abc import Iterable, Sequence
 
@@ -39,19 +39,40 @@ _BASE = {
 }
 
 
+def _one_column(size_fn):
+    """A single-column venue's sizes: "full" is the text width, "half" half of it."""
+    return (lambda **kw: size_fn(rel_width=0.5, **kw)), (lambda **kw: size_fn(rel_width=1.0, **kw))
+
+
+# venue -> (half-width figsize, full-width figsize, font sizes), tueplots' bundles
+VENUES = {
+    "icml": (figsizes.icml2024_half, figsizes.icml2024_full, fontsizes.icml2024),
+    "aistats": (figsizes.aistats2025_half, figsizes.aistats2025_full, fontsizes.aistats2025),
+    "neurips": (*_one_column(figsizes.neurips2024), fontsizes.neurips2024),
+    "iclr": (*_one_column(figsizes.iclr2024), fontsizes.iclr2024),
+    "jmlr": (*_one_column(figsizes.jmlr2001), fontsizes.jmlr2001),
+    "tmlr": (*_one_column(figsizes.tmlr2023), fontsizes.tmlr2023),
+}
+
+
 def paper(column: str = "half", nrows: int = 1, ncols: int = 1, height_scale: float = 1.0,
-          height: float | None = None) -> dict:
+          height: float | None = None, venue: str = "icml") -> dict:
     """rcParams for a figure of *nrows* x *ncols* panels at a paper's column width.
 
-    column: "half" (3.25 in) or "full" (6.75 in). height_scale multiplies the golden-ratio height;
-    *height* (inches) replaces it, for figures whose height follows their content (e.g. one row
-    per method). Returns a new dict; nothing global is touched.
+    column: "half" or "full" — for two-column venues (ICML: 3.25 in / 6.75 in, AISTATS) one
+    column or the page; for one-column venues (NeurIPS, ICLR, JMLR, TMLR) half or all of the text
+    width. venue: a key of VENUES (its widths and font sizes). height_scale multiplies the
+    golden-ratio height; *height* (inches) replaces it, for figures whose height follows their
+    content (e.g. one row per method). Returns a new dict; nothing global is touched.
     """
     if column not in ("half", "full"):
         raise ValueError(f"column must be 'half' or 'full', not {column!r}")
-    size_fn = figsizes.icml2024_half if column == "half" else figsizes.icml2024_full
+    if venue not in VENUES:
+        raise ValueError(f"venue must be one of {sorted(VENUES)}, not {venue!r}")
+    half, full, fonts = VENUES[venue]
+    size_fn = half if column == "half" else full
     rc = dict(_BASE)
-    rc.update(fontsizes.icml2024())
+    rc.update(fonts())
     rc.update(size_fn(nrows=nrows, ncols=ncols))
     w, h = rc["figure.figsize"]
     if column == "full" and nrows == ncols == 1:
