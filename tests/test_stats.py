@@ -336,3 +336,13 @@ def test_improvement_frame():
     df = stats.improvement_frame(probs, cis)
     assert list(df.columns) == ["X", "Y", "P(X > Y)", "CI low", "CI high"]
     assert df.values.tolist() == [["a", "b", 0.75, 0.6, 0.9], ["b", "a", 0.25, 0.1, 0.4]]
+
+
+def test_reverse_pairs_are_mirrors_of_the_same_replicates(scores):
+    probs, cis = stats.probability_of_improvement_ci(stats.all_pairs(scores), reps=300, seed=1)
+    for pair in probs:
+        x, y = pair.split(":")
+        assert probs[f"{y}:{x}"] == pytest.approx(1 - probs[pair])
+        assert cis[f"{y}:{x}"] == pytest.approx([1 - cis[pair][1], 1 - cis[pair][0]])
+    legacy, legacy_cis = stats.probability_of_improvement_ci(stats.all_pairs(scores), reps=50, seed=1, legacy=True)
+    assert legacy_cis["m1:m0"].tolist() != pytest.approx([1 - legacy_cis["m0:m1"][1], 1 - legacy_cis["m0:m1"][0]])

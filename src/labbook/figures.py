@@ -47,11 +47,11 @@ def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] =
     return written
 
 
-def png_bytes(fig: plt.Figure, dpi: int) -> bytes:
-    """*fig* as PNG bytes at *dpi* (same bounding box and cleared metadata as save())."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata=_METADATA["png"])
-    return buf.getvalue()
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of PNG bytes (from the IHDR chunk)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def print_size(fig: plt.Figure) -> tuple[float, float]:

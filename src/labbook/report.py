@@ -18,7 +18,6 @@ from labbook import figures, inputs, markup, paths, tables
 from labbook.findings import Findings
 
 TABLE_MIME = "application/vnd.labbook.table+json"
-DISPLAY_DPI = 200  # pixels per inch of the PNG shown in HTML and Lab
 SCREEN_PX_PER_IN = 130  # CSS pixels per inch of print size: a full-width figure is ~880 px wide
 
 
@@ -86,14 +85,14 @@ class Report:
 
         Each problem the figure check finds becomes a visible warning naming the figure, and is
         recorded for provenance.json (and in ``figure_problems``)."""
-        figures.save(fig, self.figures_dir, name)
+        png_path = figures.save(fig, self.figures_dir, name)[0]
         problems = figures.check(fig)
         for p in problems:
             self.figure_problems.append({"figure": name, "kind": p.kind, "detail": p.detail})
             self.warn(f"Figure `{name}`: {p}")
-        width, height = figures.print_size(fig)
-        png = figures.png_bytes(fig, DISPLAY_DPI)
         plt.close(fig)
+        png = png_path.read_bytes()  # shown as saved: no third rendering
+        width, height = (px / plt.rcParams["savefig.dpi"] for px in figures.png_size(png))
         _display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<figure {name}>"},
                  {"image/png": {"width": round(width * SCREEN_PX_PER_IN), "alt": alt or name},
                   "labbook": {"figure": name, "width_in": round(width, 3), "height_in": round(height, 3)}})

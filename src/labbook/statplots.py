@@ -51,6 +51,18 @@ def mean_band(ax, x, mean, lower, upper, color: str, label: str | None = None, *
     return ax
 
 
+def run_lines(ax, x, runs, color: str = style.NEUTRAL, lw: float = 0.6, alpha: float = 0.6):
+    """One thin line per run: x array(points), runs array(runs, points) (NaN gaps allowed), drawn
+    as one LineCollection (fast for thousands of runs). Returns the Axes."""
+    from matplotlib.collections import LineCollection
+
+    x = np.asarray(x, dtype=float)
+    segments = [np.column_stack([x[np.isfinite(r)], r[np.isfinite(r)]]) for r in np.atleast_2d(runs)]
+    ax.add_collection(LineCollection([s for s in segments if len(s) > 1], colors=color, linewidths=lw, alpha=alpha))
+    ax.autoscale_view()
+    return ax
+
+
 def empty_panel(ax, message: str):
     """An axes that says why it holds no data (axis turned off). Returns the Axes."""
     ax.set_axis_off()

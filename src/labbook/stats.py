@@ -341,14 +341,24 @@ def probability_of_improvement_ci(pairs: Mapping[str, tuple[np.ndarray, np.ndarr
 
     pairs: {name: (array(Nx, M), array(Ny, M))}; run counts may differ, task counts may not.
     Returns ({name: estimate}, {name: array(2) lower, upper}), as rliable's get_interval_estimates
-    does for metrics.probability_of_improvement; one stream consumed pair after pair.
+    does for metrics.probability_of_improvement; one stream consumed pair after pair. A pair that
+    is the reverse of one already computed (the same two arrays swapped) is its mirror image,
+    P(Y > X) = 1 - P(X > Y) with the interval [1 - upper, 1 - lower], from the same replicates —
+    half the work for all_pairs; with legacy=True (rliable's draws) every pair is drawn anew.
     """
     if not pairs:
         raise ScoreError("no pairs given")
     indexer = _Indexer(seed, legacy)
     q = _percentiles(confidence)
     points, intervals = {}, {}
+    done: dict[tuple[int, int], str] = {}
     for name, (x, y) in pairs.items():
+        mirror = done.get((id(y), id(x)))
+        if mirror is not None and not legacy:
+            points[name] = 1.0 - points[mirror]
+            intervals[name] = 1.0 - intervals[mirror][::-1]
+            continue
+        done[(id(x), id(y))] = name
         x = check_scores(x, f"{name}: x")
         y = check_scores(y, f"{name}: y")
         if x.shape[1] != y.shape[1]:
@@ -423,6 +433,22 @@ def ema(values: pd.Series, alpha: float) -> pd.Series:
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
     return values.dropna().ewm(alpha=alpha, adjust=False).mean()
+
+
+def ema_rows(values, alpha: float) -> np.ndarray:
+    """stats.ema applied to every row of array(rows, points) at once: NaN entries are skipped (the
+    average carries over them) and stay NaN in the output. Same numbers as ema per row."""
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
+    x = np.asarray(values, dtype=float)
+    out = np.full_like(x, np.nan)
+    state = np.full(x.shape[:-1], np.nan)
+    for t in range(x.shape[-1]):
+        xt = x[..., t]
+        have = np.isfinite(xt)
+        state = np.where(have, np.where(np.isnan(state), xt, alpha * xt + (1 - alpha) * state), state)
+        out[..., t] = np.where(have, state, np.nan)
+    return out
 
 
 def normalized_entropy(counts) -> float:

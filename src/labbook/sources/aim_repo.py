@@ -19,6 +19,7 @@ corruption) is skipped and named.
 """
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -77,15 +78,24 @@ def check_local_repo(root: Path) -> Path:
     return aim_dir
 
 
+_NOT_DATA = ("locks", "check_ins", "progress")  # liveness and progress bookkeeping, not run data
+
+
 def repo_digest(aim_dir: Path) -> str:
-    """sha256 over (relative path, size, mtime) of every file under .aim except lock files."""
+    """sha256 of the repository's run data as files: every file under .aim but bookkeeping (locks,
+    check-ins, progress), the search index (meta/index: derived from the runs, rewritten by aim's
+    background indexer) and RocksDB's info logs and lock files. Immutable table files (.sst) count
+    by name and size; every other file by name, size and modification time. Reading changes none
+    of these, so a second load hits the cache; any change to a run changes the digest."""
     h = hashlib.sha256()
     for p in sorted(aim_dir.rglob("*")):
         rel = p.relative_to(aim_dir)
-        if rel.parts[0] == "locks" or p.name == "LOCK" or not p.is_file():
+        if (rel.parts[0] in _NOT_DATA or rel.parts[:2] == ("meta", "index") or not p.is_file()
+                or p.name in ("LOCK", "LOG") or p.name.startswith("LOG.old") or p.name.endswith(".lock")):
             continue
         st = p.stat()
-        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        stamp = "" if p.suffix == ".sst" else str(st.st_mtime_ns)
+        h.update(f"{rel}\0{st.st_size}\0{stamp}\n".encode())
     return h.hexdigest()
 
 
@@ -97,33 +107,78 @@ def reindex(root: Path) -> None:
         raise InputError(f"{root}: `aim storage reindex` failed: {done.stderr.strip()[-500:]}")
 
 
-def _cache_files(root: Path, digest: str) -> tuple[Path, Path]:
-    """(Parquet table, JSON run info) in the project cache for this repository state."""
-    stem = paths.CACHE / "aim" / hashlib.sha256(f"{root}|{digest}|{CACHE_VERSION}".encode()).hexdigest()[:32]
+def _cache_files(root: Path, digest: str, dataset: str | None) -> tuple[Path, Path]:
+    """(Parquet table, JSON run info) in the project cache for this repository state and dataset."""
+    key = f"{root}|{digest}|{dataset}|{CACHE_VERSION}"
+    stem = paths.CACHE / "aim" / hashlib.sha256(key.encode()).hexdigest()[:32]
     return stem.with_suffix(".parquet"), stem.with_suffix(".json")
 
 
-def _read_run(repo, run_hash: str) -> tuple[dict, list[pd.DataFrame]]:
+def _wanted(name: str, subset) -> bool:
+    return ((subset == "val" and name in VAL_METRICS) or (subset == "train" and name in TRAIN_METRICS)
+            or name.startswith(EXPERT_PREFIX))
+
+
+def _read_run(repo, run_hash: str) -> tuple[object, dict[str, np.ndarray]]:
+    """(seed, columns) of one run: the metrics the analysis needs, as flat arrays. Reads each
+    metric through Run.get_metric: Run.metrics() refills aim's run cache from SQLite on every call
+    (quadratic in the number of runs)."""
     from aim import Run
 
     run = Run(run_hash, repo=repo, read_only=True)
     hparams = run.get("hparams") or {}
-    info = {"run": run_hash, "name": run.name or "", "experiment": run.experiment or "", "tags": list(run.tags),
-            "seed": hparams.get("seed") if isinstance(hparams, dict) else None}
-    frames = []
-    for m in run.metrics():
-        subset = m.context.to_dict().get("subset")
-        wanted = ((subset == "val" and m.name in VAL_METRICS) or (subset == "train" and m.name in TRAIN_METRICS)
-                  or m.name.startswith(EXPERT_PREFIX))
-        if not wanted:
+    seed = hparams.get("seed") if isinstance(hparams, dict) else None
+    cols = {"subset": [], "metric": [], "step": [], "epoch": [], "value": []}
+    for name, ctx, _ in run.iter_metrics_info():
+        subset = ctx.to_dict().get("subset")
+        if not _wanted(name, subset):
             continue
-        steps, (values, epochs, _) = m.data.numpy()
-        frames.append(pd.DataFrame({"run": run_hash, "subset": subset, "metric": m.name, "step": steps.astype(np.int64),
-                                    "epoch": np.asarray(epochs, dtype=float), "value": np.asarray(values, dtype=float)}))
-    return info, frames
+        steps, (values, epochs) = run.get_metric(name, ctx).data.view(["val", "epoch"]).numpy()
+        n = len(steps)
+        cols["subset"].append(np.full(n, subset, dtype=object))
+        cols["metric"].append(np.full(n, name, dtype=object))
+        cols["step"].append(np.asarray(steps, dtype=np.int64))
+        cols["epoch"].append(np.asarray(epochs, dtype=float))
+        cols["value"].append(np.asarray(values, dtype=float))
+    return seed, {k: (np.concatenate(v) if v else np.array([], dtype=object if k in ("subset", "metric") else float))
+                  for k, v in cols.items()}
 
 
-def _read_repo(repo_path: str, do_reindex: bool, root: Path | None) -> RepoLoad:
+def _read_runs(repo_path: str, hashes: list[str]) -> tuple[list, list, list]:
+    """Read *hashes* from the repository at *repo_path*: (seeds, per-run columns, skipped)."""
+    from aim import Repo
+
+    repo = Repo(repo_path)
+    seeds, columns, skipped = [], [], []
+    for run_hash in hashes:
+        try:
+            seed, cols = _read_run(repo, run_hash)
+        except Exception as exc:  # noqa: BLE001 - one unreadable run (e.g. rocksdb Corruption) must not abort
+            skipped.append((run_hash, f"{type(exc).__name__}: {str(exc).strip()[:300]}"))
+            continue
+        seeds.append((run_hash, seed))
+        columns.append((run_hash, cols))
+    return seeds, columns, skipped
+
+
+WORKERS = 2  # processes reading runs in parallel (at most); below PARALLEL_FROM runs one process reads
+PARALLEL_FROM = 100
+
+
+def _read_parallel(repo_path: str, hashes: list[str]) -> tuple[list, list, list]:
+    """_read_runs over *hashes*, split across worker processes when there are many runs."""
+    workers = min(WORKERS, os.cpu_count() or 1)
+    if workers < 2 or len(hashes) < PARALLEL_FROM or not str(repo_path).startswith("/"):
+        return _read_runs(repo_path, hashes)
+    import multiprocessing
+
+    parts = [hashes[i::workers] for i in range(workers)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:  # spawn would re-run a notebook kernel's main
+        results = pool.starmap(_read_runs, [(repo_path, part) for part in parts])
+    return tuple(sum((r[i] for r in results), []) for i in range(3))
+
+
+def _read_repo(repo_path: str, do_reindex: bool, root: Path | None, dataset: str | None) -> RepoLoad:
     from aim import Repo
 
     repo = Repo(repo_path)
@@ -141,43 +196,48 @@ def _read_repo(repo_path: str, do_reindex: bool, root: Path | None) -> RepoLoad:
         repo = Repo(repo_path)
         indexed = {r.hash for r in repo.iter_runs()}
         reindexed = len(missing)
-    infos, frames, skipped = [], [], []
-    for run_hash in sorted(indexed):
-        try:
-            info, fr = _read_run(repo, run_hash)
-        except Exception as exc:  # one unreadable run (e.g. rocksdb Corruption) must not abort the load
-            skipped.append((run_hash, f"{type(exc).__name__}: {str(exc).strip()[:300]}"))
-            continue
-        infos.append(info)
-        frames += fr
+    info = {r.hash: (r.name or "", r.experiment or "", sorted(r.tags)) for r in repo.structured_db.runs()}
+    hashes = sorted(indexed)
+    wanted = [h for h in hashes if dataset is None or dataset in info.get(h, ("", "", []))[2]]
+    seeds, columns, skipped = _read_parallel(repo_path, wanted)
+    seed_of = dict(seeds)
+    frames = [pd.DataFrame({"run": h, **cols}) for h, cols in sorted(columns, key=lambda c: c[0])]
     metrics = (pd.concat(frames, ignore_index=True) if frames else
                pd.DataFrame(columns=["run", "subset", "metric", "step", "epoch", "value"]))
-    runs = pd.DataFrame(infos, columns=["run", "name", "experiment", "tags", "seed"])
-    return RepoLoad(metrics=metrics, runs=runs, skipped=skipped, total_runs=len(all_runs), reindexed=reindexed)
+    read = set(seed_of)
+    runs = pd.DataFrame([{"run": h, "name": info.get(h, ("", "", []))[0], "experiment": info.get(h, ("", "", []))[1],
+                          "tags": info.get(h, ("", "", []))[2], "seed": seed_of.get(h)}
+                         for h in hashes if h in read or h not in wanted],
+                        columns=["run", "name", "experiment", "tags", "seed"])
+    return RepoLoad(metrics=metrics, runs=runs, skipped=sorted(skipped), total_runs=len(all_runs),
+                    reindexed=reindexed)
 
 
-def load(repo_path: str, reindex_missing: bool = False, cache: bool = True) -> RepoLoad:
-    """Read a repository (a folder holding .aim, or an aim://host:port server) through the cache."""
+def load(repo_path: str, reindex_missing: bool = False, cache: bool = True, dataset: str | None = None) -> RepoLoad:
+    """Read a repository (a folder holding .aim, or an aim://host:port server) through the cache.
+
+    With *dataset*, only the runs tagged with it are read (every run's name and tags are still
+    listed, for the report's counts); the cache is kept per repository state and dataset."""
     if is_remote(repo_path):
-        loaded = _read_repo(repo_path, False, None)
+        loaded = _read_repo(repo_path, False, None, dataset)
         loaded.source = repo_path
         return loaded
     root = Path(repo_path).resolve()
     aim_dir = check_local_repo(root)
     digest = repo_digest(aim_dir)
-    parquet, meta = _cache_files(root, digest)
+    parquet, meta = _cache_files(root, digest, dataset)
     if cache and parquet.exists() and meta.exists():
         info = json.loads(meta.read_text())
         loaded = RepoLoad(metrics=pd.read_parquet(parquet), runs=pd.DataFrame(info["runs"]),
                           skipped=[tuple(s) for s in info["skipped"]], total_runs=info["total_runs"], from_cache=True)
     else:
-        loaded = _read_repo(str(root), reindex_missing, root)
+        loaded = _read_repo(str(root), reindex_missing, root, dataset)
         if loaded.reindexed:  # reindexing changed the repository: store under its new state
             digest = repo_digest(aim_dir)
-            parquet, meta = _cache_files(root, digest)
+            parquet, meta = _cache_files(root, digest, dataset)
         if cache:
             parquet.parent.mkdir(parents=True, exist_ok=True)
-            tmp = parquet.with_suffix(f".tmp{id(loaded)}")
+            tmp = parquet.with_suffix(f".tmp{os.getpid()}")
             loaded.metrics.to_parquet(tmp, index=False)
             tmp.rename(parquet)
             meta.write_text(json.dumps({"runs": loaded.runs.to_dict(orient="records"), "skipped": loaded.skipped,
@@ -262,22 +322,26 @@ DOMAINS = {  # metric: (low, high, what) — a run with a value outside is left 
 
 def implausible_runs(metrics: pd.DataFrame) -> dict[str, str]:
     """{run hash: reason} for runs with a value outside its metric's domain (DOMAINS; expert counts
-    not negative) or without any validation accuracy."""
+    not negative) or without any validation accuracy. One grouped pass over the table."""
     out = {}
-    for run_hash, g in metrics.groupby("run", sort=True):
-        if not ((g["metric"] == "accuracy") & (g["subset"] == "val")).any():
-            out[run_hash] = "it logs no validation accuracy"
+    has_acc = set(metrics.loc[(metrics["metric"] == "accuracy") & (metrics["subset"] == "val"), "run"])
+    for run_hash in sorted(set(metrics["run"]) - has_acc):
+        out[run_hash] = "it logs no validation accuracy"
+    names = pd.Categorical(metrics["metric"])  # a few metric names over a million rows: work per name
+    cats = pd.Index(names.categories)
+    low = np.array([0.0 if c.startswith(EXPERT_PREFIX) else DOMAINS.get(c, (-np.inf,))[0] for c in cats])[names.codes]
+    high = np.array([np.inf if c.startswith(EXPERT_PREFIX) else DOMAINS.get(c, (0, np.inf))[1] for c in cats])[names.codes]
+    value = metrics["value"].to_numpy()
+    bad = metrics[(value < low) | (value > high)]
+    for run_hash, g in bad.sort_values(["run", "step"], kind="stable").groupby("run", sort=True):
+        if run_hash in out:
             continue
-        for metric, (low, high, what) in DOMAINS.items():
-            v = g.loc[g["metric"] == metric, "value"]
-            outside = v[(v < low) | (v > high)]
-            if len(outside):
-                out[run_hash] = f"{metric} = {outside.iloc[0]:g} at step {int(g.loc[outside.index[0], 'step'])} ({what})"
-                break
+        first = g.iloc[0]
+        if first["metric"].startswith(EXPERT_PREFIX):
+            out[run_hash] = f"{first['metric']} = {first['value']:g} (an activation count, not negative)"
         else:
-            e = g[g["metric"].str.startswith(EXPERT_PREFIX) & (g["value"] < 0)]
-            if len(e):
-                out[run_hash] = f"{e['metric'].iloc[0]} = {e['value'].iloc[0]:g} (an activation count, not negative)"
+            out[run_hash] = (f"{first['metric']} = {first['value']:g} at step {int(first['step'])} "
+                             f"({DOMAINS[first['metric']][2]})")
     return out
 
 
