@@ -67,6 +67,8 @@ examples/generated/%/.complete: src/labbook/examples.py | $(ENV_STAMP)
 examples: $(EXAMPLE_DATA) ## generate the simulated example inputs that are not in git
 
 # One target per params file: reports/<notebook>/<variant>/.ok (written only when the report succeeded).
+# While `figures` builds, a fork server (labbook.kernelpool) holds the heavy imports: each report
+# still gets a fresh kernel process of its own, forked from it, used once.
 # inputs.d (written by the runner) adds every data file the notebook read as a prerequisite.
 .SECONDEXPANSION:
 reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(SRC) $(OPTIONS) | $(ENV_STAMP) $(EXAMPLE_DATA)
@@ -79,9 +81,13 @@ reports: $(REPORTS)
 figures: $(ENV_STAMP) ## build every out-of-date report (-j2: in parallel; ONLY='nb/*' globs; SHOW_CODE=1 shows code)
 	@start=$$(date +%s.%N); progress=.cache/labbook/progress.$$$$; : > $$progress; \
 	total=$$($(MAKE) --no-print-directory -n reports 2>/dev/null | grep -c 'labbook.build run'); \
-	[ "$$total" -gt 0 ] && echo "building $$total of $(words $(NAMES)) report(s)"; \
-	LABBOOK_PROGRESS=$$progress LABBOOK_TOTAL=$$total $(MAKE) --no-print-directory -k reports; rc=$$?; \
-	rm -f $$progress; \
+	pool=$${TMPDIR:-/tmp}/labbook-kernels.$$$$.sock; poolpid=; \
+	if [ "$$total" -gt 0 ]; then echo "building $$total of $(words $(NAMES)) report(s)"; \
+	  PYTHONHASHSEED=0 MPLCONFIGDIR=$(CURDIR)/.cache/labbook/matplotlib $(PY) -m labbook.kernelpool serve $$pool & \
+	  poolpid=$$!; fi; \
+	trap '[ -n "$$poolpid" ] && kill $$poolpid 2>/dev/null; rm -f $$progress $$pool' EXIT; \
+	LABBOOK_KERNEL_POOL=$$pool LABBOOK_PROGRESS=$$progress LABBOOK_TOTAL=$$total \
+	  $(MAKE) --no-print-directory -k reports; rc=$$?; \
 	$(PY) -m labbook.build index; \
 	$(PY) -m labbook.build summary --since $$start $(NAMES) || rc=1; \
 	exit $$rc

@@ -148,6 +148,42 @@ def recover(final: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _execute(nb_path: Path, executed: Path, params: dict, output_dir: Path, timeout: int) -> str | None:
+    """Run the notebook with papermill in this process (no second interpreter to start) on a fresh
+    project kernel (fixed cwd, per-cell timeout, SOURCE_DATE_EPOCH and PYTHONHASHSEED for the
+    kernel); writes *executed* even on failure. Returns None, or the error message."""
+    import logging
+
+    import papermill
+
+    from labbook import kernelpool
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)  # the kernel inherits this environment
+    os.environ.update(PYTHONHASHSEED="0", MPLCONFIGDIR=str(paths.CACHE / "matplotlib"))
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    log = output_dir / ".kernel-stderr"
+    saved = os.dup(2)  # the kernel inherits fd 2: its chatter goes to a file, shown only on failure
+    try:
+        with open(log, "wb") as f:
+            os.dup2(f.fileno(), 2)
+            try:
+                papermill.execute_notebook(str(nb_path), str(executed),
+                                           parameters={**params, "output_dir": str(output_dir)},
+                                           kernel_name=paths.KERNEL_NAME, cwd=str(paths.ROOT),
+                                           execution_timeout=timeout, progress_bar=False,
+                                           kernel_manager_class=kernelpool.kernel_manager_class())
+            finally:
+                os.dup2(saved, 2)
+    except papermill.PapermillExecutionError as exc:
+        return f"papermill: the notebook raised {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # noqa: BLE001 - a dead kernel or a timeout fails this report, not the build
+        return f"papermill: {type(exc).__name__}: {str(exc)[-2000:]}\n{log.read_text(errors='replace')[-2000:]}"
+    finally:
+        os.close(saved)
+        log.unlink(missing_ok=True)
+    return None
+
+
 def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> int:
     """Build one report; prints one status line; returns 0 if it succeeded, 1 if not."""
     import nbformat
@@ -178,16 +214,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         error = f"Invalid parameters:\n{exc}"
 
     if error is None:
-        env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH),
-                   PYTHONHASHSEED="0", MPLCONFIGDIR=str(paths.CACHE / "matplotlib"))
-        cmd = [sys.executable, "-m", "papermill", str(nb_path), str(executed),
-               "-f", str(params_file), "-p", "output_dir", str(tmp),
-               "-k", paths.KERNEL_NAME, "--cwd", str(paths.ROOT),
-               "--execution-timeout", str(timeout), "--no-progress-bar", "--log-level", "ERROR"]
-        proc = subprocess.run(cmd, cwd=paths.ROOT, env=env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            error = f"papermill exited with status {proc.returncode}\n" + proc.stderr[-4000:]
+        error = _execute(nb_path, executed, params, tmp, timeout)
 
     if executed.exists():
         nb = nbformat.read(executed, as_version=4)

@@ -1,0 +1,185 @@
+"""Fresh notebook kernels without paying for start-up and imports each time: a fork server.
+
+    python -m labbook.kernelpool serve SOCKET     # make figures runs one for the whole build
+    python -m labbook.kernelpool launch -f CONNECTION_FILE   # what a report's kernel manager starts
+
+The server imports the heavy libraries every report uses (numpy, pandas, scipy, matplotlib,
+seaborn, the labbook modules, ipykernel) once, then waits. For each report's kernel it forks: the
+child is a pristine copy of that process — nothing from any report was ever run in it — which
+takes the report's environment and working directory and becomes an IPython kernel on the given
+connection file. A kernel is used by one report and exits at its end; it is never reused, so every
+report still runs in a fresh kernel process. The launcher is the process jupyter_client watches:
+it forwards interrupts to the kernel and exits when the kernel does. Without a server (an
+interactive session, a single `labbook.build run`) the launcher becomes an ordinary kernel.
+"""
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+PRELOAD = ("numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot", "seaborn", "pyarrow",
+           "ipykernel.kernelapp", "labbook.stats", "labbook.statplots", "labbook.report", "labbook.findings",
+           "labbook.analyses.chain_of_experts", "labbook.analyses.credit_assignment", "labbook.analyses.moe",
+           "labbook.analyses.nonlinearity_reduction", "labbook.analyses.sparse_training",
+           "labbook.sources.chain_of_experts", "labbook.sources.credit_assignment",
+           "labbook.sources.nonlinearity_reduction", "labbook.sources.sparse_training")
+SOCKET_ENV = "LABBOOK_KERNEL_POOL"  # the server's socket path, set by make for a build
+
+
+def _kernel(argv: list[str]) -> None:
+    """Become an IPython kernel with *argv* (e.g. ["-f", connection_file]); does not return."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(argv=argv)
+    os._exit(0)
+
+
+def _child(request: dict) -> None:
+    """In the forked child: take the report's environment, cwd and stdio, then run the kernel. The
+    child stays in the build's process group and dies with the server (a killed build leaves no
+    kernel behind)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    devnull = os.open(os.devnull, os.O_RDWR)
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if request.get("log") else devnull
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _kernel(request["argv"])
+    finally:
+        os._exit(1)
+
+
+def serve(path: str) -> None:
+    """Preload, then fork a kernel for every request on the UNIX socket *path* until SIGTERM."""
+    import importlib
+
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for name in PRELOAD:
+        importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap())
+    children: set[int] = set()
+
+    def stop(*_):
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        Path(path).unlink(missing_ok=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    Path(path).unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(16)
+    while True:
+        try:
+            conn, _ = server.accept()
+        except InterruptedError:
+            continue
+        with conn:
+            request = json.loads(conn.makefile("r").readline())
+            pid = os.fork()
+            if pid == 0:
+                server.close()
+                _child(request)
+            children.add(pid)
+            conn.sendall(f"{pid}\n".encode())
+
+
+def _reap() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def launch(argv: list[str]) -> None:
+    """Start a kernel for *argv*: forked by the server when one runs, else in this process."""
+    path = os.environ.get(SOCKET_ENV)
+    conn = None
+    if path:
+        try:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(path)
+        except OSError:
+            conn = None
+    if conn is None:
+        _kernel(argv)
+        return
+    env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
+    with conn:
+        conn.sendall((json.dumps({"argv": argv, "env": env, "cwd": os.getcwd(),
+                                  "log": env.get("LABBOOK_KERNEL_LOG")}) + "\n").encode())
+        pid = int(conn.makefile("r").readline())
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+        if signum == signal.SIGTERM:
+            sys.exit(0)
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, forward)
+    while _alive(pid):
+        time.sleep(0.05)
+
+
+def kernel_manager_class():
+    """A jupyter_client KernelManager that starts kernels through `launch` (the pool when one
+    runs); papermill passes it to nbclient."""
+    from jupyter_client.manager import KernelManager
+
+    class PooledKernelManager(KernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            i = cmd.index("-f")
+            return [sys.executable, "-m", "labbook.kernelpool", "launch", *cmd[i:]]
+
+    return PooledKernelManager
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["serve"] and len(args) == 2:
+        serve(args[1])
+        return 0
+    if args[:1] == ["launch"]:
+        launch(args[1:])
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
