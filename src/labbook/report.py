@@ -90,9 +90,11 @@ class Report:
         for p in problems:
             self.figure_problems.append({"figure": name, "kind": p.kind, "detail": p.detail})
             self.warn(f"Figure `{name}`: {p}")
+        dpi = plt.rcParams["savefig.dpi"]
+        dpi = fig.dpi if dpi == "figure" else dpi
         plt.close(fig)
         png = png_path.read_bytes()  # shown as saved: no third rendering
-        width, height = (px / plt.rcParams["savefig.dpi"] for px in figures.png_size(png))
+        width, height = (px / dpi for px in figures.png_size(png))
         _display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<figure {name}>"},
                  {"image/png": {"width": round(width * SCREEN_PX_PER_IN), "alt": alt or name},
                   "labbook": {"figure": name, "width_in": round(width, 3), "height_in": round(height, 3)}})
