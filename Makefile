@@ -100,9 +100,10 @@ report: ## build one report: make report R=nb/variant (SHOW_CODE=1, TIMEOUT= as 
 test: $(ENV_STAMP) ## run the test suite (installs what it needs)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-benchmark: $(ENV_STAMP) ## time the build and the statistics engine (not a test)
-	$(PY) benchmarks/bench_build.py
-	$(PY) benchmarks/bench_stats.py
+benchmark: $(ENV_STAMP) ## time the Aim reader, the MoE notebook, the build and the statistics (QUICK=1: minutes); results in benchmarks/results/
+	$(PY) benchmarks/bench_aim.py $(if $(QUICK),--quick)
+	$(PY) benchmarks/bench_build.py $(if $(QUICK),--extra 0,--extra 2)
+	$(PY) benchmarks/bench_stats.py $(if $(QUICK),--skip-poi)
 
 new: $(ENV_STAMP) ## scaffold a new analysis: make new NAME=my_analysis (notebook, params, example data, test)
 	@$(PY) -m labbook.scaffold $(NAME)

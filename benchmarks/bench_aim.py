@@ -1,13 +1,16 @@
 """Benchmark (not a test): loading an Aim repository of RUNS runs x EPOCHS epochs.
 
-Measures, in one run on the same repository: the seed notebook's own query loop
-(`repo.query_metrics(...)` and its per-metric Python loop), our first load (empty cache), our
-cached load, and the whole MoE notebook on that repository (papermill, cold and warm cache).
-    python benchmarks/bench_aim.py [--runs 1000] [--epochs 100]
+Measures, in one run on the same repository: the seed notebook's own reads of the same data (its
+`repo.query_metrics(...)` loop and its expert-activation loop), our first load (empty cache), our
+cached load, and the whole MoE notebook on that repository (papermill, cold and warm cache); and
+the first load through a real `aim server` (on a small repository: aim's server protocol makes one
+request per tree access, so it is measured where it finishes in reasonable time).
+    python benchmarks/bench_aim.py [--runs 1001] [--epochs 100] [--quick]
 The repository is written once to benchmarks/results/aim_<runs>x<epochs>/ and reused.
 """
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -51,6 +54,38 @@ def seed_loop(repo_path: str, dataset: str) -> int:
     return len(rows) + sum(len(v) for v in acts.values()) + sum(len(r[3]) for r in expert_rows)
 
 
+def remote_load(runs_per_type: int = 3, epochs: int = 20) -> dict:
+    """First load of one dataset through `aim server` on 127.0.0.1 vs. a local read of the same
+    repository (7 types x runs_per_type runs x epochs, two datasets)."""
+    import socket
+
+    folder = OUT / f"aim_remote_{runs_per_type}x{epochs}"
+    if not (folder / "repo" / ".aim").is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+        examples.moe_aim(folder, 0, ("cifar10", "mnist"), tuple(examples.MOE_TYPES), runs_per_type, epochs)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).with_name("aim")), "server", "--repo", str(folder / "repo"),
+                               "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        remote_s, remote = timed(aim_repo.load, f"aim://127.0.0.1:{port}", False, True, "cifar10")
+        local_s, local = timed(aim_repo.load, str(folder / "repo"), False, False, "cifar10")
+        same = remote.metrics.equals(local.metrics)
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait()
+    return {"runs": len(remote.runs), "points": len(remote.metrics), "remote_first_load_s": remote_s,
+            "local_first_load_s": local_s, "same_table": bool(same)}
+
+
 def timed(fn, *args):
     t = time.perf_counter()
     out = fn(*args)
@@ -59,9 +94,12 @@ def timed(fn, *args):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=1001)
     ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--quick", action="store_true", help="210 runs x 30 epochs: a few minutes")
     args = ap.parse_args()
+    if args.quick:
+        args.runs, args.epochs = 210, 30
     folder = OUT / f"aim_{args.runs}x{args.epochs}"
     types = list(examples.MOE_TYPES)
     seeds = -(-args.runs // len(types))
@@ -92,6 +130,7 @@ def main() -> None:
             results[f"notebook_{label}_s"] = time.perf_counter() - t
             if done.returncode != 0:
                 raise SystemExit(done.stderr[-3000:])
+    results["remote"] = remote_load()
     print(json.dumps(results, indent=2))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"bench_aim_{args.runs}x{args.epochs}.json").write_text(json.dumps(results, indent=2) + "\n")

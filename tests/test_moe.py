@@ -3,6 +3,7 @@ tag selection, cache, never writing to the repo) and the tables checked against 
 import hashlib
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -304,3 +305,39 @@ def test_every_run_implausible_or_duplicated(repo):
                                             total_runs=loaded.total_runs, source=str(repo)),
                           "cifar10", aim_repo.DEFAULT_MOE_TYPES)
     assert any("softmoe runs have seed 0" in w and "logged twice" in w for w in out.warnings)
+
+
+def test_reads_through_a_real_aim_server(repo, tmp_path):
+    """repo_path: aim://host:port against `aim server` on 127.0.0.1, started and stopped here: the
+    same table as a local read (aim serves no SQLite to clients: run names and tags come run by run)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    aim = str(Path(sys.executable).with_name("aim"))
+    server = subprocess.Popen([aim, "server", "--repo", str(repo), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("aim server did not start within 60 s")
+        remote = aim_repo.load(f"aim://127.0.0.1:{port}", dataset="cifar10")
+        local = aim_repo.load(str(repo), cache=False, dataset="cifar10")
+        assert remote.source.startswith("aim://") and not remote.from_cache
+        a = aim_repo.select(remote, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+        b = aim_repo.select(local, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
+        pd.testing.assert_frame_equal(a.table, b.table)
+        assert a.runs.equals(b.runs) and len(a.runs) == len(TYPES) * SEEDS
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait(timeout=30)

@@ -178,6 +178,20 @@ def _read_parallel(repo_path: str, hashes: list[str]) -> tuple[list, list, list]
     return tuple(sum((r[i] for r in results), []) for i in range(3))
 
 
+def _run_info(repo, hashes: list[str]) -> dict[str, tuple[str, str, list[str]]]:
+    """{hash: (name, experiment, sorted tags)}: from the run-metadata SQLite in one query for a local
+    repository; through each run for a server (aim serves no SQLite to its clients)."""
+    if repo.structured_db is not None:
+        return {r.hash: (r.name or "", r.experiment or "", sorted(r.tags)) for r in repo.structured_db.runs()}
+    from aim import Run
+
+    out = {}
+    for h in hashes:
+        run = Run(h, repo=repo, read_only=True)
+        out[h] = (run.name or "", run.experiment or "", sorted(run.tags))
+    return out
+
+
 def _read_repo(repo_path: str, do_reindex: bool, root: Path | None, dataset: str | None) -> RepoLoad:
     from aim import Repo
 
@@ -196,8 +210,8 @@ def _read_repo(repo_path: str, do_reindex: bool, root: Path | None, dataset: str
         repo = Repo(repo_path)
         indexed = {r.hash for r in repo.iter_runs()}
         reindexed = len(missing)
-    info = {r.hash: (r.name or "", r.experiment or "", sorted(r.tags)) for r in repo.structured_db.runs()}
     hashes = sorted(indexed)
+    info = _run_info(repo, hashes)
     wanted = [h for h in hashes if dataset is None or dataset in info.get(h, ("", "", []))[2]]
     seeds, columns, skipped = _read_parallel(repo_path, wanted)
     seed_of = dict(seeds)
