@@ -29,8 +29,18 @@ MIN_AXES_IN = 0.8  # smallest readable axes box (height and width) at print size
 OVERLAP_PT = 1.0  # text boxes that share more than this (in both directions) overlap
 
 
-def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    """Write *fig* as directory/name.<fmt> for each format; returns the paths written.
+def saved_box(fig: plt.Figure, drawn: bool = False):
+    """The tight bounding box (inches, padded) savefig would compute, once for every format;
+    *drawn*: the figure was just drawn (e.g. by check), so its layout is final."""
+    if not drawn:
+        fig.draw_without_rendering()
+    return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+
+
+def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] = FORMATS,
+         drawn: bool = False) -> list[Path]:
+    """Write *fig* as directory/name.<fmt> for each format; returns the paths written. *drawn*:
+    the figure was drawn just before (its layout is final), so the bounding box is not redrawn.
 
     Byte-identical across runs given the same data, provided SOURCE_DATE_EPOCH is set (the
     runner sets it) and style.paper()'s svg.hashsalt is in effect.
@@ -39,10 +49,11 @@ def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] =
         raise ValueError(f"figure name must be a plain file stem, not {name!r}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    bbox = saved_box(fig, drawn) if plt.rcParams["savefig.bbox"] == "tight" else None
     written = []
     for fmt in formats:
         path = directory / f"{name}.{fmt}"
-        fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt))
+        fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt), bbox_inches=bbox)
         written.append(path)
     return written
 

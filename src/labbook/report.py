@@ -85,8 +85,8 @@ class Report:
 
         Each problem the figure check finds becomes a visible warning naming the figure, and is
         recorded for provenance.json (and in ``figure_problems``)."""
-        png_path = figures.save(fig, self.figures_dir, name)[0]
-        problems = figures.check(fig)
+        problems = figures.check(fig)  # draws the figure: its layout is final for saving
+        png_path = figures.save(fig, self.figures_dir, name, drawn=True)[0]
         for p in problems:
             self.figure_problems.append({"figure": name, "kind": p.kind, "detail": p.detail})
             self.warn(f"Figure `{name}`: {p}")
