@@ -398,6 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     p_list.add_argument("pattern", nargs="?", help="glob(s) over report names, e.g. 'moe_analysis/*'")
     args = parser.parse_args(argv)
     if args.command == "run":
+        if os.environ.get("LABBOOK_KERNEL_POOL") and not os.environ.get("LABBOOK_FORKED"):
+            from labbook import kernelpool  # a build's fork server runs it with the imports done
+
+            os.environ["LABBOOK_FORKED"] = "1"
+            rc = kernelpool.run_forked(sys.argv[1:] if argv is None else argv)
+            del os.environ["LABBOOK_FORKED"]
+            if rc is not None:
+                return rc
         return run(args.name, show_code=args.show_code, timeout=args.timeout)
     if args.command == "index":
         write_index()

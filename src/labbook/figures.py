@@ -50,11 +50,16 @@ def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] =
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     bbox = saved_box(fig, drawn) if plt.rcParams["savefig.bbox"] == "tight" else None
+    engine = fig.get_layout_engine()
+    fig.set_layout_engine("none")  # laid out just above: each format draws that layout as it is
     written = []
-    for fmt in formats:
-        path = directory / f"{name}.{fmt}"
-        fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt), bbox_inches=bbox)
-        written.append(path)
+    try:
+        for fmt in formats:
+            path = directory / f"{name}.{fmt}"
+            fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt), bbox_inches=bbox)
+            written.append(path)
+    finally:
+        fig.set_layout_engine(engine)
     return written
 
 

@@ -1,31 +1,42 @@
-"""Fresh notebook kernels without paying for start-up and imports each time: a fork server.
+"""Fresh notebook kernels and report runners without paying for start-up and imports each time:
+a fork server.
 
     python -m labbook.kernelpool serve SOCKET     # make figures runs one for the whole build
     python -m labbook.kernelpool launch -f CONNECTION_FILE   # what a report's kernel manager starts
+    (`labbook.build run` asks it for a runner through `run_forked`)
 
 The server imports the heavy libraries every report uses (numpy, pandas, scipy, matplotlib,
-seaborn, the labbook modules, ipykernel) once, then waits. For each report's kernel it forks: the
-child is a pristine copy of that process — nothing from any report was ever run in it — which
-takes the report's environment and working directory and becomes an IPython kernel on the given
-connection file. A kernel is used by one report and exits at its end; it is never reused, so every
-report still runs in a fresh kernel process. The launcher is the process jupyter_client watches:
-it forwards interrupts to the kernel and exits when the kernel does. Without a server (an
-interactive session, a single `labbook.build run`) the launcher becomes an ordinary kernel.
+seaborn, papermill, nbconvert, Typst, the labbook modules, ipykernel) once, then waits. For each
+request it forks: the child is a pristine copy of that process — nothing from any report was ever
+run in it. A kernel child takes the report's environment and working directory and becomes an
+IPython kernel on the given connection file; it is used by one report and exits at its end, never
+reused, so every report still runs in a fresh kernel process. A runner child takes the caller's
+standard streams, environment and working directory and runs `labbook.build` for it; the caller
+waits for its exit status, and the runner ends when the caller does. The launcher is the process
+jupyter_client watches: it forwards interrupts to the kernel and exits when the kernel does.
+Without a server (an interactive session, a single `labbook.build run`) the launcher becomes an
+ordinary kernel and the build runs in its own process.
 """
 import json
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
-PRELOAD = ("numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot", "seaborn", "pyarrow",
-           "ipykernel.kernelapp", "labbook.stats", "labbook.statplots", "labbook.report", "labbook.findings",
-           "labbook.analyses.chain_of_experts", "labbook.analyses.credit_assignment", "labbook.analyses.moe",
-           "labbook.analyses.nonlinearity_reduction", "labbook.analyses.sparse_training",
-           "labbook.sources.chain_of_experts", "labbook.sources.credit_assignment",
-           "labbook.sources.nonlinearity_reduction", "labbook.sources.sparse_training")
+PRELOAD = (
+    "numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot", "seaborn", "pyarrow",
+    "pydantic", "jinja2", "mistune", "nbformat", "papermill", "nbconvert", "typst",
+    "jupyter_client.manager", "ipykernel.kernelapp",
+    "labbook.build", "labbook.params", "labbook.render", "labbook.provenance",
+    "labbook.stats", "labbook.statplots", "labbook.report", "labbook.findings",
+    "labbook.analyses.chain_of_experts", "labbook.analyses.credit_assignment", "labbook.analyses.moe",
+    "labbook.analyses.nonlinearity_reduction", "labbook.analyses.sparse_training",
+    "labbook.sources.chain_of_experts", "labbook.sources.credit_assignment",
+    "labbook.sources.nonlinearity_reduction", "labbook.sources.sparse_training",
+)
 SOCKET_ENV = "LABBOOK_KERNEL_POOL"  # the server's socket path, set by make for a build
 
 
@@ -63,6 +74,71 @@ def _child(request: dict) -> None:
         os._exit(1)
 
 
+def _end_with_caller(conn: socket.socket) -> None:
+    """In a runner: wait until the caller closes its end (it exited or was killed), then end the
+    runner the way the caller ended: a report is never built for nobody."""
+    try:
+        while conn.recv(64):
+            pass
+    except OSError:
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _runner(request: dict, fds: list[int], conn: socket.socket) -> None:
+    """In the forked child: run labbook.build with the caller's streams, environment and cwd, then
+    send the exit status back on *conn*; does not return."""
+    rc = 1
+    try:
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        threading.Thread(target=_end_with_caller, args=(conn,), daemon=True).start()
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+        sys.stdin, sys.stdout, sys.stderr = (os.fdopen(os.dup(i), m, buffering=1 if i else -1)
+                                             for i, m in ((0, "r"), (1, "w"), (2, "w")))
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        from labbook import build
+
+        rc = build.main(request["argv"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        try:
+            conn.sendall(f"{rc}\n".encode())
+        finally:
+            os._exit(rc if isinstance(rc, int) else 1)
+
+
+def run_forked(argv: list[str]) -> int | None:
+    """Run `labbook.build` *argv* in a runner forked by the server of this build; None when no
+    server runs (the caller then runs it itself). Returns the runner's exit status."""
+    path = os.environ.get(SOCKET_ENV)
+    if not path:
+        return None
+    try:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(path)
+    except OSError:
+        return None
+    with conn:
+        request = {"kind": "report", "argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+        answer = conn.makefile("r").readline()
+    return int(answer) if answer.strip() else 1
+
+
 def serve(path: str) -> None:
     """Preload, then fork a kernel for every request on the UNIX socket *path* until SIGTERM."""
     import importlib
@@ -94,13 +170,29 @@ def serve(path: str) -> None:
         except InterruptedError:
             continue
         with conn:
-            request = json.loads(conn.makefile("r").readline())
+            request, fds = _receive(conn)
             pid = os.fork()
             if pid == 0:
                 server.close()
+                if request.get("kind") == "report":
+                    _runner(request, fds, conn)
                 _child(request)
+            for fd in fds:
+                os.close(fd)
             children.add(pid)
-            conn.sendall(f"{pid}\n".encode())
+            if request.get("kind") != "report":
+                conn.sendall(f"{pid}\n".encode())
+
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    """One request (a JSON line) and the file descriptors sent with it."""
+    msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    while msg and not msg.endswith(b"\n"):
+        more = conn.recv(1 << 16)
+        if not more:
+            break
+        msg += more
+    return json.loads(msg.decode()), list(fds)
 
 
 def _reap() -> None:
@@ -137,8 +229,9 @@ def launch(argv: list[str]) -> None:
         return
     env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
     with conn:
-        conn.sendall((json.dumps({"argv": argv, "env": env, "cwd": os.getcwd(),
-                                  "log": env.get("LABBOOK_KERNEL_LOG")}) + "\n").encode())
+        request = {"kind": "kernel", "argv": argv, "env": env, "cwd": os.getcwd(),
+                   "log": env.get("LABBOOK_KERNEL_LOG")}
+        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [])
         pid = int(conn.makefile("r").readline())
 
     def forward(signum, _frame):
