@@ -39,7 +39,7 @@ $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTI
 SRC := $(sort $(wildcard src/labbook/*.py src/labbook/*/*.py))
 EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds sparse_training credit_assignment nonlinearity_reduction moe_aim)
 
-.PHONY: help env figures report reports examples test lab new clean distclean benchmark
+.PHONY: help env figures report reports examples test lint lab new clean distclean benchmark
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -99,6 +99,10 @@ report: ## build one report: make report R=nb/variant (SHOW_CODE=1, TIMEOUT= as 
 
 test: $(ENV_STAMP) ## run the test suite (installs what it needs)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(ENV_STAMP) ## ruff check and ruff format --check over src, tests, benchmarks and notebooks
+	$(PY) -m ruff check
+	$(PY) -m ruff format --check
 
 benchmark: $(ENV_STAMP) ## time the Aim reader, the MoE notebook, the build and the statistics (QUICK=1: minutes); results in benchmarks/results/
 	$(PY) benchmarks/bench_aim.py $(if $(QUICK),--quick)
