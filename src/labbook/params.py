@@ -1,10 +1,15 @@
 """Validate a params YAML file against a notebook's ``parameters`` cell, before any kernel starts.
 
-Every parameter in a notebook is annotated: ``name: TYPE = default  # help``. TYPE is str, int,
-float, bool, list or dict, subscripted for their items (``list[str]``, ``dict[str, str]``), or
-``Optional[TYPE]`` (papermill's inspector does not read ``TYPE | None``). Values are checked with
-pydantic in strict mode, nested items included. A parameter whose default is None and whose type
-does not admit None is required.
+Every parameter in a notebook is annotated and explained, the help in the comment lines right above
+it (or, when it fits, at the end of its line)::
+
+    # figure width (paper column), one of "half", "full"
+    column: str = "full"
+
+TYPE is str, int, float, bool, list or dict, subscripted for their items (``list[str]``,
+``dict[str, str]``), or ``Optional[TYPE]`` (papermill's inspector does not read ``TYPE | None``).
+Values are checked with pydantic in strict mode, nested items included. A parameter whose default
+is None and whose type does not admit None is required.
 
 A parameter with a domain says so at the end of its help: ``in (0, 1)``, ``in [0, 1]`` (brackets
 include the bound, parentheses exclude it) or ``at least N``. Every problem of a file is reported
@@ -119,10 +124,11 @@ def notebook_params(notebook: Path) -> dict[str, Param]:
     # papermill's own parser (what --help-notebook shows), independent of the stored kernel name
     declared = {p.name: p._asdict() for p in PythonTranslator.inspect(cells[0])}
     assigned = _assigned_names(cells[0].source, notebook)
+    above = _comments_above(cells[0].source)
     unread = [n for n in assigned if n not in declared]
     if unread:  # papermill skips such lines with only a log warning; injection would silently miss them
         raise ParamsError(f"{notebook}: parameter(s) {unread} in the parameters cell cannot be read by papermill "
-                          "(one assignment per line, `name: type = value  # help`, no '=' in the comment)")
+                          "(one assignment per line, `name: type = value`, help in the comment above it)")
     out = {}
     for name, p in declared.items():
         where = f"{notebook}: parameter {name!r}"
@@ -134,9 +140,26 @@ def notebook_params(notebook: Path) -> dict[str, Param]:
             default = ast.literal_eval(p["default"])
         except (ValueError, SyntaxError):
             raise ParamsError(f"{where}: default {p['default']!r} is not a literal") from None
-        help_text = p.get("help", "")
+        help_text = " ".join(t for t in (above.get(name, ""), p.get("help", "")) if t)
         out[name] = Param(name, type_, annotation, optional, default, help_text, parse_domain(help_text),
                           parse_choices(help_text))
+    return out
+
+
+def _comments_above(source: str) -> dict[str, str]:
+    """For each name assigned at the top level of *source*, the comment lines directly above its
+    assignment, joined with spaces ('' when there are none)."""
+    lines = source.splitlines()
+    out = {}
+    for node in ast.parse(source).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if not isinstance(target, ast.Name):
+            continue
+        block, i = [], node.lineno - 2
+        while i >= 0 and lines[i].lstrip().startswith("#"):
+            block.insert(0, lines[i].lstrip().lstrip("#").strip())
+            i -= 1
+        out[target.id] = " ".join(t for t in block if t)
     return out
 
 
