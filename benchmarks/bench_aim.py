@@ -8,6 +8,7 @@ request per tree access, so it is measured where it finishes in reasonable time)
     python benchmarks/bench_aim.py [--runs 1001] [--epochs 100] [--quick]
 The repository is written once to benchmarks/results/aim_<runs>x<epochs>/ and reused.
 """
+
 import argparse
 import json
 import os
@@ -32,9 +33,11 @@ def seed_loop(repo_path: str, dataset: str) -> int:
     from aim import Repo
 
     repo = Repo(repo_path)
-    seq = repo.query_metrics("metric.name in ['loss', 'accuracy', 'profiling_total_cpu_time', 'profiling_memory_usage'] "
-                             "and metric.context.subset == 'val' or ((metric.name == 'macs' or "
-                             "metric.name.startswith('expert_')) and metric.context.subset == 'train')")
+    seq = repo.query_metrics(
+        "metric.name in ['loss', 'accuracy', 'profiling_total_cpu_time', 'profiling_memory_usage'] "
+        "and metric.context.subset == 'val' or ((metric.name == 'macs' or "
+        "metric.name.startswith('expert_')) and metric.context.subset == 'train')"
+    )
     rows, acts = [], defaultdict(list)
     for metric in seq:
         if dataset not in metric.run.props.tags:
@@ -49,8 +52,15 @@ def seed_loop(repo_path: str, dataset: str) -> int:
     for t in repo.iter_runs():
         for metric in t.metrics():
             if metric.name.startswith("expert_"):
-                expert_rows.append((t.hash, t.props.tags, metric.name, metric.values.values_list(),
-                                    metric.context.to_dict()))
+                expert_rows.append(
+                    (
+                        t.hash,
+                        t.props.tags,
+                        metric.name,
+                        metric.values.values_list(),
+                        metric.context.to_dict(),
+                    )
+                )
     return len(rows) + sum(len(v) for v in acts.values()) + sum(len(r[3]) for r in expert_rows)
 
 
@@ -62,13 +72,27 @@ def remote_load(runs_per_type: int = 3, epochs: int = 20) -> dict:
     folder = OUT / f"aim_remote_{runs_per_type}x{epochs}"
     if not (folder / "repo" / ".aim").is_dir():
         shutil.rmtree(folder, ignore_errors=True)
-        examples.moe_aim(folder, 0, ("cifar10", "mnist"), tuple(examples.MOE_TYPES), runs_per_type, epochs)
+        examples.moe_aim(
+            folder, 0, ("cifar10", "mnist"), tuple(examples.MOE_TYPES), runs_per_type, epochs
+        )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([str(Path(sys.executable).with_name("aim")), "server", "--repo", str(folder / "repo"),
-                               "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("aim")),
+            "server",
+            "--repo",
+            str(folder / "repo"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         for _ in range(200):
             try:
@@ -82,8 +106,13 @@ def remote_load(runs_per_type: int = 3, epochs: int = 20) -> dict:
     finally:
         os.killpg(server.pid, 9)
         server.wait()
-    return {"runs": len(remote.runs), "points": len(remote.metrics), "remote_first_load_s": remote_s,
-            "local_first_load_s": local_s, "same_table": bool(same)}
+    return {
+        "runs": len(remote.runs),
+        "points": len(remote.metrics),
+        "remote_first_load_s": remote_s,
+        "local_first_load_s": local_s,
+        "same_table": bool(same),
+    }
 
 
 def timed(fn, *args):
@@ -105,7 +134,9 @@ def main() -> None:
     seeds = -(-args.runs // len(types))
     if not (folder / "repo" / ".aim").is_dir():
         shutil.rmtree(folder, ignore_errors=True)
-        write, _ = timed(examples.moe_aim, folder, 0, ("cifar10",), tuple(types), seeds, args.epochs)
+        write, _ = timed(
+            examples.moe_aim, folder, 0, ("cifar10",), tuple(types), seeds, args.epochs
+        )
         print(f"wrote {len(types) * seeds} runs x {args.epochs} epochs in {write:.1f} s")
     repo = str(folder / "repo")
     for p in (paths.CACHE / "aim").glob("*"):
@@ -114,26 +145,56 @@ def main() -> None:
     cached, again = timed(aim_repo.load, repo, False, True, "cifar10")
     assert again.from_cache and again.metrics.equals(loaded.metrics)
     seed_s, points = timed(seed_loop, repo, "cifar10")
-    results = {"runs": len(loaded.runs), "epochs": args.epochs, "points": len(loaded.metrics), "seed_loop_points": points,
-               "first_load_s": first, "cached_load_s": cached, "seed_loop_s": seed_s,
-               "cached_speedup": first / cached, "first_vs_seed": seed_s / first}
+    results = {
+        "runs": len(loaded.runs),
+        "epochs": args.epochs,
+        "points": len(loaded.metrics),
+        "seed_loop_points": points,
+        "first_load_s": first,
+        "cached_load_s": cached,
+        "seed_loop_s": seed_s,
+        "cached_speedup": first / cached,
+        "first_vs_seed": seed_s / first,
+    }
     for label in ("cold", "warm"):
         if label == "cold":
             for p in (paths.CACHE / "aim").glob("*"):
                 p.unlink()
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "papermill", str(paths.notebook_path("moe_analysis")),
-                                   str(Path(tmp) / "out.ipynb"), "-k", paths.KERNEL_NAME, "--cwd", str(paths.ROOT),
-                                   "-p", "repo_path", repo, "-p", "dataset", "cifar10", "-p", "output_dir", tmp],
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "papermill",
+                    str(paths.notebook_path("moe_analysis")),
+                    str(Path(tmp) / "out.ipynb"),
+                    "-k",
+                    paths.KERNEL_NAME,
+                    "--cwd",
+                    str(paths.ROOT),
+                    "-p",
+                    "repo_path",
+                    repo,
+                    "-p",
+                    "dataset",
+                    "cifar10",
+                    "-p",
+                    "output_dir",
+                    tmp,
+                ],
+                capture_output=True,
+                text=True,
+            )
             results[f"notebook_{label}_s"] = time.perf_counter() - t
             if done.returncode != 0:
                 raise SystemExit(done.stderr[-3000:])
     results["remote"] = remote_load()
     print(json.dumps(results, indent=2))
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"bench_aim_{args.runs}x{args.epochs}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (OUT / f"bench_aim_{args.runs}x{args.epochs}.json").write_text(
+        json.dumps(results, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

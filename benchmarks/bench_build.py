@@ -5,6 +5,7 @@ The naive loop is what a user would write: for each params file, `papermill` the
 of the tree: the params files of the project plus EXTRA copies of each, so there are several reports.
     python benchmarks/bench_build.py [--extra 2]
 """
+
 import argparse
 import json
 import shutil
@@ -45,20 +46,41 @@ def main() -> None:
             out = naive_dir / p.parent.name / p.stem
             out.mkdir(parents=True)
             nb = tree / "notebooks" / f"{p.parent.name}.ipynb"
-            for cmd in ([str(venv / "papermill"), str(nb), str(out / "executed.ipynb"), "-f", str(p),
-                         "-p", "output_dir", str(out), "-k", "labbook", "--cwd", str(tree)],
-                        [str(venv / "jupyter"), "nbconvert", "--to", "html", str(out / "executed.ipynb")]):
+            for cmd in (
+                [
+                    str(venv / "papermill"),
+                    str(nb),
+                    str(out / "executed.ipynb"),
+                    "-f",
+                    str(p),
+                    "-p",
+                    "output_dir",
+                    str(out),
+                    "-k",
+                    "labbook",
+                    "--cwd",
+                    str(tree),
+                ],
+                [str(venv / "jupyter"), "nbconvert", "--to", "html", str(out / "executed.ipynb")],
+            ):
                 res = sandbox.run(tree, *cmd)
                 if res.returncode != 0:
                     raise SystemExit(f"naive loop failed on {p}:\n{res.stderr[-2000:]}")
         naive = time.perf_counter() - t
         shutil.rmtree(naive_dir)
 
-    result = {"reports": len(params), "make_j2_clean_s": round(clean, 2), "naive_loop_s": round(naive, 2),
-              "speedup": round(naive / clean, 2), "noop_make_s": round(noop, 3)}
+    result = {
+        "reports": len(params),
+        "make_j2_clean_s": round(clean, 2),
+        "naive_loop_s": round(naive, 2),
+        "speedup": round(naive / clean, 2),
+        "noop_make_s": round(noop, 3),
+    }
     print(json.dumps(result, indent=2))
     (paths.ROOT / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
-    (paths.ROOT / "benchmarks" / "results" / "build.json").write_text(json.dumps(result, indent=2) + "\n")
+    (paths.ROOT / "benchmarks" / "results" / "build.json").write_text(
+        json.dumps(result, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ compared for bit-identity (labbook in legacy mode replays rliable's random strea
     python benchmarks/bench_stats.py [--agg-reps 50000] [--poi-reps 2000]
 Takes ~10 minutes here, nearly all of it rliable's probability of improvement.
 """
+
 import argparse
 import json
 import time
@@ -21,12 +22,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--agg-reps", type=int, default=50_000)
     ap.add_argument("--poi-reps", type=int, default=2_000)
-    ap.add_argument("--skip-poi", action="store_true", help="time only the aggregates (rliable's PoI takes ~15 min)")
+    ap.add_argument(
+        "--skip-poi",
+        action="store_true",
+        help="time only the aggregates (rliable's PoI takes ~15 min)",
+    )
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     scores = {f"method{i}": rng.random((10, 20)) * (0.6 + 0.05 * i) for i in range(7)}
-    agg = lambda x: np.array([metrics.aggregate_median(x), metrics.aggregate_iqm(x),  # noqa: E731
-                              metrics.aggregate_mean(x), metrics.aggregate_optimality_gap(x)])
+    agg = lambda x: np.array(
+        [
+            metrics.aggregate_median(x),
+            metrics.aggregate_iqm(x),  # noqa: E731
+            metrics.aggregate_mean(x),
+            metrics.aggregate_optimality_gap(x),
+        ]
+    )
     out = {}
 
     t = time.perf_counter()
@@ -45,7 +56,9 @@ def main() -> None:
         return
     t = time.perf_counter()
     np.random.seed(7)
-    _, r_p = rly.get_interval_estimates(pairs, metrics.probability_of_improvement, reps=args.poi_reps)
+    _, r_p = rly.get_interval_estimates(
+        pairs, metrics.probability_of_improvement, reps=args.poi_reps
+    )
     out["rliable_poi_s"] = time.perf_counter() - t
     t = time.perf_counter()
     _, l_p = stats.probability_of_improvement_ci(pairs, reps=args.poi_reps, seed=7, legacy=True)
@@ -57,7 +70,9 @@ def main() -> None:
     out.update(agg_reps=args.agg_reps, poi_reps=args.poi_reps, pairs=len(pairs))
     print(json.dumps(out, indent=2))
     (paths.ROOT / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
-    (paths.ROOT / "benchmarks" / "results" / "stats.json").write_text(json.dumps(out, indent=2) + "\n")
+    (paths.ROOT / "benchmarks" / "results" / "stats.json").write_text(
+        json.dumps(out, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ One `make -j2 figures` builds every params file plus three made here: one whose 
 (the notebook fails), one with an unknown key (fails before a kernel starts) and one with modified
 data (findings must follow the data). Later tests rebuild incrementally in the same copy.
 """
+
 import hashlib
 import json
 import shutil
@@ -27,15 +28,18 @@ def _modified_data(tree: Path) -> None:
     src = tree / "examples" / "chain_of_experts"
     for name in ("chain_sequential.json", "chain_parallel.json", "entropy.json"):
         shutil.copy(src / name, d / name)
-    (d / "baseline.json").write_text(json.dumps({"method": "Base Backbone", "accuracy": 80.5, "params_m": 45.2,
-                                                 "gflops": 8.1}))
-    (d / "ablation_experts.json").write_text(json.dumps({"experts_per_block": [1, 2, 4, 8],
-                                                         "accuracy": [70.0, 72.0, 74.0, 76.0]}))
+    (d / "baseline.json").write_text(
+        json.dumps({"method": "Base Backbone", "accuracy": 80.5, "params_m": 45.2, "gflops": 8.1})
+    )
+    (d / "ablation_experts.json").write_text(
+        json.dumps({"experts_per_block": [1, 2, 4, 8], "accuracy": [70.0, 72.0, 74.0, 76.0]})
+    )
     (tree / "params" / "chain_of_experts" / "modified.yaml").write_text(
         "method_files:\n  baseline: userdata/modified/baseline.json\n"
         "  chain_seq: userdata/modified/chain_sequential.json\n  chain_par: userdata/modified/chain_parallel.json\n"
         "ablation_file: userdata/modified/ablation_experts.json\nentropy_file: userdata/modified/entropy.json\n"
-        "convergence_file: null\n")
+        "convergence_file: null\n"
+    )
 
 
 def _twin_aim_repos(tree: Path) -> None:
@@ -44,28 +48,60 @@ def _twin_aim_repos(tree: Path) -> None:
     from labbook import examples
 
     for twin in ("a", "b"):
-        examples.moe_aim(tree / "userdata" / f"aim_{twin}", datasets=("cifar10",),
-                         moe_types=("softmoe", "ffn", "roundrobin", "expert_segmentation"), seeds=4, epochs=6)
+        examples.moe_aim(
+            tree / "userdata" / f"aim_{twin}",
+            datasets=("cifar10",),
+            moe_types=("softmoe", "ffn", "roundrobin", "expert_segmentation"),
+            seeds=4,
+            epochs=6,
+        )
         (tree / "params" / "moe_analysis" / f"twin_{twin}.yaml").write_text(
-            f"repo_path: userdata/aim_{twin}/repo\ndataset: cifar10\nreps: 300\n")
+            f"repo_path: userdata/aim_{twin}/repo\ndataset: cifar10\nreps: 300\n"
+        )
 
 
-def _nlr_run(folder: Path, approach: str, seed: int, acc: float, latency_ms: float, ratio=None, gates=None,
-             extra=None) -> None:
+def _nlr_run(
+    folder: Path,
+    approach: str,
+    seed: int,
+    acc: float,
+    latency_ms: float,
+    ratio=None,
+    gates=None,
+    extra=None,
+) -> None:
     folder.mkdir(parents=True)
     history = []
     for e in (1, 2, 3):
-        row = {"epoch": e, "train_acc": round(acc * e / 3 + 0.01, 4), "val_acc": round(acc * e / 3, 4),
-               "train_loss": 1.0 / e, "val_loss": 1.1 / e}
+        row = {
+            "epoch": e,
+            "train_acc": round(acc * e / 3 + 0.01, 4),
+            "val_acc": round(acc * e / 3, 4),
+            "train_loss": 1.0 / e,
+            "val_loss": 1.1 / e,
+        }
         if gates is not None:
-            row["gating"] = [{"layer": f"fc{i + 1}", "alpha_mean": a, "alpha_median": a, "alpha_lt_0.1": 0.1 * (a < 0.5),
-                              "alpha_gt_0.9": 0.0} for i, a in enumerate(gates)]
+            row["gating"] = [
+                {
+                    "layer": f"fc{i + 1}",
+                    "alpha_mean": a,
+                    "alpha_median": a,
+                    "alpha_lt_0.1": 0.1 * (a < 0.5),
+                    "alpha_gt_0.9": 0.0,
+                }
+                for i, a in enumerate(gates)
+            ]
         history.append(row)
     config = {"approach": approach, "dataset": "crafted", "seed": seed, **(extra or {})}
     if ratio is not None:
         config["linear_ratio"] = ratio
-    meta = {"config": config, "latency": {"mean_latency_s": latency_ms / 1000}, "approx_linear_flops": 1000,
-            "param_counts": {"trainable_params": 100}, "memory_mb": 10.0}
+    meta = {
+        "config": config,
+        "latency": {"mean_latency_s": latency_ms / 1000},
+        "approx_linear_flops": 1000,
+        "param_counts": {"trainable_params": 100},
+        "memory_mb": 10.0,
+    }
     (folder / "history.json").write_text(json.dumps(history))
     (folder / "meta.json").write_text(json.dumps(meta))
 
@@ -75,41 +111,85 @@ def _crafted_nonlinearity(tree: Path) -> None:
     points; the fastest run per accuracy is 80% linear, 5 points down; gating runs in two config
     groups, one of them a single run."""
     d = tree / "userdata" / "nlr_crafted"
-    for ratio, accs, latency in ((0.0, (0.950, 0.952), 1.00), (0.2, (0.920, 0.921), 0.95), (0.8, (0.900, 0.902), 0.40)):
+    for ratio, accs, latency in (
+        (0.0, (0.950, 0.952), 1.00),
+        (0.2, (0.920, 0.921), 0.95),
+        (0.8, (0.900, 0.902), 0.40),
+    ):
         for s, acc in enumerate(accs):
-            _nlr_run(d / f"crafted_fixed_{int(100 * ratio)}_s{s}", "fixed", s, acc, latency, ratio=ratio)
+            _nlr_run(
+                d / f"crafted_fixed_{int(100 * ratio)}_s{s}", "fixed", s, acc, latency, ratio=ratio
+            )
     for s in (0, 1):
-        _nlr_run(d / f"crafted_gating_a_s{s}", "gating", s, 0.93 + 0.002 * s, 0.8, gates=[0.2, 0.6, 0.9],
-                 extra={"sparsity_weight": 0.01})
-    _nlr_run(d / "crafted_gating_b_s0", "gating", 0, 0.91, 0.7, gates=[0.1, 0.3, 0.9], extra={"sparsity_weight": 0.1})
+        _nlr_run(
+            d / f"crafted_gating_a_s{s}",
+            "gating",
+            s,
+            0.93 + 0.002 * s,
+            0.8,
+            gates=[0.2, 0.6, 0.9],
+            extra={"sparsity_weight": 0.01},
+        )
+    _nlr_run(
+        d / "crafted_gating_b_s0",
+        "gating",
+        0,
+        0.91,
+        0.7,
+        gates=[0.1, 0.3, 0.9],
+        extra={"sparsity_weight": 0.1},
+    )
     (tree / "params" / "nonlinearity_reduction" / "crafted.yaml").write_text(
-        "runs_dir: userdata/nlr_crafted\ntolerance: 0.01\nlatency_at: 0.2\n")
+        "runs_dir: userdata/nlr_crafted\ntolerance: 0.01\nlatency_at: 0.2\n"
+    )
 
 
 def _credit_doc(seed: str, finals: dict) -> dict:
-    return {seed: {m: {"log": {"train_acc": [0.2, 0.5, f + 0.05], "test_acc": [0.2, 0.45, f]}} for m, f in finals.items()}}
+    return {
+        seed: {
+            m: {"log": {"train_acc": [0.2, 0.5, f + 0.05], "test_acc": [0.2, 0.45, f]}}
+            for m, f in finals.items()
+        }
+    }
 
 
 def _crafted_credit(tree: Path) -> None:
     """A near tie at the top (Alpha vs. BP, 3 seeds, one task) and a first look with one seed."""
     d = tree / "userdata" / "credit"
     d.mkdir(parents=True)
-    finals = {"bp": (0.600, 0.610, 0.590), "alpha": (0.605, 0.595, 0.612), "dfa": (0.450, 0.460, 0.440)}
+    finals = {
+        "bp": (0.600, 0.610, 0.590),
+        "alpha": (0.605, 0.595, 0.612),
+        "dfa": (0.450, 0.460, 0.440),
+    }
     files = {}
     for i, seed in enumerate(("1", "2", "3")):
         files[seed] = d / f"seed{seed}.json"
         files[seed].write_text(json.dumps(_credit_doc(seed, {m: v[i] for m, v in finals.items()})))
-    lines = "".join(f"  \"{s}\": {p.relative_to(tree)}\n" for s, p in files.items())
+    lines = "".join(f'  "{s}": {p.relative_to(tree)}\n' for s, p in files.items())
     params = tree / "params" / "credit_assignment"
-    (params / "near_tie.yaml").write_text(f"dataset: Crafted\nseed_files:\n{lines}methods: [bp, alpha, dfa]\n"
-                                          "labels: {bp: BP, alpha: Alpha, dfa: DFA}\nreference: bp\n")
+    (params / "near_tie.yaml").write_text(
+        f"dataset: Crafted\nseed_files:\n{lines}methods: [bp, alpha, dfa]\n"
+        "labels: {bp: BP, alpha: Alpha, dfa: DFA}\nreference: bp\n"
+    )
     (d / "one.json").write_text(json.dumps(_credit_doc("7", {"bp": 0.6, "dfa": 0.5})))
-    (params / "one_seed.yaml").write_text("dataset: Crafted\nseed_files:\n  \"7\": userdata/credit/one.json\n"
-                                          "labels: {bp: BP, dfa: DFA}\nreference: bp\n")
+    (params / "one_seed.yaml").write_text(
+        'dataset: Crafted\nseed_files:\n  "7": userdata/credit/one.json\n'
+        "labels: {bp: BP, dfa: DFA}\nreference: bp\n"
+    )
 
 
-HOSTILE = ['<img src=x onerror="document.title=\'pwned\'">', '<script>document.title="pwned"</script>',
-           "R&D_50%_#1 {x}^2 ~a \\b", "$x$ costs $5", "مرحبا עולם", "\u202eevil", "Case", "case", "L" * 500]
+HOSTILE = [
+    "<img src=x onerror=\"document.title='pwned'\">",
+    '<script>document.title="pwned"</script>',
+    "R&D_50%_#1 {x}^2 ~a \\b",
+    "$x$ costs $5",
+    "مرحبا עולם",
+    "\u202eevil",
+    "Case",
+    "case",
+    "L" * 500,
+]
 
 
 def _hostile_names(tree: Path) -> None:
@@ -120,38 +200,94 @@ def _hostile_names(tree: Path) -> None:
     files = {}
     for i, n in enumerate(HOSTILE[:4]):  # chain-of-experts: display names from the result files
         files[f"m{i}"] = d / f"coe_{i}.json"
-        files[f"m{i}"].write_text(json.dumps({"method": n, "accuracy": [70 + i, 71 + i, 70.5 + i], "gflops": 8 + i,
-                                              "params_m": 40 + i, "gate_means": [[0.5, 0.6], [0.7, 0.2]]}))
+        files[f"m{i}"].write_text(
+            json.dumps(
+                {
+                    "method": n,
+                    "accuracy": [70 + i, 71 + i, 70.5 + i],
+                    "gflops": 8 + i,
+                    "params_m": 40 + i,
+                    "gate_means": [[0.5, 0.6], [0.7, 0.2]],
+                }
+            )
+        )
     lines = "".join(f"  {k}: {p.relative_to(tree)}\n" for k, p in files.items())
     (params / "chain_of_experts" / "hostile.yaml").write_text(
-        f"method_files:\n{lines}baseline: m0\nablation_file: null\nentropy_file: null\nconvergence_file: null\n")
+        f"method_files:\n{lines}baseline: m0\nablation_file: null\nentropy_file: null\nconvergence_file: null\n"
+    )
     keys = ["bp", "a", "b", "c", "d"]  # credit assignment: display names from the params file
     for s in ("1", "2"):
-        (d / f"credit_{s}.json").write_text(json.dumps(_credit_doc(s, {k: 0.5 + 0.02 * i + 0.01 * int(s)
-                                                                       for i, k in enumerate(keys)})))
+        (d / f"credit_{s}.json").write_text(
+            json.dumps(
+                _credit_doc(s, {k: 0.5 + 0.02 * i + 0.01 * int(s) for i, k in enumerate(keys)})
+            )
+        )
     labels = {k: n for k, n in zip(keys, HOSTILE[4:])}
-    (params / "credit_assignment" / "hostile.yaml").write_text(yaml.safe_dump(
-        {"dataset": HOSTILE[3], "seed_files": {s: f"userdata/hostile/credit_{s}.json" for s in ("1", "2")},
-         "labels": labels, "reference": "bp"}, allow_unicode=True))
-    for ratio, acc in ((0.0, 0.95), (0.5, 0.94)):  # nonlinearity: approach and dataset names from meta.json
+    (params / "credit_assignment" / "hostile.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "dataset": HOSTILE[3],
+                "seed_files": {s: f"userdata/hostile/credit_{s}.json" for s in ("1", "2")},
+                "labels": labels,
+                "reference": "bp",
+            },
+            allow_unicode=True,
+        )
+    )
+    for ratio, acc in (
+        (0.0, 0.95),
+        (0.5, 0.94),
+    ):  # nonlinearity: approach and dataset names from meta.json
         for s in (0, 1):
-            _nlr_run(d / "nlr" / f"run_{int(ratio * 100)}_{s}", "fixed", s, acc + 0.001 * s, 1.0 - ratio / 2, ratio=ratio)
+            _nlr_run(
+                d / "nlr" / f"run_{int(ratio * 100)}_{s}",
+                "fixed",
+                s,
+                acc + 0.001 * s,
+                1.0 - ratio / 2,
+                ratio=ratio,
+            )
     _nlr_run(d / "nlr" / "run_h", HOSTILE[0], 0, 0.93, 0.7, ratio=0.3)
-    (params / "nonlinearity_reduction" / "hostile.yaml").write_text("runs_dir: userdata/hostile/nlr\n")
-    for kind, name in (("gated", HOSTILE[1]), ("baseline", HOSTILE[3])):  # sparse training: run names
-        doc = {"run": name, "kind": kind, "config": {"target_activation_rate": 0.06 if kind == "gated" else 1.0},
-               "metrics": {"train_loss": [2.0, 1.5, 1.2, 1.0], "val_accuracy": [30.0, 50.0, 60.0, 65.0],
-                           "activation_rates": [0.06] * 4 if kind == "gated" else [1.0] * 4,
-                           "energy_savings": [0.94] * 4 if kind == "gated" else [0.0] * 4,
-                           "epoch_times": [10.0] * 4 if kind == "gated" else [100.0] * 4}}
+    (params / "nonlinearity_reduction" / "hostile.yaml").write_text(
+        "runs_dir: userdata/hostile/nlr\n"
+    )
+    for kind, name in (
+        ("gated", HOSTILE[1]),
+        ("baseline", HOSTILE[3]),
+    ):  # sparse training: run names
+        doc = {
+            "run": name,
+            "kind": kind,
+            "config": {"target_activation_rate": 0.06 if kind == "gated" else 1.0},
+            "metrics": {
+                "train_loss": [2.0, 1.5, 1.2, 1.0],
+                "val_accuracy": [30.0, 50.0, 60.0, 65.0],
+                "activation_rates": [0.06] * 4 if kind == "gated" else [1.0] * 4,
+                "energy_savings": [0.94] * 4 if kind == "gated" else [0.0] * 4,
+                "epoch_times": [10.0] * 4 if kind == "gated" else [100.0] * 4,
+            },
+        }
         (d / f"sparse_{kind}.json").write_text(json.dumps(doc))
     (params / "sparse_training" / "hostile.yaml").write_text(
         "run_file: userdata/hostile/sparse_gated.json\nbaseline_file: userdata/hostile/sparse_baseline.json\n"
-        "sample_by_sample_file: null\nwarmup_epochs: 1\ntrend_window: 3\n")
-    (params / "moe_analysis" / "hostile.yaml").write_text(yaml.safe_dump(  # MoE: type names from the params
-        {"repo_path": "userdata/aim_a/repo", "dataset": "cifar10", "reps": 200,
-         "moe_types": {"softmoe": HOSTILE[0], "ffn": HOSTILE[2], "roundrobin": HOSTILE[4],
-                       "expert_segmentation": HOSTILE[5]}}, allow_unicode=True))
+        "sample_by_sample_file: null\nwarmup_epochs: 1\ntrend_window: 3\n"
+    )
+    (params / "moe_analysis" / "hostile.yaml").write_text(
+        yaml.safe_dump(  # MoE: type names from the params
+            {
+                "repo_path": "userdata/aim_a/repo",
+                "dataset": "cifar10",
+                "reps": 200,
+                "moe_types": {
+                    "softmoe": HOSTILE[0],
+                    "ffn": HOSTILE[2],
+                    "roundrobin": HOSTILE[4],
+                    "expert_segmentation": HOSTILE[5],
+                },
+            },
+            allow_unicode=True,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +296,10 @@ def tree(tmp_path_factory):
     params = root / "params" / "chain_of_experts"
     (root / "userdata").mkdir()
     (root / "userdata" / "broken.json").write_text('{"accuracy": 77.0, "gflops": ')
-    (params / "broken.yaml").write_text("method_files:\n  baseline: userdata/broken.json\n"
-                                        "ablation_file: null\nentropy_file: null\nconvergence_file: null\n")
+    (params / "broken.yaml").write_text(
+        "method_files:\n  baseline: userdata/broken.json\n"
+        "ablation_file: null\nentropy_file: null\nconvergence_file: null\n"
+    )
     (params / "invalid.yaml").write_text("method_files: {}\nnot_a_parameter: 3\n")
     _modified_data(root)
     _twin_aim_repos(root)
@@ -171,7 +309,9 @@ def tree(tmp_path_factory):
     editable = sorted(paths.ROOT.glob(".venv/lib/python*/site-packages/__editable__*labbook*.pth"))
     before = [p.read_text() for p in editable]
     first = _make(root, "-j2", "figures")
-    assert [p.read_text() for p in editable] == before, "the sandbox re-installed the shared environment"
+    assert [p.read_text() for p in editable] == before, (
+        "the sandbox re-installed the shared environment"
+    )
     return root, first
 
 
@@ -192,7 +332,12 @@ def test_build_reports_status_per_report(tree):
     for name in ("example", "multiseed", "modified"):
         assert " ok " in _summary_line(out, name), out
     broken = _summary_line(out, "broken")
-    assert "FAILED" in broken and "InputError" in broken and "broken.json" in broken and "cell " in broken
+    assert (
+        "FAILED" in broken
+        and "InputError" in broken
+        and "broken.json" in broken
+        and "cell " in broken
+    )
     invalid = _summary_line(out, "invalid")
     assert "FAILED" in invalid and "Invalid parameters" in invalid and "not_a_parameter" in invalid
 
@@ -200,12 +345,25 @@ def test_build_reports_status_per_report(tree):
 def test_report_folder_layout(tree):
     root, _ = tree
     rep = _report(root, "example")
-    for name in ("report.html", "executed.ipynb", "findings.json", "provenance.json", "inputs.d", ".ok"):
+    for name in (
+        "report.html",
+        "executed.ipynb",
+        "findings.json",
+        "provenance.json",
+        "inputs.d",
+        ".ok",
+    ):
         assert (rep / name).is_file(), name
     pngs = sorted(p.stem for p in (rep / "figures").glob("*.png"))
     assert pngs and pngs == sorted(p.stem for p in (rep / "figures").glob("*.pdf"))
-    assert {"method_comparison", "ablation_experts", "entropy_regularization", "gate_heatmaps",
-            "block_entropy_confidence", "accuracy_vs_cost"} <= set(pngs)
+    assert {
+        "method_comparison",
+        "ablation_experts",
+        "entropy_regularization",
+        "gate_heatmaps",
+        "block_entropy_confidence",
+        "accuracy_vs_cost",
+    } <= set(pngs)
     assert (rep / "tables" / "summary.csv").exists() and (rep / "tables" / "summary.tex").exists()
     leftovers = [p.name for p in rep.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == [], leftovers  # no half-written temporary folders
@@ -230,8 +388,10 @@ def test_failed_report_keeps_html_with_error(tree):
     prov = json.loads((rep / "provenance.json").read_text())
     assert prov["status"] == "FAILED" and "InputError" in prov["failing_cell"]
     invalid = _report(root, "invalid")
-    assert "unknown key &#x27;not_a_parameter&#x27;" in (invalid / "report.html").read_text() or \
-        "unknown key 'not_a_parameter'" in (invalid / "report.html").read_text()
+    assert (
+        "unknown key &#x27;not_a_parameter&#x27;" in (invalid / "report.html").read_text()
+        or "unknown key 'not_a_parameter'" in (invalid / "report.html").read_text()
+    )
 
 
 def test_executed_notebook_normalized(tree):
@@ -256,7 +416,12 @@ def test_provenance_and_inputs_d(tree):
     assert read[base] == hashlib.sha256((root / base).read_bytes()).hexdigest()
     deps = (rep / "inputs.d").read_text()
     assert deps.startswith("reports/chain_of_experts/example/.ok:")
-    for d in ("notebooks/chain_of_experts.ipynb", "params/chain_of_experts/example.yaml", "src/labbook/stats.py", base):
+    for d in (
+        "notebooks/chain_of_experts.ipynb",
+        "params/chain_of_experts/example.yaml",
+        "src/labbook/stats.py",
+        base,
+    ):
         assert d in deps
     modified = json.loads((_report(root, "modified") / "provenance.json").read_text())
     assert modified["example_data"] is False
@@ -270,11 +435,15 @@ def test_findings_follow_the_data(tree):
     assert example["improvement_chain_seq"]["values"]["diff"] == pytest.approx(2.2)
     assert example["experts_plateau"]["values"]["x"] == 4
     assert modified["best_method"]["values"]["best"] == "Base Backbone"
-    assert "single seed" in modified["best_method"]["text"]  # one seed each: an order, never a winner claim
+    assert (
+        "single seed" in modified["best_method"]["text"]
+    )  # one seed each: an order, never a winner claim
     assert "still rising" in modified["experts_plateau"]["text"]
     assert modified["improvement_chain_seq"]["values"]["diff"] == pytest.approx(78.6 - 80.5)
     multiseed = json.loads((_report(root, "multiseed") / "findings.json").read_text())
-    assert multiseed["best_method"]["values"]["ties"] == ["ChainParallelFixed"]  # CIs overlap: not told apart
+    assert multiseed["best_method"]["values"]["ties"] == [
+        "ChainParallelFixed"
+    ]  # CIs overlap: not told apart
     assert "cannot be told apart" in multiseed["best_method"]["text"]
     assert "pareto_gflops" not in multiseed  # every method is on the front: no sentence
 
@@ -283,12 +452,16 @@ def test_index_gallery(tree):
     root, _ = tree
     index = (root / "reports" / "index.html").read_text()
     for name in ("example", "multiseed", "modified", "broken", "invalid"):
-        assert f'chain_of_experts/{name}/report.html' in index
+        assert f"chain_of_experts/{name}/report.html" in index
     assert "figures/method_comparison.png" in index and "FAILED" in index
 
 
 def _outputs(rep: Path) -> dict[str, bytes]:
-    files = list((rep / "figures").iterdir()) + list((rep / "tables").iterdir()) + [rep / "findings.json"]
+    files = (
+        list((rep / "figures").iterdir())
+        + list((rep / "tables").iterdir())
+        + [rep / "findings.json"]
+    )
     return {p.name: p.read_bytes() for p in files}
 
 
@@ -336,31 +509,64 @@ def test_sparse_training_reports(tree):
     bad = root / "reports" / "sparse_training" / "misbehaving"
     good_findings = json.loads((good / "findings.json").read_text())
     bad_findings = json.loads((bad / "findings.json").read_text())
-    assert good_findings["checks"]["values"]["passed"] == good_findings["checks"]["values"]["evaluated"] == 6
+    assert (
+        good_findings["checks"]["values"]["passed"]
+        == good_findings["checks"]["values"]["evaluated"]
+        == 6
+    )
     assert bad_findings["checks"]["values"]["passed"] == 1
     assert "activation rate within the target band" in bad_findings["checks"]["values"]["failed"]
     html = (bad / "report.html").read_text()
-    assert "FAIL" in html and "Lower `energy_pressure` (was 0.2)" in html and "will not help" in html
-    assert {"architecture", "training_dashboard", "threshold_adaptation", "baseline_vs_gated"} <= \
-        {p.stem for p in (good / "figures").glob("*.png")}
-    assert (good / "tables" / "checks.csv").exists() and not (good / "tables" / "checks.tex").exists()
+    assert (
+        "FAIL" in html and "Lower `energy_pressure` (was 0.2)" in html and "will not help" in html
+    )
+    assert {"architecture", "training_dashboard", "threshold_adaptation", "baseline_vs_gated"} <= {
+        p.stem for p in (good / "figures").glob("*.png")
+    }
+    assert (good / "tables" / "checks.csv").exists() and not (
+        good / "tables" / "checks.tex"
+    ).exists()
 
 
 def test_credit_assignment_reports(tree):
     root, _ = tree
-    cifar = json.loads((root / "reports" / "credit_assignment" / "cifar10" / "findings.json").read_text())
-    mnist = json.loads((root / "reports" / "credit_assignment" / "mnist" / "findings.json").read_text())
-    assert cifar["state_vs_credit"]["values"]["method"] == "State Bridge"  # true in the cifar10 data: annotated
+    cifar = json.loads(
+        (root / "reports" / "credit_assignment" / "cifar10" / "findings.json").read_text()
+    )
+    mnist = json.loads(
+        (root / "reports" / "credit_assignment" / "mnist" / "findings.json").read_text()
+    )
+    assert (
+        cifar["state_vs_credit"]["values"]["method"] == "State Bridge"
+    )  # true in the cifar10 data: annotated
     assert "state_vs_credit" not in mnist  # the mnist state bridge is not last: no annotation
     assert cifar["ranking"]["values"]["n"] == 3 and mnist["ranking"]["values"]["n"] == 4
     assert mnist["ranking"]["text"].startswith("Backprop has the highest mean final test accuracy")
     assert mnist["ranking"]["values"]["n"] == 4
-    assert {"margin_dfa", "margin_state_bridge"} <= set(mnist) and "margin_credit_bridge" not in mnist
-    figures = {p.stem for p in (root / "reports" / "credit_assignment" / "cifar10" / "figures").glob("*.png")}
-    assert figures == {"accuracy_curves", "diagnostics", "feature_drift", "state_vs_credit", "final_accuracy",
-                       "interval_estimates", "probability_of_improvement"}
-    assert "predicts the network state best" in (root / "reports" / "credit_assignment" / "cifar10" / "report.html").read_text()
-    assert "predicts the network state best" not in (root / "reports" / "credit_assignment" / "mnist" / "report.html").read_text()
+    assert {"margin_dfa", "margin_state_bridge"} <= set(
+        mnist
+    ) and "margin_credit_bridge" not in mnist
+    figures = {
+        p.stem
+        for p in (root / "reports" / "credit_assignment" / "cifar10" / "figures").glob("*.png")
+    }
+    assert figures == {
+        "accuracy_curves",
+        "diagnostics",
+        "feature_drift",
+        "state_vs_credit",
+        "final_accuracy",
+        "interval_estimates",
+        "probability_of_improvement",
+    }
+    assert (
+        "predicts the network state best"
+        in (root / "reports" / "credit_assignment" / "cifar10" / "report.html").read_text()
+    )
+    assert (
+        "predicts the network state best"
+        not in (root / "reports" / "credit_assignment" / "mnist" / "report.html").read_text()
+    )
 
 
 def test_nonlinearity_reduction_reports(tree):
@@ -370,15 +576,31 @@ def test_nonlinearity_reduction_reports(tree):
     cifar = json.loads((base / "cifar10" / "provenance.json").read_text())
     assert mnist["min_nonlinear_mnist"]["values"]["ratio"] == 0.5
     assert mnist["gating_pattern_1"]["values"]["linear_layers"] == ["fc1"]  # sparsity 0.01 ...
-    assert mnist["gating_pattern_2"]["values"]["linear_layers"] == ["fc1", "fc2"]  # ... and 0.05, not pooled
+    assert mnist["gating_pattern_2"]["values"]["linear_layers"] == [
+        "fc1",
+        "fc2",
+    ]  # ... and 0.05, not pooled
     assert cifar["warnings"] == ["Run `cifar10_fixed_60_s0_crashed` skipped: meta.json missing"]
     assert "cifar10_fixed_60_s0_crashed" in (base / "cifar10" / "report.html").read_text()
     summary = (base / "cifar10" / "tables" / "summary.csv").read_text()
     assert "gating: share α < 0.5" in summary and ",config," in summary
-    assert {"accuracy_vs_ratio", "latency_vs_accuracy", "val_curves", "val_curves_subset", "gating_dynamics",
-            "alpha_distributions", "generalization_gap", "accuracy_vs_flops", "activation_stats"} <= \
-        {p.stem for p in (base / "mnist" / "figures").glob("*.png")}
-    html = (base / "cifar10" / "report.html").read_text().replace("<code>", "`").replace("</code>", "`")
+    assert {
+        "accuracy_vs_ratio",
+        "latency_vs_accuracy",
+        "val_curves",
+        "val_curves_subset",
+        "gating_dynamics",
+        "alpha_distributions",
+        "generalization_gap",
+        "accuracy_vs_flops",
+        "activation_stats",
+    } <= {p.stem for p in (base / "mnist" / "figures").glob("*.png")}
+    html = (
+        (base / "cifar10" / "report.html")
+        .read_text()
+        .replace("<code>", "`")
+        .replace("</code>", "`")
+    )
     assert "No run has `activation_stats.json`" in html
 
 
@@ -389,12 +611,23 @@ def test_moe_analysis_reports(tree):
         findings = json.loads((rep / "findings.json").read_text())
         assert {"best_type", "best_iqm", "entropy_accuracy", "cheapest_not_worse"} <= set(findings)
         assert f"validation accuracy on {dataset}" in findings["best_type"]["text"]
-        assert {"summary", "summary_by_epoch", "entropy", "interval_estimates"} <= {p.stem for p in (rep / "tables").glob("*.tex")}
+        assert {"summary", "summary_by_epoch", "entropy", "interval_estimates"} <= {
+            p.stem for p in (rep / "tables").glob("*.tex")
+        }
         assert {p.stem for p in (rep / "figures").glob("*.png")} == {
-            "accuracy_loss_curves", "accuracy_by_type", "memory_usage", "cpu_time", "expert_activations",
+            "accuracy_loss_curves",
+            "accuracy_by_type",
+            "memory_usage",
+            "cpu_time",
+            "expert_activations",
             "accuracy_vs_entropy",
-            "interval_estimates", "probability_of_improvement", "hardware_usage"}
-    assert not list((root / "examples" / "generated" / "moe_aim").rglob("*.parquet"))  # cache lives in .cache
+            "interval_estimates",
+            "probability_of_improvement",
+            "hardware_usage",
+        }
+    assert not list(
+        (root / "examples" / "generated" / "moe_aim").rglob("*.parquet")
+    )  # cache lives in .cache
     assert list((root / ".cache" / "labbook" / "aim").glob("*.parquet"))
 
 
@@ -411,8 +644,12 @@ def test_every_figure_is_shown_once_in_html_and_notebook(tree):
         html = (rep / "report.html").read_text()
         assert html.count("<img") == len(pngs), rep
         nb = json.loads((rep / "executed.ipynb").read_text())
-        shown = [o["metadata"]["labbook"]["figure"] for c in nb["cells"] for o in c.get("outputs", [])
-                 if "figure" in o.get("metadata", {}).get("labbook", {})]
+        shown = [
+            o["metadata"]["labbook"]["figure"]
+            for c in nb["cells"]
+            for o in c.get("outputs", [])
+            if "figure" in o.get("metadata", {}).get("labbook", {})
+        ]
         assert sorted(shown) == pngs, rep  # each saved figure displayed exactly once
 
 
@@ -439,9 +676,14 @@ def test_every_report_has_a_pdf_with_its_findings_and_vector_figures(tree):
     root, _ = tree
     for rep in _built_reports(root):
         pdf = PdfReader(rep / "report.pdf")
-        if rep.name == "hostile":  # right-to-left names are reordered by text extraction: see the hostile test
+        if (
+            rep.name == "hostile"
+        ):  # right-to-left names are reordered by text extraction: see the hostile test
             continue
-        text = " ".join(" ".join((page.extract_text() or "").replace("\u200b", "").split()) for page in pdf.pages)
+        text = " ".join(
+            " ".join((page.extract_text() or "").replace("\u200b", "").split())
+            for page in pdf.pages
+        )
         findings = json.loads((rep / "findings.json").read_text())
         for finding in findings.values():
             words = finding["text"].split()[:6]  # the start of every finding, as typeset
@@ -455,7 +697,9 @@ def test_every_report_has_a_pdf_with_its_findings_and_vector_figures(tree):
             res = page.get("/Resources")
             xobjects = res.get_object().get("/XObject") if res else None
             figures_in_pdf += len(xobjects.get_object()) if xobjects else 0
-        assert figures_in_pdf >= len(list((rep / "figures").glob("*.pdf"))), rep  # embedded as PDF forms
+        assert figures_in_pdf >= len(list((rep / "figures").glob("*.pdf"))), (
+            rep
+        )  # embedded as PDF forms
 
 
 def test_reports_show_only_report_items(tree):
@@ -466,9 +710,16 @@ def test_reports_show_only_report_items(tree):
         nb = json.loads((rep / "executed.ipynb").read_text())
         for cell in nb["cells"]:
             for out in cell.get("outputs", []):
-                assert out["output_type"] == "display_data", (rep, out["output_type"], str(out)[:300])
+                assert out["output_type"] == "display_data", (
+                    rep,
+                    out["output_type"],
+                    str(out)[:300],
+                )
                 data, meta = out["data"], out.get("metadata", {})
-                assert "labbook" in meta or "application/vnd.labbook.table+json" in data, (rep, str(out)[:300])
+                assert "labbook" in meta or "application/vnd.labbook.table+json" in data, (
+                    rep,
+                    str(out)[:300],
+                )
 
 
 def _findings(root: Path, name: str) -> dict:
@@ -482,15 +733,30 @@ def test_nonlinearity_findings_on_crafted_runs(tree):
     f = _findings(root, "nonlinearity_reduction/crafted")
     kept = f["min_nonlinear_crafted"]
     assert kept["values"]["none_kept"] is True  # #17.4: nothing can be linearized
-    assert kept["text"].startswith("crafted: no tested reduction keeps the accuracy within 1.0 points")
+    assert kept["text"].startswith(
+        "crafted: no tested reduction keeps the accuracy within 1.0 points"
+    )
     assert "the smallest linear ratio tested, 20%, already drops it by 3.05 points" in kept["text"]
-    eff = f["most_efficient"]["text"]  # #17.5: the top of the ranking costs accuracy, and the text says so
-    assert "belongs to crafted_fixed_80_s" in eff and "costs 4.90 points" in eff and "the most efficient is crafted_fixed_0_s" in eff
-    groups = {v["values"]["group"]: v for k, v in f.items() if k.startswith("gating_pattern")}  # #17.6: not pooled
+    eff = f["most_efficient"][
+        "text"
+    ]  # #17.5: the top of the ranking costs accuracy, and the text says so
+    assert (
+        "belongs to crafted_fixed_80_s" in eff
+        and "costs 4.90 points" in eff
+        and "the most efficient is crafted_fixed_0_s" in eff
+    )
+    groups = {
+        v["values"]["group"]: v for k, v in f.items() if k.startswith("gating_pattern")
+    }  # #17.6: not pooled
     assert set(groups) == {"crafted, sparsity_weight = 0.01", "crafted, sparsity_weight = 0.1"}
-    assert "(crafted, sparsity_weight = 0.1; 1 run)" in groups["crafted, sparsity_weight = 0.1"]["text"]
+    assert (
+        "(crafted, sparsity_weight = 0.1; 1 run)"
+        in groups["crafted, sparsity_weight = 0.1"]["text"]
+    )
     sensitivity = [v["text"] for k, v in f.items() if k.startswith("layer_sensitivity")]
-    assert sensitivity and all("matters most" not in t and "needs a per-layer ablation" in t for t in sensitivity)  # 7
+    assert sensitivity and all(
+        "matters most" not in t and "needs a per-layer ablation" in t for t in sensitivity
+    )  # 7
     single = [v for k, v in f.items() if k.startswith("versus_") and v["values"]["n"] == 1]
     assert single and "one run, so no interval and no claim" in single[0]["text"]  # #17.8
     text = " ".join(v["text"] for v in f.values())
@@ -509,7 +775,9 @@ def test_credit_near_tie_and_one_task(tree):
     html = (root / "reports" / "credit_assignment" / "near_tie" / "report.html").read_text()
     # #17.1: with one task and three seeds the median and IQM equal the mean, and the report says why
     assert "Median not shown" in html and "IQM not shown" in html
-    prov = json.loads((root / "reports" / "credit_assignment" / "near_tie" / "provenance.json").read_text())
+    prov = json.loads(
+        (root / "reports" / "credit_assignment" / "near_tie" / "provenance.json").read_text()
+    )
     assert prov["status"] == "ok" and prov["figure_problems"] == []
 
 
@@ -517,15 +785,27 @@ def test_credit_with_one_seed_builds_every_section_it_can(tree):
     root, _ = tree
     rep = root / "reports" / "credit_assignment" / "one_seed"
     prov = json.loads((rep / "provenance.json").read_text())
-    assert prov["status"] == "ok", prov.get("failing_cell")  # #17.11: one run is a normal first look
+    assert prov["status"] == "ok", prov.get(
+        "failing_cell"
+    )  # #17.11: one run is a normal first look
     html = (rep / "report.html").read_text()
     assert "need at least 2 seeds per method" in html
-    assert {"accuracy_curves", "final_accuracy"} <= {p.stem for p in (rep / "figures").glob("*.png")}
+    assert {"accuracy_curves", "final_accuracy"} <= {
+        p.stem for p in (rep / "figures").glob("*.png")
+    }
     assert "single seed" in _findings(root, "credit_assignment/one_seed")["ranking"]["text"]
 
 
-@pytest.mark.parametrize("notebook", ["chain_of_experts", "credit_assignment", "nonlinearity_reduction",
-                                      "sparse_training", "moe_analysis"])
+@pytest.mark.parametrize(
+    "notebook",
+    [
+        "chain_of_experts",
+        "credit_assignment",
+        "nonlinearity_reduction",
+        "sparse_training",
+        "moe_analysis",
+    ],
+)
 def test_hostile_names_are_shown_as_written_and_never_run(tree, notebook):
     import html as html_mod
     import re

@@ -1,4 +1,5 @@
 """Shared core: paths, style, figure saving, tables, findings, provenance, params validation."""
+
 import json
 import os
 
@@ -30,7 +31,7 @@ def test_style_sizes_and_purity():
     half, full = style.paper("half"), style.paper("full", ncols=2)
     assert half["figure.figsize"][0] == pytest.approx(3.25)
     assert full["figure.figsize"][0] == pytest.approx(6.75)
-    assert half["figure.figsize"][1] == pytest.approx(3.25 / ((1 + 5 ** 0.5) / 2), rel=0.05)
+    assert half["figure.figsize"][1] == pytest.approx(3.25 / ((1 + 5**0.5) / 2), rel=0.05)
     assert half["pdf.fonttype"] == 42 and half["svg.hashsalt"]
     before = dict(plt.rcParams)
     style.paper("half")
@@ -39,8 +40,17 @@ def test_style_sizes_and_purity():
         style.paper("third")
 
 
-@pytest.mark.parametrize("venue,half,full", [("icml", 3.25, 6.75), ("aistats", 3.25, 6.75), ("neurips", 2.75, 5.5),
-                                             ("iclr", 2.75, 5.5), ("jmlr", 3.0, 6.0), ("tmlr", 3.25, 6.5)])
+@pytest.mark.parametrize(
+    "venue,half,full",
+    [
+        ("icml", 3.25, 6.75),
+        ("aistats", 3.25, 6.75),
+        ("neurips", 2.75, 5.5),
+        ("iclr", 2.75, 5.5),
+        ("jmlr", 3.0, 6.0),
+        ("tmlr", 3.25, 6.5),
+    ],
+)
 def test_venue_widths_and_fonts(venue, half, full):
     assert style.paper("half", venue=venue)["figure.figsize"][0] == pytest.approx(half)
     assert style.paper("full", venue=venue, ncols=2)["figure.figsize"][0] == pytest.approx(full)
@@ -84,8 +94,19 @@ def test_tables_csv_full_precision_and_booktabs_latex(tmp_path):
     csv, tex = tables.save(df, tmp_path, "t", caption="Cap & more")
     assert pd.read_csv(csv).equals(df)  # the CSV keeps every digit
     text = tex.read_text()
-    for token in (r"\toprule", r"\midrule", r"\bottomrule", r"a\_b", r"c\%", r"Accuracy (\%)", "1.23", "5.00",
-                  r"\caption{Cap \& more}", r"\label{tab:t}", r"\begin{table}"):
+    for token in (
+        r"\toprule",
+        r"\midrule",
+        r"\bottomrule",
+        r"a\_b",
+        r"c\%",
+        r"Accuracy (\%)",
+        "1.23",
+        "5.00",
+        r"\caption{Cap \& more}",
+        r"\label{tab:t}",
+        r"\begin{table}",
+    ):
         assert token in text, token
     assert tables.save(df, tmp_path, "only_csv", latex=False) == [tmp_path / "only_csv.csv"]
     with pytest.raises(ValueError, match="caption"):
@@ -96,13 +117,25 @@ def test_long_table_goes_to_latex_as_longtable(tmp_path):
     df = pd.DataFrame({"epoch": range(1, 141), "accuracy": np.linspace(0.1, 0.9, 140)})
     _, tex = tables.save(df, tmp_path, "long", caption="Per epoch.")
     text = tex.read_text()
-    assert text.startswith(r"\begin{longtable}{rr}") and r"\endhead" in text and r"\caption{Per epoch.}" in text
+    assert (
+        text.startswith(r"\begin{longtable}{rr}")
+        and r"\endhead" in text
+        and r"\caption{Per epoch.}" in text
+    )
 
 
 def test_present_rounds_per_column_and_keeps_integers():
-    df = pd.DataFrame({"name": ["x", "y", None], "acc": [78.4381, 76.41, 2.1999999999999886],
-                       "frac": [0.06, 1.0, 0.06], "lr": [0.0001, np.nan, np.nan], "epochs": [12.0, 12.0, 30.0],
-                       "macs": [210000000.0, 1.2e8, 2.4e8], "small": [0.6978, 0.6971, 0.6984]})
+    df = pd.DataFrame(
+        {
+            "name": ["x", "y", None],
+            "acc": [78.4381, 76.41, 2.1999999999999886],
+            "frac": [0.06, 1.0, 0.06],
+            "lr": [0.0001, np.nan, np.nan],
+            "epochs": [12.0, 12.0, 30.0],
+            "macs": [210000000.0, 1.2e8, 2.4e8],
+            "small": [0.6978, 0.6971, 0.6984],
+        }
+    )
     shown = tables.present(df)
     cols = dict(zip(shown.columns, zip(*shown.rows)))
     assert cols["name"] == ("x", "y", "–")
@@ -116,11 +149,23 @@ def test_present_rounds_per_column_and_keeps_integers():
 
 
 def test_present_intervals_in_wide_form():
-    long = pd.DataFrame([{"method": m, "metric": k, "estimate": e, "lower": e - 0.0004, "upper": e + 0.0005}
-                         for m, e in (("A", 0.6978), ("B", 0.69)) for k in ("iqm", "mean")])
+    long = pd.DataFrame(
+        [
+            {"method": m, "metric": k, "estimate": e, "lower": e - 0.0004, "upper": e + 0.0005}
+            for m, e in (("A", 0.6978), ("B", 0.69))
+            for k in ("iqm", "mean")
+        ]
+    )
     wide, spec = tables.interval_wide(long, "method", "metric", {"iqm": "IQM", "mean": "Mean"})
-    assert list(wide.columns) == ["method", "IQM estimate", "IQM lower", "IQM upper", "Mean estimate", "Mean lower",
-                                  "Mean upper"]
+    assert list(wide.columns) == [
+        "method",
+        "IQM estimate",
+        "IQM lower",
+        "IQM upper",
+        "Mean estimate",
+        "Mean lower",
+        "Mean upper",
+    ]
     shown = tables.present(wide, intervals=spec)
     assert shown.columns == ["method", "IQM", "Mean"]
     assert shown.rows[0] == ["A", "0.6978 [0.6974, 0.6983]", "0.6978 [0.6974, 0.6983]"]
@@ -152,7 +197,9 @@ def test_inputs_record_hash_and_errors(tmp_path):
     p.write_text('{"a": 1}')
     assert inputs.read_json(p) == {"a": 1}
     rec = inputs.recorded()
-    assert rec[0]["path"] == str(p.resolve()) and len(rec[0]["sha256"]) == 64 and rec[0]["bytes"] == 8
+    assert (
+        rec[0]["path"] == str(p.resolve()) and len(rec[0]["sha256"]) == 64 and rec[0]["bytes"] == 8
+    )
     (tmp_path / "bad.json").write_text("{oops")
     with pytest.raises(inputs.InputError, match=r"bad\.json: malformed JSON"):
         inputs.read_json(tmp_path / "bad.json")
@@ -162,15 +209,21 @@ def test_inputs_record_hash_and_errors(tmp_path):
 
 
 def test_provenance_stamp():
-    prov = provenance.stamp("nb", "v", {"a": 1}, [{"path": str(paths.ROOT / "x"), "sha256": "0" * 64, "bytes": 3}],
-                            1.5, "ok")
+    prov = provenance.stamp(
+        "nb",
+        "v",
+        {"a": 1},
+        [{"path": str(paths.ROOT / "x"), "sha256": "0" * 64, "bytes": 3}],
+        1.5,
+        "ok",
+    )
     assert prov["git"]["commit"] is None or len(prov["git"]["commit"]) == 40
     assert prov["inputs"][0]["path"] == "x" and prov["packages"]["pandas"]
 
 
 # ---------------------------------------------------------------- params validation
 
-NOTEBOOK_CELL = '''from typing import Optional
+NOTEBOOK_CELL = """from typing import Optional
 
 output_dir: str = ""  # set by the runner
 data_file: str = None  # required input file
@@ -184,7 +237,7 @@ seeds: list[int] = []  # seeds
 confidence: float = 0.95  # confidence level; in (0, 1)
 tolerance: float = 0.01  # drop still kept; in [0, 1]
 column: str = "full"  # width, one of "half", "full"
-'''
+"""
 
 
 @pytest.fixture()
@@ -208,28 +261,51 @@ def _params(tmp_path, text):
 
 def test_params_valid(notebook, tmp_path):
     p = _params(tmp_path, "data_file: x.json\nreps: 3\nalpha: 1\nflag: true\noptional_file: null\n")
-    assert params_mod.validate(p, notebook) == {"data_file": "x.json", "reps": 3, "alpha": 1, "flag": True,
-                                                 "optional_file": None}
+    assert params_mod.validate(p, notebook) == {
+        "data_file": "x.json",
+        "reps": 3,
+        "alpha": 1,
+        "flag": True,
+        "optional_file": None,
+    }
 
 
-@pytest.mark.parametrize("text,match", [
-    ("data_file: x\nrepz: 3\n", r"p\.yaml: unknown key 'repz'"),
-    ("reps: 3\n", r"p\.yaml: missing required key 'data_file'"),
-    ("data_file: x\nreps: three\n", r"p\.yaml: key 'reps' must be int, got str"),
-    ("data_file: x\nreps: true\n", r"key 'reps' must be int, got bool"),
-    ("data_file: x\nalpha: [1]\n", r"key 'alpha' must be float"),
-    ("data_file: null\n", r"key 'data_file' must be str"),
-    ("data_file: x\noutput_dir: /tmp\n", r"'output_dir' is set by the runner"),
-    ("data_file: x\nconfidence: 95\n", r"p\.yaml: key 'confidence' = 95 is outside its allowed range \(0, 1\)"),
-    ("data_file: x\ntolerance: -0.1\n", r"key 'tolerance' = -0.1 is outside its allowed range \[0, 1\]"),
-    ("data_file: x\nreps: 0\n", r"key 'reps' = 0 is outside its allowed range at least 1"),
-    ("data_file: x\nlabels: {bp: 3}\n", r"key 'labels' must be dict\[str, str\]; at \['bp'\]: input should be a valid string"),
-    ("data_file: x\nseeds: [1, two]\n", r"key 'seeds' must be list\[int\]; at \[1\]: input should be a valid integer, got 'two'"),
-    ("data_file: x\ncolumn: ful\n", r"key 'column' = 'ful' is not one of 'half', 'full'; did you mean 'full'\?"),
-    ("data_file: x\nconfidnce: 0.9\n", r"unknown key 'confidnce'; did you mean 'confidence'\?"),
-    ("- just\n- a list\n", "must be a mapping"),
-    ("data_file: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("data_file: x\nrepz: 3\n", r"p\.yaml: unknown key 'repz'"),
+        ("reps: 3\n", r"p\.yaml: missing required key 'data_file'"),
+        ("data_file: x\nreps: three\n", r"p\.yaml: key 'reps' must be int, got str"),
+        ("data_file: x\nreps: true\n", r"key 'reps' must be int, got bool"),
+        ("data_file: x\nalpha: [1]\n", r"key 'alpha' must be float"),
+        ("data_file: null\n", r"key 'data_file' must be str"),
+        ("data_file: x\noutput_dir: /tmp\n", r"'output_dir' is set by the runner"),
+        (
+            "data_file: x\nconfidence: 95\n",
+            r"p\.yaml: key 'confidence' = 95 is outside its allowed range \(0, 1\)",
+        ),
+        (
+            "data_file: x\ntolerance: -0.1\n",
+            r"key 'tolerance' = -0.1 is outside its allowed range \[0, 1\]",
+        ),
+        ("data_file: x\nreps: 0\n", r"key 'reps' = 0 is outside its allowed range at least 1"),
+        (
+            "data_file: x\nlabels: {bp: 3}\n",
+            r"key 'labels' must be dict\[str, str\]; at \['bp'\]: input should be a valid string",
+        ),
+        (
+            "data_file: x\nseeds: [1, two]\n",
+            r"key 'seeds' must be list\[int\]; at \[1\]: input should be a valid integer, got 'two'",
+        ),
+        (
+            "data_file: x\ncolumn: ful\n",
+            r"key 'column' = 'ful' is not one of 'half', 'full'; did you mean 'full'\?",
+        ),
+        ("data_file: x\nconfidnce: 0.9\n", r"unknown key 'confidnce'; did you mean 'confidence'\?"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("data_file: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_params_errors_name_file_and_key(notebook, tmp_path, text, match):
     with pytest.raises(params_mod.ParamsError, match=match):
         params_mod.validate(_params(tmp_path, text), notebook)
@@ -248,7 +324,9 @@ def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell('output_dir: str = ""  # runner\nband: float = 0.01  # 0.01 = 1 point\n')
+    cell = nbformat.v4.new_code_cell(
+        'output_dir: str = ""  # runner\nband: float = 0.01  # 0.01 = 1 point\n'
+    )
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [cell]
     nbformat.write(nb, tmp_path / "nb.ipynb")
@@ -309,5 +387,7 @@ def test_report_writes_findings_inputs_and_warnings(tmp_path, capsys):
     assert record["example_data"] is True and record["warnings"] == ["run r3 left out: no accuracy"]
     assert record["inputs"][0]["path"].endswith("baseline.json")
     assert json.loads((tmp_path / "out" / "findings.json").read_text())["k"]["text"] == "value 2.2"
-    assert (tmp_path / "out" / "figures" / "f.pdf").exists() and (tmp_path / "out" / "tables" / "t.csv").exists()
+    assert (tmp_path / "out" / "figures" / "f.pdf").exists() and (
+        tmp_path / "out" / "tables" / "t.csv"
+    ).exists()
     inputs.clear()

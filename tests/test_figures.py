@@ -1,4 +1,5 @@
 """The figure check: deliberately bad figures give the problem a reader would mark; clean ones none."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -84,7 +85,9 @@ def test_figure_wider_than_its_column_shrinks_its_text():
     ax.plot([0, 1], [0, 1])
     ax.tick_params(labelsize=6)
     assert figures.check(fig) == []
-    assert "tiny_text" in {p.kind for p in figures.check(fig, print_width=3.25)}  # printed at half width
+    assert "tiny_text" in {
+        p.kind for p in figures.check(fig, print_width=3.25)
+    }  # printed at half width
 
 
 def test_squashed_axes():
@@ -147,7 +150,9 @@ def test_value_label_through_an_error_bar():
 
 def test_statplots_bars_keep_labels_clear_of_whiskers():
     fig, ax = plt.subplots()
-    statplots.bars(ax, ["a", "b", "c"], [10, 20, 15], ["C0", "C1", "C2"], lower=[8, 17, 14], upper=[12, 23, 16])
+    statplots.bars(
+        ax, ["a", "b", "c"], [10, 20, 15], ["C0", "C1", "C2"], lower=[8, 17, 14], upper=[12, 23, 16]
+    )
     assert figures.check(fig) == []
     assert ax.get_ylim()[0] == 0
 
@@ -156,8 +161,19 @@ def test_interval_and_improvement_plots_grow_with_rows_and_stay_clean():
     import pandas as pd
 
     methods = [f"method {i}" for i in range(7)]
-    frame = pd.DataFrame([{"method": m, "metric": k, "estimate": 0.5 + 0.01 * i, "lower": 0.49 + 0.01 * i,
-                           "upper": 0.51 + 0.01 * i} for i, m in enumerate(methods) for k in ("iqm", "mean")])
+    frame = pd.DataFrame(
+        [
+            {
+                "method": m,
+                "metric": k,
+                "estimate": 0.5 + 0.01 * i,
+                "lower": 0.49 + 0.01 * i,
+                "upper": 0.51 + 0.01 * i,
+            }
+            for i, m in enumerate(methods)
+            for k in ("iqm", "mean")
+        ]
+    )
     colors = style.method_colors(methods)
     axes = statplots.interval_estimates(frame, colors)
     fig = axes[0].figure

@@ -1,5 +1,6 @@
 """Nonlinearity reduction: run-folder loader (good folders and every bad-input case), ratio rules,
 Pareto front, and the quantities behind the findings (which must follow the data)."""
+
 import hashlib
 import json
 import shutil
@@ -23,14 +24,23 @@ def data(tmp_path_factory):
 
 
 def _epoch(e, acc=0.9, **extra):
-    return {"epoch": e, "train_acc": acc + 0.01, "val_acc": acc, "train_loss": 0.3, "val_loss": 0.35, **extra}
+    return {
+        "epoch": e,
+        "train_acc": acc + 0.01,
+        "val_acc": acc,
+        "train_loss": 0.3,
+        "val_loss": 0.35,
+        **extra,
+    }
 
 
 def _run(root, name, history=None, meta=None):
     d = root / name
     d.mkdir(parents=True)
     if history is not None:
-        (d / "history.json").write_text(history if isinstance(history, str) else json.dumps(history))
+        (d / "history.json").write_text(
+            history if isinstance(history, str) else json.dumps(history)
+        )
     if meta is not None:
         (d / "meta.json").write_text(meta if isinstance(meta, str) else json.dumps(meta))
     return d
@@ -40,20 +50,38 @@ FIXED = {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": 0.001}}
 
 
 def _digest(root):
-    return {p.relative_to(root): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_load_example_folders(data):
     mnist = source.load_runs(data / "mnist")
     assert mnist.skipped == [] and len(mnist.runs) == 27
-    assert mnist.runs["ratio_rule"].value_counts().to_dict() == {"run name": 21, "gating: 1 − mean α": 6}
-    assert sorted(mnist.runs.loc[mnist.runs["approach"] == "fixed", "linear_ratio"].unique()) == [0, .1, .25, .5, .75, .9, 1]
+    assert mnist.runs["ratio_rule"].value_counts().to_dict() == {
+        "run name": 21,
+        "gating: 1 − mean α": 6,
+    }
+    assert sorted(mnist.runs.loc[mnist.runs["approach"] == "fixed", "linear_ratio"].unique()) == [
+        0,
+        0.1,
+        0.25,
+        0.5,
+        0.75,
+        0.9,
+        1,
+    ]
     assert set(mnist.gating["layer"]) == {"fc1", "fc2", "fc3"} and len(mnist.alphas) == 6 * 3 * 64
     assert set(mnist.activation["stat"]) == {"dead_fraction", "mean_abs_activation"}
     assert list(mnist.metrics_table().columns) == METRICS_COLUMNS
     cifar = source.load_runs(data / "cifar10", ratio_rule="below_threshold", alpha_threshold=0.5)
     assert cifar.skipped == [("cifar10_fixed_60_s0_crashed", "meta.json missing")]
-    assert set(cifar.runs["ratio_rule"]) == {"config", "gating: share α < 0.5"} and cifar.activation.empty
+    assert (
+        set(cifar.runs["ratio_rule"]) == {"config", "gating: share α < 0.5"}
+        and cifar.activation.empty
+    )
 
 
 def test_every_bad_run_is_listed_with_its_reason(tmp_path):
@@ -61,18 +89,37 @@ def test_every_bad_run_is_listed_with_its_reason(tmp_path):
     _run(root, "good_fixed_50", [_epoch(1), _epoch(2)], FIXED)
     _run(root, "no_meta_20", [_epoch(1)])
     _run(root, "no_history_20", None, FIXED)
-    _run(root, "broken_json_30", "[{\"epoch\": 1,", FIXED)
+    _run(root, "broken_json_30", '[{"epoch": 1,', FIXED)
     _run(root, "empty_40", [], FIXED)
     _run(root, "no_ratio", [_epoch(1)], FIXED)
     _run(root, "percent_10", [_epoch(1, acc=91.0)], FIXED)
-    _run(root, "bad_latency_10", [_epoch(1)], {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": "fast"}})
-    _run(root, "neg_latency_10", [_epoch(1)], {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": -0.1}})
-    _run(root, "neg_flops_10", [_epoch(1)], {"config": {"approach": "fixed"}, "approx_linear_flops": -5})
+    _run(
+        root,
+        "bad_latency_10",
+        [_epoch(1)],
+        {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": "fast"}},
+    )
+    _run(
+        root,
+        "neg_latency_10",
+        [_epoch(1)],
+        {"config": {"approach": "fixed"}, "latency": {"mean_latency_s": -0.1}},
+    )
+    _run(
+        root,
+        "neg_flops_10",
+        [_epoch(1)],
+        {"config": {"approach": "fixed"}, "approx_linear_flops": -5},
+    )
     _run(root, "ratio_150", [_epoch(1)], {"config": {"approach": "fixed", "linear_ratio": 1.5}})
     _run(root, "neg_loss_10", [dict(_epoch(1), train_loss=-0.3)], FIXED)
     _run(root, "gate_20", [dict(_epoch(1), gating=[{"layer": "fc1", "alpha_mean": 1.4}])], FIXED)
-    _run(root, "alphas_20", [dict(_epoch(1), gating=[{"layer": "fc1", "alpha_mean": 0.4, "alphas": [0.2, -0.1]}])],
-         FIXED)
+    _run(
+        root,
+        "alphas_20",
+        [dict(_epoch(1), gating=[{"layer": "fc1", "alpha_mean": 0.4, "alphas": [0.2, -0.1]}])],
+        FIXED,
+    )
     _run(root, "twice_20", [_epoch(1), _epoch(1)], FIXED)
     (root / "notes.txt").write_text("not a run")
     (root / ".DS_Store").write_text("")
@@ -80,18 +127,42 @@ def test_every_bad_run_is_listed_with_its_reason(tmp_path):
     rs = source.load_runs(root)
     assert rs.runs["run"].tolist() == ["good_fixed_50"]
     reasons = dict(rs.skipped)
-    assert reasons["no_meta_20"] == "meta.json missing" and reasons["no_history_20"] == "history.json missing"
+    assert (
+        reasons["no_meta_20"] == "meta.json missing"
+        and reasons["no_history_20"] == "history.json missing"
+    )
     assert reasons["broken_json_30"].startswith("history.json: malformed JSON")
     assert reasons["empty_40"] == "history.json: the history is empty (no epochs)"
     assert reasons["no_ratio"].startswith("no linear ratio")
-    assert "[0].train_acc = 91.01 is not a fraction" in reasons["percent_10"] and "percentages" in reasons["percent_10"]
-    assert reasons["bad_latency_10"] == "meta.json: field 'mean_latency_s' must be a finite number, got 'fast'"
-    assert reasons["neg_latency_10"] == "meta.json: field 'mean_latency_s' = -0.1 is outside its domain (not negative)"
-    assert reasons["neg_flops_10"].startswith("meta.json: field 'approx_linear_flops' = -5 is outside")
-    assert reasons["ratio_150"] == "meta.json: field 'config.linear_ratio' = 1.5 is not a fraction in [0, 1]"
-    assert reasons["neg_loss_10"] == "history.json: field [0].train_loss = -0.3 is outside its domain (a loss, not negative)"
-    assert reasons["gate_20"].startswith("history.json: field [0].gating[0].alpha_mean[0] = 1.4 is outside")
-    assert reasons["alphas_20"].startswith("history.json: field [0].gating[0].alphas[1] = -0.1 is outside")
+    assert (
+        "[0].train_acc = 91.01 is not a fraction" in reasons["percent_10"]
+        and "percentages" in reasons["percent_10"]
+    )
+    assert (
+        reasons["bad_latency_10"]
+        == "meta.json: field 'mean_latency_s' must be a finite number, got 'fast'"
+    )
+    assert (
+        reasons["neg_latency_10"]
+        == "meta.json: field 'mean_latency_s' = -0.1 is outside its domain (not negative)"
+    )
+    assert reasons["neg_flops_10"].startswith(
+        "meta.json: field 'approx_linear_flops' = -5 is outside"
+    )
+    assert (
+        reasons["ratio_150"]
+        == "meta.json: field 'config.linear_ratio' = 1.5 is not a fraction in [0, 1]"
+    )
+    assert (
+        reasons["neg_loss_10"]
+        == "history.json: field [0].train_loss = -0.3 is outside its domain (a loss, not negative)"
+    )
+    assert reasons["gate_20"].startswith(
+        "history.json: field [0].gating[0].alpha_mean[0] = 1.4 is outside"
+    )
+    assert reasons["alphas_20"].startswith(
+        "history.json: field [0].gating[0].alphas[1] = -0.1 is outside"
+    )
     assert reasons["twice_20"] == "history.json: epoch 1 appears twice"
     assert reasons["notes.txt"] == "not a run folder (a file)" and ".DS_Store" not in reasons
     assert len(reasons) >= 15
@@ -119,14 +190,22 @@ def test_ratio_from_name():
 
 
 def test_gating_ratio_rules():
-    gates = [{"alpha_mean": 0.2, "alpha_lt_0.1": 0.5, "alphas": [0.0, 0.05, 0.3, 0.6]},
-             {"alpha_mean": 0.8, "alpha_lt_0.1": 0.0, "alphas": [0.9, 0.95, 0.2, 1.0]}]
+    gates = [
+        {"alpha_mean": 0.2, "alpha_lt_0.1": 0.5, "alphas": [0.0, 0.05, 0.3, 0.6]},
+        {"alpha_mean": 0.8, "alpha_lt_0.1": 0.0, "alphas": [0.9, 0.95, 0.2, 1.0]},
+    ]
     assert source.gating_ratio(gates, "mean_alpha", 0.5) == pytest.approx(0.5)
-    assert source.gating_ratio(gates, "below_threshold", 0.5) == pytest.approx(4 / 8)  # 0, .05, .3, .2
+    assert source.gating_ratio(gates, "below_threshold", 0.5) == pytest.approx(
+        4 / 8
+    )  # 0, .05, .3, .2
     assert source.gating_ratio(gates, "below_threshold", 0.1) == pytest.approx(2 / 8)
     no_alphas = [{k: v for k, v in g.items() if k != "alphas"} for g in gates]
-    assert source.gating_ratio(no_alphas, "below_threshold", 0.1) == pytest.approx(0.25)  # mean of alpha_lt_0.1
-    assert source.gating_ratio(no_alphas, "below_threshold", 0.5) is None  # no alpha_lt_0.5, no alphas
+    assert source.gating_ratio(no_alphas, "below_threshold", 0.1) == pytest.approx(
+        0.25
+    )  # mean of alpha_lt_0.1
+    assert (
+        source.gating_ratio(no_alphas, "below_threshold", 0.5) is None
+    )  # no alpha_lt_0.5, no alphas
     assert source.gating_ratio([], "mean_alpha", 0.5) is None
     with pytest.raises(ValueError, match="ratio rule"):
         source.gating_ratio(gates, "median", 0.5)
@@ -137,33 +216,57 @@ def test_ratio_rule_order(tmp_path):
     gate = [{"layer": 0, "alpha_mean": 0.3}]
     _run(root, "cfg_20", [_epoch(1)], {"config": {"approach": "fixed", "linear_ratio": 0.4}})
     _run(root, "name_20", [_epoch(1)], {"config": {"approach": "fixed"}})
-    _run(root, "gate_20", [_epoch(1, gating=gate)], {"config": {"approach": "gating", "linear_ratio": 0.4}})
+    _run(
+        root,
+        "gate_20",
+        [_epoch(1, gating=gate)],
+        {"config": {"approach": "gating", "linear_ratio": 0.4}},
+    )
     _run(root, "gate_nostats_20", [_epoch(1)], {"config": {"approach": "gating"}})
     r = source.load_runs(root).runs.set_index("run")
     assert (r.loc["cfg_20", "linear_ratio"], r.loc["cfg_20", "ratio_rule"]) == (0.4, "config")
     assert (r.loc["name_20", "linear_ratio"], r.loc["name_20", "ratio_rule"]) == (0.2, "run name")
-    assert r.loc["gate_20", "linear_ratio"] == pytest.approx(0.7) and r.loc["gate_20", "ratio_rule"] == "gating: 1 − mean α"
+    assert (
+        r.loc["gate_20", "linear_ratio"] == pytest.approx(0.7)
+        and r.loc["gate_20", "ratio_rule"] == "gating: 1 − mean α"
+    )
     assert r.loc["gate_nostats_20", "ratio_rule"] == "run name"  # falls back, and says so
 
 
 def test_pareto_front_on_known_points():
-    runs = pd.DataFrame({"run": list("abcde"), "val_acc": [0.9, 0.8, 0.85, 0.95, 0.7],
-                         "mean_latency_s": [2.0, 1.0, 1.5, 3.0, 1.2]})
+    runs = pd.DataFrame(
+        {
+            "run": list("abcde"),
+            "val_acc": [0.9, 0.8, 0.85, 0.95, 0.7],
+            "mean_latency_s": [2.0, 1.0, 1.5, 3.0, 1.2],
+        }
+    )
     front = nlr.pareto(runs)
     assert front["run"].tolist() == ["b", "c", "a", "d"]  # e is slower and worse than b
 
 
 def _groups(accs, lat=None):
     ratios = [0.0, 0.25, 0.5, 0.75]
-    return pd.DataFrame({"dataset": "d", "approach": "fixed", "linear_ratio": ratios, "runs": 3, "val_acc": accs,
-                         "mean_latency_s": lat or [1.0, 0.9, 0.8, 0.7]})
+    return pd.DataFrame(
+        {
+            "dataset": "d",
+            "approach": "fixed",
+            "linear_ratio": ratios,
+            "runs": 3,
+            "val_acc": accs,
+            "mean_latency_s": lat or [1.0, 0.9, 0.8, 0.7],
+        }
+    )
 
 
 def test_min_nonlinear_and_latency_gain():
     kept = nlr.min_nonlinear(_groups([0.90, 0.895, 0.893, 0.80]), "fixed", 0.01).iloc[0]
     assert kept["linear_ratio"] == 0.5 and kept["nonlinear"] == 0.5 and kept["next_ratio"] == 0.75
     # a dip at 25% stops the run of kept ratios even though 50% recovers
-    assert nlr.min_nonlinear(_groups([0.90, 0.85, 0.899, 0.80]), "fixed", 0.01).iloc[0]["linear_ratio"] == 0.0
+    assert (
+        nlr.min_nonlinear(_groups([0.90, 0.85, 0.899, 0.80]), "fixed", 0.01).iloc[0]["linear_ratio"]
+        == 0.0
+    )
     allkept = nlr.min_nonlinear(_groups([0.90, 0.90, 0.90, 0.90]), "fixed", 0.01).iloc[0]
     assert allkept["linear_ratio"] == 0.75 and np.isnan(allkept["next_ratio"])
     gain = nlr.latency_gain(_groups([0.9] * 4), "fixed", 0.45).iloc[0]
@@ -172,38 +275,85 @@ def test_min_nonlinear_and_latency_gain():
 
 def test_gap_trend_versus_and_gates():
     x = np.repeat([0.0, 0.5, 1.0], 2)
-    runs = pd.DataFrame({"run": [f"r{i}" for i in range(6)], "dataset": "d", "approach": "fixed", "linear_ratio": x,
-                         "val_acc": 0.9 - 0.1 * x, "train_acc": 0.9 - 0.1 * x + 0.02 + 0.04 * x})
+    runs = pd.DataFrame(
+        {
+            "run": [f"r{i}" for i in range(6)],
+            "dataset": "d",
+            "approach": "fixed",
+            "linear_ratio": x,
+            "val_acc": 0.9 - 0.1 * x,
+            "train_acc": 0.9 - 0.1 * x + 0.02 + 0.04 * x,
+        }
+    )
     trend = nlr.gap_trend(runs, "fixed", 0.95)
     assert trend["slope"] == pytest.approx(0.04) and trend["n"] == 6
-    gated = pd.DataFrame({"run": ["g"], "dataset": "d", "approach": "gating", "linear_ratio": [0.25],
-                          "val_acc": [0.9], "train_acc": [0.91]})
-    groups = pd.DataFrame({"dataset": "d", "approach": "fixed", "linear_ratio": [0.0, 0.5], "val_acc": [0.9, 0.85]})
+    gated = pd.DataFrame(
+        {
+            "run": ["g"],
+            "dataset": "d",
+            "approach": "gating",
+            "linear_ratio": [0.25],
+            "val_acc": [0.9],
+            "train_acc": [0.91],
+        }
+    )
+    groups = pd.DataFrame(
+        {"dataset": "d", "approach": "fixed", "linear_ratio": [0.0, 0.5], "val_acc": [0.9, 0.85]}
+    )
     v = nlr.versus_baseline(pd.concat([runs, gated]), groups, "fixed")
     assert v["run"].tolist() == ["g"] and v["baseline_acc"].iloc[0] == pytest.approx(0.875)
     assert v["delta"].iloc[0] == pytest.approx(0.025)
-    gating = pd.DataFrame({"run": ["a", "a", "a", "a", "b", "b"], "epoch": [1, 1, 2, 2, 3, 3],
-                           "layer": ["fc1", "fc2"] * 3, "alpha_mean": [0.9, 0.9, 0.1, 0.7, 0.3, 0.8],
-                           "alpha_lt_0.1": [0, 0, 0.6, 0.0, 0.2, 0.0]})
+    gating = pd.DataFrame(
+        {
+            "run": ["a", "a", "a", "a", "b", "b"],
+            "epoch": [1, 1, 2, 2, 3, 3],
+            "layer": ["fc1", "fc2"] * 3,
+            "alpha_mean": [0.9, 0.9, 0.1, 0.7, 0.3, 0.8],
+            "alpha_lt_0.1": [0, 0, 0.6, 0.0, 0.2, 0.0],
+        }
+    )
     one_group = pd.Series({"a": "d", "b": "d"})
     layers = nlr.final_gates(gating, one_group)  # last epochs only: a@2, b@3
     assert layers["layer"].tolist() == ["fc1", "fc2"] and layers["runs"].tolist() == [2, 2]
-    assert layers["alpha_mean"].tolist() == pytest.approx([0.2, 0.75]) and layers["alpha_lt_01"].iloc[0] == pytest.approx(0.4)
+    assert layers["alpha_mean"].tolist() == pytest.approx([0.2, 0.75]) and layers[
+        "alpha_lt_01"
+    ].iloc[0] == pytest.approx(0.4)
 
 
 def test_gating_runs_are_pooled_only_within_dataset_and_config():
-    runs = pd.DataFrame({"run": ["a0", "a1", "b0", "c0"], "dataset": ["mnist", "mnist", "mnist", "cifar10"],
-                         "approach": "gating"})
-    configs = {"a0": {"sparsity_weight": 0.01, "epochs": 15, "seed": 0}, "a1": {"sparsity_weight": 0.01, "epochs": 15,
-                                                                                  "seed": 1},
-               "b0": {"sparsity_weight": 0.05, "epochs": 15, "seed": 0}, "c0": {"sparsity_weight": 0.01}}
+    runs = pd.DataFrame(
+        {
+            "run": ["a0", "a1", "b0", "c0"],
+            "dataset": ["mnist", "mnist", "mnist", "cifar10"],
+            "approach": "gating",
+        }
+    )
+    configs = {
+        "a0": {"sparsity_weight": 0.01, "epochs": 15, "seed": 0},
+        "a1": {"sparsity_weight": 0.01, "epochs": 15, "seed": 1},
+        "b0": {"sparsity_weight": 0.05, "epochs": 15, "seed": 0},
+        "c0": {"sparsity_weight": 0.01},
+    }
     groups = nlr.gating_groups(runs, configs)
-    assert groups.to_dict() == {"c0": "cifar10", "a0": "mnist, sparsity_weight = 0.01",
-                                "a1": "mnist, sparsity_weight = 0.01", "b0": "mnist, sparsity_weight = 0.05"}
-    gating = pd.DataFrame({"run": ["a0", "a1", "b0", "c0"], "epoch": 1, "layer": "fc1",
-                           "alpha_mean": [0.2, 0.4, 0.9, 0.5], "alpha_lt_0.1": 0.0})
+    assert groups.to_dict() == {
+        "c0": "cifar10",
+        "a0": "mnist, sparsity_weight = 0.01",
+        "a1": "mnist, sparsity_weight = 0.01",
+        "b0": "mnist, sparsity_weight = 0.05",
+    }
+    gating = pd.DataFrame(
+        {
+            "run": ["a0", "a1", "b0", "c0"],
+            "epoch": 1,
+            "layer": "fc1",
+            "alpha_mean": [0.2, 0.4, 0.9, 0.5],
+            "alpha_lt_0.1": 0.0,
+        }
+    )
     layers = nlr.final_gates(gating, groups).set_index("group")
-    assert layers.loc["mnist, sparsity_weight = 0.01", "alpha_mean"] == pytest.approx(0.3)  # not pooled with b0
+    assert layers.loc["mnist, sparsity_weight = 0.01", "alpha_mean"] == pytest.approx(
+        0.3
+    )  # not pooled with b0
     assert layers.loc["mnist, sparsity_weight = 0.05", "runs"] == 1
 
 

@@ -1,5 +1,6 @@
 """environment.yml (conda-forge names, pip section for what conda-forge lacks) and pyproject.toml
 name the same packages with the same bounds."""
+
 import tomllib
 
 import yaml
@@ -7,7 +8,11 @@ import yaml
 from labbook import paths
 
 CONDA_NAMES = {"arch": "arch-py"}  # PyPI name -> conda-forge name where they differ
-PIP_ONLY = {"rliable", "tueplots", "typst"}  # not on conda-forge: environment.yml installs them with pip
+PIP_ONLY = {
+    "rliable",
+    "tueplots",
+    "typst",
+}  # not on conda-forge: environment.yml installs them with pip
 
 
 def _norm(spec: str) -> tuple[str, str]:
@@ -20,14 +25,21 @@ def _norm(spec: str) -> tuple[str, str]:
 
 def _project() -> dict[str, str]:
     project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())
-    return dict(_norm(s) for s in project["project"]["dependencies"] + project["dependency-groups"]["dev"]
-                if not s.startswith("ruff"))
+    return dict(
+        _norm(s)
+        for s in project["project"]["dependencies"] + project["dependency-groups"]["dev"]
+        if not s.startswith("ruff")
+    )
 
 
 def _environment() -> tuple[dict[str, str], dict[str, str]]:
     env = yaml.safe_load((paths.ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
-    conda = dict(_norm(s) for s in env["dependencies"] if isinstance(s, str) and not s.startswith(("python=", "pip")))
+    conda = dict(
+        _norm(s)
+        for s in env["dependencies"]
+        if isinstance(s, str) and not s.startswith(("python=", "pip"))
+    )
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     pip = dict(_norm(s) for s in pip_section if not s.startswith("-e"))
     assert "-e ." in pip_section

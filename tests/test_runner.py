@@ -1,5 +1,6 @@
 """The daily loop around the runner, in a small copy of the tree (three reports): keeping the last
 good report, surviving a killed build, subsets, progress, build options, help, Lab copies."""
+
 import json
 import os
 import signal
@@ -36,8 +37,13 @@ def _complete(rep: Path) -> bool:
     prov = json.loads((rep / "provenance.json").read_text())
     pngs = sorted(p.stem for p in (rep / "figures").glob("*.png"))
     html = (rep / "report.html").read_text()
-    return (prov["status"] == "ok" and (rep / "report.pdf").stat().st_size > 0 and html.count("<img") == len(pngs)
-            and sorted(p.stem for p in (rep / "figures").glob("*.pdf")) == pngs and (rep / "findings.json").exists())
+    return (
+        prov["status"] == "ok"
+        and (rep / "report.pdf").stat().st_size > 0
+        and html.count("<img") == len(pngs)
+        and sorted(p.stem for p in (rep / "figures").glob("*.pdf")) == pngs
+        and (rep / "findings.json").exists()
+    )
 
 
 def test_progress_lines_and_summary(small):
@@ -47,10 +53,14 @@ def test_progress_lines_and_summary(small):
     for name in KEEP:
         assert f"{name} started" in out
     assert "[1/3]" in out and "[3/3]" in out and " … ok " in out
-    summary = out[out.index("report "):]
+    summary = out[out.index("report ") :]
     assert summary.count("  rebuilt") == 3 and "3 ok, 0 failed or missing; 3 rebuilt now" in summary
     again = sandbox.make(root, "figures")
-    assert "up to date" in again.stdout and "0 rebuilt now" in again.stdout and "building" not in again.stdout
+    assert (
+        "up to date" in again.stdout
+        and "0 rebuilt now" in again.stdout
+        and "building" not in again.stdout
+    )
 
 
 def test_help_lists_targets_once_reports_exist(small):
@@ -71,8 +81,12 @@ def test_failed_rebuild_keeps_the_last_good_report(small):
     params.write_text(good_params + "plateau_tolerence: 0.3\n")  # a typo'd key
     failed = sandbox.make(root, "figures")
     assert failed.returncode != 0
-    after = {p.relative_to(rep): p.read_bytes() for p in rep.rglob("*") if p.is_file()
-             if "last-failure" not in p.parts}
+    after = {
+        p.relative_to(rep): p.read_bytes()
+        for p in rep.rglob("*")
+        if p.is_file()
+        if "last-failure" not in p.parts
+    }
     assert after == before  # the good report, its figures and tables, untouched
     failure = json.loads((rep / "last-failure" / "provenance.json").read_text())
     assert failure["status"] == "FAILED" and "plateau_tolerence" in failure["failing_cell"]
@@ -97,10 +111,14 @@ def test_subsets_and_build_options(small):
     assert "sparse_training/good started" in only.stdout and "misbehaving" not in only.stdout
     one = sandbox.make(root, "report", "R=sparse_training/misbehaving")
     assert one.returncode == 0 and "sparse_training/misbehaving started" in one.stdout
-    assert 'hl-ipython3' not in (_report(root, "sparse_training/good") / "report.html").read_text()
+    assert "hl-ipython3" not in (_report(root, "sparse_training/good") / "report.html").read_text()
     shown = sandbox.make(root, "figures", "SHOW_CODE=1", "ONLY=sparse_training/good")
-    assert "sparse_training/good started" in shown.stdout  # the option is part of what decides a rebuild
-    assert 'hl-ipython3' in (_report(root, "sparse_training/good") / "report.html").read_text()  # code
+    assert (
+        "sparse_training/good started" in shown.stdout
+    )  # the option is part of what decides a rebuild
+    assert (
+        "hl-ipython3" in (_report(root, "sparse_training/good") / "report.html").read_text()
+    )  # code
     bad = sandbox.make(root, "report", "R=nope/none")
     assert bad.returncode != 0 and "no params file params/nope/none.yaml" in bad.stdout
 
@@ -110,33 +128,48 @@ def test_summary_counts_only_the_reports_of_this_build(small):
     (root / "params" / "sparse_training" / "added_later.yaml").write_text("warmup_epochs: 2\n")
     try:
         out = sandbox.run(root, ".venv/bin/python", "-m", "labbook.build", "summary", *KEEP)
-        assert out.returncode == 0 and "added_later" not in out.stdout and "MISSING" not in out.stdout
+        assert (
+            out.returncode == 0 and "added_later" not in out.stdout and "MISSING" not in out.stdout
+        )
     finally:
         (root / "params" / "sparse_training" / "added_later.yaml").unlink()
 
 
 def test_lab_copy_with_injected_params(small):
     root, _ = small
-    out = sandbox.run(root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/misbehaving.yaml")
+    out = sandbox.run(
+        root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/misbehaving.yaml"
+    )
     assert out.returncode == 0, out.stderr
     copy = root / "reports" / "_lab" / "sparse_training__misbehaving.ipynb"
     nb = json.loads(copy.read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert injected and "gated_misbehaving.json" in "".join(injected[0]["source"])
     assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
-    bad = sandbox.run(root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/nope.yaml")
+    bad = sandbox.run(
+        root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/nope.yaml"
+    )
     assert bad.returncode == 2 and "params file not found" in bad.stderr
 
 
 def test_killed_builds_never_leave_a_half_report_and_the_next_build_repairs(small):
     root, _ = small
-    for delay in (1.5, 5.0, 9.0):  # while kernels start, while notebooks run, while reports are written
+    for delay in (
+        1.5,
+        5.0,
+        9.0,
+    ):  # while kernels start, while notebooks run, while reports are written
         time.sleep(1.1)
         for p in root.glob("params/*/*.yaml"):
             p.touch()  # every report out of date
-        proc = subprocess.Popen(["make", "--no-print-directory", "-o", sandbox.ENV_STAMP, "-j2", "figures"],
-                                cwd=root, env=sandbox.env(root), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "-o", sandbox.ENV_STAMP, "-j2", "figures"],
+            cwd=root,
+            env=sandbox.env(root),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -160,8 +193,11 @@ def test_missing_example_data_says_what_to_run(tmp_path, monkeypatch):
     from labbook.sources import sparse_training
 
     missing = paths.EXAMPLES / "generated" / "sparse_training_absent" / "gated.json"
-    with pytest.raises(InputError, match=r"gated\.json: file not found — the example data is generated, not "
-                                         r"stored in git: run `make examples` first"):
+    with pytest.raises(
+        InputError,
+        match=r"gated\.json: file not found — the example data is generated, not "
+        r"stored in git: run `make examples` first",
+    ):
         sparse_training.load_run(missing)
 
 
@@ -169,16 +205,33 @@ def test_make_new_scaffolds_an_analysis_that_builds(small):
     root, _ = small
     out = sandbox.make(root, "new", "NAME=toy_scores")
     assert out.returncode == 0, out.stderr
-    for rel in ("notebooks/toy_scores.ipynb", "params/toy_scores/example.yaml", "examples/toy_scores/scores.csv",
-                "tests/test_toy_scores.py"):
+    for rel in (
+        "notebooks/toy_scores.ipynb",
+        "params/toy_scores/example.yaml",
+        "examples/toy_scores/scores.csv",
+        "tests/test_toy_scores.py",
+    ):
         assert (root / rel).is_file(), rel
     built = sandbox.make(root, "report", "R=toy_scores/example")
     assert built.returncode == 0, built.stdout + built.stderr
     rep = _report(root, "toy_scores/example")
-    assert _complete(rep) and json.loads((rep / "provenance.json").read_text())["figure_problems"] == []
+    assert (
+        _complete(rep)
+        and json.loads((rep / "provenance.json").read_text())["figure_problems"] == []
+    )
     assert "better than" in json.loads((rep / "findings.json").read_text())["ranking"]["text"]
-    tests = sandbox.run(root, ".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
-                        "tests/test_toy_scores.py")
+    tests = sandbox.run(
+        root,
+        ".venv/bin/python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "0",
+        "tests/test_toy_scores.py",
+    )
     assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout
     again = sandbox.make(root, "new", "NAME=toy_scores")
     assert again.returncode != 0 and "exists already" in again.stderr

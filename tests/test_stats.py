@@ -1,4 +1,5 @@
 """Statistics engine: known values, errors, determinism, and parity with rliable (the oracle)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,11 +17,18 @@ def scores():
 
 
 def _rliable_aggregates(x):
-    return np.array([rmetrics.aggregate_median(x), rmetrics.aggregate_iqm(x), rmetrics.aggregate_mean(x),
-                     rmetrics.aggregate_optimality_gap(x)])
+    return np.array(
+        [
+            rmetrics.aggregate_median(x),
+            rmetrics.aggregate_iqm(x),
+            rmetrics.aggregate_mean(x),
+            rmetrics.aggregate_optimality_gap(x),
+        ]
+    )
 
 
 # ---------------------------------------------------------------- known values
+
 
 def test_aggregates_known_values():
     x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]])  # task means 4, 5
@@ -44,7 +52,10 @@ def test_probability_of_improvement_known_values():
     assert stats.probability_of_improvement(y, x) == 0.0
     assert stats.probability_of_improvement(x, x) == 0.5  # ties count 1/2
     # one tie out of four pairs, one win: (1 + 0.5) / 4
-    assert stats.probability_of_improvement(np.array([[2.0], [0.0]]), np.array([[2.0], [1.0]])) == 0.375
+    assert (
+        stats.probability_of_improvement(np.array([[2.0], [0.0]]), np.array([[2.0], [1.0]]))
+        == 0.375
+    )
 
 
 def test_probability_of_improvement_matches_rliable(scores):
@@ -77,8 +88,17 @@ def test_normalized_entropy():
         stats.normalized_entropy([1, -1])
 
 
-@pytest.mark.parametrize("r,word", [(0.05, "negligible"), (-0.2, "weak"), (0.3, "moderate"), (0.69, "strong"),
-                                    (-0.7, "very strong"), (1.0, "very strong")])
+@pytest.mark.parametrize(
+    "r,word",
+    [
+        (0.05, "negligible"),
+        (-0.2, "weak"),
+        (0.3, "moderate"),
+        (0.69, "strong"),
+        (-0.7, "very strong"),
+        (1.0, "very strong"),
+    ],
+)
 def test_correlation_strength(r, word):
     assert stats.correlation_strength(r) == word
 
@@ -88,7 +108,7 @@ def test_correlation_values_and_errors():
     c = stats.correlation(x, 2 * x + 1)
     assert c["pearson_r"] == pytest.approx(1.0) and c["spearman_r"] == pytest.approx(1.0)
     assert c["pearson_strength"] == "very strong" and c["n"] == 10
-    c = stats.correlation(x, -(x ** 3))
+    c = stats.correlation(x, -(x**3))
     assert c["spearman_r"] == pytest.approx(-1.0) and c["pearson_r"] < -0.9
     with pytest.raises(ValueError, match="constant"):
         stats.correlation(x, np.ones(10))
@@ -163,7 +183,11 @@ def test_claim_policy_names_no_winner_between_indistinguishable_methods():
     from labbook import findings
 
     rng = np.random.default_rng(2)
-    same = {"A": rng.normal(78.0, 0.3, 5), "B": rng.normal(78.0, 0.3, 5), "C": rng.normal(70.0, 0.3, 5)}
+    same = {
+        "A": rng.normal(78.0, 0.3, 5),
+        "B": rng.normal(78.0, 0.3, 5),
+        "C": rng.normal(70.0, 0.3, 5),
+    }
     text, values = findings.ranking_claim(same, stats.compare(same), "accuracy", "seed")
     best = values["best"]
     other = "B" if best == "A" else "A"
@@ -189,19 +213,26 @@ def test_correlation_within_groups_removes_between_group_differences():
     r = stats.correlation_ci(x, y, groups=g, reps=1000, seed=0)
     assert r["pooled"]["spearman"] > 0.8 and r["pooled"]["spearman_lower"] > 0.7
     assert r["within"]["spearman_lower"] < 0 < r["within"]["spearman_upper"]
-    assert stats.supported_strength(r["within"]["spearman_lower"], r["within"]["spearman_upper"]) == "no clear"
+    assert (
+        stats.supported_strength(r["within"]["spearman_lower"], r["within"]["spearman_upper"])
+        == "no clear"
+    )
     assert stats.supported_strength(0.35, 0.8) == "moderate"
     assert stats.correlation_ci(x, y, groups=g, reps=1000, seed=0) == r  # seeded
 
 
 # ---------------------------------------------------------------- errors
 
-@pytest.mark.parametrize("bad,match", [
-    (np.empty((0, 3)), "empty"),
-    (np.array([[1.0, np.nan], [1.0, 2.0]]), "NaN score at run 0, task 1"),
-    (np.array([[1.0, 2.0]]), "1 run"),
-    (np.array([1.0, 2.0]), "1-D"),
-])
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.empty((0, 3)), "empty"),
+        (np.array([[1.0, np.nan], [1.0, 2.0]]), "NaN score at run 0, task 1"),
+        (np.array([[1.0, 2.0]]), "1 run"),
+        (np.array([1.0, 2.0]), "1-D"),
+    ],
+)
 def test_bad_score_matrices(bad, match):
     with pytest.raises(stats.ScoreError, match=match):
         stats.interval_estimates({"a": bad}, reps=10)
@@ -216,10 +247,13 @@ def test_mismatched_task_counts():
 
 def test_legacy_needs_int_seed():
     with pytest.raises(TypeError):
-        stats.interval_estimates({"a": np.ones((3, 2))}, reps=10, seed=np.random.default_rng(0), legacy=True)
+        stats.interval_estimates(
+            {"a": np.ones((3, 2))}, reps=10, seed=np.random.default_rng(0), legacy=True
+        )
 
 
 # ---------------------------------------------------------------- determinism
+
 
 def test_same_seed_same_bits(scores):
     a = stats.interval_estimates(scores, reps=500, seed=11)
@@ -237,6 +271,7 @@ def test_chunking_does_not_change_results(scores, monkeypatch):
 
 
 # ---------------------------------------------------------------- parity with rliable
+
 
 def test_legacy_interval_estimates_bit_identical(scores):
     np.random.seed(5)
@@ -290,10 +325,15 @@ def test_estimates_frame(scores):
     p, c = stats.interval_estimates(scores, metrics=metrics, reps=100, seed=0)
     df = stats.estimates_frame(p, c, metrics)
     assert list(df.columns) == ["method", "metric", "estimate", "lower", "upper"]
-    assert len(df) == 6 and (df["lower"] <= df["estimate"]).all() and (df["estimate"] <= df["upper"]).all()
+    assert (
+        len(df) == 6
+        and (df["lower"] <= df["estimate"]).all()
+        and (df["estimate"] <= df["upper"]).all()
+    )
 
 
 # ---------------------------------------------------------------- plots
+
 
 def test_stat_plots_draw_what_they_are_given(scores):
     import matplotlib
@@ -344,5 +384,9 @@ def test_reverse_pairs_are_mirrors_of_the_same_replicates(scores):
         x, y = pair.split(":")
         assert probs[f"{y}:{x}"] == pytest.approx(1 - probs[pair])
         assert cis[f"{y}:{x}"] == pytest.approx([1 - cis[pair][1], 1 - cis[pair][0]])
-    legacy, legacy_cis = stats.probability_of_improvement_ci(stats.all_pairs(scores), reps=50, seed=1, legacy=True)
-    assert legacy_cis["m1:m0"].tolist() != pytest.approx([1 - legacy_cis["m0:m1"][1], 1 - legacy_cis["m0:m1"][0]])
+    legacy, legacy_cis = stats.probability_of_improvement_ci(
+        stats.all_pairs(scores), reps=50, seed=1, legacy=True
+    )
+    assert legacy_cis["m1:m0"].tolist() != pytest.approx(
+        [1 - legacy_cis["m0:m1"][1], 1 - legacy_cis["m0:m1"][0]]
+    )

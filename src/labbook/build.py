@@ -15,6 +15,7 @@ so a failed report is rebuilt next time. Folders a killed build left behind (.<v
 .<variant>.old.<pid>) are repaired or removed by the next build of that report.
 This module imports nothing heavy at start-up so that a no-op `make figures` stays fast.
 """
+
 import argparse
 import datetime
 import fnmatch
@@ -38,7 +39,11 @@ EXAMPLE_BANNER = "Example data (simulated) — not experimental results"
 def report_names(pattern: str | None = None) -> list[str]:
     """Every "<notebook>/<variant>" that has a params file (matching the glob *pattern*), sorted."""
     names = sorted(f"{p.parent.name}/{p.stem}" for p in paths.PARAMS.glob("*/*.yaml"))
-    return [n for n in names if pattern is None or any(fnmatch.fnmatchcase(n, g) for g in pattern.split())]
+    return [
+        n
+        for n in names
+        if pattern is None or any(fnmatch.fnmatchcase(n, g) for g in pattern.split())
+    ]
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -49,6 +54,7 @@ def _split(name: str) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------- the executed notebook
+
 
 def _normalize(nb) -> None:
     """Drop timings and run-specific metadata; give cells stable ids (in place)."""
@@ -69,7 +75,9 @@ def _failing_cell(nb) -> str | None:
             continue
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                evalue = str(out.get("evalue", "")).splitlines()[0][:200] if out.get("evalue") else ""
+                evalue = (
+                    str(out.get("evalue", "")).splitlines()[0][:200] if out.get("evalue") else ""
+                )
                 where = f"cell {i}" + (f" ({section})" if section else "")
                 return f"{where}: {out.get('ename', 'Error')}: {evalue}"
     return None
@@ -90,15 +98,21 @@ def _error_notebook(title: str, message: str):
     from labbook import markup
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {markup.markdown_text(title)}\n\n**The report could not be built.**"
-                                              f"\n\n{markup.markdown_block(message)}")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {markup.markdown_text(title)}\n\n**The report could not be built.**"
+            f"\n\n{markup.markdown_block(message)}"
+        )
+    ]
     return nb
 
 
 # ---------------------------------------------------------------- one report
 
+
 def _make_deps(notebook: str, variant: str, inputs: list[dict]) -> str:
     """inputs.d: the stamp depends on notebook, params, src and every data file read."""
+
     def rel(p: Path) -> str:  # make-escaped
         return paths.relative(p).replace(" ", "\\ ").replace("$", "$$").replace("#", "\\#")
 
@@ -107,7 +121,9 @@ def _make_deps(notebook: str, variant: str, inputs: list[dict]) -> str:
     deps = [paths.notebook_path(notebook), paths.params_path(notebook, variant), *src]
     data = [Path(i["path"]) for i in inputs if Path(i["path"]).exists()]
     lines = [f"{target}: " + " \\\n  ".join(rel(d) for d in deps + data)]
-    lines += [f"{rel(d)}:" for d in deps + data]  # a deleted file forces a rebuild, not a make error
+    lines += [
+        f"{rel(d)}:" for d in deps + data
+    ]  # a deleted file forces a rebuild, not a make error
     return "\n".join(lines) + "\n"
 
 
@@ -139,8 +155,13 @@ def recover(final: Path) -> None:
     """Repair what a killed build of *final* left: a report moved aside but not replaced is moved
     back; temporary and old folders of builds that are no longer running are removed."""
     for leftover in sorted(final.parent.glob(f".{final.name}.*.*")):
-        kind, _, pid = leftover.name[len(final.name) + 2:].partition(".")
-        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)) and int(pid) != os.getpid():
+        kind, _, pid = leftover.name[len(final.name) + 2 :].partition(".")
+        if (
+            kind not in ("tmp", "old")
+            or not pid.isdigit()
+            or _alive(int(pid))
+            and int(pid) != os.getpid()
+        ):
             continue
         if kind == "old" and not final.exists():
             leftover.rename(final)  # killed between the two renames: the previous report comes back
@@ -148,7 +169,9 @@ def recover(final: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _execute(nb_path: Path, executed: Path, params: dict, output_dir: Path, timeout: int) -> str | None:
+def _execute(
+    nb_path: Path, executed: Path, params: dict, output_dir: Path, timeout: int
+) -> str | None:
     """Run the notebook with papermill in this process (no second interpreter to start) on a fresh
     project kernel (fixed cwd, per-cell timeout, SOURCE_DATE_EPOCH and PYTHONHASHSEED for the
     kernel); writes *executed* even on failure. Returns None, or the error message."""
@@ -158,7 +181,9 @@ def _execute(nb_path: Path, executed: Path, params: dict, output_dir: Path, time
 
     from labbook import kernelpool
 
-    os.environ.setdefault("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)  # the kernel inherits this environment
+    os.environ.setdefault(
+        "SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH
+    )  # the kernel inherits this environment
     os.environ.update(PYTHONHASHSEED="0", MPLCONFIGDIR=str(paths.CACHE / "matplotlib"))
     logging.getLogger("papermill").setLevel(logging.ERROR)
     log = output_dir / ".kernel-stderr"
@@ -167,11 +192,16 @@ def _execute(nb_path: Path, executed: Path, params: dict, output_dir: Path, time
         with open(log, "wb") as f:
             os.dup2(f.fileno(), 2)
             try:
-                papermill.execute_notebook(str(nb_path), str(executed),
-                                           parameters={**params, "output_dir": str(output_dir)},
-                                           kernel_name=paths.KERNEL_NAME, cwd=str(paths.ROOT),
-                                           execution_timeout=timeout, progress_bar=False,
-                                           kernel_manager_class=kernelpool.kernel_manager_class())
+                papermill.execute_notebook(
+                    str(nb_path),
+                    str(executed),
+                    parameters={**params, "output_dir": str(output_dir)},
+                    kernel_name=paths.KERNEL_NAME,
+                    cwd=str(paths.ROOT),
+                    execution_timeout=timeout,
+                    progress_bar=False,
+                    kernel_manager_class=kernelpool.kernel_manager_class(),
+                )
             finally:
                 os.dup2(saved, 2)
     except papermill.PapermillExecutionError as exc:
@@ -225,7 +255,9 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         lines = error.strip().splitlines()
         failing = (" ".join(lines[:2]) if error.startswith("Invalid") else lines[-1])[:300]
         if executed.exists() and error.startswith("papermill"):
-            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The report failed.**\n\n```\n{error}\n```"))
+            nb.cells.insert(
+                0, nbformat.v4.new_markdown_cell(f"**The report failed.**\n\n```\n{error}\n```")
+            )
     status = "FAILED" if error else "ok"
 
     record = {"inputs": [], "warnings": [], "figure_problems": [], "example_data": False}
@@ -240,10 +272,15 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         previous = f"This build FAILED; reports/{name}/ still holds the last good build, of {good.get('built_at', '?')}."
     seconds = time.monotonic() - t0
     prov = provenance.stamp(notebook, variant, params, record["inputs"], seconds, status)
-    prov.update(title=_title(nb, f"{notebook} / {variant}"), failing_cell=failing,
-                warnings=record["warnings"], figure_problems=record["figure_problems"],
-                example_data=record["example_data"], show_code=show_code,
-                built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    prov.update(
+        title=_title(nb, f"{notebook} / {variant}"),
+        failing_cell=failing,
+        warnings=record["warnings"],
+        figure_problems=record["figure_problems"],
+        example_data=record["example_data"],
+        show_code=show_code,
+        built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
 
     _normalize(nb)
     target = final / FAILURE if keep_good else final
@@ -258,20 +295,27 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         except Exception as exc:  # a typesetting failure fails the report, with its reason
             status, failing = "FAILED", f"report.pdf: {type(exc).__name__}: {str(exc)[:300]}"
             prov.update(status=status, failing_cell=failing)
-    (tmp / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n")
+    (tmp / "provenance.json").write_text(
+        json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n"
+    )
     if keep_good:
-        _swap_into_place(tmp, target)  # the good report stays as it was; the failure lands beside it
+        _swap_into_place(
+            tmp, target
+        )  # the good report stays as it was; the failure lands beside it
     else:
         (tmp / "inputs.d").write_text(_make_deps(notebook, variant, record["inputs"]))
         if status == "ok":
             (tmp / STAMP).write_text("")
         _swap_into_place(tmp, final)
 
-    _progress_line(k, n, name, status + (" (kept the last good build)" if keep_good else ""), seconds, failing)
+    _progress_line(
+        k, n, name, status + (" (kept the last good build)" if keep_good else ""), seconds, failing
+    )
     return 0 if status == "ok" else 1
 
 
 # ---------------------------------------------------------------- progress
+
 
 def _progress_start(name: str) -> tuple[int, int | None]:
     """Number this report among those the current `make figures` builds ([k/n]); prints 'started'.
@@ -296,10 +340,14 @@ def _count(k, n) -> str:
 
 
 def _progress_line(k, n, name: str, status: str, seconds: float, failing: str | None) -> None:
-    print(f"{_count(k, n)}{name} … {status} {seconds:.1f} s" + (f"  {failing}" if failing else ""), flush=True)
+    print(
+        f"{_count(k, n)}{name} … {status} {seconds:.1f} s" + (f"  {failing}" if failing else ""),
+        flush=True,
+    )
 
 
 # ---------------------------------------------------------------- all reports
+
 
 def _provenance(name: str, failure: bool = False) -> dict | None:
     folder = paths.report_dir(*_split(name))
@@ -314,17 +362,39 @@ def state(name: str, since: float | None = None) -> dict:
     prov = _provenance(name)
     failed = _provenance(name, failure=True)
     stamp = paths.report_dir(*_split(name)) / STAMP
-    out = {"name": name, "status": "MISSING", "kept_good": False, "failing": None, "seconds": None,
-           "built_at": None, "rebuilt": None, "prov": prov}
+    out = {
+        "name": name,
+        "status": "MISSING",
+        "kept_good": False,
+        "failing": None,
+        "seconds": None,
+        "built_at": None,
+        "rebuilt": None,
+        "prov": prov,
+    }
     if prov is None:
         return out
     current = failed if failed is not None else prov
-    out.update(status=current["status"], failing=current.get("failing_cell"), seconds=current["seconds"],
-               built_at=prov.get("built_at"), kept_good=failed is not None)
+    out.update(
+        status=current["status"],
+        failing=current.get("failing_cell"),
+        seconds=current["seconds"],
+        built_at=prov.get("built_at"),
+        kept_good=failed is not None,
+    )
     if since is not None:
-        changed = max([p.stat().st_mtime for p in (stamp, paths.report_dir(*_split(name)) / FAILURE,
-                                                     paths.report_dir(*_split(name)) / "provenance.json")
-                       if p.exists()], default=0)
+        changed = max(
+            [
+                p.stat().st_mtime
+                for p in (
+                    stamp,
+                    paths.report_dir(*_split(name)) / FAILURE,
+                    paths.report_dir(*_split(name)) / "provenance.json",
+                )
+                if p.exists()
+            ],
+            default=0,
+        )
         out["rebuilt"] = changed >= since
     return out
 
@@ -347,7 +417,10 @@ def summary(names: list[str] | None = None, since: float | None = None) -> int:
         failing = f"  {st['failing']}" if st["failing"] else ""
         print(f"{name:<45} {st['status']:<8} {st['seconds']:7.1f}s  {when}{kept}{failing}")
     rebuilt = sum(1 for n in names if state(n, since)["rebuilt"]) if since is not None else None
-    print(f"{len(names) - bad} ok, {bad} failed or missing" + (f"; {rebuilt} rebuilt now" if rebuilt is not None else ""))
+    print(
+        f"{len(names) - bad} ok, {bad} failed or missing"
+        + (f"; {rebuilt} rebuilt now" if rebuilt is not None else "")
+    )
     return 1 if bad else 0
 
 
@@ -362,14 +435,28 @@ def index_html() -> str:
         notebook, variant = _split(name)
         folder = paths.report_dir(notebook, variant)
         prov = st["prov"] or {}
-        cards.append({"name": name, "notebook": notebook, "variant": variant, "status": st["status"],
-                      "kept_good": st["kept_good"], "built_at": st["built_at"], "failing": st["failing"],
-                      "title": prov.get("title", name), "seconds": st["seconds"],
-                      "example": prov.get("example_data", False), "warnings": len(prov.get("warnings", [])),
-                      "has_pdf": (folder / "report.pdf").exists(),
-                      "thumbs": [p.name for p in sorted((folder / "figures").glob("*.png"))]})
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(paths.SRC / "templates"), autoescape=True,
-                             keep_trailing_newline=True)
+        cards.append(
+            {
+                "name": name,
+                "notebook": notebook,
+                "variant": variant,
+                "status": st["status"],
+                "kept_good": st["kept_good"],
+                "built_at": st["built_at"],
+                "failing": st["failing"],
+                "title": prov.get("title", name),
+                "seconds": st["seconds"],
+                "example": prov.get("example_data", False),
+                "warnings": len(prov.get("warnings", [])),
+                "has_pdf": (folder / "report.pdf").exists(),
+                "thumbs": [p.name for p in sorted((folder / "figures").glob("*.png"))],
+            }
+        )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(paths.SRC / "templates"),
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
     return env.get_template("gallery.html.j2").render(cards=cards)
 
 
@@ -384,18 +471,26 @@ def write_index() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labbook.build", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m labbook.build", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="build one report")
     p_run.add_argument("name", help="<notebook>/<variant>")
     p_run.add_argument("--show-code", action="store_true", help="show code cells in report.html")
     p_run.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds per cell")
     sub.add_parser("index", help="write reports/index.html")
-    p_sum = sub.add_parser("summary", help="print the status of every report (or of the NAMEs given)")
+    p_sum = sub.add_parser(
+        "summary", help="print the status of every report (or of the NAMEs given)"
+    )
     p_sum.add_argument("names", nargs="*", help="<notebook>/<variant> (default: every params file)")
-    p_sum.add_argument("--since", type=float, help="epoch seconds the build started: marks rebuilt reports")
+    p_sum.add_argument(
+        "--since", type=float, help="epoch seconds the build started: marks rebuilt reports"
+    )
     p_list = sub.add_parser("list", help="print every report name (matching a glob)")
-    p_list.add_argument("pattern", nargs="?", help="glob(s) over report names, e.g. 'moe_analysis/*'")
+    p_list.add_argument(
+        "pattern", nargs="?", help="glob(s) over report names, e.g. 'moe_analysis/*'"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         if os.environ.get("LABBOOK_KERNEL_POOL") and not os.environ.get("LABBOOK_FORKED"):

@@ -5,6 +5,7 @@
 Each generator writes a README.md saying the data are simulated, and a `.complete` marker last
 (the Makefile target), so an interrupted generation is redone.
 """
+
 import json
 import shutil
 import sys
@@ -21,7 +22,11 @@ def _write_json(path: Path, doc) -> None:
     path.write_text(json.dumps(doc, indent=2) + "\n")
 
 
-FILE_NAMES = {"baseline": "baseline.json", "chain_seq": "chain_sequential.json", "chain_par": "chain_parallel.json"}
+FILE_NAMES = {
+    "baseline": "baseline.json",
+    "chain_seq": "chain_sequential.json",
+    "chain_par": "chain_parallel.json",
+}
 
 
 def chain_of_experts_seeds(out: Path, seed: int = 0, n_seeds: int = 5, epochs: int = 30) -> None:
@@ -37,28 +42,49 @@ def chain_of_experts_seeds(out: Path, seed: int = 0, n_seeds: int = 5, epochs: i
         "chain_par": ("ChainParallelFixed", 78.0, 46.8, 8.4, 0.03),
     }
     for key, (name, acc, params, gflops, drift) in methods.items():
-        doc = {"method": name, "accuracy": np.round(acc + rng.normal(0, 0.3, n_seeds), 2).tolist(),
-               "params_m": params, "gflops": gflops, "notes": SIMULATED}
+        doc = {
+            "method": name,
+            "accuracy": np.round(acc + rng.normal(0, 0.3, n_seeds), 2).tolist(),
+            "params_m": params,
+            "gflops": gflops,
+            "notes": SIMULATED,
+        }
         if drift is not None:
             blocks, experts = 6, 4
             base = 0.5 + drift * np.arange(blocks)[:, None]
             gates = np.clip(base + rng.normal(0, 0.03, (blocks, experts)), 0, 1)
             doc["gate_means"] = np.round(gates, 3).tolist()
-            doc["entropy"] = np.round(0.35 - 0.5 * drift * np.arange(blocks) + rng.normal(0, 0.01, blocks), 3).tolist()
+            doc["entropy"] = np.round(
+                0.35 - 0.5 * drift * np.arange(blocks) + rng.normal(0, 0.01, blocks), 3
+            ).tolist()
         _write_json(out / FILE_NAMES[key], doc)
     experts = [1, 2, 4, 8, 16]
     curve = 76.8 + 1.8 * (1 - np.exp(-np.log2(experts)))
-    _write_json(out / "ablation_experts.json", {
-        "experts_per_block": experts,
-        "accuracy": np.round(curve[:, None] + rng.normal(0, 0.2, (len(experts), n_seeds)), 2).tolist(),
-        "params_m": [46.0, 47.0, 48.5, 50.2, 53.6]})
+    _write_json(
+        out / "ablation_experts.json",
+        {
+            "experts_per_block": experts,
+            "accuracy": np.round(
+                curve[:, None] + rng.normal(0, 0.2, (len(experts), n_seeds)), 2
+            ).tolist(),
+            "params_m": [46.0, 47.0, 48.5, 50.2, 53.6],
+        },
+    )
     coeffs = [0.0, 1e-4, 1e-3, 1e-2, 1e-1]
     acc = np.array([77.5, 78.0, 78.3, 78.1, 77.2])
     ent = np.array([0.05, 0.12, 0.21, 0.34, 0.55])
-    _write_json(out / "entropy.json", {
-        "entropy_coeff": coeffs,
-        "accuracy": np.round(acc[:, None] + rng.normal(0, 0.15, (len(coeffs), n_seeds)), 2).tolist(),
-        "avg_entropy": np.round(ent[:, None] + rng.normal(0, 0.01, (len(coeffs), n_seeds)), 3).tolist()})
+    _write_json(
+        out / "entropy.json",
+        {
+            "entropy_coeff": coeffs,
+            "accuracy": np.round(
+                acc[:, None] + rng.normal(0, 0.15, (len(coeffs), n_seeds)), 2
+            ).tolist(),
+            "avg_entropy": np.round(
+                ent[:, None] + rng.normal(0, 0.01, (len(coeffs), n_seeds)), 3
+            ).tolist(),
+        },
+    )
     lines = ["method,epoch,train_loss,val_acc"]
     for key, (name, final, *_rest) in methods.items():
         speed = {"baseline": 6.0, "chain_seq": 4.5, "chain_par": 5.0}[key]
@@ -67,10 +93,14 @@ def chain_of_experts_seeds(out: Path, seed: int = 0, n_seeds: int = 5, epochs: i
             val = final * (1 - np.exp(-e / speed)) + rng.normal(0, 0.3)
             lines.append(f"{name},{e},{loss:.4f},{val:.3f}")
     (out / "convergence.csv").write_text("\n".join(lines) + "\n")
-    (out / "README.md").write_text(f"# chain_of_experts_seeds\n\n{SIMULATED}\n\nSeed {seed}; {n_seeds} seeds per method.\n")
+    (out / "README.md").write_text(
+        f"# chain_of_experts_seeds\n\n{SIMULATED}\n\nSeed {seed}; {n_seeds} seeds per method.\n"
+    )
 
 
-def _sparse_run(rng, name: str, kind: str, epochs: int, target: float, rates, seconds: float, config: dict) -> dict:
+def _sparse_run(
+    rng, name: str, kind: str, epochs: int, target: float, rates, seconds: float, config: dict
+) -> dict:
     """One metrics file of an adaptive-sparse-training run (the seed's trainer.metrics names)."""
     e = np.arange(1, epochs + 1)
     rates = np.clip(np.asarray(rates, dtype=float), 0.0, 1.0)
@@ -79,13 +109,26 @@ def _sparse_run(rng, name: str, kind: str, epochs: int, target: float, rates, se
     loss = 2.3 - 1.6 * learn + rng.normal(0, 0.03, epochs)
     acc = 10 + 65 * learn + rng.normal(0, 0.8, epochs)
     times = seconds * (1 + rng.normal(0, 0.03, epochs))
-    metrics = {"epoch_times": np.round(times, 2).tolist(), "train_loss": np.round(loss, 4).tolist(),
-               "val_accuracy": np.round(acc, 2).tolist()}
+    metrics = {
+        "epoch_times": np.round(times, 2).tolist(),
+        "train_loss": np.round(loss, 4).tolist(),
+        "val_accuracy": np.round(acc, 2).tolist(),
+    }
     if kind == "gated":
-        metrics.update(activation_rates=np.round(rates, 4).tolist(), energy_savings=np.round(1 - rates, 4).tolist(),
-                       thresholds=np.round(config["activation_threshold"] + 0.8 * np.cumsum(rates - target), 4).tolist())
-    return {"run": name, "kind": kind, "simulated": SIMULATED, "config": dict(config, target_activation_rate=target,
-                                                                              epochs=epochs), "metrics": metrics}
+        metrics.update(
+            activation_rates=np.round(rates, 4).tolist(),
+            energy_savings=np.round(1 - rates, 4).tolist(),
+            thresholds=np.round(
+                config["activation_threshold"] + 0.8 * np.cumsum(rates - target), 4
+            ).tolist(),
+        )
+    return {
+        "run": name,
+        "kind": kind,
+        "simulated": SIMULATED,
+        "config": dict(config, target_activation_rate=target, epochs=epochs),
+        "metrics": metrics,
+    }
 
 
 def sparse_training(out: Path, seed: int = 0, epochs: int = 12) -> None:
@@ -94,19 +137,33 @@ def sparse_training(out: Path, seed: int = 0, epochs: int = 12) -> None:
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     e = np.arange(epochs)
-    config = {"activation_threshold": 0.4, "energy_pressure": 0.2, "lr": 1e-4, "samples_per_epoch": 50000}
+    config = {
+        "activation_threshold": 0.4,
+        "energy_pressure": 0.2,
+        "lr": 1e-4,
+        "samples_per_epoch": 50000,
+    }
     good = 0.06 + 0.10 * np.exp(-e / 1.2) + rng.normal(0, 0.002, epochs)
     bad = 0.20 + 0.04 * np.where(e % 2 == 0, 1, -1) * (e > 1) + rng.normal(0, 0.005, epochs)
     runs = {
-        "gated_good.json": _sparse_run(rng, "ViT + gating (target 6%)", "gated", epochs, 0.06, good, 14.0, config),
-        "gated_misbehaving.json": _sparse_run(rng, "ViT + gating (misbehaving)", "gated", epochs, 0.06, bad, 38.0, config),
-        "baseline.json": _sparse_run(rng, "Baseline ViT", "baseline", epochs, 1.0, np.ones(epochs), 180.0, {}),
-        "sample_by_sample.json": _sparse_run(rng, "Sample-by-sample gating", "sample_by_sample", epochs, 0.06,
-                                             good, 420.0, {}),
+        "gated_good.json": _sparse_run(
+            rng, "ViT + gating (target 6%)", "gated", epochs, 0.06, good, 14.0, config
+        ),
+        "gated_misbehaving.json": _sparse_run(
+            rng, "ViT + gating (misbehaving)", "gated", epochs, 0.06, bad, 38.0, config
+        ),
+        "baseline.json": _sparse_run(
+            rng, "Baseline ViT", "baseline", epochs, 1.0, np.ones(epochs), 180.0, {}
+        ),
+        "sample_by_sample.json": _sparse_run(
+            rng, "Sample-by-sample gating", "sample_by_sample", epochs, 0.06, good, 420.0, {}
+        ),
     }
     for name, doc in runs.items():
         _write_json(out / name, doc)
-    (out / "README.md").write_text(f"# sparse_training\n\n{SIMULATED}\n\nSeed {seed}; {epochs} epochs per run.\n")
+    (out / "README.md").write_text(
+        f"# sparse_training\n\n{SIMULATED}\n\nSeed {seed}; {epochs} epochs per run.\n"
+    )
 
 
 CREDIT_METHODS = {  # key: (final test acc, final train acc, epochs-to-learn, BP-cosine low -> high, nudge per eta)
@@ -117,29 +174,48 @@ CREDIT_METHODS = {  # key: (final test acc, final train acc, epochs-to-learn, BP
 }
 
 
-def _credit_seed(rng, methods: dict, epochs: int, blocks: int, drift_key: str, pred_error: dict) -> dict:
+def _credit_seed(
+    rng, methods: dict, epochs: int, blocks: int, drift_key: str, pred_error: dict
+) -> dict:
     """One seed's results in seed 004's format: {method: {log, diagnostics, drift}} (accuracies as fractions)."""
     e = np.arange(1, epochs + 1)
     doc = {}
     for method, (test, train, tau, (cos_lo, cos_hi), nudge) in methods.items():
         final = test + rng.normal(0, 0.008)
         learn = 1 - np.exp(-e / tau)
-        log = {"train_acc": np.round(np.clip(0.1 + (train - 0.1) * learn + rng.normal(0, 0.004, epochs), 0, 1), 4).tolist(),
-               "test_acc": np.round(np.clip(0.1 + (final - 0.1) * learn + rng.normal(0, 0.006, epochs), 0, 1), 4).tolist()}
+        log = {
+            "train_acc": np.round(
+                np.clip(0.1 + (train - 0.1) * learn + rng.normal(0, 0.004, epochs), 0, 1), 4
+            ).tolist(),
+            "test_acc": np.round(
+                np.clip(0.1 + (final - 0.1) * learn + rng.normal(0, 0.006, epochs), 0, 1), 4
+            ).tolist(),
+        }
         if method in pred_error:
             start, end = pred_error[method]
-            err = np.exp(np.linspace(np.log(start), np.log(end), epochs)) * np.exp(rng.normal(0, 0.1, epochs))
+            err = np.exp(np.linspace(np.log(start), np.log(end), epochs)) * np.exp(
+                rng.normal(0, 0.1, epochs)
+            )
             log["state_pred_error"] = [float(f"{v:.4g}") for v in err]
         depth = np.linspace(0, 1, blocks)
         cosine = np.clip(cos_lo + (cos_hi - cos_lo) * depth + rng.normal(0, 0.02, blocks), -1, 1)
         rho = np.clip(0.8 * cosine + rng.normal(0, 0.03, blocks), -1, 1)
-        nudging = {eta: np.round(float(eta) * nudge * (0.5 + cosine) + rng.normal(0, 0.1 * float(eta), blocks), 6).tolist()
-                   for eta in ("0.001", "0.01", "0.1")}
+        nudging = {
+            eta: np.round(
+                float(eta) * nudge * (0.5 + cosine) + rng.normal(0, 0.1 * float(eta), blocks), 6
+            ).tolist()
+            for eta in ("0.001", "0.01", "0.1")
+        }
         drift = 0.05 + 0.4 * abs(nudge) / 2 * np.exp(-2 * depth) + rng.normal(0, 0.005, blocks)
-        doc[method] = {"log": log,
-                       "diagnostics": {"bp_cosine": np.round(cosine, 4).tolist(),
-                                       "perturbation_rho": np.round(rho, 4).tolist(), "nudging": nudging},
-                       "drift": {drift_key.format(i=i): round(float(v), 5) for i, v in enumerate(drift)}}
+        doc[method] = {
+            "log": log,
+            "diagnostics": {
+                "bp_cosine": np.round(cosine, 4).tolist(),
+                "perturbation_rho": np.round(rho, 4).tolist(),
+                "nudging": nudging,
+            },
+            "drift": {drift_key.format(i=i): round(float(v), 5) for i, v in enumerate(drift)},
+        }
     return doc
 
 
@@ -151,20 +227,39 @@ def credit_assignment(out: Path, seed: int = 0) -> None:
     seeds 1-4; 30 epochs; 6 blocks, drift keys "layers.{i}.fc.weight"; the state bridge is not last."""
     rng = np.random.default_rng(seed)
     variants = {
-        "cifar10": ((42, 123, 456), CREDIT_METHODS, 100, 12, "blocks.{i}.w1.weight",
-                    {"state_bridge": (0.2, 2e-5), "credit_bridge": (0.5, 3e-2)}),
-        "mnist": ((1, 2, 3, 4), {"bp": (0.98, 0.995, 4.0, (0.99, 0.99), -2.0),
-                                 "dfa": (0.955, 0.97, 6.0, (0.1, 0.4), -0.6),
-                                 "state_bridge": (0.965, 0.975, 5.0, (0.05, 0.2), 0.05)}, 30, 6,
-                  "layers.{i}.fc.weight", {"state_bridge": (0.1, 1e-4)}),
+        "cifar10": (
+            (42, 123, 456),
+            CREDIT_METHODS,
+            100,
+            12,
+            "blocks.{i}.w1.weight",
+            {"state_bridge": (0.2, 2e-5), "credit_bridge": (0.5, 3e-2)},
+        ),
+        "mnist": (
+            (1, 2, 3, 4),
+            {
+                "bp": (0.98, 0.995, 4.0, (0.99, 0.99), -2.0),
+                "dfa": (0.955, 0.97, 6.0, (0.1, 0.4), -0.6),
+                "state_bridge": (0.965, 0.975, 5.0, (0.05, 0.2), 0.05),
+            },
+            30,
+            6,
+            "layers.{i}.fc.weight",
+            {"state_bridge": (0.1, 1e-4)},
+        ),
     }
     for dataset, (seeds, methods, epochs, blocks, key, pred) in variants.items():
         for s in seeds:
             folder = out / dataset / f"seed{s}"
             folder.mkdir(parents=True)
-            _write_json(folder / f"results_{dataset}.json", {str(s): _credit_seed(rng, methods, epochs, blocks, key, pred)})
-    (out / "README.md").write_text(f"# credit_assignment\n\n{SIMULATED}\n\nSeed {seed}. cifar10: 3 seeds x 4 methods x "
-                                   "100 epochs x 12 blocks; mnist: 4 seeds x 3 methods x 30 epochs x 6 blocks.\n")
+            _write_json(
+                folder / f"results_{dataset}.json",
+                {str(s): _credit_seed(rng, methods, epochs, blocks, key, pred)},
+            )
+    (out / "README.md").write_text(
+        f"# credit_assignment\n\n{SIMULATED}\n\nSeed {seed}. cifar10: 3 seeds x 4 methods x "
+        "100 epochs x 12 blocks; mnist: 4 seeds x 3 methods x 30 epochs x 6 blocks.\n"
+    )
 
 
 def _gates(rng, means: np.ndarray, neurons: int, with_alphas: bool) -> list[dict]:
@@ -173,18 +268,33 @@ def _gates(rng, means: np.ndarray, neurons: int, with_alphas: bool) -> list[dict
     for layer, m in enumerate(means):
         k = 6.0
         a = rng.beta(max(m * k, 0.05), max((1 - m) * k, 0.05), neurons)
-        stat = {"layer": f"fc{layer + 1}", "alpha_mean": round(float(a.mean()), 4),
-                "alpha_median": round(float(np.median(a)), 4), "alpha_lt_0.1": round(float((a < 0.1).mean()), 4),
-                "alpha_gt_0.9": round(float((a > 0.9).mean()), 4)}
+        stat = {
+            "layer": f"fc{layer + 1}",
+            "alpha_mean": round(float(a.mean()), 4),
+            "alpha_median": round(float(np.median(a)), 4),
+            "alpha_lt_0.1": round(float((a < 0.1).mean()), 4),
+            "alpha_gt_0.9": round(float((a > 0.9).mean()), 4),
+        }
         if with_alphas:
             stat["alphas"] = np.round(a, 4).tolist()
         out.append(stat)
     return out
 
 
-def _nonlinearity_run(rng, folder: Path, dataset: str, approach: str, seed: int, epochs: int, acc: float,
-                      latency_ms: float, flops: float, ratio_in_config: float | None, final_alphas=None,
-                      extra: dict | None = None) -> None:
+def _nonlinearity_run(
+    rng,
+    folder: Path,
+    dataset: str,
+    approach: str,
+    seed: int,
+    epochs: int,
+    acc: float,
+    latency_ms: float,
+    flops: float,
+    ratio_in_config: float | None,
+    final_alphas=None,
+    extra: dict | None = None,
+) -> None:
     """history.json + meta.json of one run (seed 002's format); accuracies as fractions."""
     e = np.arange(1, epochs + 1)
     learn = 1 - np.exp(-e / (epochs / 5))
@@ -192,22 +302,39 @@ def _nonlinearity_run(rng, folder: Path, dataset: str, approach: str, seed: int,
     train = np.clip(val + 0.01 + 0.04 * learn * (1 - acc) + rng.normal(0, 0.003, epochs), 0, 1)
     history = []
     for i, ep in enumerate(e):
-        row = {"epoch": int(ep), "train_acc": round(float(train[i]), 4), "val_acc": round(float(val[i]), 4),
-               "train_loss": round(float(-np.log(max(train[i], 1e-3)) + 0.02), 4),
-               "val_loss": round(float(-np.log(max(val[i], 1e-3)) + 0.05), 4)}
+        row = {
+            "epoch": int(ep),
+            "train_acc": round(float(train[i]), 4),
+            "val_acc": round(float(val[i]), 4),
+            "train_loss": round(float(-np.log(max(train[i], 1e-3)) + 0.02), 4),
+            "val_loss": round(float(-np.log(max(val[i], 1e-3)) + 0.05), 4),
+        }
         if final_alphas is not None:
             means = 1 - (1 - np.asarray(final_alphas)) * (1 - np.exp(-ep / (epochs / 4)))
             row["gating"] = _gates(rng, means, 64, with_alphas=ep == epochs)
         history.append(row)
     lat = latency_ms / 1000 * (1 + rng.normal(0, 0.02))
-    config = {"approach": approach, "dataset": dataset, "seed": seed, "epochs": epochs, **(extra or {})}
+    config = {
+        "approach": approach,
+        "dataset": dataset,
+        "seed": seed,
+        "epochs": epochs,
+        **(extra or {}),
+    }
     if ratio_in_config is not None:
         config["linear_ratio"] = ratio_in_config
-    meta = {"config": config, "simulated": SIMULATED,
-            "latency": {"mean_latency_s": round(lat, 6), "p50_latency_s": round(lat * 0.97, 6),
-                        "p90_latency_s": round(lat * 1.15, 6)},
-            "param_counts": {"trainable_params": 535818 if dataset == "mnist" else 1707274},
-            "approx_linear_flops": int(flops), "memory_mb": round(180 + 40 * rng.random(), 1)}
+    meta = {
+        "config": config,
+        "simulated": SIMULATED,
+        "latency": {
+            "mean_latency_s": round(lat, 6),
+            "p50_latency_s": round(lat * 0.97, 6),
+            "p90_latency_s": round(lat * 1.15, 6),
+        },
+        "param_counts": {"trainable_params": 535818 if dataset == "mnist" else 1707274},
+        "approx_linear_flops": int(flops),
+        "memory_mb": round(180 + 40 * rng.random(), 1),
+    }
     folder.mkdir(parents=True)
     _write_json(folder / "history.json", history)
     _write_json(folder / "meta.json", meta)
@@ -227,30 +354,62 @@ def nonlinearity_reduction(out: Path, seed: int = 0) -> None:
             f = r / 100
             for s in range(3):
                 name = f"{dataset}_fixed_{r}_s{s}"
-                acc = top - drop * f ** 3 + rng.normal(0, 0.002)
-                _nonlinearity_run(rng, out / dataset / name, dataset, "fixed", s, epochs, acc,
-                                  latency_ms * (1 - 0.35 * f), flops * (1 - 0.3 * f),
-                                  f if dataset == "cifar10" else None)
+                acc = top - drop * f**3 + rng.normal(0, 0.002)
+                _nonlinearity_run(
+                    rng,
+                    out / dataset / name,
+                    dataset,
+                    "fixed",
+                    s,
+                    epochs,
+                    acc,
+                    latency_ms * (1 - 0.35 * f),
+                    flops * (1 - 0.3 * f),
+                    f if dataset == "cifar10" else None,
+                )
                 if dataset == "mnist" and s == 0 and r in (0, 50):
-                    layers = {f"fc{k + 1}": {"dead_fraction": round(float(0.02 + 0.1 * f * k + rng.random() * 0.01), 4),
-                                             "mean_abs_activation": round(float(0.8 - 0.2 * f + 0.05 * k), 4)}
-                              for k in range(3)}
+                    layers = {
+                        f"fc{k + 1}": {
+                            "dead_fraction": round(
+                                float(0.02 + 0.1 * f * k + rng.random() * 0.01), 4
+                            ),
+                            "mean_abs_activation": round(float(0.8 - 0.2 * f + 0.05 * k), 4),
+                        }
+                        for k in range(3)
+                    }
                     _write_json(out / dataset / name / "activation_stats.json", layers)
         for lam, final in (("0.01", [0.35, 0.7, 0.95]), ("0.05", [0.05, 0.4, 0.9])):
             for s in range(3):
                 linear = 1 - float(np.mean(final))
-                acc = top - drop * linear ** 3 + 0.004 + rng.normal(0, 0.002)
-                _nonlinearity_run(rng, out / dataset / f"{dataset}_gating_lam{lam}_s{s}", dataset, "gating", s,
-                                  epochs, acc, latency_ms * (1 - 0.35 * linear), flops * (1 - 0.3 * linear),
-                                  None, final_alphas=final, extra={"sparsity_weight": float(lam)})
+                acc = top - drop * linear**3 + 0.004 + rng.normal(0, 0.002)
+                _nonlinearity_run(
+                    rng,
+                    out / dataset / f"{dataset}_gating_lam{lam}_s{s}",
+                    dataset,
+                    "gating",
+                    s,
+                    epochs,
+                    acc,
+                    latency_ms * (1 - 0.35 * linear),
+                    flops * (1 - 0.3 * linear),
+                    None,
+                    final_alphas=final,
+                    extra={"sparsity_weight": float(lam)},
+                )
     crashed = out / "cifar10" / "cifar10_fixed_60_s0_crashed"
     crashed.mkdir()
     _write_json(crashed / "history.json", [{"epoch": 1, "train_acc": 0.31, "val_acc": 0.3}])
-    (out / "README.md").write_text(f"# nonlinearity_reduction\n\n{SIMULATED}\n\nSeed {seed}. One folder per "
-                                   "dataset, one sub-folder per run (history.json, meta.json).\n")
+    (out / "README.md").write_text(
+        f"# nonlinearity_reduction\n\n{SIMULATED}\n\nSeed {seed}. One folder per "
+        "dataset, one sub-folder per run (history.json, meta.json).\n"
+    )
 
 
-MOE_DATASETS = {"mnist": 0.985, "cifar10": 0.72, "cinic10": 0.61}  # dataset: final accuracy of the FFN baseline
+MOE_DATASETS = {
+    "mnist": 0.985,
+    "cifar10": 0.72,
+    "cinic10": 0.61,
+}  # dataset: final accuracy of the FFN baseline
 MOE_TYPES = {  # tag: (accuracy offset, experts, Dirichlet concentration of the router (None: exactly even),
     #              memory MB, CPU s per epoch, MACs)
     "softmoe": (0.020, 8, 40.0, 1450.0, 41.0, 2.1e8),
@@ -272,11 +431,20 @@ def moe_run_values(dataset: str, moe: str, run_seed: int, epochs: int, seed: int
     activation counts per expert in that epoch (None for ffn; moe_aim logs their running sums). Routers with a lower concentration use
     their experts less evenly; a run's accuracy rises with the evenness of its router."""
     offset, k, conc, memory, cpu, macs = MOE_TYPES[moe]
-    rng = np.random.default_rng([seed, list(MOE_DATASETS).index(dataset), list(MOE_TYPES).index(moe), run_seed])
-    probs = None if k == 0 else np.full(k, 1 / k) if conc is None else rng.dirichlet(np.full(k, conc))
+    rng = np.random.default_rng(
+        [seed, list(MOE_DATASETS).index(dataset), list(MOE_TYPES).index(moe), run_seed]
+    )
+    probs = (
+        None if k == 0 else np.full(k, 1 / k) if conc is None else rng.dirichlet(np.full(k, conc))
+    )
     evenness = 1.0 if probs is None else float(-(probs * np.log2(probs + 1e-12)).sum() / np.log2(k))
-    final = min(MOE_DATASETS[dataset] + offset + 0.05 * (evenness - 0.9) * (1 - MOE_DATASETS[dataset]) * 4
-                + rng.normal(0, 0.004), 0.999)
+    final = min(
+        MOE_DATASETS[dataset]
+        + offset
+        + 0.05 * (evenness - 0.9) * (1 - MOE_DATASETS[dataset]) * 4
+        + rng.normal(0, 0.004),
+        0.999,
+    )
     e = np.arange(1, epochs + 1)
     acc = np.clip(final * (1 - 0.9 * np.exp(-e / 3.5)) + rng.normal(0, 0.003, epochs), 0, 1)
     loss = -np.log(np.clip(acc, 1e-3, 1)) * 1.4 + rng.normal(0, 0.01, epochs) + 0.05
@@ -288,12 +456,24 @@ def moe_run_values(dataset: str, moe: str, run_seed: int, epochs: int, seed: int
         experts = rng.multinomial(MOE_TOKENS_PER_EPOCH, probs, size=epochs)
     else:
         experts = None
-    return {"accuracy": acc, "loss": loss, "profiling_total_cpu_time": cpu_t, "profiling_memory_usage": mem,
-            "macs": float(macs), "experts": experts}
+    return {
+        "accuracy": acc,
+        "loss": loss,
+        "profiling_total_cpu_time": cpu_t,
+        "profiling_memory_usage": mem,
+        "macs": float(macs),
+        "experts": experts,
+    }
 
 
-def moe_aim(out: Path, seed: int = 0, datasets=tuple(MOE_DATASETS), moe_types=tuple(MOE_TYPES), seeds: int = 10,
-            epochs: int = 20) -> Path:
+def moe_aim(
+    out: Path,
+    seed: int = 0,
+    datasets=tuple(MOE_DATASETS),
+    moe_types=tuple(MOE_TYPES),
+    seeds: int = 10,
+    epochs: int = 20,
+) -> Path:
     """A real Aim repository (out/repo) written through aim.Run.track, then indexed: per run the
     tags <dataset> and <moe type>, hparams {seed, moe_type, dataset}, val loss/accuracy/CPU
     time/memory per epoch, train MACs at epoch 1, and expert_<i> activation counts as the seed
@@ -309,32 +489,57 @@ def moe_aim(out: Path, seed: int = 0, datasets=tuple(MOE_DATASETS), moe_types=tu
         for moe in moe_types:
             for s in range(seeds):
                 v = moe_run_values(dataset, moe, s, epochs, seed)
-                run = Run(repo=str(root), experiment=f"moe-{dataset}", system_tracking_interval=None,
-                          log_system_params=False, capture_terminal_logs=False)
+                run = Run(
+                    repo=str(root),
+                    experiment=f"moe-{dataset}",
+                    system_tracking_interval=None,
+                    log_system_params=False,
+                    capture_terminal_logs=False,
+                )
                 run.name = f"{moe}-{dataset}-s{s}"
                 run.add_tag(dataset)
                 run.add_tag(moe)
                 run["hparams"] = {"seed": s, "moe_type": moe, "dataset": dataset}
                 run["simulated"] = SIMULATED
-                counts = None if v["experts"] is None else np.cumsum(v["experts"], axis=0)  # cumulative counters
+                counts = (
+                    None if v["experts"] is None else np.cumsum(v["experts"], axis=0)
+                )  # cumulative counters
                 for i in range(epochs):
-                    val = {m: float(v[m][i]) for m in ("loss", "accuracy", "profiling_total_cpu_time",
-                                                       "profiling_memory_usage")}
+                    val = {
+                        m: float(v[m][i])
+                        for m in (
+                            "loss",
+                            "accuracy",
+                            "profiling_total_cpu_time",
+                            "profiling_memory_usage",
+                        )
+                    }
                     if counts is not None:
                         val.update({f"expert_{j}": int(c) for j, c in enumerate(counts[i])})
                     run.track(val, step=i + 1, epoch=i + 1, context={"subset": "val"})
                     if i == 0:
-                        run.track({"macs": v["macs"]}, step=i + 1, epoch=i + 1, context={"subset": "train"})
+                        run.track(
+                            {"macs": v["macs"]},
+                            step=i + 1,
+                            epoch=i + 1,
+                            context={"subset": "train"},
+                        )
                 run.close()
     reindex(root)
-    (out / "README.md").write_text(f"# moe_aim\n\n{SIMULATED}\n\nSeed {seed}. An Aim repository in repo/: "
-                                   f"{', '.join(datasets)} x {len(moe_types)} MoE types x {seeds} seeds x {epochs} epochs.\n")
+    (out / "README.md").write_text(
+        f"# moe_aim\n\n{SIMULATED}\n\nSeed {seed}. An Aim repository in repo/: "
+        f"{', '.join(datasets)} x {len(moe_types)} MoE types x {seeds} seeds x {epochs} epochs.\n"
+    )
     return root
 
 
-GENERATORS = {"chain_of_experts_seeds": chain_of_experts_seeds, "sparse_training": sparse_training,
-              "credit_assignment": credit_assignment, "nonlinearity_reduction": nonlinearity_reduction,
-              "moe_aim": moe_aim}
+GENERATORS = {
+    "chain_of_experts_seeds": chain_of_experts_seeds,
+    "sparse_training": sparse_training,
+    "credit_assignment": credit_assignment,
+    "nonlinearity_reduction": nonlinearity_reduction,
+    "moe_aim": moe_aim,
+}
 
 
 def generate(name: str, root: Path | None = None) -> Path:

@@ -3,6 +3,7 @@ paper-ready: overlapping or cut-off text, text too small to print, squashed axes
 axis leaves out zero, and legends drawn over data. Every measure is taken from the renderer's real
 extents after the layout engine ran, in points at print size.
 """
+
 import io
 import itertools
 from dataclasses import dataclass
@@ -37,8 +38,13 @@ def saved_box(fig: plt.Figure, drawn: bool = False):
     return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 
-def save(fig: plt.Figure, directory: Path, name: str, formats: tuple[str, ...] = FORMATS,
-         drawn: bool = False) -> list[Path]:
+def save(
+    fig: plt.Figure,
+    directory: Path,
+    name: str,
+    formats: tuple[str, ...] = FORMATS,
+    drawn: bool = False,
+) -> list[Path]:
     """Write *fig* as directory/name.<fmt> for each format; returns the paths written. *drawn*:
     the figure was drawn just before (its layout is final), so the bounding box is not redrawn.
 
@@ -78,6 +84,7 @@ def print_size(fig: plt.Figure) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- the figure check
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -173,7 +180,9 @@ def _corners(t: Text, renderer) -> np.ndarray:
     flat.set_rotation(0)
     flat.set_figure(t.figure)
     w, h = flat.get_window_extent(renderer).size
-    c = np.array([box.x0 + box.width / 2, box.y0 + box.height / 2])  # a rotated box keeps its centre
+    c = np.array(
+        [box.x0 + box.width / 2, box.y0 + box.height / 2]
+    )  # a rotated box keeps its centre
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     half = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
     return c + half @ rot.T
@@ -201,7 +210,10 @@ def _overlaps(texts: list[Text], renderer, pt: float) -> list[Problem]:
     problems = []
     for (i, a), (j, b) in itertools.combinations(enumerate(texts), 2):
         ba, bb = boxes[i], boxes[j]
-        if min(ba.x1, bb.x1) - max(ba.x0, bb.x0) <= margin or min(ba.y1, bb.y1) - max(ba.y0, bb.y0) <= margin:
+        if (
+            min(ba.x1, bb.x1) - max(ba.x0, bb.x0) <= margin
+            or min(ba.y1, bb.y1) - max(ba.y0, bb.y0) <= margin
+        ):
             continue
         if _polygons_overlap(_corners(a, renderer), _corners(b, renderer), margin):
             problems.append(Problem("overlap", f"text {_label(a)} overlaps {_label(b)}"))
@@ -213,16 +225,28 @@ def _cut_off(fig, texts, renderer, saved: Bbox, pt: float) -> list[Problem]:
     problems = []
     for t in texts:
         box = t.get_window_extent(renderer)
-        if box.x0 < saved.x0 - tol or box.y0 < saved.y0 - tol or box.x1 > saved.x1 + tol or box.y1 > saved.y1 + tol:
+        if (
+            box.x0 < saved.x0 - tol
+            or box.y0 < saved.y0 - tol
+            or box.x1 > saved.x1 + tol
+            or box.y1 > saved.y1 + tol
+        ):
             problems.append(Problem("cut_off", f"text {_label(t)} is cut off by the figure edge"))
             continue
         ax = t.axes
         if ax is None or t not in ax.texts or t.get_transform() != ax.transData:
             continue
         frame = ax.bbox
-        if box.x0 < frame.x0 - tol or box.y0 < frame.y0 - tol or box.x1 > frame.x1 + tol or box.y1 > frame.y1 + tol:
+        if (
+            box.x0 < frame.x0 - tol
+            or box.y0 < frame.y0 - tol
+            or box.x1 > frame.x1 + tol
+            or box.y1 > frame.y1 + tol
+        ):
             where = "cut off by" if t.get_clip_on() else "drawn over"
-            problems.append(Problem("cut_off", f"data label {_label(t)} is {where} the edge of its axes"))
+            problems.append(
+                Problem("cut_off", f"data label {_label(t)} is {where} the edge of its axes")
+            )
     return problems
 
 
@@ -231,13 +255,20 @@ def _tiny_text(texts: list[Text], scale: float) -> list[Problem]:
     if not small:
         return []
     sizes = sorted({round(t.get_fontsize() * scale, 1) for t in small})
-    return [Problem("tiny_text", f"{len(small)} text(s) below {MIN_FONT_PT:g} pt at print size "
-                                 f"({', '.join(f'{s:g}' for s in sizes)} pt), e.g. {_label(small[0])}")]
+    return [
+        Problem(
+            "tiny_text",
+            f"{len(small)} text(s) below {MIN_FONT_PT:g} pt at print size "
+            f"({', '.join(f'{s:g}' for s in sizes)} pt), e.g. {_label(small[0])}",
+        )
+    ]
 
 
 def _data_axes(fig):
     """Visible axes that hold data (colour bars and axes drawn without a frame excluded)."""
-    return [ax for ax in fig.axes if _axes_visible(ax) and ax.axison and not hasattr(ax, "_colorbar")]
+    return [
+        ax for ax in fig.axes if _axes_visible(ax) and ax.axison and not hasattr(ax, "_colorbar")
+    ]
 
 
 def _small_axes(fig, renderer, pt: float) -> list[Problem]:
@@ -245,9 +276,16 @@ def _small_axes(fig, renderer, pt: float) -> list[Problem]:
     for ax in _data_axes(fig):
         w, h = ax.bbox.width * pt / 72, ax.bbox.height * pt / 72
         if h < MIN_AXES_IN or w < MIN_AXES_IN:
-            name = ax.get_title() or ax.get_ylabel() or ax.get_xlabel() or f"axes {fig.axes.index(ax)}"
-            problems.append(Problem("small_axes", f"axes {name!r} is {w:.2f} x {h:.2f} in at print size "
-                                                  f"(under {MIN_AXES_IN:g} in)"))
+            name = (
+                ax.get_title() or ax.get_ylabel() or ax.get_xlabel() or f"axes {fig.axes.index(ax)}"
+            )
+            problems.append(
+                Problem(
+                    "small_axes",
+                    f"axes {name!r} is {w:.2f} x {h:.2f} in at print size "
+                    f"(under {MIN_AXES_IN:g} in)",
+                )
+            )
     return problems
 
 
@@ -266,8 +304,13 @@ def _bars_from_zero(fig) -> list[Problem]:
             lo, hi = sorted(ax.get_ylim() if vertical else ax.get_xlim())
             if lo > 0 or hi < 0:
                 name = ax.get_title() or (ax.get_ylabel() if vertical else ax.get_xlabel())
-                problems.append(Problem("bars_not_from_zero", f"bars in {name!r} are drawn on an axis from "
-                                                              f"{lo:.3g} to {hi:.3g}, which leaves out zero"))
+                problems.append(
+                    Problem(
+                        "bars_not_from_zero",
+                        f"bars in {name!r} are drawn on an axis from "
+                        f"{lo:.3g} to {hi:.3g}, which leaves out zero",
+                    )
+                )
                 break
     return problems
 
@@ -317,18 +360,25 @@ def _texts_over_data(fig, renderer, pt: float) -> list[Problem]:
             box = t.get_window_extent(renderer)
             if box.width <= 2 * margin or box.height <= 2 * margin:
                 continue
-            region = Bbox.from_extents(box.x0 + margin, box.y0 + margin, box.x1 - margin, box.y1 - margin)
+            region = Bbox.from_extents(
+                box.x0 + margin, box.y0 + margin, box.x1 - margin, box.y1 - margin
+            )
             paths = paths if paths is not None else list(_data_paths(ax, renderer, under_text=True))
             if any(_path_hits(path, filled, radius, region) for path, filled, radius in paths):
-                problems.append(Problem("text_over_data", f"text {_label(t)} is drawn over plotted data"))
+                problems.append(
+                    Problem("text_over_data", f"text {_label(t)} is drawn over plotted data")
+                )
     return problems
 
 
 def _legends_over_data(fig, renderer, pt: float) -> list[Problem]:
     margin = OVERLAP_PT / pt
     legends = [(lg, "figure legend") for lg in fig.legends]
-    legends += [(ax.get_legend(), f"legend of {ax.get_title() or 'an axes'!r}") for ax in fig.axes
-                if _axes_visible(ax) and ax.get_legend() is not None]
+    legends += [
+        (ax.get_legend(), f"legend of {ax.get_title() or 'an axes'!r}")
+        for ax in fig.axes
+        if _axes_visible(ax) and ax.get_legend() is not None
+    ]
     problems = []
     for legend, name in legends:
         if not legend.get_visible():
@@ -338,8 +388,13 @@ def _legends_over_data(fig, renderer, pt: float) -> list[Problem]:
             region = Bbox.intersection(lbox, ax.bbox)
             if region is None or region.width <= 2 * margin or region.height <= 2 * margin:
                 continue
-            region = Bbox.from_extents(region.x0 + margin, region.y0 + margin, region.x1 - margin, region.y1 - margin)
-            if any(_path_hits(path, filled, radius, region) for path, filled, radius in _data_paths(ax, renderer)):
+            region = Bbox.from_extents(
+                region.x0 + margin, region.y0 + margin, region.x1 - margin, region.y1 - margin
+            )
+            if any(
+                _path_hits(path, filled, radius, region)
+                for path, filled, radius in _data_paths(ax, renderer)
+            ):
                 problems.append(Problem("legend_over_data", f"the {name} covers plotted data"))
                 break
     return problems
@@ -348,6 +403,12 @@ def _legends_over_data(fig, renderer, pt: float) -> list[Problem]:
 def _path_hits(path, filled, radius: float, region: Bbox) -> bool:
     if filled is None:  # markers: any point (with its radius) inside the region
         v = path.vertices
-        return bool(np.any((v[:, 0] >= region.x0 - radius) & (v[:, 0] <= region.x1 + radius)
-                           & (v[:, 1] >= region.y0 - radius) & (v[:, 1] <= region.y1 + radius)))
+        return bool(
+            np.any(
+                (v[:, 0] >= region.x0 - radius)
+                & (v[:, 0] <= region.x1 + radius)
+                & (v[:, 1] >= region.y0 - radius)
+                & (v[:, 1] <= region.y1 + radius)
+            )
+        )
     return bool(path.intersects_bbox(region, filled=filled))

@@ -1,5 +1,6 @@
 """Findings: sentences computed from results. Each sentence is a template filled with numbers;
 the numbers are kept so findings.json carries every value the text quotes."""
+
 import json
 import math
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ class Findings:
         return {f.key: {"text": f.text, "values": f.values} for f in self.items}
 
     def write(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.as_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n")
+        Path(path).write_text(
+            json.dumps(self.as_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+        )
 
 
 def _jsonable(v, where: str):
@@ -64,6 +67,7 @@ def _jsonable(v, where: str):
 # (stats.compare). Otherwise it says the methods cannot be told apart at this number of runs, with
 # the numbers. Every comparative sentence states n and the interval it uses.
 
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """'1 seed', '3 seeds' (or *many* for irregular plurals)."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
@@ -72,15 +76,29 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 def listing(items) -> str:
     """'a', 'a and b', 'a, b and c'."""
     items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+    return (
+        items[0]
+        if len(items) == 1
+        else ", ".join(items[:-1]) + " and " + items[-1]
+        if items
+        else ""
+    )
 
 
 def _fmt(value: float, spec: str) -> str:
     return format(value, spec)
 
 
-def ranking_claim(samples, evidence, what: str, unit: str = "seed", confidence: float = 0.95,
-                  spec: str = ".2f", higher_is_better: bool = True, suffix: str = "") -> tuple[str, dict]:
+def ranking_claim(
+    samples,
+    evidence,
+    what: str,
+    unit: str = "seed",
+    confidence: float = 0.95,
+    spec: str = ".2f",
+    higher_is_better: bool = True,
+    suffix: str = "",
+) -> tuple[str, dict]:
     """The sentence about the top method, by the claim policy: (text, values for findings.json).
 
     samples: {method: 1-D scores (one per run/seed)}, in any order; evidence: stats.compare over
@@ -97,15 +115,30 @@ def ranking_claim(samples, evidence, what: str, unit: str = "seed", confidence: 
 
     best = (max if higher_is_better else min)(means, key=means.get)
     n = {m: int(np.size(v)) for m, v in samples.items()}
-    values = {"best": best, "mean": means[best], "n": n[best], "confidence": confidence, "methods": len(samples)}
+    values = {
+        "best": best,
+        "mean": means[best],
+        "n": n[best],
+        "confidence": confidence,
+        "methods": len(samples),
+    }
     if len(samples) == 1:
-        return f"Only {best} was compared ({what} {_fmt(means[best], spec)}, {plural(n[best], unit)}).", values
+        return (
+            f"Only {best} was compared ({what} {_fmt(means[best], spec)}, {plural(n[best], unit)}).",
+            values,
+        )
     if all(k == 1 for k in n.values()):
-        text = (f"{best} has the {'highest' if higher_is_better else 'lowest'} {what} ({_fmt(means[best], spec)}), "
-                f"but every method has a single {unit}: with no interval and no test, this order is not evidence "
-                "that one method is better.")
+        text = (
+            f"{best} has the {'highest' if higher_is_better else 'lowest'} {what} ({_fmt(means[best], spec)}), "
+            f"but every method has a single {unit}: with no interval and no test, this order is not evidence "
+            "that one method is better."
+        )
         return text, dict(values, beats=[], ties=[m for m in samples if m != best])
-    _, lo, hi = stats.mean_ci(samples[best], confidence) if n[best] > 1 else (None, float("nan"), float("nan"))
+    _, lo, hi = (
+        stats.mean_ci(samples[best], confidence)
+        if n[best] > 1
+        else (None, float("nan"), float("nan"))
+    )
     ev = evidence[(evidence["x"] == best) | (evidence["y"] == best)]
     other = ev.apply(lambda r: r["y"] if r["x"] == best else r["x"], axis=1)
     better = ev["diff"].where(ev["x"] == best, -ev["diff"])
@@ -113,37 +146,83 @@ def ranking_claim(samples, evidence, what: str, unit: str = "seed", confidence: 
     beats = [o for o, sep, b in zip(other, ev["separated"], better) if sep and b]
     ties = [o for o in other if o not in beats]
     p_ties = {o: p for o, p in zip(other, ev["p_holm"]) if o in ties}
-    interval = (f"{confidence:.0%} t-interval {_fmt(lo, spec)}–{_fmt(hi, spec)}, " if n[best] > 1 else "")
-    head = (f"{best} has the {'highest' if higher_is_better else 'lowest'} mean {what}, {_fmt(means[best], spec)} "
-            f"({interval}{plural(n[best], unit)})")
+    interval = (
+        f"{confidence:.0%} t-interval {_fmt(lo, spec)}–{_fmt(hi, spec)}, " if n[best] > 1 else ""
+    )
+    head = (
+        f"{best} has the {'highest' if higher_is_better else 'lowest'} mean {what}, {_fmt(means[best], spec)} "
+        f"({interval}{plural(n[best], unit)})"
+    )
     alpha = 1 - confidence
-    tests = f"Welch t-tests, Holm-corrected over {plural(len(evidence), 'pair')}, at α = {alpha:.2g}"
-    values.update(lower=lo, upper=hi, beats=beats, ties=ties, alpha=alpha,
-                  p_holm=[float(p_ties.get(o, ev.loc[other == o, "p_holm"].iloc[0])) for o in other],
-                  compared_with=list(other))
+    tests = (
+        f"Welch t-tests, Holm-corrected over {plural(len(evidence), 'pair')}, at α = {alpha:.2g}"
+    )
+    values.update(
+        lower=lo,
+        upper=hi,
+        beats=beats,
+        ties=ties,
+        alpha=alpha,
+        p_holm=[float(p_ties.get(o, ev.loc[other == o, "p_holm"].iloc[0])) for o in other],
+        compared_with=list(other),
+    )
     if not ties:
         return f"{head} and is better than every other method compared ({tests}).", values
-    tie_text = listing(f"{t} (p = {p_ties[t]:.2g})" if p_ties[t] == p_ties[t] else f"{t} (one {unit}: no test)"
-                       for t in ties)
-    text = f"{head}, but it cannot be told apart from {tie_text} at this number of {unit}s ({tests})"
-    text += f"; it is better than {listing(beats)}." if beats else "; no method is separated from it."
+    tie_text = listing(
+        f"{t} (p = {p_ties[t]:.2g})" if p_ties[t] == p_ties[t] else f"{t} (one {unit}: no test)"
+        for t in ties
+    )
+    text = (
+        f"{head}, but it cannot be told apart from {tie_text} at this number of {unit}s ({tests})"
+    )
+    text += (
+        f"; it is better than {listing(beats)}." if beats else "; no method is separated from it."
+    )
     return text, values
 
 
-def versus_claim(row, what: str, unit: str = "seed", confidence: float = 0.95, spec: str = "+.2f",
-                 scale: float = 1.0, points: str = "points") -> tuple[str, dict]:
+def versus_claim(
+    row,
+    what: str,
+    unit: str = "seed",
+    confidence: float = 0.95,
+    spec: str = "+.2f",
+    scale: float = 1.0,
+    points: str = "points",
+) -> tuple[str, dict]:
     """One pair's sentence from a stats.compare row: the difference with its Welch t-interval and
     p, and a verdict that follows the claim policy (x better, x worse, or not told apart)."""
     x, y = row["x"], row["y"]
     d, lo, hi = (scale * row[k] for k in ("diff", "diff_lower", "diff_upper"))
-    values = {"x": x, "y": y, "diff": d, "lower": lo, "upper": hi, "p": row["p"], "p_holm": row["p_holm"],
-              "n_x": int(row["n_x"]), "n_y": int(row["n_y"]), "confidence": confidence}
-    counts = (f"n = {row['n_x']}" if row["n_x"] == row["n_y"] else f"n = {row['n_x']} and {row['n_y']}")
+    values = {
+        "x": x,
+        "y": y,
+        "diff": d,
+        "lower": lo,
+        "upper": hi,
+        "p": row["p"],
+        "p_holm": row["p_holm"],
+        "n_x": int(row["n_x"]),
+        "n_y": int(row["n_y"]),
+        "confidence": confidence,
+    }
+    counts = (
+        f"n = {row['n_x']}" if row["n_x"] == row["n_y"] else f"n = {row['n_x']} and {row['n_y']}"
+    )
     if row["p"] != row["p"]:  # no test: a single run on a side
-        return (f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} (single {unit} on a side: no interval, "
-                "no test, so no claim either way)."), values
-    verdict = (f"{x} is better" if row["separated"] and d > 0 else f"{x} is worse" if row["separated"] and d < 0
-               else f"the two cannot be told apart at this number of {unit}s")
-    text = (f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} ({confidence:.0%} Welch t-interval {_fmt(lo, spec)} to "
-            f"{_fmt(hi, spec)}, p = {row['p']:.2g}, Holm-corrected {row['p_holm']:.2g}, {counts} {unit}s): {verdict}.")
+        return (
+            f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} (single {unit} on a side: no interval, "
+            "no test, so no claim either way)."
+        ), values
+    verdict = (
+        f"{x} is better"
+        if row["separated"] and d > 0
+        else f"{x} is worse"
+        if row["separated"] and d < 0
+        else f"the two cannot be told apart at this number of {unit}s"
+    )
+    text = (
+        f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} ({confidence:.0%} Welch t-interval {_fmt(lo, spec)} to "
+        f"{_fmt(hi, spec)}, p = {row['p']:.2g}, Holm-corrected {row['p_holm']:.2g}, {counts} {unit}s): {verdict}."
+    )
     return text, values

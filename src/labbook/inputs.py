@@ -3,6 +3,7 @@
 The record is per process (one notebook kernel = one report). Report.finish() writes it to
 inputs.json; the runner turns it into provenance and the make dependency list (inputs.d).
 """
+
 import hashlib
 import json
 from pathlib import Path

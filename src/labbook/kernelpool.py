@@ -17,6 +17,7 @@ jupyter_client watches: it forwards interrupts to the kernel and exits when the 
 Without a server (an interactive session, a single `labbook.build run`) the launcher becomes an
 ordinary kernel and the build runs in its own process.
 """
+
 import json
 import os
 import signal
@@ -27,15 +28,39 @@ import time
 from pathlib import Path
 
 PRELOAD = (
-    "numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot", "seaborn", "pyarrow",
-    "pydantic", "jinja2", "mistune", "nbformat", "papermill", "nbconvert", "typst",
-    "jupyter_client.manager", "ipykernel.kernelapp",
-    "labbook.build", "labbook.params", "labbook.render", "labbook.provenance",
-    "labbook.stats", "labbook.statplots", "labbook.report", "labbook.findings",
-    "labbook.analyses.chain_of_experts", "labbook.analyses.credit_assignment", "labbook.analyses.moe",
-    "labbook.analyses.nonlinearity_reduction", "labbook.analyses.sparse_training",
-    "labbook.sources.chain_of_experts", "labbook.sources.credit_assignment",
-    "labbook.sources.nonlinearity_reduction", "labbook.sources.sparse_training",
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "seaborn",
+    "pyarrow",
+    "pydantic",
+    "jinja2",
+    "mistune",
+    "nbformat",
+    "papermill",
+    "nbconvert",
+    "typst",
+    "jupyter_client.manager",
+    "ipykernel.kernelapp",
+    "labbook.build",
+    "labbook.params",
+    "labbook.render",
+    "labbook.provenance",
+    "labbook.stats",
+    "labbook.statplots",
+    "labbook.report",
+    "labbook.findings",
+    "labbook.analyses.chain_of_experts",
+    "labbook.analyses.credit_assignment",
+    "labbook.analyses.moe",
+    "labbook.analyses.nonlinearity_reduction",
+    "labbook.analyses.sparse_training",
+    "labbook.sources.chain_of_experts",
+    "labbook.sources.credit_assignment",
+    "labbook.sources.nonlinearity_reduction",
+    "labbook.sources.sparse_training",
 )
 SOCKET_ENV = "LABBOOK_KERNEL_POOL"  # the server's socket path, set by make for a build
 
@@ -62,7 +87,11 @@ def _child(request: dict) -> None:
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
     devnull = os.open(os.devnull, os.O_RDWR)
-    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if request.get("log") else devnull
+    log = (
+        os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if request.get("log")
+        else devnull
+    )
     os.dup2(devnull, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -102,8 +131,10 @@ def _runner(request: dict, fds: list[int], conn: socket.socket) -> None:
         threading.Thread(target=_end_with_caller, args=(conn,), daemon=True).start()
         for target, fd in zip((0, 1, 2), fds):
             os.dup2(fd, target)
-        sys.stdin, sys.stdout, sys.stderr = (os.fdopen(os.dup(i), m, buffering=1 if i else -1)
-                                             for i, m in ((0, "r"), (1, "w"), (2, "w")))
+        sys.stdin, sys.stdout, sys.stderr = (
+            os.fdopen(os.dup(i), m, buffering=1 if i else -1)
+            for i, m in ((0, "r"), (1, "w"), (2, "w"))
+        )
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
@@ -229,8 +260,13 @@ def launch(argv: list[str]) -> None:
         return
     env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
     with conn:
-        request = {"kind": "kernel", "argv": argv, "env": env, "cwd": os.getcwd(),
-                   "log": env.get("LABBOOK_KERNEL_LOG")}
+        request = {
+            "kind": "kernel",
+            "argv": argv,
+            "env": env,
+            "cwd": os.getcwd(),
+            "log": env.get("LABBOOK_KERNEL_LOG"),
+        }
         socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [])
         pid = int(conn.makefile("r").readline())
 

@@ -8,6 +8,7 @@ notebook (a cell tagged `injected-parameters` after the parameters cell, papermi
 convention), written to reports/_lab/<notebook>__<variant>.ipynb without running it. The notebook
 in notebooks/ is not touched; the copy writes its report to reports/_interactive/<notebook>/.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -43,9 +44,13 @@ def write_copy(params_file: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labbook.lab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m labbook.lab", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("params_file", help="params/<notebook>/<variant>.yaml")
-    parser.add_argument("--path", action="store_true", help="print the copy's path (relative to the repo root)")
+    parser.add_argument(
+        "--path", action="store_true", help="print the copy's path (relative to the repo root)"
+    )
     args = parser.parse_args(argv)
     if args.path:
         print(paths.relative(copy_path(args.params_file)))
@@ -57,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     except ParamsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"{paths.relative(target)}: {paths.notebook_path(target.stem.split('__')[0]).name} with "
-          f"{paths.relative(paths.resolve_input(args.params_file))} injected")
+    print(
+        f"{paths.relative(target)}: {paths.notebook_path(target.stem.split('__')[0]).name} with "
+        f"{paths.relative(paths.resolve_input(args.params_file))} injected"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ ever becomes markup, and invisible direction controls are shown as their code po
 Messages (notes, warnings, findings) are plain text in which `backticks` mark code; every other
 character is literal.
 """
+
 import html as _html
 import re
 import string
@@ -14,7 +15,10 @@ _MD_PUNCT = set(string.punctuation)
 _CODE = re.compile(r"(`+)(.+?)\1", re.S)
 # Invisible characters that reorder or hide the text around them (bidi overrides and isolates,
 # zero-width marks): shown as their code point so a name cannot disguise itself or the sentence.
-_INVISIBLE = {c: f"⟨U+{c:04X}⟩" for c in (0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_INVISIBLE = {
+    c: f"⟨U+{c:04X}⟩"
+    for c in (0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
 
 
 def visible(text: str) -> str:
@@ -56,7 +60,7 @@ def message_markdown(message: str) -> str:
     """A plain-text message with `code` spans as Markdown: code spans kept, the rest literal."""
     out, pos = [], 0
     for m in _CODE.finditer(message):
-        out.append(markdown_text(message[pos:m.start()]))
+        out.append(markdown_text(message[pos : m.start()]))
         out.append(markdown_code(m.group(2)))
         pos = m.end()
     out.append(markdown_text(message[pos:]))
@@ -68,9 +72,21 @@ def html(text: str) -> str:
     return _html.escape(visible(text), quote=True)
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
 
 
 def latex(text: str) -> str:

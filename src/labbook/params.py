@@ -15,6 +15,7 @@ A parameter with a domain says so at the end of its help: ``in (0, 1)``, ``in [0
 include the bound, parentheses exclude it) or ``at least N``. Every problem of a file is reported
 at once, each naming the file and the key, with a close match for an unknown key.
 """
+
 import ast
 import difflib
 import math
@@ -27,7 +28,9 @@ import yaml
 
 RESERVED = ("output_dir",)  # passed by the runner, never by a params file
 _NAMES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
-_INTERVAL = re.compile(r"\bin ([\[(])\s*(-?[\d.]+(?:e-?\d+)?)\s*,\s*(-?[\d.]+(?:e-?\d+)?|inf)\s*([\])])")
+_INTERVAL = re.compile(
+    r"\bin ([\[(])\s*(-?[\d.]+(?:e-?\d+)?)\s*,\s*(-?[\d.]+(?:e-?\d+)?|inf)\s*([\])])"
+)
 _AT_LEAST = re.compile(r"\bat least (-?[\d.]+)")
 _ONE_OF = re.compile(r'\bone of ("[^"]*"(?:\s*,\s*"[^"]*")*)')
 
@@ -46,8 +49,9 @@ class Domain:
     high_closed: bool
 
     def contains(self, x: float) -> bool:
-        return ((x >= self.low) if self.low_closed else (x > self.low)) and \
-            ((x <= self.high) if self.high_closed else (x < self.high))
+        return ((x >= self.low) if self.low_closed else (x > self.low)) and (
+            (x <= self.high) if self.high_closed else (x < self.high)
+        )
 
     def __str__(self) -> str:
         if math.isinf(self.high):
@@ -97,10 +101,14 @@ def _build_type(node: ast.expr, where: str):
         inner = tuple(_build_type(a, where) for a in args)
         if node.value.id == "Optional" and len(inner) == 1:
             return Optional[inner[0]]
-        if node.value.id in ("list", "dict") and len(inner) == (1 if node.value.id == "list" else 2):
+        if node.value.id in ("list", "dict") and len(inner) == (
+            1 if node.value.id == "list" else 2
+        ):
             return _NAMES[node.value.id][inner if len(inner) > 1 else inner[0]]
-    raise ParamsError(f"{where}: unsupported parameter type {ast.unparse(node)!r}; use str, int, float, bool, "
-                      "list[...], dict[..., ...] or Optional[...]")
+    raise ParamsError(
+        f"{where}: unsupported parameter type {ast.unparse(node)!r}; use str, int, float, bool, "
+        "list[...], dict[..., ...] or Optional[...]"
+    )
 
 
 def _parse_type(annotation: str, where: str) -> tuple[Any, bool]:
@@ -108,7 +116,11 @@ def _parse_type(annotation: str, where: str) -> tuple[Any, bool]:
         node = ast.parse(annotation.strip(), mode="eval").body
     except SyntaxError:
         raise ParamsError(f"{where}: annotation {annotation!r} is not a type") from None
-    optional = isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Optional"
+    optional = (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Optional"
+    )
     return _build_type(node, where), optional
 
 
@@ -126,9 +138,13 @@ def notebook_params(notebook: Path) -> dict[str, Param]:
     assigned = _assigned_names(cells[0].source, notebook)
     above = _comments_above(cells[0].source)
     unread = [n for n in assigned if n not in declared]
-    if unread:  # papermill skips such lines with only a log warning; injection would silently miss them
-        raise ParamsError(f"{notebook}: parameter(s) {unread} in the parameters cell cannot be read by papermill "
-                          "(one assignment per line, `name: type = value`, help in the comment above it)")
+    if (
+        unread
+    ):  # papermill skips such lines with only a log warning; injection would silently miss them
+        raise ParamsError(
+            f"{notebook}: parameter(s) {unread} in the parameters cell cannot be read by papermill "
+            "(one assignment per line, `name: type = value`, help in the comment above it)"
+        )
     out = {}
     for name, p in declared.items():
         where = f"{notebook}: parameter {name!r}"
@@ -141,8 +157,16 @@ def notebook_params(notebook: Path) -> dict[str, Param]:
         except (ValueError, SyntaxError):
             raise ParamsError(f"{where}: default {p['default']!r} is not a literal") from None
         help_text = " ".join(t for t in (above.get(name, ""), p.get("help", "")) if t)
-        out[name] = Param(name, type_, annotation, optional, default, help_text, parse_domain(help_text),
-                          parse_choices(help_text))
+        out[name] = Param(
+            name,
+            type_,
+            annotation,
+            optional,
+            default,
+            help_text,
+            parse_domain(help_text),
+            parse_choices(help_text),
+        )
     return out
 
 
@@ -202,18 +226,32 @@ def check_value(p: Param, value) -> list[str]:
     except ValidationError as exc:
         out = []
         for err in exc.errors():
-            where = "".join(f"[{k!r}]" for k in err["loc"] if k not in ("function-after", "nullable"))
+            where = "".join(
+                f"[{k!r}]" for k in err["loc"] if k not in ("function-after", "nullable")
+            )
             got = err.get("input")
-            out.append(f"must be {p.type_name}" + (f"; at {where}: {err['msg'].lower()}, got {got!r}" if where else
-                                                    f", got {type(value).__name__} {value!r}"))
+            out.append(
+                f"must be {p.type_name}"
+                + (
+                    f"; at {where}: {err['msg'].lower()}, got {got!r}"
+                    if where
+                    else f", got {type(value).__name__} {value!r}"
+                )
+            )
         return out[:3]
-    if p.domain is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and not p.domain.contains(value):
+    if (
+        p.domain is not None
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not p.domain.contains(value)
+    ):
         return [f"= {value!r} is outside its allowed range {p.domain}"]
     if p.choices is not None and isinstance(value, str) and value not in p.choices:
         close = difflib.get_close_matches(value, p.choices, n=1, cutoff=0.5)
-        return [f"= {value!r} is not one of {', '.join(map(repr, p.choices))}"
-                + (f"; did you mean {close[0]!r}?" if close else "")]
+        return [
+            f"= {value!r} is not one of {', '.join(map(repr, p.choices))}"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+        ]
     return []
 
 
@@ -228,14 +266,22 @@ def validate(params_file: Path, notebook: Path) -> dict:
     errors = []
     for key, value in values.items():
         if key in RESERVED:
-            errors.append(f"{params_file}: key {key!r} is set by the runner and may not appear in a params file")
+            errors.append(
+                f"{params_file}: key {key!r} is set by the runner and may not appear in a params file"
+            )
         elif key not in declared:
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (the notebook {notebook.name} declares: " \
-                f"{', '.join(known)})"
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f" (the notebook {notebook.name} declares: {', '.join(known)})"
+            )
             errors.append(f"{params_file}: unknown key {key!r}{hint}")
         else:
-            errors += [f"{params_file}: key {key!r} {problem}" for problem in check_value(declared[key], value)]
+            errors += [
+                f"{params_file}: key {key!r} {problem}"
+                for problem in check_value(declared[key], value)
+            ]
     for name, p in declared.items():
         if p.required and name not in values and name not in RESERVED:
             errors.append(f"{params_file}: missing required key {name!r} ({p.type_name}: {p.help})")

@@ -1,4 +1,5 @@
 """Every folder the project uses, defined once from this file's location (never from the cwd)."""
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,24 +1,41 @@
 """The provenance stamp of a report: git commit and dirty flag, params, inputs with sha256,
 package versions, build seconds."""
+
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
 from labbook import paths
 
-PACKAGES = ("labbook", "papermill", "nbconvert", "pandas", "numpy", "matplotlib", "seaborn", "scipy",
-            "rliable", "tueplots", "aim")
+PACKAGES = (
+    "labbook",
+    "papermill",
+    "nbconvert",
+    "pandas",
+    "numpy",
+    "matplotlib",
+    "seaborn",
+    "scipy",
+    "rliable",
+    "tueplots",
+    "aim",
+)
 
 
 def git_state(root: Path = paths.ROOT) -> dict:
     """{"commit": sha or None, "dirty": bool or None} for the repository at *root*."""
+
     def git(*args):
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
 
     head = git("rev-parse", "HEAD")
     if head.returncode != 0:
         return {"commit": None, "dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no", "--", "src", "notebooks", "params")
+    status = git(
+        "status", "--porcelain", "--untracked-files=no", "--", "src", "notebooks", "params"
+    )
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
@@ -33,7 +50,9 @@ def package_versions(names=PACKAGES) -> dict:
     return out
 
 
-def stamp(notebook: str, variant: str, params: dict, inputs: list[dict], seconds: float, status: str) -> dict:
+def stamp(
+    notebook: str, variant: str, params: dict, inputs: list[dict], seconds: float, status: str
+) -> dict:
     """The provenance record written to provenance.json and shown at the end of report.html."""
     return {
         "report": f"{notebook}/{variant}",

@@ -6,6 +6,7 @@ Both read the executed notebook: markdown cells, and the outputs the Report show
 (application/vnd.labbook.table+json), notes, warnings and findings (text/markdown). The banner and
 provenance footer come from ``context``, escaped once by the template (HTML) or by markup.typst (PDF).
 """
+
 import json
 import os
 import re
@@ -20,23 +21,37 @@ PAGE_WIDTH_IN = 8.27 - 2 * 0.7  # A4 with 0.7 in margins: room for a 6.75 in fig
 
 def context(prov: dict, banner: str | None, previous: str | None = None) -> dict:
     """What the template needs beside the notebook: provenance, banner, params as text."""
-    return {"provenance": prov, "example_data": bool(banner), "banner": banner or "", "previous": previous,
-            "params": [(k, json.dumps(v, ensure_ascii=False)) for k, v in sorted(prov["params"].items())]}
+    return {
+        "provenance": prov,
+        "example_data": bool(banner),
+        "banner": banner or "",
+        "previous": previous,
+        "params": [
+            (k, json.dumps(v, ensure_ascii=False)) for k, v in sorted(prov["params"].items())
+        ],
+    }
 
 
 # ---------------------------------------------------------------- HTML
+
 
 def html(nb, ctx: dict, show_code: bool = False) -> str:
     """report.html: the notebook rendered through templates/labbook, input hidden unless *show_code*."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="labbook",
-                            exclude_input=not show_code, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name="labbook",
+        exclude_input=not show_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"labbook": ctx})
     return body
 
 
 # ---------------------------------------------------------------- Markdown -> Typst
+
 
 def _inline(tokens) -> str:
     out = []
@@ -98,7 +113,11 @@ def _blocks(tokens, shift: int = 0) -> str:
 def _markdown_table(t) -> str:
     rows = []
     for part in t["children"]:
-        cells = part["children"] if part["type"] == "table_head" else [c for r in part["children"] for c in r["children"]]
+        cells = (
+            part["children"]
+            if part["type"] == "table_head"
+            else [c for r in part["children"] for c in r["children"]]
+        )
         rows += [f"[{_inline(c['children'])}]" for c in cells]
     ncols = len(t["children"][0]["children"])
     return f"#table(columns: {ncols}, {', '.join(rows)})"
@@ -121,7 +140,9 @@ _BREAK_AFTER = ("\\_", "\\/", ".")  # escaped "_", "/" and ".": text cells may b
 
 def _table_width_pt(data: dict, size: float) -> float:
     """Natural width (points) of a table at font *size*: its longest cell per column, plus insets."""
-    widths = [max([len(c), *(len(r[i]) for r in data["rows"])]) for i, c in enumerate(data["columns"])]
+    widths = [
+        max([len(c), *(len(r[i]) for r in data["rows"])]) for i, c in enumerate(data["columns"])
+    ]
     return sum(w * _CHAR_EM * size + 8 for w in widths)
 
 
@@ -140,16 +161,20 @@ def _table(data: dict) -> str:
     cols = len(data["columns"])
     size, landscape = _table_layout(data)
     align = ", ".join("right" if n else "left" for n in data["numeric"])
+
     def cell(text, numeric):  # text cells may break after _ / . (names, paths); numbers never
         out = markup.typst(text)
         for mark in () if numeric else _BREAK_AFTER:
             out = out.replace(mark, mark + "\u200b")
         return out
+
     head = ", ".join(f"[*{cell(c, False)}*]" for c in data["columns"])
     body = ", ".join(f"[{cell(v, n)}]" for r in data["rows"] for v, n in zip(r, data["numeric"]))
-    table = (f"#table(columns: {cols}, align: ({align},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
-             f"  table.hline(stroke: 0.8pt), table.header({head}), table.hline(stroke: 0.5pt),\n"
-             f"  {body},\n  table.hline(stroke: 0.8pt))")
+    table = (
+        f"#table(columns: {cols}, align: ({align},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
+        f"  table.hline(stroke: 0.8pt), table.header({head}), table.hline(stroke: 0.5pt),\n"
+        f"  {body},\n  table.hline(stroke: 0.8pt))"
+    )
     caption = f"caption: [{markup.typst(data['caption'])}], " if data.get("caption") else ""
     out = f"#figure(kind: table, {caption}text(size: {size:g}pt)[{table}])"
     return f"#page(flipped: true)[{out}]" if landscape else out
@@ -168,7 +193,7 @@ def _output(out, report_dir: Path) -> str | None:
         return f"#raw(block: true, {markup.typst_string(out['text'].rstrip())})"
     if out["output_type"] == "error":
         text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
-        return f"#block(fill: rgb(\"#fde2e1\"), inset: 6pt, width: 100%)[{markup.typst(text)}]"
+        return f'#block(fill: rgb("#fde2e1"), inset: 6pt, width: 100%)[{markup.typst(text)}]'
     if "figure" in meta:
         pdf = report_dir / "figures" / f"{meta['figure']}.pdf"
         width = min(_pdf_width(pdf) or PAGE_WIDTH_IN, PAGE_WIDTH_IN)
@@ -185,8 +210,12 @@ def _output(out, report_dir: Path) -> str | None:
 def _provenance(ctx: dict) -> str:
     p = ctx["provenance"]
     git = p["git"]
-    commit = (git["commit"] or "not a git checkout")[:12] + (" (uncommitted changes)" if git["dirty"] else "")
-    params = ", ".join(f"#raw({markup.typst_string(k)}) = #raw({markup.typst_string(v)})" for k, v in ctx["params"])
+    commit = (git["commit"] or "not a git checkout")[:12] + (
+        " (uncommitted changes)" if git["dirty"] else ""
+    )
+    params = ", ".join(
+        f"#raw({markup.typst_string(k)}) = #raw({markup.typst_string(v)})" for k, v in ctx["params"]
+    )
     packages = ", ".join(f"{k} {v}" for k, v in sorted(p["packages"].items()) if v)
     problems = len(p.get("figure_problems") or [])
     lines = [
@@ -200,11 +229,16 @@ def _provenance(ctx: dict) -> str:
         f"warnings: {len(p.get('warnings') or [])}",
         f"- Packages: {markup.typst(packages)}",
     ]
-    rows = ", ".join(f"[#raw({markup.typst_string(i['path'])})], [#raw({markup.typst_string(i['sha256'][:16] + '…')})], "
-                     f"[{i['bytes'] if i['bytes'] is not None else 'folder'}]" for i in p["inputs"])
+    rows = ", ".join(
+        f"[#raw({markup.typst_string(i['path'])})], [#raw({markup.typst_string(i['sha256'][:16] + '…')})], "
+        f"[{i['bytes'] if i['bytes'] is not None else 'folder'}]"
+        for i in p["inputs"]
+    )
     if rows:
-        lines.append("#text(size: 8pt)[#table(columns: 3, stroke: none, inset: (x: 4pt, y: 2pt), "
-                     f"table.header([*input*], [*sha256*], [*bytes*]), table.hline(stroke: 0.5pt), {rows})]")
+        lines.append(
+            "#text(size: 8pt)[#table(columns: 3, stroke: none, inset: (x: 4pt, y: 2pt), "
+            f"table.header([*input*], [*sha256*], [*bytes*]), table.hline(stroke: 0.5pt), {rows})]"
+        )
     return "\n".join(lines)
 
 
@@ -218,14 +252,18 @@ def typst_source(nb, ctx: dict, report_dir: Path) -> str:
         "#show heading: set block(above: 1.2em, below: 0.6em, sticky: true)",
         "#show figure: set block(breakable: true)",
         "#show figure.where(kind: table): set figure.caption(position: top)",
-        '#show quote: it => block(fill: luma(245), inset: 6pt, width: 100%, it.body)',
+        "#show quote: it => block(fill: luma(245), inset: 6pt, width: 100%, it.body)",
     ]
     if ctx.get("example_data"):
-        parts.append('#block(fill: rgb("#fff3cd"), stroke: 1.5pt + rgb("#d39e00"), inset: 8pt, width: 100%)'
-                     f"[*{markup.typst(ctx['banner'])}*]")
+        parts.append(
+            '#block(fill: rgb("#fff3cd"), stroke: 1.5pt + rgb("#d39e00"), inset: 8pt, width: 100%)'
+            f"[*{markup.typst(ctx['banner'])}*]"
+        )
     if ctx.get("previous"):
-        parts.append('#block(fill: rgb("#fde2e1"), stroke: 1.5pt + rgb("#b00020"), inset: 8pt, width: 100%)'
-                     f"[*{markup.typst(ctx['previous'])}*]")
+        parts.append(
+            '#block(fill: rgb("#fde2e1"), stroke: 1.5pt + rgb("#b00020"), inset: 8pt, width: 100%)'
+            f"[*{markup.typst(ctx['previous'])}*]"
+        )
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             parts.append(markdown_to_typst(cell.source))
@@ -246,7 +284,13 @@ def pdf(nb, ctx: dict, report_dir: Path, target: Path) -> None:
     fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
     try:
-        typst.compile(str(source), output=str(target), root=str(report_dir), font_paths=[str(fonts)],
-                      ignore_system_fonts=True, timestamp=epoch)
+        typst.compile(
+            str(source),
+            output=str(target),
+            root=str(report_dir),
+            font_paths=[str(fonts)],
+            ignore_system_fonts=True,
+            timestamp=epoch,
+        )
     finally:
         source.unlink()

@@ -5,6 +5,7 @@ report shows what it saves, once, explicitly: nothing depends on matplotlib's au
 Each shown item carries a machine-readable twin in the output's metadata (``labbook``), which the
 PDF is typeset from.
 """
+
 import base64
 import json
 import warnings
@@ -38,8 +39,10 @@ def _display(bundle: dict, metadata: dict | None = None) -> None:
 def _show_message(kind: str, message: str) -> None:
     message = paths.shorten(message)
     md = f"> **{kind}:** {markup.message_markdown(message)}"
-    _display({"text/markdown": md, "text/plain": f"{kind}: {message}"},
-             {"labbook": {"message": kind.lower()}})
+    _display(
+        {"text/markdown": md, "text/plain": f"{kind}: {message}"},
+        {"labbook": {"message": kind.lower()}},
+    )
 
 
 def _stop_cleanly_on_input_errors() -> None:
@@ -95,27 +98,60 @@ class Report:
         plt.close(fig)
         png = png_path.read_bytes()  # shown as saved: no third rendering
         width, height = (px / dpi for px in figures.png_size(png))
-        _display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<figure {name}>"},
-                 {"image/png": {"width": round(width * SCREEN_PX_PER_IN), "alt": alt or name},
-                  "labbook": {"figure": name, "width_in": round(width, 3), "height_in": round(height, 3)}})
+        _display(
+            {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<figure {name}>"},
+            {
+                "image/png": {"width": round(width * SCREEN_PX_PER_IN), "alt": alt or name},
+                "labbook": {
+                    "figure": name,
+                    "width_in": round(width, 3),
+                    "height_in": round(height, 3),
+                },
+            },
+        )
 
-    def table(self, df: pd.DataFrame, name: str, caption: str, latex: bool = True, show: bool = True,
-              digits: Mapping[str, int] | None = None,
-              intervals: Mapping[str, tables.Interval] | None = None) -> None:
+    def table(
+        self,
+        df: pd.DataFrame,
+        name: str,
+        caption: str,
+        latex: bool = True,
+        show: bool = True,
+        digits: Mapping[str, int] | None = None,
+        intervals: Mapping[str, tables.Interval] | None = None,
+    ) -> None:
         """Save *df* as tables/<name>.csv (full precision) and .tex (if *latex*), and show it
         formatted for reading (see tables.present) with its caption, unless *show* is False."""
-        tables.save(df, self.tables_dir, name, caption=caption, latex=latex, digits=digits, intervals=intervals)
+        tables.save(
+            df,
+            self.tables_dir,
+            name,
+            caption=caption,
+            latex=latex,
+            digits=digits,
+            intervals=intervals,
+        )
         if show:
             self.show_table(df, caption, digits=digits, intervals=intervals, name=name)
 
-    def show_table(self, df: pd.DataFrame, caption: str | None = None,
-                   digits: Mapping[str, int] | None = None,
-                   intervals: Mapping[str, tables.Interval] | None = None, name: str | None = None) -> None:
+    def show_table(
+        self,
+        df: pd.DataFrame,
+        caption: str | None = None,
+        digits: Mapping[str, int] | None = None,
+        intervals: Mapping[str, tables.Interval] | None = None,
+        name: str | None = None,
+    ) -> None:
         """Show *df* formatted for reading, without writing a file."""
         shown = tables.present(df, digits, intervals)
         cap = f'<p class="labbook-caption">{markup.html(caption)}</p>' if caption else ""
-        _display({"text/html": cap + shown.to_html(), "text/plain": (caption + "\n" if caption else "") + shown.to_text(),
-                  TABLE_MIME: dict(shown.to_json(), caption=caption, name=name)})
+        _display(
+            {
+                "text/html": cap + shown.to_html(),
+                "text/plain": (caption + "\n" if caption else "") + shown.to_text(),
+                TABLE_MIME: dict(shown.to_json(), caption=caption, name=name),
+            }
+        )
 
     def finding(self, key: str, template: str, **values) -> None:
         """Record one computed finding (see findings.Findings.add)."""
@@ -151,6 +187,10 @@ class Report:
         """Write findings.json and inputs.json (inputs read, warnings, figure problems); call once,
         at the end."""
         self.findings.write(self.dir / "findings.json")
-        record = {"inputs": inputs.recorded(), "warnings": self.warnings, "figure_problems": self.figure_problems,
-                  "example_data": self.uses_example_data()}
+        record = {
+            "inputs": inputs.recorded(),
+            "warnings": self.warnings,
+            "figure_problems": self.figure_problems,
+            "example_data": self.uses_example_data(),
+        }
         (self.dir / "inputs.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

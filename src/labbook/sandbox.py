@@ -4,6 +4,7 @@ The copy shares the installed environment (.venv, .tools are symlinked), keeps f
 sees the environment as up to date), and runs with PYTHONPATH pointing at its own src/, so the
 runner and the notebook kernels import the copy's labbook and write to the copy's reports/.
 """
+
 import os
 import shutil
 import subprocess
@@ -11,7 +12,16 @@ from pathlib import Path
 
 from labbook import paths
 
-COPIED = ("src", "notebooks", "params", "examples", "Makefile", "pyproject.toml", "uv.lock", "README.md")
+COPIED = (
+    "src",
+    "notebooks",
+    "params",
+    "examples",
+    "Makefile",
+    "pyproject.toml",
+    "uv.lock",
+    "README.md",
+)
 
 
 def copy_tree(dest: Path) -> Path:
@@ -20,8 +30,12 @@ def copy_tree(dest: Path) -> Path:
     for name in COPIED:
         src = paths.ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, copy_function=shutil.copy2,
-                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            shutil.copytree(
+                src,
+                dest / name,
+                copy_function=shutil.copy2,
+                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+            )
         else:
             shutil.copy2(src, dest / name)
     for name in (".venv", ".tools"):
@@ -33,7 +47,9 @@ def env(tree: Path) -> dict:
     """Environment for commands run in *tree*: its own src first, no inherited make job server."""
     out = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     out["PYTHONPATH"] = str(tree / "src")
-    out["LABBOOK_SHARED_ENV"] = "1"  # the Makefile never syncs or reinstalls the shared .venv from a copy
+    out["LABBOOK_SHARED_ENV"] = (
+        "1"  # the Makefile never syncs or reinstalls the shared .venv from a copy
+    )
     return out
 
 
@@ -42,8 +58,15 @@ ENV_STAMP = ".venv/.labbook-installed"  # the Makefile's environment target
 
 def run(tree: Path, *cmd: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run *cmd* in *tree* with env(tree); output captured as text."""
-    return subprocess.run(list(cmd), cwd=tree, env=env(tree), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=timeout)
+    return subprocess.run(
+        list(cmd),
+        cwd=tree,
+        env=env(tree),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
 
 
 def make(tree: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ params/NAME/example.yaml, examples/NAME/scores.csv (simulated, labelled so) and 
 (the adapter on the example file, and the params file against the notebook). Nothing existing is
 overwritten. Start from there: replace the example data with yours and grow the sections.
 """
+
 import re
 import sys
 from pathlib import Path
@@ -19,8 +20,12 @@ TEMPLATES = paths.SRC / "templates" / "new"
 
 def targets(name: str) -> dict[str, Path]:
     """The files a new analysis NAME consists of, by template name."""
-    return {"notebook.ipynb": paths.notebook_path(name), "params.yaml": paths.params_path(name, "example"),
-            "scores.csv": paths.EXAMPLES / name / "scores.csv", "test.py": paths.ROOT / "tests" / f"test_{name}.py"}
+    return {
+        "notebook.ipynb": paths.notebook_path(name),
+        "params.yaml": paths.params_path(name, "example"),
+        "scores.csv": paths.EXAMPLES / name / "scores.csv",
+        "test.py": paths.ROOT / "tests" / f"test_{name}.py",
+    }
 
 
 def create(name: str) -> list[Path]:
@@ -34,7 +39,9 @@ def create(name: str) -> list[Path]:
         raise ValueError(f"{name!r} exists already ({', '.join(existing)}); nothing was written")
     title = name.replace("_", " ").capitalize()
     for template, target in files.items():
-        text = (TEMPLATES / template).read_text().replace("__NAME__", name).replace("__TITLE__", title)
+        text = (
+            (TEMPLATES / template).read_text().replace("__NAME__", name).replace("__TITLE__", title)
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     return list(files.values())
@@ -52,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for p in written:
         print(f"wrote {paths.relative(p)}")
-    print(f"next: make report R={args[0]}/example, then open it with make lab P=params/{args[0]}/example.yaml")
+    print(
+        f"next: make report R={args[0]}/example, then open it with make lab P=params/{args[0]}/example.yaml"
+    )
     return 0
 
 

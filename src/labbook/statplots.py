@@ -3,6 +3,7 @@
 Each takes ``ax``/``axes`` (None: a new figure), draws, and returns the Axes. Colours come from
 a method -> colour map (style.method_colors) so a method keeps its colour across figures.
 """
+
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -17,8 +18,18 @@ from labbook.stats import AGGREGATE_LABELS
 
 # ---------------------------------------------------------------- figure idioms
 
-def bars(ax, labels: Sequence[str], values, colors: Sequence[str], lower=None, upper=None,
-         value_format: str = "{:.1f}", label_values: bool = True, width: float = 0.65):
+
+def bars(
+    ax,
+    labels: Sequence[str],
+    values,
+    colors: Sequence[str],
+    lower=None,
+    upper=None,
+    value_format: str = "{:.1f}",
+    label_values: bool = True,
+    width: float = 0.65,
+):
     """Vertical bars from zero with optional interval whiskers [lower, upper], each labelled with
     its value above the whisker (or the bar) so no label crosses a whisker; the value axis keeps
     headroom for the labels. Returns the Axes."""
@@ -31,12 +42,21 @@ def bars(ax, labels: Sequence[str], values, colors: Sequence[str], lower=None, u
         have = np.isfinite(lo) & np.isfinite(hi)  # bars without an interval get no whisker
         if have.any():
             err = np.vstack([values - lo, hi - values])[:, have].clip(0)
-            ax.errorbar(x[have], values[have], yerr=err, fmt="none", ecolor=style.REFERENCE, elinewidth=0.9)
+            ax.errorbar(
+                x[have], values[have], yerr=err, fmt="none", ecolor=style.REFERENCE, elinewidth=0.9
+            )
             top[have] = values[have] + err[1]
     if label_values:
         for xi, t, v in zip(x, top, values):
-            ax.annotate(value_format.format(v), (xi, max(t, 0)), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize="small")
+            ax.annotate(
+                value_format.format(v),
+                (xi, max(t, 0)),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize="small",
+            )
     ymax = float(np.nanmax(np.append(top, 0)))
     ax.set_ylim(min(0.0, float(np.nanmin(values))), ymax * 1.15 if ymax > 0 else 1)
     ax.set_xticks(x, list(labels))
@@ -57,8 +77,14 @@ def run_lines(ax, x, runs, color: str = style.NEUTRAL, lw: float = 0.6, alpha: f
     from matplotlib.collections import LineCollection
 
     x = np.asarray(x, dtype=float)
-    segments = [np.column_stack([x[np.isfinite(r)], r[np.isfinite(r)]]) for r in np.atleast_2d(runs)]
-    ax.add_collection(LineCollection([s for s in segments if len(s) > 1], colors=color, linewidths=lw, alpha=alpha))
+    segments = [
+        np.column_stack([x[np.isfinite(r)], r[np.isfinite(r)]]) for r in np.atleast_2d(runs)
+    ]
+    ax.add_collection(
+        LineCollection(
+            [s for s in segments if len(s) > 1], colors=color, linewidths=lw, alpha=alpha
+        )
+    )
     ax.autoscale_view()
     return ax
 
@@ -66,14 +92,22 @@ def run_lines(ax, x, runs, color: str = style.NEUTRAL, lw: float = 0.6, alpha: f
 def empty_panel(ax, message: str):
     """An axes that says why it holds no data (axis turned off). Returns the Axes."""
     ax.set_axis_off()
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, wrap=True,
-            color=style.NEUTRAL)
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        wrap=True,
+        color=style.NEUTRAL,
+    )
     return ax
 
 
 def integer_ticks(ax, axis: str = "x"):
     """Whole-number ticks (epochs, layers, blocks) on *axis* ("x", "y" or "both")."""
-    for a in ((ax.xaxis, ax.yaxis) if axis == "both" else (ax.xaxis if axis == "x" else ax.yaxis,)):
+    for a in (ax.xaxis, ax.yaxis) if axis == "both" else (ax.xaxis if axis == "x" else ax.yaxis,):
         a.set_major_locator(MaxNLocator(integer=True))
     return ax
 
@@ -87,12 +121,22 @@ def legend_above(fig, axes, ncols: int | None = None, **kw):
             if lab not in handles:
                 handles[lab] = h
                 labels.append(lab)
-    return fig.legend([handles[lab] for lab in labels], labels, loc="outside upper center",
-                      ncols=ncols or min(len(labels), 4), **kw)
+    return fig.legend(
+        [handles[lab] for lab in labels],
+        labels,
+        loc="outside upper center",
+        ncols=ncols or min(len(labels), 4),
+        **kw,
+    )
 
 
-def interval_estimates(frame: pd.DataFrame, colors: Mapping[str, str], methods: Sequence[str] | None = None,
-                       axes=None, xlabels: Mapping[str, str] | None = None):
+def interval_estimates(
+    frame: pd.DataFrame,
+    colors: Mapping[str, str],
+    methods: Sequence[str] | None = None,
+    axes=None,
+    xlabels: Mapping[str, str] | None = None,
+):
     """One panel per metric: the CI as a bar and the point estimate as a dot (so a zero-width
     interval still shows), methods as rows, each panel with its own x label.
 
@@ -104,13 +148,22 @@ def interval_estimates(frame: pd.DataFrame, colors: Mapping[str, str], methods: 
     xlabels = dict(xlabels or {})
     if axes is None:
         width = plt.rcParams["figure.figsize"][0]
-        _, axes = plt.subplots(1, len(metrics), squeeze=False, figsize=(width, style.rows_height(len(methods))))
+        _, axes = plt.subplots(
+            1, len(metrics), squeeze=False, figsize=(width, style.rows_height(len(methods)))
+        )
         axes = axes[0]
     for ax, metric in zip(axes, metrics):
         sub = frame[frame["metric"] == metric].set_index("method")
         for i, m in enumerate(methods):
             row = sub.loc[m]
-            ax.barh(i, row["upper"] - row["lower"], left=row["lower"], height=0.6, color=colors[m], alpha=0.55)
+            ax.barh(
+                i,
+                row["upper"] - row["lower"],
+                left=row["lower"],
+                height=0.6,
+                color=colors[m],
+                alpha=0.55,
+            )
             ax.plot(row["estimate"], i, "o", color=colors[m], mec=style.REFERENCE, mew=0.6, ms=4)
         ax.set_yticks(range(len(methods)), methods if ax is axes[0] else [""] * len(methods))
         ax.set_ylim(-0.6, len(methods) - 0.4)
@@ -127,8 +180,14 @@ def interval_estimates(frame: pd.DataFrame, colors: Mapping[str, str], methods: 
     return axes
 
 
-def probability_of_improvement(probs: Mapping[str, float], cis: Mapping[str, np.ndarray], reference: str,
-                               colors: Mapping[str, str], ax=None, separator: str = ":"):
+def probability_of_improvement(
+    probs: Mapping[str, float],
+    cis: Mapping[str, np.ndarray],
+    reference: str,
+    colors: Mapping[str, str],
+    ax=None,
+    separator: str = ":",
+):
     """P(reference > Y) for every Y: the estimate as a dot, its CI as a capped line (visible at
     any P, also when the interval has zero width), a dashed line at 0.5. probs/cis:
     stats.probability_of_improvement_ci output for pairs "X:Y". ax None: a new figure whose
@@ -145,8 +204,19 @@ def probability_of_improvement(probs: Mapping[str, float], cis: Mapping[str, np.
         labels.append(other)
         lo, hi = cis[pair]
         p = probs[pair]
-        ax.errorbar(p, i, xerr=[[p - lo], [hi - p]], fmt="o", color=colors[other], ecolor=colors[other],
-                    mec=style.REFERENCE, mew=0.6, ms=5, elinewidth=2.2, capsize=3)
+        ax.errorbar(
+            p,
+            i,
+            xerr=[[p - lo], [hi - p]],
+            fmt="o",
+            color=colors[other],
+            ecolor=colors[other],
+            mec=style.REFERENCE,
+            mew=0.6,
+            ms=5,
+            elinewidth=2.2,
+            capsize=3,
+        )
     ax.axvline(0.5, color=style.REFERENCE, ls="--", lw=0.8)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(-0.6, len(labels) - 0.4)
@@ -157,15 +227,28 @@ def probability_of_improvement(probs: Mapping[str, float], cis: Mapping[str, np.
     return ax
 
 
-def performance_profiles(profiles: Mapping[str, np.ndarray], cis: Mapping[str, np.ndarray], taus,
-                         colors: Mapping[str, str], ax=None, xlabel: str = "Score (τ)"):
+def performance_profiles(
+    profiles: Mapping[str, np.ndarray],
+    cis: Mapping[str, np.ndarray],
+    taus,
+    colors: Mapping[str, str],
+    ax=None,
+    xlabel: str = "Score (τ)",
+):
     """Score distributions with CI bands (rliable's plot_performance_profiles on *ax*)."""
     if ax is None:
         _, ax = plt.subplots()
-    plot_utils.plot_performance_profiles(profiles, np.asarray(taus), performance_profile_cis=dict(cis), ax=ax,
-                                         colors=dict(colors), xlabel=xlabel,
-                                         ylabel="Fraction of runs > τ",
-                                         labelsize="medium", ticklabelsize="small")
+    plot_utils.plot_performance_profiles(
+        profiles,
+        np.asarray(taus),
+        performance_profile_cis=dict(cis),
+        ax=ax,
+        colors=dict(colors),
+        xlabel=xlabel,
+        ylabel="Fraction of runs > τ",
+        labelsize="medium",
+        ticklabelsize="small",
+    )
     for spine in ax.spines.values():  # undo rliable's heavy axis decoration: keep the shared style
         spine.set_linewidth(plt.rcParams["axes.linewidth"])
     ax.legend(handles=[plt.Line2D([], [], color=colors[m], label=m) for m in profiles])

@@ -6,6 +6,7 @@ Score matrices follow rliable's contract: ``scores`` is ``array(runs, tasks)`` a
 (int seed) they draw ``RandomState(seed).randint(0, N, (reps, N, M))`` — the stream rliable consumes
 after ``np.random.seed(seed)`` — and reproduce rliable's intervals exactly, 20–700x faster.
 """
+
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,6 +19,7 @@ _CHUNK_ELEMENTS = 1_000_000  # resampled values per chunk: 8 MB arrays, fastest 
 
 # ---------------------------------------------------------------- checks
 
+
 class ScoreError(ValueError):
     """A score matrix unfit for the statistic asked of it."""
 
@@ -26,16 +28,22 @@ def check_scores(scores, name: str = "scores", min_runs: int = 2) -> np.ndarray:
     """*scores* as a float array(runs, tasks); ScoreError for empty, NaN, wrong rank, too few runs."""
     arr = np.asarray(scores, dtype=float)
     if arr.ndim == 1:
-        raise ScoreError(f"{name}: expected array(runs, tasks), got a 1-D array; use x[:, None] for one task")
+        raise ScoreError(
+            f"{name}: expected array(runs, tasks), got a 1-D array; use x[:, None] for one task"
+        )
     if arr.ndim != 2:
         raise ScoreError(f"{name}: expected array(runs, tasks), got {arr.ndim} dimensions")
     if arr.size == 0:
         raise ScoreError(f"{name}: empty score matrix {arr.shape}")
     if np.isnan(arr).any():
         rows, cols = np.nonzero(np.isnan(arr))
-        raise ScoreError(f"{name}: NaN score at run {rows[0]}, task {cols[0]} ({len(rows)} NaN in all)")
+        raise ScoreError(
+            f"{name}: NaN score at run {rows[0]}, task {cols[0]} ({len(rows)} NaN in all)"
+        )
     if arr.shape[0] < min_runs:
-        raise ScoreError(f"{name}: {arr.shape[0]} run(s); a bootstrap interval needs at least {min_runs}")
+        raise ScoreError(
+            f"{name}: {arr.shape[0]} run(s); a bootstrap interval needs at least {min_runs}"
+        )
     return arr
 
 
@@ -52,6 +60,7 @@ def _check_dict(score_dict: Mapping[str, np.ndarray], min_runs: int = 2) -> dict
 # ---------------------------------------------------------------- aggregates
 # Each takes array(..., runs, tasks) and reduces the last two axes, so one call evaluates a whole
 # stack of bootstrap replicates array(reps, runs, tasks) -> array(reps).
+
 
 def aggregate_mean(scores: np.ndarray) -> np.ndarray:
     """Mean over tasks of the per-task mean over runs. array(..., N, M) -> array(...)."""
@@ -81,10 +90,17 @@ AGGREGATES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "mean": aggregate_mean,
     "optimality_gap": aggregate_optimality_gap,
 }
-AGGREGATE_LABELS = {"median": "Median", "iqm": "IQM", "mean": "Mean", "optimality_gap": "Optimality Gap"}
+AGGREGATE_LABELS = {
+    "median": "Median",
+    "iqm": "IQM",
+    "mean": "Mean",
+    "optimality_gap": "Optimality Gap",
+}
 
 
-def redundant_aggregates(score_dict: Mapping[str, np.ndarray], metrics: Sequence[str]) -> dict[str, str]:
+def redundant_aggregates(
+    score_dict: Mapping[str, np.ndarray], metrics: Sequence[str]
+) -> dict[str, str]:
     """Aggregates in *metrics* that equal the mean for these score shapes, with the reason.
 
     The median over tasks of per-task means is the mean when there is one task; the IQM (25%
@@ -95,11 +111,14 @@ def redundant_aggregates(score_dict: Mapping[str, np.ndarray], metrics: Sequence
     if "mean" in metrics and "median" in metrics and all(s[1] == 1 for s in shapes):
         out["median"] = "with one task the median of the per-task means is the mean"
     if "mean" in metrics and "iqm" in metrics and all(int(0.25 * s[0] * s[1]) == 0 for s in shapes):
-        out["iqm"] = "a 25% trimmed mean of fewer than 4 scores trims nothing, so the IQM is the mean"
+        out["iqm"] = (
+            "a 25% trimmed mean of fewer than 4 scores trims nothing, so the IQM is the mean"
+        )
     return out
 
 
 # ---------------------------------------------------------------- resampling
+
 
 def _percentiles(confidence: float) -> list[float]:
     # Same arithmetic as arch's conf_int (rliable's backend), so legacy intervals match bit for bit.
@@ -137,8 +156,13 @@ def _resample_runs(scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return scores[idx, np.arange(scores.shape[1])]
 
 
-def bootstrap_distribution(scores: np.ndarray, func: Callable[[np.ndarray], np.ndarray], reps: int,
-                           indexer: "_Indexer", task_bootstrap: bool = False) -> np.ndarray:
+def bootstrap_distribution(
+    scores: np.ndarray,
+    func: Callable[[np.ndarray], np.ndarray],
+    reps: int,
+    indexer: "_Indexer",
+    task_bootstrap: bool = False,
+) -> np.ndarray:
     """func over *reps* stratified-bootstrap replicates of scores array(N, M) -> array(reps, K).
 
     Runs are resampled with replacement independently within each task column; with
@@ -177,10 +201,17 @@ def _stack(funcs: Sequence[Callable]) -> Callable[[np.ndarray], np.ndarray]:
 
 # ---------------------------------------------------------------- interval estimates
 
-def interval_estimates(score_dict: Mapping[str, np.ndarray], metrics: Sequence[str] = tuple(AGGREGATES),
-                       reps: int = 50_000, confidence: float = 0.95, seed: SeedLike = 0,
-                       legacy: bool = False, task_bootstrap: bool = False, gamma: float = 1.0
-                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+
+def interval_estimates(
+    score_dict: Mapping[str, np.ndarray],
+    metrics: Sequence[str] = tuple(AGGREGATES),
+    reps: int = 50_000,
+    confidence: float = 0.95,
+    seed: SeedLike = 0,
+    legacy: bool = False,
+    task_bootstrap: bool = False,
+    gamma: float = 1.0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Point estimates and percentile bootstrap CIs of aggregate metrics, per method.
 
     score_dict: {method: array(runs, tasks)}; metrics: names from AGGREGATES.
@@ -192,8 +223,10 @@ def interval_estimates(score_dict: Mapping[str, np.ndarray], metrics: Sequence[s
     unknown = [m for m in metrics if m not in AGGREGATES]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {list(AGGREGATES)}")
-    funcs = [(lambda s: aggregate_optimality_gap(s, gamma)) if m == "optimality_gap" else AGGREGATES[m]
-             for m in metrics]
+    funcs = [
+        (lambda s: aggregate_optimality_gap(s, gamma)) if m == "optimality_gap" else AGGREGATES[m]
+        for m in metrics
+    ]
     func = _stack(funcs)
     indexer = _Indexer(seed, legacy)
     q = _percentiles(confidence)
@@ -205,12 +238,21 @@ def interval_estimates(score_dict: Mapping[str, np.ndarray], metrics: Sequence[s
     return points, intervals
 
 
-def estimates_frame(points: Mapping[str, np.ndarray], intervals: Mapping[str, np.ndarray],
-                    metrics: Sequence[str]) -> pd.DataFrame:
+def estimates_frame(
+    points: Mapping[str, np.ndarray], intervals: Mapping[str, np.ndarray], metrics: Sequence[str]
+) -> pd.DataFrame:
     """Tidy table of interval_estimates output: method, metric, estimate, lower, upper."""
-    rows = [{"method": meth, "metric": met, "estimate": float(points[meth][k]),
-             "lower": float(intervals[meth][0, k]), "upper": float(intervals[meth][1, k])}
-            for meth in points for k, met in enumerate(metrics)]
+    rows = [
+        {
+            "method": meth,
+            "metric": met,
+            "estimate": float(points[meth][k]),
+            "lower": float(intervals[meth][0, k]),
+            "upper": float(intervals[meth][1, k]),
+        }
+        for meth in points
+        for k, met in enumerate(metrics)
+    ]
     return pd.DataFrame(rows, columns=["method", "metric", "estimate", "lower", "upper"])
 
 
@@ -245,7 +287,9 @@ def sample_std(values) -> float:
     return float(x.std(ddof=1)) if x.size > 1 else float("nan")
 
 
-def curve_band(curves, band: str = "ci", confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def curve_band(
+    curves, band: str = "ci", confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean curve across runs and a band around it: (mean, lower, upper), each array(points).
 
     curves: array(runs, points), e.g. accuracy per seed x epoch. band "std": mean -/+ one sample
@@ -267,6 +311,7 @@ def curve_band(curves, band: str = "ci", confidence: float = 0.95) -> tuple[np.n
 
 # ---------------------------------------------------------------- comparing methods
 
+
 def holm(pvalues) -> np.ndarray:
     """Holm step-down adjusted p-values (family-wise error control over all the tests given)."""
     p = np.asarray(pvalues, dtype=float)
@@ -280,8 +325,11 @@ def holm(pvalues) -> np.ndarray:
     return adjusted
 
 
-def compare(samples: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]] | None = None,
-            confidence: float = 0.95) -> pd.DataFrame:
+def compare(
+    samples: Mapping[str, np.ndarray],
+    pairs: Sequence[tuple[str, str]] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Pairwise evidence for method differences, the claim policy's input.
 
     samples: {method: 1-D scores, one per run or seed}. pairs: (X, Y) to compare (default: every
@@ -291,26 +339,60 @@ def compare(samples: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]] 
     run has no test (p NaN, separated False). Identical constant samples give p = 1.
     """
     names = list(samples)
-    pairs = list(pairs) if pairs is not None else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    pairs = (
+        list(pairs)
+        if pairs is not None
+        else [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    )
     rows = []
     for x, y in pairs:
         a = np.asarray(samples[x], dtype=float).ravel()
         b = np.asarray(samples[y], dtype=float).ravel()
-        row = {"x": x, "y": y, "n_x": a.size, "n_y": b.size, "mean_x": float(a.mean()), "mean_y": float(b.mean()),
-               "diff": float(a.mean() - b.mean()), "diff_lower": np.nan, "diff_upper": np.nan, "p": np.nan}
+        row = {
+            "x": x,
+            "y": y,
+            "n_x": a.size,
+            "n_y": b.size,
+            "mean_x": float(a.mean()),
+            "mean_y": float(b.mean()),
+            "diff": float(a.mean() - b.mean()),
+            "diff_lower": np.nan,
+            "diff_upper": np.nan,
+            "p": np.nan,
+        }
         if a.size > 1 and b.size > 1:
             va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
             se = np.sqrt(va + vb)
             if se == 0:
-                row.update(diff_lower=row["diff"], diff_upper=row["diff"], p=1.0 if row["diff"] == 0 else 0.0)
+                row.update(
+                    diff_lower=row["diff"],
+                    diff_upper=row["diff"],
+                    p=1.0 if row["diff"] == 0 else 0.0,
+                )
             else:
                 df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
                 t = scipy.stats.t.ppf(0.5 + confidence / 2, df)
-                row.update(diff_lower=row["diff"] - t * se, diff_upper=row["diff"] + t * se,
-                           p=float(2 * scipy.stats.t.sf(abs(row["diff"]) / se, df)))
+                row.update(
+                    diff_lower=row["diff"] - t * se,
+                    diff_upper=row["diff"] + t * se,
+                    p=float(2 * scipy.stats.t.sf(abs(row["diff"]) / se, df)),
+                )
         rows.append(row)
-    out = pd.DataFrame(rows, columns=["x", "y", "n_x", "n_y", "mean_x", "mean_y", "diff", "diff_lower",
-                                      "diff_upper", "p"])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "x",
+            "y",
+            "n_x",
+            "n_y",
+            "mean_x",
+            "mean_y",
+            "diff",
+            "diff_lower",
+            "diff_upper",
+            "p",
+        ],
+    )
     tested = out["p"].notna()
     out["p_holm"] = np.nan
     if tested.any():
@@ -320,6 +402,7 @@ def compare(samples: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]] 
 
 
 # ---------------------------------------------------------------- probability of improvement
+
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """P(X > Y) per Mann–Whitney, ties counted 1/2, averaged over tasks.
@@ -334,9 +417,13 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.mean(per_task, axis=-1)
 
 
-def probability_of_improvement_ci(pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], reps: int = 2_000,
-                                  confidence: float = 0.95, seed: SeedLike = 0, legacy: bool = False
-                                  ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def probability_of_improvement_ci(
+    pairs: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    reps: int = 2_000,
+    confidence: float = 0.95,
+    seed: SeedLike = 0,
+    legacy: bool = False,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """P(X > Y) and its bootstrap CI for each named pair (X, Y), x and y resampled independently.
 
     pairs: {name: (array(Nx, M), array(Ny, M))}; run counts may differ, task counts may not.
@@ -371,7 +458,9 @@ def probability_of_improvement_ci(pairs: Mapping[str, tuple[np.ndarray, np.ndarr
                 both = indexer.runs(nx, (chunk, 2, nx, m))
                 ix, iy = both[:, 0], both[:, 1]
             elif indexer.legacy:  # unequal run counts: replay rliable's per-replicate interleaving
-                draws = [(indexer.runs(nx, (nx, m)), indexer.runs(ny, (ny, m))) for _ in range(chunk)]
+                draws = [
+                    (indexer.runs(nx, (nx, m)), indexer.runs(ny, (ny, m))) for _ in range(chunk)
+                ]
                 ix = np.stack([d[0] for d in draws])
                 iy = np.stack([d[1] for d in draws])
             else:
@@ -382,23 +471,34 @@ def probability_of_improvement_ci(pairs: Mapping[str, tuple[np.ndarray, np.ndarr
     return points, intervals
 
 
-def all_pairs(score_dict: Mapping[str, np.ndarray], reference: str | None = None
-              ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def all_pairs(
+    score_dict: Mapping[str, np.ndarray], reference: str | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Ordered pairs "X:Y" for P(X > Y): every X against every other Y, or one *reference* X."""
     names = list(score_dict)
     xs = [reference] if reference is not None else names
     return {f"{a}:{b}": (score_dict[a], score_dict[b]) for a in xs for b in names if a != b}
 
 
-def improvement_frame(probs: Mapping[str, float], intervals: Mapping[str, np.ndarray], separator: str = ":"
-                      ) -> pd.DataFrame:
+def improvement_frame(
+    probs: Mapping[str, float], intervals: Mapping[str, np.ndarray], separator: str = ":"
+) -> pd.DataFrame:
     """Tidy table of probability_of_improvement_ci output: X, Y, P(X > Y), CI low, CI high."""
-    rows = [{"X": k.split(separator, 1)[0], "Y": k.split(separator, 1)[1], "P(X > Y)": float(probs[k]),
-             "CI low": float(intervals[k][0]), "CI high": float(intervals[k][1])} for k in probs]
+    rows = [
+        {
+            "X": k.split(separator, 1)[0],
+            "Y": k.split(separator, 1)[1],
+            "P(X > Y)": float(probs[k]),
+            "CI low": float(intervals[k][0]),
+            "CI high": float(intervals[k][1]),
+        }
+        for k in probs
+    ]
     return pd.DataFrame(rows, columns=["X", "Y", "P(X > Y)", "CI low", "CI high"])
 
 
 # ---------------------------------------------------------------- performance profiles
+
 
 def score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
     """Fraction of all runs x tasks with score > tau, per tau. array(..., N, M), array(T) -> array(..., T)."""
@@ -407,9 +507,14 @@ def score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
     return np.mean(flat[..., :, None] > taus, axis=-2)
 
 
-def performance_profiles(score_dict: Mapping[str, np.ndarray], taus, reps: int = 2_000,
-                         confidence: float = 0.95, seed: SeedLike = 0, legacy: bool = False
-                         ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def performance_profiles(
+    score_dict: Mapping[str, np.ndarray],
+    taus,
+    reps: int = 2_000,
+    confidence: float = 0.95,
+    seed: SeedLike = 0,
+    legacy: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Score distributions with bootstrap CIs: ({method: array(T)}, {method: array(2, T)})."""
     scores = _check_dict(score_dict)
     taus = np.asarray(taus, dtype=float)
@@ -424,6 +529,7 @@ def performance_profiles(score_dict: Mapping[str, np.ndarray], taus, reps: int =
 
 
 # ---------------------------------------------------------------- descriptive statistics
+
 
 def ema(values: pd.Series, alpha: float) -> pd.Series:
     """Exponential moving average s_0 = x_0, s_t = alpha*x_t + (1-alpha)*s_{t-1}, NaNs dropped first.
@@ -446,7 +552,9 @@ def ema_rows(values, alpha: float) -> np.ndarray:
     for t in range(x.shape[-1]):
         xt = x[..., t]
         have = np.isfinite(xt)
-        state = np.where(have, np.where(np.isnan(state), xt, alpha * xt + (1 - alpha) * state), state)
+        state = np.where(
+            have, np.where(np.isnan(state), xt, alpha * xt + (1 - alpha) * state), state
+        )
         out[..., t] = np.where(have, state, np.nan)
     return out
 
@@ -492,13 +600,20 @@ def correlation(x, y) -> dict:
         raise ValueError("correlation is undefined when x or y is constant")
     pr, pp = scipy.stats.pearsonr(x, y)
     sr, sp = scipy.stats.spearmanr(x, y)
-    return {"n": int(x.size), "pearson_r": float(pr), "pearson_p": float(pp),
-            "pearson_strength": correlation_strength(pr), "spearman_r": float(sr),
-            "spearman_p": float(sp), "spearman_strength": correlation_strength(sr)}
+    return {
+        "n": int(x.size),
+        "pearson_r": float(pr),
+        "pearson_p": float(pp),
+        "pearson_strength": correlation_strength(pr),
+        "spearman_r": float(sr),
+        "spearman_p": float(sp),
+        "spearman_strength": correlation_strength(sr),
+    }
 
 
-def correlation_ci(x, y, groups=None, reps: int = 2_000, confidence: float = 0.95,
-                   seed: SeedLike = 0) -> dict:
+def correlation_ci(
+    x, y, groups=None, reps: int = 2_000, confidence: float = 0.95, seed: SeedLike = 0
+) -> dict:
     """Spearman and Pearson correlation of x and y with percentile bootstrap CIs, pooled and, when
     *groups* are given, within groups (each variable centred on its group mean before Pearson, and
     ranked within its group before Spearman, so between-group differences do not count).
@@ -514,7 +629,9 @@ def correlation_ci(x, y, groups=None, reps: int = 2_000, confidence: float = 0.9
     g = np.zeros(x.size, dtype=int) if groups is None else pd.factorize(np.asarray(groups))[0]
     members = [np.flatnonzero(g == k) for k in range(g.max() + 1)]
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    idx = np.concatenate([m[rng.integers(0, m.size, (reps, m.size))] for m in members], axis=1)  # (reps, n)
+    idx = np.concatenate(
+        [m[rng.integers(0, m.size, (reps, m.size))] for m in members], axis=1
+    )  # (reps, n)
 
     def within(v, gi):  # centred on group means (rows of v are replicates)
         out = np.array(v, dtype=float, copy=True)
@@ -539,7 +656,11 @@ def correlation_ci(x, y, groups=None, reps: int = 2_000, confidence: float = 0.9
         return np.divide((a * b).sum(axis=-1), den, out=np.full(den.shape, np.nan), where=den > 0)
 
     q = _percentiles(confidence)
-    xs, ys, gs = x[idx], y[idx], g[idx[0]]  # idx keeps group blocks in place: column groups are fixed
+    xs, ys, gs = (
+        x[idx],
+        y[idx],
+        g[idx[0]],
+    )  # idx keeps group blocks in place: column groups are fixed
     out = {"n": int(x.size), "groups": len(members)}
     variants = {"pooled": (lambda v, gi: v, lambda v, gi: ranks(v))}
     if groups is not None:
@@ -588,10 +709,23 @@ def linear_trend(x, y, confidence: float = 0.95) -> dict:
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
     if np.ptp(y) == 0:  # a constant: no slope, and no uncertainty about it
-        return {"slope": 0.0, "lower": 0.0, "upper": 0.0, "intercept": float(y[0]), "r": float("nan"),
-                "p": float("nan"), "n": int(n)}
+        return {
+            "slope": 0.0,
+            "lower": 0.0,
+            "upper": 0.0,
+            "intercept": float(y[0]),
+            "r": float("nan"),
+            "p": float("nan"),
+            "n": int(n),
+        }
     res = scipy.stats.linregress(x, y)
     t = scipy.stats.t.ppf(0.5 + confidence / 2, n - 2) if n > 2 else float("nan")
-    return {"slope": float(res.slope), "lower": float(res.slope - t * res.stderr),
-            "upper": float(res.slope + t * res.stderr), "intercept": float(res.intercept),
-            "r": float(res.rvalue), "p": float(res.pvalue), "n": int(n)}
+    return {
+        "slope": float(res.slope),
+        "lower": float(res.slope - t * res.stderr),
+        "upper": float(res.slope + t * res.stderr),
+        "intercept": float(res.intercept),
+        "r": float(res.rvalue),
+        "p": float(res.pvalue),
+        "n": int(n),
+    }

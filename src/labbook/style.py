@@ -2,6 +2,7 @@
 ``plt.rc_context``. Figure sizes and font sizes come from tueplots' bundle for a venue (ICML by
 default: 3.25 in half, 6.75 in full column) with golden-ratio heights and constrained layout.
 """
+
 from collections.abc import Iterable, Sequence
 
 import seaborn as sns
@@ -55,8 +56,14 @@ VENUES = {
 }
 
 
-def paper(column: str = "half", nrows: int = 1, ncols: int = 1, height_scale: float = 1.0,
-          height: float | None = None, venue: str = "icml") -> dict:
+def paper(
+    column: str = "half",
+    nrows: int = 1,
+    ncols: int = 1,
+    height_scale: float = 1.0,
+    height: float | None = None,
+    venue: str = "icml",
+) -> dict:
     """rcParams for a figure of *nrows* x *ncols* panels at a paper's column width.
 
     column: "half" or "full" — for two-column venues (ICML: 3.25 in / 6.75 in, AISTATS) one
@@ -89,10 +96,15 @@ def sequence_colors(n: int) -> list[str]:
     from matplotlib.colors import to_hex
 
     cmap = plt.get_cmap("cividis")
-    return [to_hex(cmap(x)) for x in ([0.45] if n == 1 else [0.05 + 0.8 * i / (n - 1) for i in range(n)])]
+    return [
+        to_hex(cmap(x))
+        for x in ([0.45] if n == 1 else [0.05 + 0.8 * i / (n - 1) for i in range(n)])
+    ]
 
 
-def rows_height(rows: int, per_row: float = 0.24, base: float = 0.8, minimum: float = 0.85) -> float:
+def rows_height(
+    rows: int, per_row: float = 0.24, base: float = 0.8, minimum: float = 0.85
+) -> float:
     """Figure height (inches) for panels that draw one row per item (methods, pairs): *per_row*
     inches per row plus *base* for titles and tick labels, never less than *minimum* + base."""
     return base + max(minimum, rows * per_row)
@@ -112,5 +124,9 @@ def method_colors(methods: Iterable[str]) -> dict[str, str]:
     cycle of seaborn's "husl" palette instead.
     """
     unique = list(dict.fromkeys(methods))
-    colors = list(PALETTE) if len(unique) <= len(PALETTE) else sns.color_palette("husl", len(unique)).as_hex()
+    colors = (
+        list(PALETTE)
+        if len(unique) <= len(PALETTE)
+        else sns.color_palette("husl", len(unique)).as_hex()
+    )
     return {m: colors[i] for i, m in enumerate(unique)}

@@ -5,6 +5,7 @@ rounded to the digits that mean something at its magnitude, integers as integers
 ``est [lo, hi]``. The report shows that, the LaTeX table (booktabs, caption and label; ``longtable``
 when it cannot fit a page) is typeset from it, and the CSV keeps every column at full precision.
 """
+
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,20 +36,31 @@ class Presented:
 
     def to_html(self) -> str:
         """An HTML table with every cell escaped (names from data are never markup)."""
+
         def cell(tag, text, num):
             return f'<{tag} class="{"num" if num else "txt"}">{markup.html(text)}</{tag}>'
 
         head = "".join(cell("th", c, n) for c, n in zip(self.columns, self.numeric))
-        body = "".join("<tr>" + "".join(cell("td", v, n) for v, n in zip(r, self.numeric)) + "</tr>"
-                       for r in self.rows)
-        return (f'<div class="labbook-table-wrap"><table class="labbook-table"><thead><tr>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table></div>")
+        body = "".join(
+            "<tr>" + "".join(cell("td", v, n) for v, n in zip(r, self.numeric)) + "</tr>"
+            for r in self.rows
+        )
+        return (
+            f'<div class="labbook-table-wrap"><table class="labbook-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>"
+        )
 
     def to_text(self) -> str:
-        widths = [max(len(c), *(len(r[i]) for r in self.rows)) if self.rows else len(c)
-                  for i, c in enumerate(self.columns)]
+        widths = [
+            max(len(c), *(len(r[i]) for r in self.rows)) if self.rows else len(c)
+            for i, c in enumerate(self.columns)
+        ]
+
         def line(cells):
-            return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(cells, widths, self.numeric))
+            return "  ".join(
+                v.rjust(w) if n else v.ljust(w) for v, w, n in zip(cells, widths, self.numeric)
+            )
+
         return "\n".join([line(self.columns)] + [line(r) for r in self.rows])
 
 
@@ -92,11 +104,16 @@ def format_interval(est, lo, hi, places: int) -> str:
     """'est [lo, hi]'; the estimate alone when the interval is missing."""
     if pd.isna(lo) or pd.isna(hi):
         return format_number(est, places)
-    return f"{format_number(est, places)} [{format_number(lo, places)}, {format_number(hi, places)}]"
+    return (
+        f"{format_number(est, places)} [{format_number(lo, places)}, {format_number(hi, places)}]"
+    )
 
 
-def present(df: pd.DataFrame, digits: Mapping[str, int | str] | None = None,
-            intervals: Mapping[str, Interval] | None = None) -> Presented:
+def present(
+    df: pd.DataFrame,
+    digits: Mapping[str, int | str] | None = None,
+    intervals: Mapping[str, Interval] | None = None,
+) -> Presented:
     """The table a reader sees: every cell a string, no index.
 
     digits: column -> decimals, overriding the automatic choice (``decimals``), or "g" to write each
@@ -137,7 +154,10 @@ def present(df: pd.DataFrame, digits: Mapping[str, int | str] | None = None,
             columns.append(str(col))
             numeric.append(True)
         else:
-            values = [MISSING if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in s]
+            values = [
+                MISSING if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v)
+                for v in s
+            ]
             columns.append(str(col))
             numeric.append(False)
         cells.append(values)
@@ -147,9 +167,16 @@ def present(df: pd.DataFrame, digits: Mapping[str, int | str] | None = None,
 
 # ---------------------------------------------------------------- files
 
-def save(df: pd.DataFrame, directory: Path, name: str, caption: str | None = None, latex: bool = True,
-         digits: Mapping[str, int] | None = None, intervals: Mapping[str, Interval] | None = None
-         ) -> list[Path]:
+
+def save(
+    df: pd.DataFrame,
+    directory: Path,
+    name: str,
+    caption: str | None = None,
+    latex: bool = True,
+    digits: Mapping[str, int] | None = None,
+    intervals: Mapping[str, Interval] | None = None,
+) -> list[Path]:
     """Write directory/name.csv (full precision) and, if *latex*, directory/name.tex; returns the
     paths written. A LaTeX table needs a *caption*."""
     if not name or "/" in name or name.startswith("."):
@@ -177,18 +204,47 @@ def to_latex(table: Presented, caption: str, label: str) -> str:
     body = [" & ".join(markup.latex(v) for v in r) + r" \\" for r in table.rows]
     cap = rf"\caption{{{markup.latex(caption)}}}\label{{{label}}}"
     if len(table.rows) > PAGE_ROWS:
-        lines = [rf"\begin{{longtable}}{{{spec}}}", cap + r" \\", r"\toprule", head, r"\midrule", r"\endfirsthead",
-                 r"\toprule", head, r"\midrule", r"\endhead", r"\bottomrule", r"\endlastfoot", *body,
-                 r"\end{longtable}"]
+        lines = [
+            rf"\begin{{longtable}}{{{spec}}}",
+            cap + r" \\",
+            r"\toprule",
+            head,
+            r"\midrule",
+            r"\endfirsthead",
+            r"\toprule",
+            head,
+            r"\midrule",
+            r"\endhead",
+            r"\bottomrule",
+            r"\endlastfoot",
+            *body,
+            r"\end{longtable}",
+        ]
     else:
-        lines = [r"\begin{table}", r"\centering", cap, rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head,
-                 r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+        lines = [
+            r"\begin{table}",
+            r"\centering",
+            cap,
+            rf"\begin{{tabular}}{{{spec}}}",
+            r"\toprule",
+            head,
+            r"\midrule",
+            *body,
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def interval_wide(frame: pd.DataFrame, row: str, col: str, labels: Mapping[str, str] | None = None,
-                  order: Sequence[str] | None = None, columns: Sequence[str] | None = None
-                  ) -> tuple[pd.DataFrame, dict[str, Interval]]:
+def interval_wide(
+    frame: pd.DataFrame,
+    row: str,
+    col: str,
+    labels: Mapping[str, str] | None = None,
+    order: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Interval]]:
     """A long table of interval estimates (row, col, estimate, lower, upper) in wide form.
 
     Returns the wide DataFrame (one row per *row* value, columns ``<col> estimate/lower/upper`` at

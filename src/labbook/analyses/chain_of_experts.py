@@ -1,4 +1,5 @@
 """Computations behind the chain-of-experts report: summary, ablation plateau, gate confidence."""
+
 import numpy as np
 import pandas as pd
 
@@ -15,8 +16,18 @@ def summary(res: ChainOfExpertsResults, baseline: str, confidence: float) -> pd.
     rows = []
     for m in res.methods.values():
         mean, lo, hi = stats.mean_ci(m.accuracy, confidence)
-        rows.append({"key": m.key, "method": m.name, "accuracy": mean, "ci_lower": lo, "ci_upper": hi,
-                     "seeds": len(m.accuracy), "params_m": m.params_m, "gflops": m.gflops})
+        rows.append(
+            {
+                "key": m.key,
+                "method": m.name,
+                "accuracy": mean,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "seeds": len(m.accuracy),
+                "params_m": m.params_m,
+                "gflops": m.gflops,
+            }
+        )
     df = pd.DataFrame(rows).set_index("key")
     df[["params_m", "gflops"]] = df[["params_m", "gflops"]].astype(float)
     df["acc_per_gflop"] = df["accuracy"] / df["gflops"]
@@ -38,8 +49,13 @@ def plateau(acc_by_x: pd.Series, tolerance: float) -> dict:
     acc = acc_by_x.sort_index()
     best_x = acc.idxmax()
     start = acc.index[(acc >= acc.max() - tolerance).to_numpy()][0]
-    return {"best_x": best_x, "best_accuracy": float(acc.max()), "plateau_x": start,
-            "plateau_accuracy": float(acc[start]), "still_rising": bool(start == acc.index[-1] and len(acc) > 1)}
+    return {
+        "best_x": best_x,
+        "best_accuracy": float(acc.max()),
+        "plateau_x": start,
+        "plateau_accuracy": float(acc[start]),
+        "still_rising": bool(start == acc.index[-1] and len(acc) > 1),
+    }
 
 
 def gate_confidence(gate_means: np.ndarray) -> np.ndarray:
@@ -75,4 +91,8 @@ def cheapest_not_worse(df: pd.DataFrame, best: str, ties: list[str], cost: str) 
     candidates = df[df["method"].isin([best, *ties])].dropna(subset=[cost])
     if candidates.empty:
         return None
-    return str(candidates.sort_values([cost, "accuracy"], ascending=[True, False], kind="stable")["method"].iloc[0])
+    return str(
+        candidates.sort_values([cost, "accuracy"], ascending=[True, False], kind="stable")[
+            "method"
+        ].iloc[0]
+    )

@@ -1,5 +1,6 @@
 """Credit assignment across seeds: curve bands, final scores, per-layer profiles and the
 state-vs-credit check. Inputs are the tidy tables of sources.credit_assignment.Results."""
+
 import numpy as np
 import pandas as pd
 
@@ -14,15 +15,19 @@ def display_names(methods: list[str], labels: dict[str, str]) -> dict[str, str]:
     seen = {}
     for m, n in names.items():
         if n in seen:
-            raise ValueError(f"parameter labels: {seen[n]!r} and {m!r} would both be shown as {n!r}; give each "
-                             "method its own label")
+            raise ValueError(
+                f"parameter labels: {seen[n]!r} and {m!r} would both be shown as {n!r}; give each "
+                "method its own label"
+            )
         seen[n] = m
     return names
 
 
 def seed_matrix(results: Results, method: str, metric: str) -> np.ndarray:
     """array(seeds, epochs) of *metric* for *method* (seeds that have it, in seed order)."""
-    sub = results.curves[(results.curves["method"] == method) & (results.curves["metric"] == metric)]
+    sub = results.curves[
+        (results.curves["method"] == method) & (results.curves["metric"] == metric)
+    ]
     return sub.pivot(index="seed", columns="epoch", values="value").to_numpy()
 
 
@@ -35,8 +40,18 @@ def curve_bands(results: Results, metric: str, band: str, confidence: float) -> 
         if m.size == 0:
             continue
         mean, lo, hi = stats.curve_band(m, band, confidence)
-        frames.append(pd.DataFrame({"method": method, "epoch": np.arange(1, m.shape[1] + 1), "mean": mean,
-                                    "lower": lo, "upper": hi, "seeds": m.shape[0]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "method": method,
+                    "epoch": np.arange(1, m.shape[1] + 1),
+                    "mean": mean,
+                    "lower": lo,
+                    "upper": hi,
+                    "seeds": m.shape[0],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -45,16 +60,33 @@ def final_scores(results: Results, metric: str = "test_acc") -> dict[str, np.nda
     return {m: seed_matrix(results, m, metric)[:, -1:] for m in results.methods}
 
 
-def final_table(scores: dict[str, np.ndarray], labels: dict[str, str], confidence: float) -> pd.DataFrame:
+def final_table(
+    scores: dict[str, np.ndarray], labels: dict[str, str], confidence: float
+) -> pd.DataFrame:
     """One row per method, best first: label, seeds, mean, t-interval of the mean (stats.mean_ci;
     NaN for one seed), sample std (ddof 1; NaN for one seed), min, max."""
     rows = []
     for method, s in scores.items():
         x = s[:, 0]
         mean, lo, hi = stats.mean_ci(x, confidence)
-        rows.append({"method": method, "label": labels.get(method, method), "seeds": len(x), "mean": mean,
-                     "lower": lo, "upper": hi, "std": stats.sample_std(x), "min": float(x.min()), "max": float(x.max())})
-    return pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+        rows.append(
+            {
+                "method": method,
+                "label": labels.get(method, method),
+                "seeds": len(x),
+                "mean": mean,
+                "lower": lo,
+                "upper": hi,
+                "std": stats.sample_std(x),
+                "min": float(x.min()),
+                "max": float(x.max()),
+            }
+        )
+    return (
+        pd.DataFrame(rows)
+        .sort_values("mean", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def layer_profile(frame: pd.DataFrame, index: str, seed: str | None = None) -> pd.DataFrame:
@@ -96,8 +128,13 @@ def state_vs_credit(final_means: dict[str, float], pred_error: dict[str, float])
     if best_pred != worst_acc:
         return None
     others = {m: a for m, a in final_means.items() if m != best_pred}
-    return {"method": best_pred, "pred_error": float(logged[best_pred]), "accuracy": float(final_means[best_pred]),
-            "next_worst": min(others, key=others.get), "next_worst_accuracy": float(min(others.values()))}
+    return {
+        "method": best_pred,
+        "pred_error": float(logged[best_pred]),
+        "accuracy": float(final_means[best_pred]),
+        "next_worst": min(others, key=others.get),
+        "next_worst_accuracy": float(min(others.values())),
+    }
 
 
 def best_layers(profile: pd.DataFrame, index: str = "layer", top: int = 3) -> pd.DataFrame:
@@ -106,7 +143,14 @@ def best_layers(profile: pd.DataFrame, index: str = "layer", top: int = 3) -> pd
     rows = []
     for method, sub in profile.groupby("method", sort=False):
         ordered = sub.sort_values("value", ascending=False, kind="stable")
-        rows.append({"method": method, "best": ordered[index].head(top).astype(int).tolist(),
-                     "best_value": float(ordered["value"].iloc[0]), "worst": int(ordered[index].iloc[-1]),
-                     "worst_value": float(ordered["value"].iloc[-1]), "mean": float(sub["value"].mean())})
+        rows.append(
+            {
+                "method": method,
+                "best": ordered[index].head(top).astype(int).tolist(),
+                "best_value": float(ordered["value"].iloc[0]),
+                "worst": int(ordered[index].iloc[-1]),
+                "worst_value": float(ordered["value"].iloc[-1]),
+                "mean": float(sub["value"].mean()),
+            }
+        )
     return pd.DataFrame(rows)

@@ -1,24 +1,40 @@
 """MoE metrics: per-run wide tables, grouped summaries, expert-activation weights and entropy,
 and the score matrices for the bootstrap. Input: sources.aim_repo.Selection.table (long)."""
+
 import numpy as np
 import pandas as pd
 
 from labbook import stats
 
-VAL = {"accuracy": "accuracy", "loss": "loss", "profiling_total_cpu_time": "cpu_time",
-       "profiling_memory_usage": "memory"}
-SUMMARY = {"accuracy": ["mean", "min", "max"], "memory": ["mean", "min", "max"], "cpu_time": ["mean", "min", "max"],
-           "macs": ["max"], "loss": ["mean", "min", "max"]}
+VAL = {
+    "accuracy": "accuracy",
+    "loss": "loss",
+    "profiling_total_cpu_time": "cpu_time",
+    "profiling_memory_usage": "memory",
+}
+SUMMARY = {
+    "accuracy": ["mean", "min", "max"],
+    "memory": ["mean", "min", "max"],
+    "cpu_time": ["mean", "min", "max"],
+    "macs": ["max"],
+    "loss": ["mean", "min", "max"],
+}
 
 
 def per_epoch(table: pd.DataFrame) -> pd.DataFrame:
     """One row per run and epoch: method, run, epoch, accuracy, loss, cpu_time (s), memory (MB),
     macs (the run's MACs: tracked once, at the first epoch, and carried to every epoch of that run)."""
     val = table[(table["subset"] == "val") & table["metric"].isin(VAL)]
-    wide = val.pivot_table(index=["method", "run", "epoch"], columns="metric", values="value", aggfunc="last")
+    wide = val.pivot_table(
+        index=["method", "run", "epoch"], columns="metric", values="value", aggfunc="last"
+    )
     wide = wide.rename(columns=VAL).reset_index()
     wide.columns.name = None
-    macs = table[(table["subset"] == "train") & (table["metric"] == "macs")].groupby("run")["value"].max()
+    macs = (
+        table[(table["subset"] == "train") & (table["metric"] == "macs")]
+        .groupby("run")["value"]
+        .max()
+    )
     wide["macs"] = wide["run"].map(macs)
     return wide.sort_values(["method", "run", "epoch"], kind="stable").reset_index(drop=True)
 
@@ -32,13 +48,16 @@ def summary(wide: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return g.reset_index()
 
 
-COUNT_READINGS = {"cumulative": "cumulative counters (activations so far; a run's total is its last value, "
-                                 "the seed analysis's reading)",
-                  "per_epoch": "activations per epoch (a run's total is their sum)"}
+COUNT_READINGS = {
+    "cumulative": "cumulative counters (activations so far; a run's total is its last value, "
+    "the seed analysis's reading)",
+    "per_epoch": "activations per epoch (a run's total is their sum)",
+}
 
 
-def expert_counts(table: pd.DataFrame, subset: str = "val", reading: str = "cumulative"
-                  ) -> tuple[pd.DataFrame, list[str]]:
+def expert_counts(
+    table: pd.DataFrame, subset: str = "val", reading: str = "cumulative"
+) -> tuple[pd.DataFrame, list[str]]:
     """Activation counts as running totals: method, run, epoch, expert (int), count (activations up
     to and including the epoch), from the `expert_<i>` metrics logged in *subset*.
 
@@ -46,12 +65,16 @@ def expert_counts(table: pd.DataFrame, subset: str = "val", reading: str = "cumu
     "per_epoch" counts are summed up. Returns the table and warnings: a "cumulative" series that
     decreases contradicts the declared reading (each such run is named once)."""
     if reading not in COUNT_READINGS:
-        raise ValueError(f"expert count reading must be one of {list(COUNT_READINGS)}, got {reading!r}")
+        raise ValueError(
+            f"expert count reading must be one of {list(COUNT_READINGS)}, got {reading!r}"
+        )
     e = table[(table["subset"] == subset) & table["metric"].str.startswith("expert_")]
     out = e[["method", "run", "epoch"]].copy()
     out["expert"] = e["metric"].str.removeprefix("expert_").astype(int)
     out["count"] = e["value"].to_numpy()
-    out = out.sort_values(["method", "run", "expert", "epoch"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["method", "run", "expert", "epoch"], kind="stable").reset_index(
+        drop=True
+    )
     warnings = []
     if reading == "per_epoch":
         out["count"] = out.groupby(["run", "expert"])["count"].cumsum()
@@ -60,10 +83,12 @@ def expert_counts(table: pd.DataFrame, subset: str = "val", reading: str = "cumu
         if drops.any():
             bad = out.loc[drops, ["run", "method", "expert", "epoch"]].drop_duplicates("run")
             for r in bad.itertuples():
-                warnings.append(f"Run {r.run} ({r.method}): expert_{r.expert} decreases at epoch {r.epoch:g}, so it is "
-                                "not a cumulative counter as declared (parameter expert_counts); totals read as "
-                                "its last value may be wrong — set expert_counts: per_epoch if it logs each "
-                                "epoch's activations.")
+                warnings.append(
+                    f"Run {r.run} ({r.method}): expert_{r.expert} decreases at epoch {r.epoch:g}, so it is "
+                    "not a cumulative counter as declared (parameter expert_counts); totals read as "
+                    "its last value may be wrong — set expert_counts: per_epoch if it logs each "
+                    "epoch's activations."
+                )
     return out, warnings
 
 
@@ -80,17 +105,29 @@ def expert_weights(counts: pd.DataFrame) -> pd.DataFrame:
 def entropy_table(weights: pd.DataFrame) -> pd.DataFrame:
     """Per method: normalized Shannon entropy of the expert totals, total activations (mean run),
     active experts (total > 0) and experts."""
-    rows = [{"method": m, "entropy": stats.normalized_entropy(g["total"]), "total": float(g["total"].sum()),
-             "active_experts": int((g["total"] > 0).sum()), "experts": len(g)}
-            for m, g in weights.groupby("method", sort=False)]
+    rows = [
+        {
+            "method": m,
+            "entropy": stats.normalized_entropy(g["total"]),
+            "total": float(g["total"].sum()),
+            "active_experts": int((g["total"] > 0).sum()),
+            "experts": len(g),
+        }
+        for m, g in weights.groupby("method", sort=False)
+    ]
     return pd.DataFrame(rows, columns=["method", "entropy", "total", "active_experts", "experts"])
 
 
 def run_entropy(counts: pd.DataFrame) -> pd.DataFrame:
     """Normalized entropy of each run's running expert totals at each epoch (stats.normalized_entropy,
     vectorized over rows): method, run, epoch, entropy."""
-    wide = counts.pivot_table(index=["method", "run", "epoch"], columns="expert", values="count", aggfunc="sum",
-                              fill_value=0)
+    wide = counts.pivot_table(
+        index=["method", "run", "epoch"],
+        columns="expert",
+        values="count",
+        aggfunc="sum",
+        fill_value=0,
+    )
     c = wide.to_numpy(dtype=float)
     total = c.sum(axis=1, keepdims=True)
     p = np.divide(c, total, out=np.zeros_like(c), where=total > 0)
@@ -107,15 +144,18 @@ def common_last_epoch(wide: pd.DataFrame) -> int:
     return int(wide.groupby("run")["epoch"].max().min())
 
 
-def score_matrices(wide: pd.DataFrame, epochs: int, runs_per_type: int | None = None
-                   ) -> tuple[dict[str, np.ndarray], dict]:
+def score_matrices(
+    wide: pd.DataFrame, epochs: int, runs_per_type: int | None = None
+) -> tuple[dict[str, np.ndarray], dict]:
     """{method: array(runs, epochs)} of accuracy over epochs 1..*epochs* for complete runs only
     (the seed's runs x tasks matrix), optionally the first *runs_per_type* runs per method in the
     stable run order (lowest seeds first) so methods have equal counts. Also {method: runs left
     out as incomplete}."""
     scores, incomplete = {}, {}
     for method, g in wide.groupby("method", sort=False):
-        m = g[g["epoch"].between(1, epochs)].pivot_table(index="run", columns="epoch", values="accuracy")
+        m = g[g["epoch"].between(1, epochs)].pivot_table(
+            index="run", columns="epoch", values="accuracy"
+        )
         complete = m.dropna()
         complete = complete[[c for c in range(1, epochs + 1) if c in complete.columns]]
         if complete.shape[1] != epochs:

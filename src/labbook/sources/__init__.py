@@ -4,6 +4,7 @@ Every adapter reads files through ``labbook.inputs`` (so each file read is recor
 sha256), never writes next to the input, and raises ``InputError`` naming the file and the field.
 The shared long **metrics table** has the columns in ``METRICS_COLUMNS``.
 """
+
 import pandas as pd
 
 from labbook.inputs import InputError

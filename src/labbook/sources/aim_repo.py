@@ -17,6 +17,7 @@ when they close; runs missing from the index are counted, and either reindexed (
 reported as an error that says how to fix it. A run that cannot be read (e.g. a rocksdb
 corruption) is skipped and named.
 """
+
 import hashlib
 import json
 import os
@@ -36,14 +37,21 @@ VAL_METRICS = ("loss", "accuracy", "profiling_total_cpu_time", "profiling_memory
 TRAIN_METRICS = ("macs",)
 EXPERT_PREFIX = "expert_"
 CACHE_VERSION = 2  # bump when the cached table's layout changes
-DEFAULT_MOE_TYPES = {"softmoe": "SoftMoE", "noisytopk": "Top-k", "expert_choice": "Expert Choice", "ffn": "FFN",
-                     "roundrobin": "Round Robin", "expert_segmentation": "Expert Segmentation",
-                     "switch_transformer": "Switch Transformer"}
+DEFAULT_MOE_TYPES = {
+    "softmoe": "SoftMoE",
+    "noisytopk": "Top-k",
+    "expert_choice": "Expert Choice",
+    "ffn": "FFN",
+    "roundrobin": "Round Robin",
+    "expert_segmentation": "Expert Segmentation",
+    "switch_transformer": "Switch Transformer",
+}
 
 
 @dataclass
 class RepoLoad:
     """Everything read from one repository (before selecting runs)."""
+
     metrics: pd.DataFrame  # run, subset, metric, step, epoch, value
     runs: pd.DataFrame  # run (hash), name, experiment, tags (list), seed
     skipped: list[tuple[str, str]]  # (run hash, error)
@@ -70,11 +78,15 @@ def check_local_repo(root: Path) -> Path:
     if not root.exists():
         raise inputs.not_found(root, "repo_path")
     if not root.is_dir():
-        raise InputError(f"{root}: repo_path must be a folder holding an Aim repository (.aim), got a file")
+        raise InputError(
+            f"{root}: repo_path must be a folder holding an Aim repository (.aim), got a file"
+        )
     aim_dir = root / ".aim"
     if not aim_dir.is_dir():
-        raise InputError(f"{root}: no .aim folder here, so this is not an Aim repository (point repo_path at the "
-                         "folder that contains .aim)")
+        raise InputError(
+            f"{root}: no .aim folder here, so this is not an Aim repository (point repo_path at the "
+            "folder that contains .aim)"
+        )
     return aim_dir
 
 
@@ -90,8 +102,14 @@ def repo_digest(aim_dir: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(aim_dir.rglob("*")):
         rel = p.relative_to(aim_dir)
-        if (rel.parts[0] in _NOT_DATA or rel.parts[:2] == ("meta", "index") or not p.is_file()
-                or p.name in ("LOCK", "LOG") or p.name.startswith("LOG.old") or p.name.endswith(".lock")):
+        if (
+            rel.parts[0] in _NOT_DATA
+            or rel.parts[:2] == ("meta", "index")
+            or not p.is_file()
+            or p.name in ("LOCK", "LOG")
+            or p.name.startswith("LOG.old")
+            or p.name.endswith(".lock")
+        ):
             continue
         st = p.stat()
         stamp = "" if p.suffix == ".sst" else str(st.st_mtime_ns)
@@ -102,7 +120,9 @@ def repo_digest(aim_dir: Path) -> str:
 def reindex(root: Path) -> None:
     """`aim storage --repo ROOT reindex -y` (rebuilds the repository's index; touches nothing else)."""
     aim = Path(sys.executable).with_name("aim")
-    done = subprocess.run([str(aim), "storage", "--repo", str(root), "reindex", "-y"], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(aim), "storage", "--repo", str(root), "reindex", "-y"], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise InputError(f"{root}: `aim storage reindex` failed: {done.stderr.strip()[-500:]}")
 
@@ -115,8 +135,11 @@ def _cache_files(root: Path, digest: str, dataset: str | None) -> tuple[Path, Pa
 
 
 def _wanted(name: str, subset) -> bool:
-    return ((subset == "val" and name in VAL_METRICS) or (subset == "train" and name in TRAIN_METRICS)
-            or name.startswith(EXPERT_PREFIX))
+    return (
+        (subset == "val" and name in VAL_METRICS)
+        or (subset == "train" and name in TRAIN_METRICS)
+        or name.startswith(EXPERT_PREFIX)
+    )
 
 
 def _read_run(repo, run_hash: str) -> tuple[object, dict[str, np.ndarray]]:
@@ -140,8 +163,14 @@ def _read_run(repo, run_hash: str) -> tuple[object, dict[str, np.ndarray]]:
         cols["step"].append(np.asarray(steps, dtype=np.int64))
         cols["epoch"].append(np.asarray(epochs, dtype=float))
         cols["value"].append(np.asarray(values, dtype=float))
-    return seed, {k: (np.concatenate(v) if v else np.array([], dtype=object if k in ("subset", "metric") else float))
-                  for k, v in cols.items()}
+    return seed, {
+        k: (
+            np.concatenate(v)
+            if v
+            else np.array([], dtype=object if k in ("subset", "metric") else float)
+        )
+        for k, v in cols.items()
+    }
 
 
 def _read_runs(repo_path: str, hashes: list[str]) -> tuple[list, list, list]:
@@ -161,7 +190,9 @@ def _read_runs(repo_path: str, hashes: list[str]) -> tuple[list, list, list]:
     return seeds, columns, skipped
 
 
-WORKERS = 2  # processes reading runs in parallel (at most); below PARALLEL_FROM runs one process reads
+WORKERS = (
+    2  # processes reading runs in parallel (at most); below PARALLEL_FROM runs one process reads
+)
 PARALLEL_FROM = 100
 
 
@@ -173,7 +204,9 @@ def _read_parallel(repo_path: str, hashes: list[str]) -> tuple[list, list, list]
     import multiprocessing
 
     parts = [hashes[i::workers] for i in range(workers)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:  # spawn would re-run a notebook kernel's main
+    with multiprocessing.get_context("fork").Pool(
+        workers
+    ) as pool:  # spawn would re-run a notebook kernel's main
         results = pool.starmap(_read_runs, [(repo_path, part) for part in parts])
     return tuple(sum((r[i] for r in results), []) for i in range(3))
 
@@ -182,7 +215,10 @@ def _run_info(repo, hashes: list[str]) -> dict[str, tuple[str, str, list[str]]]:
     """{hash: (name, experiment, sorted tags)}: from the run-metadata SQLite in one query for a local
     repository; through each run for a server (aim serves no SQLite to its clients)."""
     if repo.structured_db is not None:
-        return {r.hash: (r.name or "", r.experiment or "", sorted(r.tags)) for r in repo.structured_db.runs()}
+        return {
+            r.hash: (r.name or "", r.experiment or "", sorted(r.tags))
+            for r in repo.structured_db.runs()
+        }
     from aim import Run
 
     out = {}
@@ -192,7 +228,9 @@ def _run_info(repo, hashes: list[str]) -> dict[str, tuple[str, str, list[str]]]:
     return out
 
 
-def _read_repo(repo_path: str, do_reindex: bool, root: Path | None, dataset: str | None) -> RepoLoad:
+def _read_repo(
+    repo_path: str, do_reindex: bool, root: Path | None, dataset: str | None
+) -> RepoLoad:
     from aim import Repo
 
     repo = Repo(repo_path)
@@ -205,7 +243,8 @@ def _read_repo(repo_path: str, do_reindex: bool, root: Path | None, dataset: str
             raise InputError(
                 f"{repo_path}: {len(missing)} of {len(all_runs)} runs are not in the repository's index (aim 3.29 "
                 f"indexes runs late), so they cannot be read and would be missing from this analysis. Fix it with "
-                f"`aim storage --repo {repo_path} reindex -y`, or set the parameter reindex: true.")
+                f"`aim storage --repo {repo_path} reindex -y`, or set the parameter reindex: true."
+            )
         reindex(root)
         repo = Repo(repo_path)
         indexed = {r.hash for r in repo.iter_runs()}
@@ -216,18 +255,38 @@ def _read_repo(repo_path: str, do_reindex: bool, root: Path | None, dataset: str
     seeds, columns, skipped = _read_parallel(repo_path, wanted)
     seed_of = dict(seeds)
     frames = [pd.DataFrame({"run": h, **cols}) for h, cols in sorted(columns, key=lambda c: c[0])]
-    metrics = (pd.concat(frames, ignore_index=True) if frames else
-               pd.DataFrame(columns=["run", "subset", "metric", "step", "epoch", "value"]))
+    metrics = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["run", "subset", "metric", "step", "epoch", "value"])
+    )
     read = set(seed_of)
-    runs = pd.DataFrame([{"run": h, "name": info.get(h, ("", "", []))[0], "experiment": info.get(h, ("", "", []))[1],
-                          "tags": info.get(h, ("", "", []))[2], "seed": seed_of.get(h)}
-                         for h in hashes if h in read or h not in wanted],
-                        columns=["run", "name", "experiment", "tags", "seed"])
-    return RepoLoad(metrics=metrics, runs=runs, skipped=sorted(skipped), total_runs=len(all_runs),
-                    reindexed=reindexed)
+    runs = pd.DataFrame(
+        [
+            {
+                "run": h,
+                "name": info.get(h, ("", "", []))[0],
+                "experiment": info.get(h, ("", "", []))[1],
+                "tags": info.get(h, ("", "", []))[2],
+                "seed": seed_of.get(h),
+            }
+            for h in hashes
+            if h in read or h not in wanted
+        ],
+        columns=["run", "name", "experiment", "tags", "seed"],
+    )
+    return RepoLoad(
+        metrics=metrics,
+        runs=runs,
+        skipped=sorted(skipped),
+        total_runs=len(all_runs),
+        reindexed=reindexed,
+    )
 
 
-def load(repo_path: str, reindex_missing: bool = False, cache: bool = True, dataset: str | None = None) -> RepoLoad:
+def load(
+    repo_path: str, reindex_missing: bool = False, cache: bool = True, dataset: str | None = None
+) -> RepoLoad:
     """Read a repository (a folder holding .aim, or an aim://host:port server) through the cache.
 
     With *dataset*, only the runs tagged with it are read (every run's name and tags are still
@@ -242,8 +301,13 @@ def load(repo_path: str, reindex_missing: bool = False, cache: bool = True, data
     parquet, meta = _cache_files(root, digest, dataset)
     if cache and parquet.exists() and meta.exists():
         info = json.loads(meta.read_text())
-        loaded = RepoLoad(metrics=pd.read_parquet(parquet), runs=pd.DataFrame(info["runs"]),
-                          skipped=[tuple(s) for s in info["skipped"]], total_runs=info["total_runs"], from_cache=True)
+        loaded = RepoLoad(
+            metrics=pd.read_parquet(parquet),
+            runs=pd.DataFrame(info["runs"]),
+            skipped=[tuple(s) for s in info["skipped"]],
+            total_runs=info["total_runs"],
+            from_cache=True,
+        )
     else:
         loaded = _read_repo(str(root), reindex_missing, root, dataset)
         if loaded.reindexed:  # reindexing changed the repository: store under its new state
@@ -254,16 +318,32 @@ def load(repo_path: str, reindex_missing: bool = False, cache: bool = True, data
             tmp = parquet.with_suffix(f".tmp{os.getpid()}")
             loaded.metrics.to_parquet(tmp, index=False)
             tmp.rename(parquet)
-            meta.write_text(json.dumps({"runs": loaded.runs.to_dict(orient="records"), "skipped": loaded.skipped,
-                                        "total_runs": loaded.total_runs, "repo": str(root)}, default=str))
+            meta.write_text(
+                json.dumps(
+                    {
+                        "runs": loaded.runs.to_dict(orient="records"),
+                        "skipped": loaded.skipped,
+                        "total_runs": loaded.total_runs,
+                        "repo": str(root),
+                    },
+                    default=str,
+                )
+            )
     inputs.record_directory(root, digest)
-    inputs.record_directory(aim_dir / "meta" / "index", digest)  # the index changes when runs are (re)indexed
+    inputs.record_directory(
+        aim_dir / "meta" / "index", digest
+    )  # the index changes when runs are (re)indexed
     loaded.source = str(root)
     return loaded
 
 
-def select(loaded: RepoLoad, dataset: str, moe_types: dict[str, str], include_tags: list[str] = (),
-           exclude_tags: list[str] = ()) -> Selection:
+def select(
+    loaded: RepoLoad,
+    dataset: str,
+    moe_types: dict[str, str],
+    include_tags: list[str] = (),
+    exclude_tags: list[str] = (),
+) -> Selection:
     """Runs tagged *dataset*, having every include tag and no exclude tag, whose MoE type is the
     first tag found in *moe_types* (tag -> display name). Every run left out is counted in a note."""
     notes = []
@@ -283,20 +363,28 @@ def select(loaded: RepoLoad, dataset: str, moe_types: dict[str, str], include_ta
             continue
         rows.append({"hash": r.run, "name": r.name, "method": moe, "seed": r.seed})
     if no_dataset:
-        notes.append(f"{len(no_dataset)} of the repository's runs lack the dataset tag {dataset!r} (other datasets) "
-                     f"and are not part of this report (e.g. {_describe(no_dataset[:2])}).")
+        notes.append(
+            f"{len(no_dataset)} of the repository's runs lack the dataset tag {dataset!r} (other datasets) "
+            f"and are not part of this report (e.g. {_describe(no_dataset[:2])})."
+        )
     if excluded:
-        notes.append(f"{len(excluded)} {dataset} run(s) left out by include_tags={list(include_tags)} / "
-                     f"exclude_tags={list(exclude_tags)}.")
+        notes.append(
+            f"{len(excluded)} {dataset} run(s) left out by include_tags={list(include_tags)} / "
+            f"exclude_tags={list(exclude_tags)}."
+        )
     warnings = []
     if no_type:
-        warnings.append(f"{len(no_type)} {dataset} run(s) have no MoE-type tag from the name table and are left out: "
-                     f"{_describe(no_type[:5])}. Add their tag to moe_types to include them.")
+        warnings.append(
+            f"{len(no_type)} {dataset} run(s) have no MoE-type tag from the name table and are left out: "
+            f"{_describe(no_type[:5])}. Add their tag to moe_types to include them."
+        )
     for run_hash, error in loaded.skipped:
         warnings.append(f"Run {run_hash} could not be read and is skipped: {error}")
     if not rows:
-        raise InputError(f"{loaded.source}: no run matches dataset {dataset!r} with the MoE-type tags "
-                         f"{sorted(moe_types)} (include {list(include_tags)}, exclude {list(exclude_tags)})")
+        raise InputError(
+            f"{loaded.source}: no run matches dataset {dataset!r} with the MoE-type tags "
+            f"{sorted(moe_types)} (include {list(include_tags)}, exclude {list(exclude_tags)})"
+        )
     runs = pd.DataFrame(rows)
     bad = implausible_runs(loaded.metrics[loaded.metrics["run"].isin(set(runs["hash"]))])
     for run_hash, reason in bad.items():
@@ -304,15 +392,22 @@ def select(loaded: RepoLoad, dataset: str, moe_types: dict[str, str], include_ta
         warnings.append(f"Run {run_hash[:8]} {r['name']!r} ({r['method']}) is left out: {reason}.")
     runs = runs[~runs["hash"].isin(set(bad))]
     if runs.empty:
-        raise InputError(f"{loaded.source}: every {dataset!r} run was left out: " + "; ".join(bad.values()))
+        raise InputError(
+            f"{loaded.source}: every {dataset!r} run was left out: " + "; ".join(bad.values())
+        )
     dup = runs[runs["seed"].notna()].groupby(["method", "seed"])["name"].agg(list)
     for (method, seed), names in dup[dup.str.len() > 1].items():
-        warnings.append(f"{len(names)} {method} runs have seed {seed} ({', '.join(map(repr, names))}): all are kept "
-                        "as separate runs; check for a run logged twice.")
+        warnings.append(
+            f"{len(names)} {method} runs have seed {seed} ({', '.join(map(repr, names))}): all are kept "
+            "as separate runs; check for a run logged twice."
+        )
     order = [list(moe_types).index(m) for m in runs["method"]]
-    runs = (runs.assign(_type=order, _seed=[_seed_key(x) for x in runs["seed"]])
-            .sort_values(["_type", "_seed", "name", "hash"], kind="stable").drop(columns=["_type", "_seed"])
-            .reset_index(drop=True))
+    runs = (
+        runs.assign(_type=order, _seed=[_seed_key(x) for x in runs["seed"]])
+        .sort_values(["_type", "_seed", "name", "hash"], kind="stable")
+        .drop(columns=["_type", "_seed"])
+        .reset_index(drop=True)
+    )
     runs.insert(0, "run", [f"r{i + 1:04d}" for i in range(len(runs))])
     t = loaded.metrics[loaded.metrics["run"].isin(set(runs["hash"]))].copy()
     info = runs.set_index("hash")
@@ -338,13 +433,21 @@ def implausible_runs(metrics: pd.DataFrame) -> dict[str, str]:
     """{run hash: reason} for runs with a value outside its metric's domain (DOMAINS; expert counts
     not negative) or without any validation accuracy. One grouped pass over the table."""
     out = {}
-    has_acc = set(metrics.loc[(metrics["metric"] == "accuracy") & (metrics["subset"] == "val"), "run"])
+    has_acc = set(
+        metrics.loc[(metrics["metric"] == "accuracy") & (metrics["subset"] == "val"), "run"]
+    )
     for run_hash in sorted(set(metrics["run"]) - has_acc):
         out[run_hash] = "it logs no validation accuracy"
-    names = pd.Categorical(metrics["metric"])  # a few metric names over a million rows: work per name
+    names = pd.Categorical(
+        metrics["metric"]
+    )  # a few metric names over a million rows: work per name
     cats = pd.Index(names.categories)
-    low = np.array([0.0 if c.startswith(EXPERT_PREFIX) else DOMAINS.get(c, (-np.inf,))[0] for c in cats])[names.codes]
-    high = np.array([np.inf if c.startswith(EXPERT_PREFIX) else DOMAINS.get(c, (0, np.inf))[1] for c in cats])[names.codes]
+    low = np.array(
+        [0.0 if c.startswith(EXPERT_PREFIX) else DOMAINS.get(c, (-np.inf,))[0] for c in cats]
+    )[names.codes]
+    high = np.array(
+        [np.inf if c.startswith(EXPERT_PREFIX) else DOMAINS.get(c, (0, np.inf))[1] for c in cats]
+    )[names.codes]
     value = metrics["value"].to_numpy()
     bad = metrics[(value < low) | (value > high)]
     for run_hash, g in bad.sort_values(["run", "step"], kind="stable").groupby("run", sort=True):
@@ -352,10 +455,14 @@ def implausible_runs(metrics: pd.DataFrame) -> dict[str, str]:
             continue
         first = g.iloc[0]
         if first["metric"].startswith(EXPERT_PREFIX):
-            out[run_hash] = f"{first['metric']} = {first['value']:g} (an activation count, not negative)"
+            out[run_hash] = (
+                f"{first['metric']} = {first['value']:g} (an activation count, not negative)"
+            )
         else:
-            out[run_hash] = (f"{first['metric']} = {first['value']:g} at step {int(first['step'])} "
-                             f"({DOMAINS[first['metric']][2]})")
+            out[run_hash] = (
+                f"{first['metric']} = {first['value']:g} at step {int(first['step'])} "
+                f"({DOMAINS[first['metric']][2]})"
+            )
     return out
 
 

@@ -12,6 +12,7 @@ Experts ablation: {"experts_per_block": [...], "accuracy": [...] or [[per seed],
 Entropy sweep:    {"entropy_coeff": [...], "accuracy": [...] or [[...]], "avg_entropy": [...] or [[...]]}
 Convergence CSV:  columns epoch, train_loss, val_acc, and optionally method.
 """
+
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,23 +69,41 @@ def load_method(key: str, path: Path) -> MethodResult:
     gates = fields.matrix(doc, "gate_means", path, required=False)
     ent = fields.vector(doc, "entropy", path, required=False)
     if gates is not None and ent is not None and len(ent) != gates.shape[0]:
-        raise InputError(f"{path}: field 'entropy' has {len(ent)} blocks but 'gate_means' has {gates.shape[0]}")
+        raise InputError(
+            f"{path}: field 'entropy' has {len(ent)} blocks but 'gate_means' has {gates.shape[0]}"
+        )
     accuracy = fields.samples(doc, "accuracy", path)
     fields.check_range(accuracy, path, "'accuracy'", 0, 100, "a percentage in [0, 100]")
     params_m = fields.number(doc, "params_m", path, required=False)
     gflops = fields.number(doc, "gflops", path, required=False)
-    for name, value, limit in (("params_m", params_m, MAX_PARAMS_M), ("gflops", gflops, MAX_GFLOPS)):
+    for name, value, limit in (
+        ("params_m", params_m, MAX_PARAMS_M),
+        ("gflops", gflops, MAX_GFLOPS),
+    ):
         if value is not None:
-            fields.check_range([value], path, repr(name), 0, limit,
-                               f"not negative, and at most {limit:g}: larger is not a real model")
+            fields.check_range(
+                [value],
+                path,
+                repr(name),
+                0,
+                limit,
+                f"not negative, and at most {limit:g}: larger is not a real model",
+            )
     if gates is not None:
         fields.check_range(gates, path, "'gate_means'", 0, 1, "a gate activation in [0, 1]")
     if ent is not None:
         fields.check_range(ent, path, "'entropy'", 0)
     return MethodResult(
-        key=key, name=fields.text(doc, "method", path, default=key) or key,
-        accuracy=accuracy, params_m=params_m, gflops=gflops,
-        block_entropy=ent, gate_means=gates, notes=fields.text(doc, "notes", path), path=path)
+        key=key,
+        name=fields.text(doc, "method", path, default=key) or key,
+        accuracy=accuracy,
+        params_m=params_m,
+        gflops=gflops,
+        block_entropy=ent,
+        gate_means=gates,
+        notes=fields.text(doc, "notes", path),
+        path=path,
+    )
 
 
 MAX_PARAMS_M = 1e7  # 10 trillion parameters
@@ -98,19 +117,25 @@ def check_methods(methods: dict[str, MethodResult]) -> None:
     for m in methods.values():
         if m.name in seen:  # names differing only by case are different names
             other = seen[m.name]
-            raise InputError(f"{m.path}: field 'method' {m.name!r} is also the name of {other.path} "
-                             f"(method {other.key!r}): give every method its own name")
+            raise InputError(
+                f"{m.path}: field 'method' {m.name!r} is also the name of {other.path} "
+                f"(method {other.key!r}): give every method its own name"
+            )
         seen[m.name] = m
     percent = [m for m in methods.values() if m.accuracy.max() > 1]
     fraction = [m for m in methods.values() if m.accuracy.max() <= 1]
     if fraction and percent:
         f = fraction[0]
-        raise InputError(f"{f.path}: field 'accuracy' = {f.accuracy.tolist()} looks like a fraction, while "
-                         f"{percent[0].path} gives {percent[0].accuracy[0]:g}: accuracy is in % in every file "
-                         "(multiply by 100)")
+        raise InputError(
+            f"{f.path}: field 'accuracy' = {f.accuracy.tolist()} looks like a fraction, while "
+            f"{percent[0].path} gives {percent[0].accuracy[0]:g}: accuracy is in % in every file "
+            "(multiply by 100)"
+        )
     if fraction:
-        raise InputError(f"{fraction[0].path}: field 'accuracy' has every value in [0, 1] in every file: it looks "
-                         "like fractions, but accuracy is in % (multiply by 100)")
+        raise InputError(
+            f"{fraction[0].path}: field 'accuracy' has every value in [0, 1] in every file: it looks "
+            "like fractions, but accuracy is in % (multiply by 100)"
+        )
 
 
 def _long(x_name: str, x: np.ndarray, **series: np.ndarray) -> pd.DataFrame:
@@ -148,8 +173,10 @@ def load_entropy_sweep(path: Path) -> pd.DataFrame:
     fields.check_range(x, path, "'entropy_coeff'", 0)
     if len(set(x.tolist())) != len(x):
         raise InputError(f"{path}: field 'entropy_coeff' lists a value twice: {x.tolist()}")
-    series = {"accuracy": fields.per_seed_vector(doc, "accuracy", path, len(x)),
-              "avg_entropy": fields.per_seed_vector(doc, "avg_entropy", path, len(x))}
+    series = {
+        "accuracy": fields.per_seed_vector(doc, "accuracy", path, len(x)),
+        "avg_entropy": fields.per_seed_vector(doc, "avg_entropy", path, len(x)),
+    }
     fields.check_percent(series["accuracy"], path, "'accuracy'")
     fields.check_range(series["avg_entropy"], path, "'avg_entropy'", 0)
     _same_seed_count(path, series)
@@ -175,7 +202,9 @@ def load_convergence(path: Path) -> pd.DataFrame:
         values = pd.to_numeric(df[col], errors="coerce")
         if values.isna().any():
             row = int(values.isna().to_numpy().nonzero()[0][0])
-            raise InputError(f"{path}: column {col!r} row {row + 2} is not a number: {df[col].iloc[row]!r}")
+            raise InputError(
+                f"{path}: column {col!r} row {row + 2} is not a number: {df[col].iloc[row]!r}"
+            )
         df[col] = values
     fields.check_range(df["train_loss"], path, "column 'train_loss'", 0)
     fields.check_percent(df["val_acc"], path, "column 'val_acc'")
@@ -184,9 +213,13 @@ def load_convergence(path: Path) -> pd.DataFrame:
     return df[["method", "epoch", "train_loss", "val_acc"]]
 
 
-def load(method_files: dict[str, str | Path], ablation_file: str | Path | None = None,
-         entropy_file: str | Path | None = None, convergence_file: str | Path | None = None,
-         resolve=lambda p: Path(p)) -> ChainOfExpertsResults:
+def load(
+    method_files: dict[str, str | Path],
+    ablation_file: str | Path | None = None,
+    entropy_file: str | Path | None = None,
+    convergence_file: str | Path | None = None,
+    resolve=lambda p: Path(p),
+) -> ChainOfExpertsResults:
     """Load every listed file. Method files and listed sweep files must exist and be valid
     (InputError otherwise); an absent convergence file is recorded in `notes`, not an error."""
     if not method_files:

@@ -14,6 +14,7 @@ What is wrong with a file is an InputError naming the file and the field. What i
 (a method missing from one seed, a diagnostic not recorded, logs of different lengths across
 seeds) is kept out and listed in ``Results.notes`` for the report to show.
 """
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,9 @@ class Results:
     seeds: list[str]
     methods: list[str]  # methods present in at least one seed, in the requested order
     curves: pd.DataFrame  # seed, method, epoch (1-based), metric (LOG_METRICS), value
-    diagnostics: pd.DataFrame  # seed, method, diagnostic (bp_cosine | perturbation_rho | nudging), eta, layer, value
+    diagnostics: (
+        pd.DataFrame
+    )  # seed, method, diagnostic (bp_cosine | perturbation_rho | nudging), eta, layer, value
     drift: pd.DataFrame  # seed, method, block, value
     files: dict[str, Path]
     notes: list[str] = field(default_factory=list)
@@ -45,7 +48,9 @@ class Results:
         df = self.curves.copy()
         df["run"] = df["method"] + "/seed" + df["seed"]
         df["subset"] = df["metric"].map({"train_acc": "train", "test_acc": "test"}).fillna("train")
-        df["metric"] = df["metric"].map({"train_acc": "accuracy", "test_acc": "accuracy"}).fillna(df["metric"])
+        df["metric"] = (
+            df["metric"].map({"train_acc": "accuracy", "test_acc": "accuracy"}).fillna(df["metric"])
+        )
         df["dataset"] = dataset
         df["step"] = np.nan
         return validate_metrics_table(df[METRICS_COLUMNS], "credit-assignment seed files")
@@ -73,16 +78,22 @@ def _seed_entry(doc, seed: str, path: Path) -> dict:
 def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
     log = result.get("log")
     if not isinstance(log, dict):
-        raise InputError(f"{path}: field '{where}.log' must be an object with train_acc and test_acc lists")
+        raise InputError(
+            f"{path}: field '{where}.log' must be an object with train_acc and test_acc lists"
+        )
     out = {}
     for metric in LOG_METRICS:
-        values = fields.vector(log, metric, path, required=metric != "state_pred_error", where=f"{where}.log.{metric}")
+        values = fields.vector(
+            log, metric, path, required=metric != "state_pred_error", where=f"{where}.log.{metric}"
+        )
         if values is None:
             continue
         if metric in FRACTIONS:
             fields.check_fractions(values, path, f"'{where}.log.{metric}'")
         else:
-            fields.check_range(values, path, f"'{where}.log.{metric}'", 0, what="an error, not negative")
+            fields.check_range(
+                values, path, f"'{where}.log.{metric}'", 0, what="an error, not negative"
+            )
         out[metric] = values
     lengths = {k: len(v) for k, v in out.items()}
     if len(set(lengths.values())) != 1:
@@ -104,7 +115,9 @@ def _layer_rows(result: dict, seed: str, method: str, path: Path, missing: dict)
         if values is None:
             missing.setdefault((method, name), []).append(seed)
             continue
-        fields.check_range(values, path, f"'{where}.{name}'", -1, 1, "a cosine or correlation in [-1, 1]")
+        fields.check_range(
+            values, path, f"'{where}.{name}'", -1, 1, "a cosine or correlation in [-1, 1]"
+        )
         rows += [(seed, method, name, None, layer, v) for layer, v in enumerate(values)]
     nudging = diag.get("nudging")
     if nudging is None:
@@ -114,14 +127,20 @@ def _layer_rows(result: dict, seed: str, method: str, path: Path, missing: dict)
     else:
         for eta in nudging:
             values = fields.vector(nudging, eta, path)
-            rows += [(seed, method, "nudging", str(eta), layer, v) for layer, v in enumerate(values)]
+            rows += [
+                (seed, method, "nudging", str(eta), layer, v) for layer, v in enumerate(values)
+            ]
     return rows
 
 
-def _drift_rows(result: dict, seed: str, method: str, path: Path, regex: re.Pattern, unmatched: set) -> list[tuple]:
+def _drift_rows(
+    result: dict, seed: str, method: str, path: Path, regex: re.Pattern, unmatched: set
+) -> list[tuple]:
     drift = result.get("drift", {})
     if not isinstance(drift, dict):
-        raise InputError(f"{path}: field '{seed}.{method}.drift' must be an object parameter -> value")
+        raise InputError(
+            f"{path}: field '{seed}.{method}.drift' must be an object parameter -> value"
+        )
     rows = []
     for key in drift:
         match = regex.match(key)
@@ -129,19 +148,29 @@ def _drift_rows(result: dict, seed: str, method: str, path: Path, regex: re.Patt
             unmatched.add(key)
             continue
         value = fields.number(drift, key, path)
-        fields.check_range([value], path, f"'{seed}.{method}.drift.{key}'", 0, what="a relative drift, not negative")
+        fields.check_range(
+            [value],
+            path,
+            f"'{seed}.{method}.drift.{key}'",
+            0,
+            what="a relative drift, not negative",
+        )
         rows.append((seed, method, int(match.group(1)), value))
     return rows
 
 
-def load(seed_files: dict, methods: list[str] | None = None, drift_pattern: str = "blocks.{i}.w1.weight") -> Results:
+def load(
+    seed_files: dict, methods: list[str] | None = None, drift_pattern: str = "blocks.{i}.w1.weight"
+) -> Results:
     """Read one results file per seed. seed_files: {seed: path}; methods: the ones to analyse in
     this order (None or empty: every method of the first seed file, in file order)."""
     if not seed_files:
         raise InputError("no seed files given (parameter seed_files is empty)")
     regex = block_regex(drift_pattern)
     files = {str(s): Path(p) for s, p in seed_files.items()}
-    entries = {seed: _seed_entry(inputs.read_json(path), seed, path) for seed, path in files.items()}
+    entries = {
+        seed: _seed_entry(inputs.read_json(path), seed, path) for seed, path in files.items()
+    }
     wanted = list(methods) if methods else list(next(iter(entries.values())))
     notes, curves, layer_rows, drift_rows = [], [], [], []
     missing_diag: dict = {}
@@ -150,13 +179,17 @@ def load(seed_files: dict, methods: list[str] | None = None, drift_pattern: str 
     for method in wanted:
         have = [s for s in files if method in entries[s]]
         if not have:
-            raise InputError(f"method {method!r} is in none of the seed files "
-                             f"({', '.join(str(p) for p in files.values())})")
+            raise InputError(
+                f"method {method!r} is in none of the seed files "
+                f"({', '.join(str(p) for p in files.values())})"
+            )
         absent = [s for s in files if s not in have]
         if absent:
-            notes.append(f"Method {method!r} is missing from seed(s) {', '.join(absent)} "
-                         f"({', '.join(str(files[s]) for s in absent)}): its curves and statistics use "
-                         f"{len(have)} seed(s).")
+            notes.append(
+                f"Method {method!r} is missing from seed(s) {', '.join(absent)} "
+                f"({', '.join(str(files[s]) for s in absent)}): its curves and statistics use "
+                f"{len(have)} seed(s)."
+            )
         present.append(method)
         logs = {}
         for seed in have:
@@ -167,26 +200,49 @@ def load(seed_files: dict, methods: list[str] | None = None, drift_pattern: str 
         lengths = {s: len(next(iter(log.values()))) for s, log in logs.items()}
         common = min(lengths.values())
         if len(set(lengths.values())) > 1:
-            notes.append(f"Method {method!r} has logs of different lengths across seeds "
-                         f"({', '.join(f'seed {s}: {n}' for s, n in lengths.items())} epochs): curves and final "
-                         f"accuracies use the first {common} epochs of every seed.")
+            notes.append(
+                f"Method {method!r} has logs of different lengths across seeds "
+                f"({', '.join(f'seed {s}: {n}' for s, n in lengths.items())} epochs): curves and final "
+                f"accuracies use the first {common} epochs of every seed."
+            )
         for seed, log in logs.items():
             for metric, values in log.items():
-                curves.append(pd.DataFrame({"seed": seed, "method": method, "epoch": np.arange(1, common + 1),
-                                            "metric": metric, "value": values[:common]}))
+                curves.append(
+                    pd.DataFrame(
+                        {
+                            "seed": seed,
+                            "method": method,
+                            "epoch": np.arange(1, common + 1),
+                            "metric": metric,
+                            "value": values[:common],
+                        }
+                    )
+                )
     for (method, name), seeds in missing_diag.items():
         if name is None:
-            notes.append(f"Method {method!r} records no diagnostics in seed(s) {', '.join(seeds)}: left out of the "
-                         f"per-layer panels.")
+            notes.append(
+                f"Method {method!r} records no diagnostics in seed(s) {', '.join(seeds)}: left out of the "
+                f"per-layer panels."
+            )
         else:
-            notes.append(f"Diagnostic {name!r} is not recorded for method {method!r} in seed(s) {', '.join(seeds)}: "
-                         f"left out of that panel.")
+            notes.append(
+                f"Diagnostic {name!r} is not recorded for method {method!r} in seed(s) {', '.join(seeds)}: "
+                f"left out of that panel."
+            )
     if unmatched:
         shown = sorted(unmatched)
-        notes.append(f"{len(shown)} drift key(s) do not match the block pattern {drift_pattern!r} and are not "
-                     f"plotted (e.g. {', '.join(repr(k) for k in shown[:3])}).")
+        notes.append(
+            f"{len(shown)} drift key(s) do not match the block pattern {drift_pattern!r} and are not "
+            f"plotted (e.g. {', '.join(repr(k) for k in shown[:3])})."
+        )
     return Results(
-        seeds=list(files), methods=present, curves=pd.concat(curves, ignore_index=True),
-        diagnostics=pd.DataFrame(layer_rows, columns=["seed", "method", "diagnostic", "eta", "layer", "value"]),
+        seeds=list(files),
+        methods=present,
+        curves=pd.concat(curves, ignore_index=True),
+        diagnostics=pd.DataFrame(
+            layer_rows, columns=["seed", "method", "diagnostic", "eta", "layer", "value"]
+        ),
         drift=pd.DataFrame(drift_rows, columns=["seed", "method", "block", "value"]),
-        files=files, notes=notes)
+        files=files,
+        notes=notes,
+    )

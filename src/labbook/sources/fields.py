@@ -1,4 +1,5 @@
 """Field checks shared by the JSON adapters: each raises InputError naming the file and the field."""
+
 import math
 from pathlib import Path
 
@@ -50,8 +51,14 @@ def samples(doc: dict, field: str, path: Path, required: bool = True) -> np.ndar
     return np.asarray(v, dtype=float)
 
 
-def vector(doc: dict, field: str, path: Path, required: bool = True, length: int | None = None,
-           where: str | None = None) -> np.ndarray | None:
+def vector(
+    doc: dict,
+    field: str,
+    path: Path,
+    required: bool = True,
+    length: int | None = None,
+    where: str | None = None,
+) -> np.ndarray | None:
     """doc[field] as array(n) of finite numbers (optionally of a given length). Errors name the
     field as *where* (e.g. "42.bp.log.test_acc" for a nested field) when given."""
     label = repr(where or field)
@@ -72,12 +79,15 @@ def check_fractions(values: np.ndarray, path: Path, label: str) -> None:
     outside = (values < 0) | (values > 1)
     if outside.any():
         bad = int(np.nonzero(outside)[0][0])
-        raise InputError(f"{path}: field {label}[{bad}] = {values[bad]} is not a fraction in [0, 1]"
-                         + (" (percentages? divide by 100)" if values.max() <= 100 else ""))
+        raise InputError(
+            f"{path}: field {label}[{bad}] = {values[bad]} is not a fraction in [0, 1]"
+            + (" (percentages? divide by 100)" if values.max() <= 100 else "")
+        )
 
 
-def check_range(values, path: Path, label: str, low: float = -math.inf, high: float = math.inf,
-                what: str = "") -> None:
+def check_range(
+    values, path: Path, label: str, low: float = -math.inf, high: float = math.inf, what: str = ""
+) -> None:
     """Every entry of *values* (any shape) in [low, high]; else InputError naming label and the
     first index outside, with *what* the domain is (e.g. "a percentage in [0, 100]")."""
     v = np.asarray(values, dtype=float)
@@ -86,7 +96,9 @@ def check_range(values, path: Path, label: str, low: float = -math.inf, high: fl
         idx = tuple(int(i) for i in np.argwhere(outside)[0])
         where = "".join(f"[{i}]" for i in idx) if v.ndim else ""
         domain = what or (f"at least {low:g}" if math.isinf(high) else f"in [{low:g}, {high:g}]")
-        raise InputError(f"{path}: field {label}{where} = {float(v[idx]):g} is outside its domain ({domain})")
+        raise InputError(
+            f"{path}: field {label}{where} = {float(v[idx]):g} is outside its domain ({domain})"
+        )
 
 
 def check_percent(values, path: Path, label: str) -> None:
@@ -94,11 +106,15 @@ def check_percent(values, path: Path, label: str) -> None:
     check_range(values, path, label, 0, 100, "a percentage in [0, 100]")
     v = np.asarray(values, dtype=float)
     if v.size and v.max() <= 1.0:
-        raise InputError(f"{path}: field {label} has every value in [0, 1] (largest {v.max():g}): it looks like "
-                         "fractions, but this format's accuracy is in % (multiply by 100)")
+        raise InputError(
+            f"{path}: field {label} has every value in [0, 1] (largest {v.max():g}): it looks like "
+            "fractions, but this format's accuracy is in % (multiply by 100)"
+        )
 
 
-def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bool = True) -> np.ndarray | None:
+def per_seed_vector(
+    doc: dict, field: str, path: Path, length: int, required: bool = True
+) -> np.ndarray | None:
     """doc[field] as array(seeds, length): a list of numbers (one seed) or a list of per-point
     lists of per-seed numbers ([[s1, s2, s3], ...]) — one entry per x value."""
     if not _present(doc, field, path, required):
@@ -112,7 +128,9 @@ def per_seed_vector(doc: dict, field: str, path: Path, length: int, required: bo
     if all(isinstance(x, list) for x in v):
         seeds = {len(x) for x in v}
         if len(seeds) != 1 or 0 in seeds:
-            raise InputError(f"{path}: field {field!r} has per-seed lists of different lengths {sorted(seeds)}")
+            raise InputError(
+                f"{path}: field {field!r} has per-seed lists of different lengths {sorted(seeds)}"
+            )
         for i, row in enumerate(v):
             _check_numbers(row, path, f"{field!r}[{i}]")
         return np.asarray(v, dtype=float).T
@@ -129,8 +147,10 @@ def matrix(doc: dict, field: str, path: Path, required: bool = True) -> np.ndarr
     widths = [len(r) for r in v]
     if len(set(widths)) != 1:
         bad = next(i for i, w in enumerate(widths) if w != widths[0])
-        raise InputError(f"{path}: field {field!r} is ragged: row {bad} has {widths[bad]} entries, "
-                         f"row 0 has {widths[0]}")
+        raise InputError(
+            f"{path}: field {field!r} is ragged: row {bad} has {widths[bad]} entries, "
+            f"row 0 has {widths[0]}"
+        )
     for i, row in enumerate(v):
         _check_numbers(row, path, f"{field!r}[{i}]")
     return np.asarray(v, dtype=float)

@@ -17,6 +17,7 @@ gating runs — the final epoch's gates (RATIO_RULES); then `config.linear_ratio
 used is kept per run. A run that cannot be used (a file missing, malformed JSON, an empty history,
 a bad field, no ratio) is listed in ``RunSet.skipped`` with the reason; the input is never modified.
 """
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,16 +35,34 @@ RATIO_RULES = {
     "mean_alpha": "1 − mean α over layers (final epoch)",
     "below_threshold": "share of neurons with α < threshold (final epoch)",
 }
-RUN_COLUMNS = ["run", "dataset", "approach", "seed", "linear_ratio", "ratio_rule", "epochs", "val_acc", "train_acc",
-               "val_loss", "train_loss", "mean_latency_s", "p50_latency_s", "p90_latency_s", "params",
-               "approx_linear_flops", "memory_mb"]
+RUN_COLUMNS = [
+    "run",
+    "dataset",
+    "approach",
+    "seed",
+    "linear_ratio",
+    "ratio_rule",
+    "epochs",
+    "val_acc",
+    "train_acc",
+    "val_loss",
+    "train_loss",
+    "mean_latency_s",
+    "p50_latency_s",
+    "p90_latency_s",
+    "params",
+    "approx_linear_flops",
+    "memory_mb",
+]
 
 
 @dataclass
 class RunSet:
     runs: pd.DataFrame  # RUN_COLUMNS, one row per usable run, sorted by approach, ratio, run
     history: pd.DataFrame  # run, epoch, train_acc, val_acc, train_loss, val_loss
-    gating: pd.DataFrame  # run, epoch, layer (str), alpha_mean, alpha_median, alpha_lt_0.1, alpha_gt_0.9
+    gating: (
+        pd.DataFrame
+    )  # run, epoch, layer (str), alpha_mean, alpha_median, alpha_lt_0.1, alpha_gt_0.9
     alphas: pd.DataFrame  # run, layer, alpha: per-neuron gates of the last epoch that recorded them
     activation: pd.DataFrame  # run, layer, stat, value (activation_stats.json)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (run folder, reason)
@@ -52,7 +71,9 @@ class RunSet:
 
     def metrics_table(self) -> pd.DataFrame:
         """The shared long metrics table: accuracy and loss (train/val) per run and epoch."""
-        h = self.history.melt(id_vars=["run", "epoch"], var_name="name", value_name="value").dropna(subset=["value"])
+        h = self.history.melt(id_vars=["run", "epoch"], var_name="name", value_name="value").dropna(
+            subset=["value"]
+        )
         h["subset"] = h["name"].str.split("_").str[0].map({"train": "train", "val": "val"})
         h["metric"] = h["name"].str.split("_").str[1].map({"acc": "accuracy", "loss": "loss"})
         runs = self.runs.set_index("run")
@@ -60,7 +81,9 @@ class RunSet:
         h["seed"] = h["run"].map(runs["seed"])
         h["dataset"] = h["run"].map(runs["dataset"])
         h["step"] = np.nan
-        return validate_metrics_table(h[METRICS_COLUMNS].reset_index(drop=True), "nonlinearity-reduction runs")
+        return validate_metrics_table(
+            h[METRICS_COLUMNS].reset_index(drop=True), "nonlinearity-reduction runs"
+        )
 
 
 def ratio_from_name(name: str) -> float | None:
@@ -95,7 +118,9 @@ def gating_ratio(final_gating: list[dict], rule: str, threshold: float) -> float
 def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
     """history.json -> (per-epoch metrics, gating rows); InputError for a bad field."""
     if not isinstance(history, list):
-        raise InputError(f"{path}: top level must be a list of epoch objects, got {type(history).__name__}")
+        raise InputError(
+            f"{path}: top level must be a list of epoch objects, got {type(history).__name__}"
+        )
     if not history:
         raise InputError(f"{path}: the history is empty (no epochs)")
     rows, gates = [], []
@@ -109,10 +134,14 @@ def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
             except InputError as exc:
                 raise InputError(f"{exc} (epoch entry [{i}])") from None
             if v is not None and metric in ACCURACIES and not 0 <= v <= 1:
-                raise InputError(f"{path}: field [{i}].{metric} = {v} is not a fraction in [0, 1]"
-                                 + (" (percentages? divide by 100)" if v <= 100 else ""))
+                raise InputError(
+                    f"{path}: field [{i}].{metric} = {v} is not a fraction in [0, 1]"
+                    + (" (percentages? divide by 100)" if v <= 100 else "")
+                )
             if v is not None and metric not in ACCURACIES and v < 0:
-                raise InputError(f"{path}: field [{i}].{metric} = {v:g} is outside its domain (a loss, not negative)")
+                raise InputError(
+                    f"{path}: field [{i}].{metric} = {v:g} is outside its domain (a loss, not negative)"
+                )
             row[metric] = v
         rows.append(row)
         gating = ep.get("gating") or []
@@ -120,19 +149,37 @@ def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
             raise InputError(f"{path}: field [{i}].gating must be a list of per-layer objects")
         for j, g in enumerate(gating):
             if not isinstance(g, dict) or "layer" not in g:
-                raise InputError(f"{path}: field [{i}].gating[{j}] must be an object with a 'layer'")
+                raise InputError(
+                    f"{path}: field [{i}].gating[{j}] must be an object with a 'layer'"
+                )
             stat = {"epoch": row["epoch"], "layer": str(g["layer"])}
             for name in GATE_STATS:
                 stat[name] = fields.number(g, name, path, required=name == "alpha_mean")
                 if stat[name] is not None:
-                    fields.check_range([stat[name]], path, f"[{i}].gating[{j}].{name}", 0, 1, "a gate statistic in [0, 1]")
+                    fields.check_range(
+                        [stat[name]],
+                        path,
+                        f"[{i}].gating[{j}].{name}",
+                        0,
+                        1,
+                        "a gate statistic in [0, 1]",
+                    )
             if "alphas" in g:
                 stat["alphas"] = fields.vector(g, "alphas", path, where=f"[{i}].gating[{j}].alphas")
-                fields.check_range(stat["alphas"], path, f"[{i}].gating[{j}].alphas", 0, 1, "a gate value in [0, 1]")
+                fields.check_range(
+                    stat["alphas"],
+                    path,
+                    f"[{i}].gating[{j}].alphas",
+                    0,
+                    1,
+                    "a gate value in [0, 1]",
+                )
             gates.append(stat)
     df = pd.DataFrame(rows)
     if df["epoch"].duplicated().any():
-        raise InputError(f"{path}: epoch {int(df.loc[df['epoch'].duplicated(), 'epoch'].iloc[0])} appears twice")
+        raise InputError(
+            f"{path}: epoch {int(df.loc[df['epoch'].duplicated(), 'epoch'].iloc[0])} appears twice"
+        )
     return df, gates
 
 
@@ -149,24 +196,40 @@ def _meta(meta, path: Path) -> dict:
         raise InputError(f"{path}: field 'param_counts' must be an object")
     ratio = fields.number(config, "linear_ratio", path, required=False)
     if ratio is not None and not 0 <= ratio <= 1:
-        raise InputError(f"{path}: field 'config.linear_ratio' = {ratio} is not a fraction in [0, 1]")
+        raise InputError(
+            f"{path}: field 'config.linear_ratio' = {ratio} is not a fraction in [0, 1]"
+        )
     seed = config.get("seed")
-    for group, key in ((latency, "mean_latency_s"), (latency, "p50_latency_s"), (latency, "p90_latency_s"),
-                       (counts, "trainable_params"), (meta, "approx_linear_flops"), (meta, "memory_mb")):
+    for group, key in (
+        (latency, "mean_latency_s"),
+        (latency, "p50_latency_s"),
+        (latency, "p90_latency_s"),
+        (counts, "trainable_params"),
+        (meta, "approx_linear_flops"),
+        (meta, "memory_mb"),
+    ):
         value = fields.number(group, key, path, required=False)
         if value is not None and value < 0:
-            raise InputError(f"{path}: field {key!r} = {value:g} is outside its domain (not negative)")
+            raise InputError(
+                f"{path}: field {key!r} = {value:g} is outside its domain (not negative)"
+            )
     known = ("approach", "dataset", "seed", "linear_ratio")
-    extra = {k: v for k, v in config.items() if k not in known and isinstance(v, (str, int, float, bool))}
-    return {"extra": extra, "approach": fields.text(config, "approach", path, default="unknown") or "unknown",
-            "dataset": fields.text(config, "dataset", path), "config_ratio": ratio,
-            "seed": None if seed is None else str(seed),
-            "mean_latency_s": fields.number(latency, "mean_latency_s", path, required=False),
-            "p50_latency_s": fields.number(latency, "p50_latency_s", path, required=False),
-            "p90_latency_s": fields.number(latency, "p90_latency_s", path, required=False),
-            "params": fields.number(counts, "trainable_params", path, required=False),
-            "approx_linear_flops": fields.number(meta, "approx_linear_flops", path, required=False),
-            "memory_mb": fields.number(meta, "memory_mb", path, required=False)}
+    extra = {
+        k: v for k, v in config.items() if k not in known and isinstance(v, (str, int, float, bool))
+    }
+    return {
+        "extra": extra,
+        "approach": fields.text(config, "approach", path, default="unknown") or "unknown",
+        "dataset": fields.text(config, "dataset", path),
+        "config_ratio": ratio,
+        "seed": None if seed is None else str(seed),
+        "mean_latency_s": fields.number(latency, "mean_latency_s", path, required=False),
+        "p50_latency_s": fields.number(latency, "p50_latency_s", path, required=False),
+        "p90_latency_s": fields.number(latency, "p90_latency_s", path, required=False),
+        "params": fields.number(counts, "trainable_params", path, required=False),
+        "approx_linear_flops": fields.number(meta, "approx_linear_flops", path, required=False),
+        "memory_mb": fields.number(meta, "memory_mb", path, required=False),
+    }
 
 
 def _activation(path: Path, run: str) -> list[tuple]:
@@ -179,7 +242,9 @@ def _activation(path: Path, run: str) -> list[tuple]:
     return rows
 
 
-def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: float = 0.5) -> RunSet:
+def load_runs(
+    runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: float = 0.5
+) -> RunSet:
     """Every run folder of *runs_dir* (sorted by name); unusable runs go to ``skipped`` with the reason.
 
     InputError when the folder is missing or no usable run is left."""
@@ -199,9 +264,15 @@ def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: f
             skipped.append((name, f"{' and '.join(missing)} missing"))
             continue
         try:
-            hist, gates = _epochs(inputs.read_json(folder / "history.json"), folder / "history.json")
+            hist, gates = _epochs(
+                inputs.read_json(folder / "history.json"), folder / "history.json"
+            )
             meta = _meta(inputs.read_json(folder / "meta.json"), folder / "meta.json")
-            act = _activation(folder / "activation_stats.json", name) if (folder / "activation_stats.json").is_file() else []
+            act = (
+                _activation(folder / "activation_stats.json", name)
+                if (folder / "activation_stats.json").is_file()
+                else []
+            )
         except InputError as exc:
             skipped.append((name, str(exc).replace(str(folder) + "/", "")))
             continue
@@ -210,45 +281,94 @@ def load_runs(runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: f
         ratio, rule = None, None
         if meta["approach"] == "gating":
             ratio = gating_ratio(final_gates, ratio_rule, alpha_threshold)
-            rule = (f"gating: share α < {alpha_threshold:g}" if ratio_rule == "below_threshold"
-                    else "gating: 1 − mean α") if ratio is not None else None
+            rule = (
+                (
+                    f"gating: share α < {alpha_threshold:g}"
+                    if ratio_rule == "below_threshold"
+                    else "gating: 1 − mean α"
+                )
+                if ratio is not None
+                else None
+            )
         if ratio is None and meta["config_ratio"] is not None:
             ratio, rule = meta["config_ratio"], "config"
         if ratio is None and ratio_from_name(name) is not None:
             ratio, rule = ratio_from_name(name), "run name"
         if ratio is None:
-            skipped.append((name, "no linear ratio: no config.linear_ratio, no 0-100 token in the name"
-                            + (", no final gating stats for the rule" if meta["approach"] == "gating" else "")))
+            skipped.append(
+                (
+                    name,
+                    "no linear ratio: no config.linear_ratio, no 0-100 token in the name"
+                    + (
+                        ", no final gating stats for the rule"
+                        if meta["approach"] == "gating"
+                        else ""
+                    ),
+                )
+            )
             continue
         final = hist.sort_values("epoch").iloc[-1]
-        runs.append({"run": name, "dataset": meta["dataset"] or runs_dir.name, "approach": meta["approach"],
-                     "seed": meta["seed"], "linear_ratio": ratio, "ratio_rule": rule, "epochs": len(hist),
-                     **{m: final[m] for m in EPOCH_METRICS},
-                     **{k: meta[k] for k in ("mean_latency_s", "p50_latency_s", "p90_latency_s", "params",
-                                             "approx_linear_flops", "memory_mb")}})
+        runs.append(
+            {
+                "run": name,
+                "dataset": meta["dataset"] or runs_dir.name,
+                "approach": meta["approach"],
+                "seed": meta["seed"],
+                "linear_ratio": ratio,
+                "ratio_rule": rule,
+                "epochs": len(hist),
+                **{m: final[m] for m in EPOCH_METRICS},
+                **{
+                    k: meta[k]
+                    for k in (
+                        "mean_latency_s",
+                        "p50_latency_s",
+                        "p90_latency_s",
+                        "params",
+                        "approx_linear_flops",
+                        "memory_mb",
+                    )
+                },
+            }
+        )
         configs[name] = meta["extra"]
         histories.append(hist.assign(run=name))
         gatings += [{"run": name, **{k: v for k, v in g.items() if k != "alphas"}} for g in gates]
         with_alphas = [g for g in gates if "alphas" in g]
         if with_alphas:
             last = max(g["epoch"] for g in with_alphas)
-            alphas += [pd.DataFrame({"run": name, "layer": g["layer"], "alpha": g["alphas"]})
-                       for g in with_alphas if g["epoch"] == last]
+            alphas += [
+                pd.DataFrame({"run": name, "layer": g["layer"], "alpha": g["alphas"]})
+                for g in with_alphas
+                if g["epoch"] == last
+            ]
         activation += act
     if not runs:
         reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "the folder is empty"
         raise InputError(f"{runs_dir}: no usable run ({reasons})")
-    table = pd.DataFrame(runs, columns=RUN_COLUMNS).sort_values(["approach", "linear_ratio", "run"], kind="stable")
+    table = pd.DataFrame(runs, columns=RUN_COLUMNS).sort_values(
+        ["approach", "linear_ratio", "run"], kind="stable"
+    )
     notes = []
     fixed = table[~table["ratio_rule"].str.startswith("gating") & table["seed"].notna()]
-    for (dataset, approach, ratio, seed), g in fixed.groupby(["dataset", "approach", "linear_ratio", "seed"]):
+    for (dataset, approach, ratio, seed), g in fixed.groupby(
+        ["dataset", "approach", "linear_ratio", "seed"]
+    ):
         if len(g) > 1:
-            notes.append(f"Runs {', '.join(g['run'])} share dataset {dataset}, approach {approach}, linear ratio "
-                         f"{ratio:g} and seed {seed}: duplicates of one setting; all are pooled as separate seeds.")
+            notes.append(
+                f"Runs {', '.join(g['run'])} share dataset {dataset}, approach {approach}, linear ratio "
+                f"{ratio:g} and seed {seed}: duplicates of one setting; all are pooled as separate seeds."
+            )
     history = pd.concat(histories, ignore_index=True)[["run", "epoch", *EPOCH_METRICS]]
     return RunSet(
-        runs=table.reset_index(drop=True), history=history,
+        runs=table.reset_index(drop=True),
+        history=history,
         gating=pd.DataFrame(gatings, columns=["run", "epoch", "layer", *GATE_STATS]),
-        alphas=pd.concat(alphas, ignore_index=True) if alphas else pd.DataFrame(columns=["run", "layer", "alpha"]),
-        activation=pd.DataFrame(activation, columns=["run", "layer", "stat", "value"]), skipped=skipped,
-        configs=configs, notes=notes)
+        alphas=pd.concat(alphas, ignore_index=True)
+        if alphas
+        else pd.DataFrame(columns=["run", "layer", "alpha"]),
+        activation=pd.DataFrame(activation, columns=["run", "layer", "stat", "value"]),
+        skipped=skipped,
+        configs=configs,
+        notes=notes,
+    )

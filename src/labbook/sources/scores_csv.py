@@ -8,6 +8,7 @@
 row per method then). A method may not list the same seed twice. The scaffold of `make new` reads
 this format; it is also the simplest way to bring any per-seed results into a report.
 """
+
 import io
 from pathlib import Path
 
@@ -41,8 +42,10 @@ def load(path: Path) -> pd.DataFrame:
             bad |= values.fillna(0.5).to_numpy() % 1 != 0
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{path}: column {col!r} row {row + 2} is not a{'n integer' if col == 'seed' else ' finite number'}:"
-                             f" {df[col].iloc[row]!r}")
+            raise InputError(
+                f"{path}: column {col!r} row {row + 2} is not a{'n integer' if col == 'seed' else ' finite number'}:"
+                f" {df[col].iloc[row]!r}"
+            )
         df[col] = values
     if df["method"].isna().any():
         row = int(np.flatnonzero(df["method"].isna())[0])
@@ -50,6 +53,8 @@ def load(path: Path) -> pd.DataFrame:
     twice = df.duplicated(["method", "seed"])
     if twice.any():
         row = int(np.flatnonzero(twice)[0])
-        raise InputError(f"{path}: row {row + 2} repeats method {df['method'].iloc[row]!r} seed "
-                         f"{int(df['seed'].iloc[row])}")
+        raise InputError(
+            f"{path}: row {row + 2} repeats method {df['method'].iloc[row]!r} seed "
+            f"{int(df['seed'].iloc[row])}"
+        )
     return df[list(COLUMNS)].astype({"seed": int, "score": float}).reset_index(drop=True)

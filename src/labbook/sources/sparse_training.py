@@ -17,6 +17,7 @@ in %; epoch times in seconds. Gated runs need every metric but `thresholds` (opt
 sample-by-sample timing runs need only `epoch_times`. The metric names are the seed's defaults and
 can be renamed with *names* (our name -> the file's name).
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +28,14 @@ from labbook import inputs
 from labbook.inputs import InputError
 from labbook.sources import fields
 
-DEFAULT_NAMES = {"train_loss": "train_loss", "val_accuracy": "val_accuracy",
-                 "activation_rate": "activation_rates", "energy_savings": "energy_savings",
-                 "epoch_time": "epoch_times", "threshold": "thresholds"}
+DEFAULT_NAMES = {
+    "train_loss": "train_loss",
+    "val_accuracy": "val_accuracy",
+    "activation_rate": "activation_rates",
+    "energy_savings": "energy_savings",
+    "epoch_time": "epoch_times",
+    "threshold": "thresholds",
+}
 GATED_REQUIRED = ("train_loss", "val_accuracy", "activation_rate", "energy_savings", "epoch_time")
 FRACTIONS = ("activation_rate", "energy_savings")
 KINDS = ("gated", "baseline", "sample_by_sample")
@@ -51,6 +57,7 @@ class Run:
 def _check_domains(columns: dict, names: dict, path: Path) -> None:
     """Values outside their domain: accuracy in % (0-100, and not fractions), loss and thresholds not
     negative, epoch times positive."""
+
     def field(ours):
         return f"'metrics.{names[ours]}'"
 
@@ -58,14 +65,21 @@ def _check_domains(columns: dict, names: dict, path: Path) -> None:
         acc = np.asarray(columns["val_accuracy"], dtype=float)
         bad = np.flatnonzero((acc < 0) | (acc > 100))
         if bad.size:
-            raise InputError(f"{path}: field {field('val_accuracy')}[{bad[0]}] = {acc[bad[0]]:g} is not a percentage "
-                             "in [0, 100]")
+            raise InputError(
+                f"{path}: field {field('val_accuracy')}[{bad[0]}] = {acc[bad[0]]:g} is not a percentage "
+                "in [0, 100]"
+            )
         if acc.max() <= 1.0:
-            raise InputError(f"{path}: field {field('val_accuracy')} has every value in [0, 1] "
-                             f"(largest {acc.max():g}): it looks like fractions, but this format's accuracy is in % "
-                             "(multiply by 100)")
-    for ours, ok, what in (("train_loss", lambda v: v >= 0, "negative"), ("epoch_time", lambda v: v > 0, "not positive"),
-                           ("threshold", np.isfinite, "not finite")):
+            raise InputError(
+                f"{path}: field {field('val_accuracy')} has every value in [0, 1] "
+                f"(largest {acc.max():g}): it looks like fractions, but this format's accuracy is in % "
+                "(multiply by 100)"
+            )
+    for ours, ok, what in (
+        ("train_loss", lambda v: v >= 0, "negative"),
+        ("epoch_time", lambda v: v > 0, "not positive"),
+        ("threshold", np.isfinite, "not finite"),
+    ):
         if ours in columns:
             v = np.asarray(columns[ours], dtype=float)
             bad = np.flatnonzero(~ok(v))
@@ -81,7 +95,9 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
     if file_kind not in KINDS:
         raise InputError(f"{path}: field 'kind' must be one of {KINDS}, got {file_kind!r}")
     if kind is not None and file_kind != kind:
-        raise InputError(f"{path}: field 'kind' is {file_kind!r}, but this file is listed as the {kind} run")
+        raise InputError(
+            f"{path}: field 'kind' is {file_kind!r}, but this file is listed as the {kind} run"
+        )
     config = doc.get("config", {})
     if not isinstance(config, dict):
         raise InputError(f"{path}: field 'config' must be an object")
@@ -102,13 +118,23 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
         raise InputError(f"{path}: per-epoch metrics have different lengths {lengths}")
     _check_domains(columns, names, path)
     cfg = {}
-    for key in ("target_activation_rate", "activation_threshold", "energy_pressure", "lr", "epochs",
-                "samples_per_epoch"):
-        v = fields.number(config, key, path, required=key == "target_activation_rate" and file_kind == "gated")
+    for key in (
+        "target_activation_rate",
+        "activation_threshold",
+        "energy_pressure",
+        "lr",
+        "epochs",
+        "samples_per_epoch",
+    ):
+        v = fields.number(
+            config, key, path, required=key == "target_activation_rate" and file_kind == "gated"
+        )
         if v is not None:
             cfg[key] = v
     if "target_activation_rate" in cfg and not 0 < cfg["target_activation_rate"] <= 1:
-        raise InputError(f"{path}: field 'config.target_activation_rate' must be a fraction in (0, 1]")
+        raise InputError(
+            f"{path}: field 'config.target_activation_rate' must be a fraction in (0, 1]"
+        )
     df = pd.DataFrame(columns)
     df.insert(0, "epoch", np.arange(1, len(df) + 1))
     name = fields.text(doc, "run", path, default=Path(path).stem) or Path(path).stem
@@ -120,6 +146,8 @@ def check_names(runs: list[Run]) -> None:
     seen = {}
     for r in runs:
         if r.name in seen:
-            raise InputError(f"{r.path}: field 'run' {r.name!r} is also the name of {seen[r.name].path}: give each run "
-                             "its own name")
+            raise InputError(
+                f"{r.path}: field 'run' {r.name!r} is also the name of {seen[r.name].path}: give each run "
+                "its own name"
+            )
         seen[r.name] = r

@@ -1,4 +1,5 @@
 """__TITLE__: the input adapter on the example file, and the params file against the notebook."""
+
 from labbook import params, paths
 from labbook.sources import scores_csv
 
@@ -10,5 +11,7 @@ def test_example_scores_load():
 
 
 def test_example_params_validate():
-    values = params.validate(paths.params_path("__NAME__", "example"), paths.notebook_path("__NAME__"))
+    values = params.validate(
+        paths.params_path("__NAME__", "example"), paths.notebook_path("__NAME__")
+    )
     assert values["scores_file"] == "examples/__NAME__/scores.csv"
