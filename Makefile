@@ -97,7 +97,7 @@ report: ## build one report: make report R=nb/variant (SHOW_CODE=1, TIMEOUT= as 
 	@[ -f params/$(R).yaml ] || { echo "no params file params/$(R).yaml; reports: $(ALL_NAMES)"; exit 2; }
 	@$(MAKE) --no-print-directory figures R=$(R)
 
-test: $(ENV_STAMP) ## run the test suite (installs what it needs)
+test: lint ## lint (ruff), then run the test suite (installs what it needs)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(ENV_STAMP) ## ruff check and ruff format --check over src, tests, benchmarks and notebooks

@@ -1,8 +1,8 @@
 """Benchmark (not a test): `make -j2 figures` from clean vs. the naive loop, and a no-op rebuild.
 
-The naive loop is what a user would write: for each params file, `papermill` then
-`jupyter nbconvert --to html`, one report after another. Both run on the same reports in a copy
-of the tree: the params files of the project plus EXTRA copies of each, so there are several reports.
+The naive loop is what a user would write: for each params file, `papermill` then `jupyter nbconvert
+--to html`, one report after another. Both run on the same reports in a copy of the tree: the params
+files of the project plus EXTRA copies of each, so there are several reports.
     python benchmarks/bench_build.py [--extra 2]
 """
 

@@ -30,14 +30,17 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     scores = {f"method{i}": rng.random((10, 20)) * (0.6 + 0.05 * i) for i in range(7)}
-    agg = lambda x: np.array(
-        [
-            metrics.aggregate_median(x),
-            metrics.aggregate_iqm(x),  # noqa: E731
-            metrics.aggregate_mean(x),
-            metrics.aggregate_optimality_gap(x),
-        ]
-    )
+
+    def agg(x):
+        return np.array(
+            [
+                metrics.aggregate_median(x),
+                metrics.aggregate_iqm(x),
+                metrics.aggregate_mean(x),
+                metrics.aggregate_optimality_gap(x),
+            ]
+        )
+
     out = {}
 
     t = time.perf_counter()

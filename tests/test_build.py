@@ -35,9 +35,12 @@ def _modified_data(tree: Path) -> None:
         json.dumps({"experts_per_block": [1, 2, 4, 8], "accuracy": [70.0, 72.0, 74.0, 76.0]})
     )
     (tree / "params" / "chain_of_experts" / "modified.yaml").write_text(
-        "method_files:\n  baseline: userdata/modified/baseline.json\n"
-        "  chain_seq: userdata/modified/chain_sequential.json\n  chain_par: userdata/modified/chain_parallel.json\n"
-        "ablation_file: userdata/modified/ablation_experts.json\nentropy_file: userdata/modified/entropy.json\n"
+        "method_files:\n"
+        "  baseline: userdata/modified/baseline.json\n"
+        "  chain_seq: userdata/modified/chain_sequential.json\n"
+        "  chain_par: userdata/modified/chain_parallel.json\n"
+        "ablation_file: userdata/modified/ablation_experts.json\n"
+        "entropy_file: userdata/modified/entropy.json\n"
         "convergence_file: null\n"
     )
 
@@ -213,7 +216,8 @@ def _hostile_names(tree: Path) -> None:
         )
     lines = "".join(f"  {k}: {p.relative_to(tree)}\n" for k, p in files.items())
     (params / "chain_of_experts" / "hostile.yaml").write_text(
-        f"method_files:\n{lines}baseline: m0\nablation_file: null\nentropy_file: null\nconvergence_file: null\n"
+        f"method_files:\n{lines}baseline: m0\n"
+        "ablation_file: null\nentropy_file: null\nconvergence_file: null\n"
     )
     keys = ["bp", "a", "b", "c", "d"]  # credit assignment: display names from the params file
     for s in ("1", "2"):
@@ -269,7 +273,8 @@ def _hostile_names(tree: Path) -> None:
         }
         (d / f"sparse_{kind}.json").write_text(json.dumps(doc))
     (params / "sparse_training" / "hostile.yaml").write_text(
-        "run_file: userdata/hostile/sparse_gated.json\nbaseline_file: userdata/hostile/sparse_baseline.json\n"
+        "run_file: userdata/hostile/sparse_gated.json\n"
+        "baseline_file: userdata/hostile/sparse_baseline.json\n"
         "sample_by_sample_file: null\nwarmup_epochs: 1\ntrend_window: 3\n"
     )
     (params / "moe_analysis" / "hostile.yaml").write_text(
@@ -773,7 +778,7 @@ def test_credit_near_tie_and_one_task(tree):
     assert {ranking["values"]["best"], *ranking["values"]["ties"]} >= {"Alpha", "BP"}
     assert "cannot be told apart" in ranking["text"] and "3 seeds" in ranking["text"]
     html = (root / "reports" / "credit_assignment" / "near_tie" / "report.html").read_text()
-    # #17.1: with one task and three seeds the median and IQM equal the mean, and the report says why
+    # #17.1: with one task and three seeds the median and IQM equal the mean; the report says why
     assert "Median not shown" in html and "IQM not shown" in html
     prov = json.loads(
         (root / "reports" / "credit_assignment" / "near_tie" / "provenance.json").read_text()

@@ -1,7 +1,6 @@
 """Shared core: paths, style, figure saving, tables, findings, provenance, params validation."""
 
 import json
-import os
 
 import matplotlib
 
@@ -295,7 +294,8 @@ def test_params_valid(notebook, tmp_path):
         ),
         (
             "data_file: x\nseeds: [1, two]\n",
-            r"key 'seeds' must be list\[int\]; at \[1\]: input should be a valid integer, got 'two'",
+            r"key 'seeds' must be list\[int\]; at \[1\]: input should be a valid integer, got "
+            r"'two'",
         ),
         (
             "data_file: x\ncolumn: ful\n",

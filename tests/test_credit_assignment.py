@@ -200,8 +200,8 @@ def test_absent_diagnostics_are_noted(tmp_path):
     docs[1]["bp"]["diagnostics"] = {"bp_cosine": [1.0, 0.9], "nudging": {"0.01": [-0.1, -0.2]}}
     r = source.load(_write_seeds(tmp_path, docs))
     assert (
-        "Diagnostic 'perturbation_rho' is not recorded for method 'bp' in seed(s) 1: left out of that panel."
-        in r.notes
+        "Diagnostic 'perturbation_rho' is not recorded for method 'bp' in seed(s) 1: left out of "
+        "that panel." in r.notes
     )
     assert (
         "Method 'bp' records no diagnostics in seed(s) 2: left out of the per-layer panels."

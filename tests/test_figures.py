@@ -1,4 +1,5 @@
-"""The figure check: deliberately bad figures give the problem a reader would mark; clean ones none."""
+"""The figure check: deliberately bad figures give the problem a reader would mark;
+clean ones none."""
 
 import matplotlib
 

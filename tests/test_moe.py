@@ -13,8 +13,7 @@ import pytest
 from labbook import examples, paths
 from labbook.analyses import moe
 from labbook.inputs import InputError
-from labbook.sources import METRICS_COLUMNS
-from labbook.sources import aim_repo
+from labbook.sources import METRICS_COLUMNS, aim_repo
 
 TYPES = ("softmoe", "ffn", "roundrobin", "expert_segmentation")
 SEEDS, EPOCHS = 3, 4
@@ -151,7 +150,8 @@ def test_reads_a_repository_on_a_read_only_file_system(repo, tmp_path):
         f.write_bytes(b"garbage" * 50)
     script = (
         f"mount --bind {root} {root} && mount -o remount,ro,bind {root} {root} && "
-        f'! touch {root}/probe 2>/dev/null && {sys.executable} -c "from labbook.sources import aim_repo; '
+        f'! touch {root}/probe 2>/dev/null && {sys.executable} -c "from labbook.sources import '
+        "aim_repo; "
         f"l = aim_repo.load('{root}', cache=False); print(len(l.runs), len(l.skipped))\""
     )
     done = subprocess.run(
@@ -373,7 +373,8 @@ def test_tables_equal_the_seed_analysis_computations(cifar):
                     (m["run"] == h) & (m["metric"] == "accuracy"), m["value"] * 100, m["value"]
                 )
             ),
-            r"accuracy = \d+(\.\d+)? at step 1 \(a fraction in \[0, 1\]; percentages must be divided by 100\)",
+            r"accuracy = \d+(\.\d+)? at step 1 \(a fraction in \[0, 1\]; percentages must be "
+            r"divided by 100\)",
         ),
         (
             lambda m, h: m.assign(
@@ -457,7 +458,8 @@ def test_every_run_implausible_or_duplicated(repo):
 
 def test_reads_through_a_real_aim_server(repo, tmp_path):
     """repo_path: aim://host:port against `aim server` on 127.0.0.1, started and stopped here: the
-    same table as a local read (aim serves no SQLite to clients: run names and tags come run by run)."""
+    same table as a local read (aim serves no SQLite to clients: run names and tags come run by
+    run)."""
     import socket
     import subprocess
     import sys

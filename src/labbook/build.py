@@ -1,9 +1,9 @@
 """The runner behind `make figures`: one report per params/<notebook>/<variant>.yaml.
 
     python -m labbook.build run <notebook>/<variant> [--show-code] [--timeout SECONDS]
-    python -m labbook.build index      # reports/index.html, the gallery
-    python -m labbook.build summary [--since T] [NAME ...]  # one line per report; exit 1 if any failed
-    python -m labbook.build list [GLOB]  # the report names, one per line
+    python -m labbook.build index                # reports/index.html, the gallery
+    python -m labbook.build summary [--since T] [NAME ...]   # a line per report; 1 if any failed
+    python -m labbook.build list [GLOB]          # the report names, one per line
 
 `run` validates the params file against the notebook's parameters cell, executes the notebook with
 papermill on the project kernel (fixed cwd, per-cell timeout, SOURCE_DATE_EPOCH), normalizes the
@@ -22,7 +22,6 @@ import fnmatch
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -207,7 +206,10 @@ def _execute(
     except papermill.PapermillExecutionError as exc:
         return f"papermill: the notebook raised {exc.ename}: {exc.evalue}"
     except Exception as exc:  # noqa: BLE001 - a dead kernel or a timeout fails this report, not the build
-        return f"papermill: {type(exc).__name__}: {str(exc)[-2000:]}\n{log.read_text(errors='replace')[-2000:]}"
+        return (
+            f"papermill: {type(exc).__name__}: "
+            f"{str(exc)[-2000:]}\n{log.read_text(errors='replace')[-2000:]}"
+        )
     finally:
         os.close(saved)
         log.unlink(missing_ok=True)
@@ -269,7 +271,10 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     previous = None
     if keep_good:
         good = json.loads((final / "provenance.json").read_text())
-        previous = f"This build FAILED; reports/{name}/ still holds the last good build, of {good.get('built_at', '?')}."
+        previous = (
+            f"This build FAILED; reports/{name}/ still holds the last good build, of "
+            f"{good.get('built_at', '?')}."
+        )
     seconds = time.monotonic() - t0
     prov = provenance.stamp(notebook, variant, params, record["inputs"], seconds, status)
     prov.update(
@@ -279,7 +284,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         figure_problems=record["figure_problems"],
         example_data=record["example_data"],
         show_code=show_code,
-        built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        built_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
 
     _normalize(nb)
@@ -319,7 +324,8 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
 
 def _progress_start(name: str) -> tuple[int, int | None]:
     """Number this report among those the current `make figures` builds ([k/n]); prints 'started'.
-    make passes LABBOOK_PROGRESS (a counter file) and LABBOOK_TOTAL; alone, the runner prints no count."""
+    make passes LABBOOK_PROGRESS (a counter file) and LABBOOK_TOTAL; alone, the runner prints no
+    count."""
     counter, total = os.environ.get("LABBOOK_PROGRESS"), os.environ.get("LABBOOK_TOTAL")
     k = None
     if counter:

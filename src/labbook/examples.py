@@ -166,7 +166,8 @@ def sparse_training(out: Path, seed: int = 0, epochs: int = 12) -> None:
     )
 
 
-CREDIT_METHODS = {  # key: (final test acc, final train acc, epochs-to-learn, BP-cosine low -> high, nudge per eta)
+# key: (final test acc, final train acc, epochs-to-learn, BP-cosine low -> high, nudge per eta)
+CREDIT_METHODS = {
     "bp": (0.60, 0.86, 12.0, (0.99, 0.99), -2.0),
     "dfa": (0.45, 0.58, 18.0, (0.05, 0.35), -0.5),
     "state_bridge": (0.38, 0.47, 20.0, (0.02, 0.10), 0.1),
@@ -177,7 +178,8 @@ CREDIT_METHODS = {  # key: (final test acc, final train acc, epochs-to-learn, BP
 def _credit_seed(
     rng, methods: dict, epochs: int, blocks: int, drift_key: str, pred_error: dict
 ) -> dict:
-    """One seed's results in seed 004's format: {method: {log, diagnostics, drift}} (accuracies as fractions)."""
+    """One seed's results in seed 004's format: {method: {log, diagnostics, drift}} (accuracies as
+    fractions)."""
     e = np.arange(1, epochs + 1)
     doc = {}
     for method, (test, train, tau, (cos_lo, cos_hi), nudge) in methods.items():
@@ -220,11 +222,13 @@ def _credit_seed(
 
 
 def credit_assignment(out: Path, seed: int = 0) -> None:
-    """Two datasets of per-seed results files (seed 004's layout: results/<run>/results_<dataset>.json).
+    """Two datasets of per-seed results files (seed 004's layout:
+    results/<run>/results_<dataset>.json).
 
     cifar10: BP, DFA, State Bridge, Credit Bridge; seeds 42, 123, 456; 100 epochs; 12 blocks; the
     state bridge predicts the state best and has the lowest accuracy. mnist: BP, DFA, State Bridge;
-    seeds 1-4; 30 epochs; 6 blocks, drift keys "layers.{i}.fc.weight"; the state bridge is not last."""
+    seeds 1-4; 30 epochs; 6 blocks, drift keys "layers.{i}.fc.weight"; the state bridge is not last.
+    """
     rng = np.random.default_rng(seed)
     variants = {
         "cifar10": (
@@ -263,7 +267,8 @@ def credit_assignment(out: Path, seed: int = 0) -> None:
 
 
 def _gates(rng, means: np.ndarray, neurons: int, with_alphas: bool) -> list[dict]:
-    """Per-layer gate stats of one epoch drawn from Beta distributions with the given layer means."""
+    """Per-layer gate stats of one epoch drawn from Beta distributions with the given
+    layer means."""
     out = []
     for layer, m in enumerate(means):
         k = 6.0
@@ -410,8 +415,9 @@ MOE_DATASETS = {
     "cifar10": 0.72,
     "cinic10": 0.61,
 }  # dataset: final accuracy of the FFN baseline
-MOE_TYPES = {  # tag: (accuracy offset, experts, Dirichlet concentration of the router (None: exactly even),
-    #              memory MB, CPU s per epoch, MACs)
+# tag: (accuracy offset, experts, Dirichlet concentration of the router (None: exactly even),
+#       memory MB, CPU s per epoch, MACs)
+MOE_TYPES = {
     "softmoe": (0.020, 8, 40.0, 1450.0, 41.0, 2.1e8),
     "noisytopk": (0.012, 8, 3.0, 1300.0, 35.0, 1.6e8),
     "expert_choice": (0.015, 8, 12.0, 1350.0, 37.0, 1.7e8),
@@ -424,12 +430,14 @@ MOE_TOKENS_PER_EPOCH = 20000
 
 
 def moe_run_values(dataset: str, moe: str, run_seed: int, epochs: int, seed: int = 0) -> dict:
-    """The simulated metrics of one MoE run, from its own random stream (so tests can recompute them).
+    """The simulated metrics of one MoE run, from its own random stream (so tests can recompute
+    them).
 
     Returns accuracy, loss, profiling_total_cpu_time (s), profiling_memory_usage (MB): array(epochs)
     (validation subset); macs: float (train, tracked at epoch 1); experts: array(epochs, K) of
-    activation counts per expert in that epoch (None for ffn; moe_aim logs their running sums). Routers with a lower concentration use
-    their experts less evenly; a run's accuracy rises with the evenness of its router."""
+    activation counts per expert in that epoch (None for ffn; moe_aim logs their running sums).
+    Routers with a lower concentration use their experts less evenly; a run's accuracy rises with
+    the evenness of its router."""
     offset, k, conc, memory, cpu, macs = MOE_TYPES[moe]
     rng = np.random.default_rng(
         [seed, list(MOE_DATASETS).index(dataset), list(MOE_TYPES).index(moe), run_seed]

@@ -4,7 +4,6 @@ axis leaves out zero, and legends drawn over data. Every measure is taken from t
 extents after the layout engine ran, in points at print size.
 """
 
-import io
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
 from matplotlib.container import BarContainer
-from matplotlib.lines import Line2D
 from matplotlib.path import Path as MPath
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
@@ -77,7 +75,8 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 
 def print_size(fig: plt.Figure) -> tuple[float, float]:
-    """(width, height) in inches of the figure as saved (the tight box when savefig.bbox is tight)."""
+    """(width, height) in inches of the figure as saved (the tight box when
+    savefig.bbox is tight)."""
     fig.draw_without_rendering()
     box = _saved_box(fig, fig.canvas.get_renderer())
     return box.width / fig.dpi, box.height / fig.dpi
@@ -90,7 +89,8 @@ def print_size(fig: plt.Figure) -> tuple[float, float]:
 class Problem:
     """One thing a reader would mark in a figure."""
 
-    kind: str  # overlap, cut_off, tiny_text, small_axes, bars_not_from_zero, legend_over_data, text_over_data
+    # overlap, cut_off, tiny_text, small_axes, bars_not_from_zero, legend_over_data, text_over_data
+    kind: str
     detail: str
 
     def __str__(self) -> str:

@@ -22,14 +22,16 @@ class Findings:
     items: list[Finding] = field(default_factory=list)
 
     def add(self, key: str, template: str, **values) -> Finding:
-        """Add a finding. *template* uses str.format fields, e.g. "{method} leads by {margin:.2f} pp".
+        """Add a finding. *template* uses str.format fields,
+        e.g. "{method} leads by {margin:.2f} pp".
 
         Values must be JSON scalars (str, int, float, bool, None) or lists of them.
         """
         return self.add_text(key, template.format(**values), values)
 
     def add_text(self, key: str, text: str, values: dict) -> Finding:
-        """Add a finding whose text is already written (e.g. by ranking_claim); *values* as in add."""
+        """Add a finding whose text is already written (e.g. by ranking_claim);
+        *values* as in add."""
         if any(f.key == key for f in self.items):
             raise ValueError(f"finding {key!r} was added twice")
         clean = {k: _jsonable(v, f"{key}.{k}") for k, v in values.items()}
@@ -124,14 +126,15 @@ def ranking_claim(
     }
     if len(samples) == 1:
         return (
-            f"Only {best} was compared ({what} {_fmt(means[best], spec)}, {plural(n[best], unit)}).",
+            f"Only {best} was compared ({what} {_fmt(means[best], spec)}, "
+            f"{plural(n[best], unit)}).",
             values,
         )
     if all(k == 1 for k in n.values()):
         text = (
-            f"{best} has the {'highest' if higher_is_better else 'lowest'} {what} ({_fmt(means[best], spec)}), "
-            f"but every method has a single {unit}: with no interval and no test, this order is not evidence "
-            "that one method is better."
+            f"{best} has the {'highest' if higher_is_better else 'lowest'} {what} "
+            f"({_fmt(means[best], spec)}), but every method has a single {unit}: with no interval "
+            "and no test, this order is not evidence that one method is better."
         )
         return text, dict(values, beats=[], ties=[m for m in samples if m != best])
     _, lo, hi = (
@@ -150,8 +153,8 @@ def ranking_claim(
         f"{confidence:.0%} t-interval {_fmt(lo, spec)}–{_fmt(hi, spec)}, " if n[best] > 1 else ""
     )
     head = (
-        f"{best} has the {'highest' if higher_is_better else 'lowest'} mean {what}, {_fmt(means[best], spec)} "
-        f"({interval}{plural(n[best], unit)})"
+        f"{best} has the {'highest' if higher_is_better else 'lowest'} mean {what}, "
+        f"{_fmt(means[best], spec)} ({interval}{plural(n[best], unit)})"
     )
     alpha = 1 - confidence
     tests = (
@@ -211,8 +214,8 @@ def versus_claim(
     )
     if row["p"] != row["p"]:  # no test: a single run on a side
         return (
-            f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} (single {unit} on a side: no interval, "
-            "no test, so no claim either way)."
+            f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} (single {unit} on a side: no "
+            "interval, no test, so no claim either way)."
         ), values
     verdict = (
         f"{x} is better"
@@ -222,7 +225,8 @@ def versus_claim(
         else f"the two cannot be told apart at this number of {unit}s"
     )
     text = (
-        f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} ({confidence:.0%} Welch t-interval {_fmt(lo, spec)} to "
-        f"{_fmt(hi, spec)}, p = {row['p']:.2g}, Holm-corrected {row['p_holm']:.2g}, {counts} {unit}s): {verdict}."
+        f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} ({confidence:.0%} Welch t-interval "
+        f"{_fmt(lo, spec)} to {_fmt(hi, spec)}, p = {row['p']:.2g}, Holm-corrected "
+        f"{row['p_holm']:.2g}, {counts} {unit}s): {verdict}."
     )
     return text, values

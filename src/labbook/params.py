@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -56,7 +56,10 @@ class Domain:
     def __str__(self) -> str:
         if math.isinf(self.high):
             return f"at least {self.low:g}" if self.low_closed else f"more than {self.low:g}"
-        return f"{'[' if self.low_closed else '('}{self.low:g}, {self.high:g}{']' if self.high_closed else ')'}"
+        return (
+            f"{'[' if self.low_closed else '('}{self.low:g}, "
+            f"{self.high:g}{']' if self.high_closed else ')'}"
+        )
 
 
 def parse_choices(help_text: str) -> tuple[str, ...] | None:
@@ -100,7 +103,7 @@ def _build_type(node: ast.expr, where: str):
         args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         inner = tuple(_build_type(a, where) for a in args)
         if node.value.id == "Optional" and len(inner) == 1:
-            return Optional[inner[0]]
+            return inner[0] | None
         if node.value.id in ("list", "dict") and len(inner) == (
             1 if node.value.id == "list" else 2
         ):
@@ -267,7 +270,8 @@ def validate(params_file: Path, notebook: Path) -> dict:
     for key, value in values.items():
         if key in RESERVED:
             errors.append(
-                f"{params_file}: key {key!r} is set by the runner and may not appear in a params file"
+                f"{params_file}: key {key!r} is set by the runner and may not appear in a params "
+                "file"
             )
         elif key not in declared:
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)

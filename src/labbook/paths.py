@@ -35,7 +35,8 @@ def resolve_input(path: str | Path) -> Path:
 
 
 def relative(path: str | Path) -> str:
-    """*path* relative to the repo root when it lies inside it, else as given (for reports and make)."""
+    """*path* relative to the repo root when it lies inside it, else as given (for reports and
+    make)."""
     try:
         return str(Path(path).relative_to(ROOT))
     except ValueError:

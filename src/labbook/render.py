@@ -4,7 +4,8 @@ report.pdf (the same content typeset with Typst, offline, figures as vectors).
 Both read the executed notebook: markdown cells, and the outputs the Report showed — figures
 (``labbook.figure`` metadata: the PDF embeds figures/<name>.pdf), tables
 (application/vnd.labbook.table+json), notes, warnings and findings (text/markdown). The banner and
-provenance footer come from ``context``, escaped once by the template (HTML) or by markup.typst (PDF).
+provenance footer come from ``context``, escaped once by the template (HTML) or by markup.typst
+(PDF).
 """
 
 import json
@@ -36,7 +37,8 @@ def context(prov: dict, banner: str | None, previous: str | None = None) -> dict
 
 
 def html(nb, ctx: dict, show_code: bool = False) -> str:
-    """report.html: the notebook rendered through templates/labbook, input hidden unless *show_code*."""
+    """report.html: the notebook rendered through templates/labbook, input hidden unless
+    *show_code*."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -139,7 +141,8 @@ _BREAK_AFTER = ("\\_", "\\/", ".")  # escaped "_", "/" and ".": text cells may b
 
 
 def _table_width_pt(data: dict, size: float) -> float:
-    """Natural width (points) of a table at font *size*: its longest cell per column, plus insets."""
+    """Natural width (points) of a table at font *size*: its longest cell per column,
+    plus insets."""
     widths = [
         max([len(c), *(len(r[i]) for r in data["rows"])]) for i, c in enumerate(data["columns"])
     ]
@@ -197,7 +200,10 @@ def _output(out, report_dir: Path) -> str | None:
     if "figure" in meta:
         pdf = report_dir / "figures" / f"{meta['figure']}.pdf"
         width = min(_pdf_width(pdf) or PAGE_WIDTH_IN, PAGE_WIDTH_IN)
-        return f"#figure(image({markup.typst_string(pdf.relative_to(report_dir).as_posix())}, width: {width:.3f}in))"
+        return (
+            f"#figure(image({markup.typst_string(pdf.relative_to(report_dir).as_posix())}, "
+            f"width: {width:.3f}in))"
+        )
     if TABLE_MIME in data:
         return _table(data[TABLE_MIME])
     if "text/markdown" in data:
@@ -225,12 +231,14 @@ def _provenance(ctx: dict) -> str:
         f"- Git commit #raw({markup.typst_string(commit)})",
         f"- Params file #raw({markup.typst_string(p['params_file'])})",
         f"- Params: {params or 'none'}",
-        f"- Figure check: {f'{problems} problem(s), listed as warnings above' if problems else 'no problems'}; "
+        "- Figure check: "
+        f"{f'{problems} problem(s), listed as warnings above' if problems else 'no problems'}; "
         f"warnings: {len(p.get('warnings') or [])}",
         f"- Packages: {markup.typst(packages)}",
     ]
     rows = ", ".join(
-        f"[#raw({markup.typst_string(i['path'])})], [#raw({markup.typst_string(i['sha256'][:16] + '…')})], "
+        f"[#raw({markup.typst_string(i['path'])})], "
+        f"[#raw({markup.typst_string(i['sha256'][:16] + '…')})], "
         f"[{i['bytes'] if i['bytes'] is not None else 'folder'}]"
         for i in p["inputs"]
     )

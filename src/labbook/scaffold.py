@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     for p in written:
         print(f"wrote {paths.relative(p)}")
     print(
-        f"next: make report R={args[0]}/example, then open it with make lab P=params/{args[0]}/example.yaml"
+        f"next: make report R={args[0]}/example, then open it with make lab "
+        f"P=params/{args[0]}/example.yaml"
     )
     return 0
 

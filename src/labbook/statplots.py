@@ -15,7 +15,6 @@ from rliable import plot_utils
 from labbook import style
 from labbook.stats import AGGREGATE_LABELS
 
-
 # ---------------------------------------------------------------- figure idioms
 
 

@@ -25,7 +25,8 @@ class ScoreError(ValueError):
 
 
 def check_scores(scores, name: str = "scores", min_runs: int = 2) -> np.ndarray:
-    """*scores* as a float array(runs, tasks); ScoreError for empty, NaN, wrong rank, too few runs."""
+    """*scores* as a float array(runs, tasks); ScoreError for empty, NaN, wrong rank,
+    too few runs."""
     arr = np.asarray(scores, dtype=float)
     if arr.ndim == 1:
         raise ScoreError(
@@ -73,13 +74,15 @@ def aggregate_median(scores: np.ndarray) -> np.ndarray:
 
 
 def aggregate_iqm(scores: np.ndarray) -> np.ndarray:
-    """Interquartile mean: 25% trimmed mean of all N*M scores pooled. array(..., N, M) -> array(...)."""
+    """Interquartile mean: 25% trimmed mean of all N*M scores pooled. array(..., N, M) ->
+    array(...)."""
     flat = scores.reshape(*scores.shape[:-2], -1)
     return scipy.stats.trim_mean(flat, proportiontocut=0.25, axis=-1)
 
 
 def aggregate_optimality_gap(scores: np.ndarray, gamma: float = 1.0) -> np.ndarray:
-    """gamma minus the mean of scores clipped at gamma (lower is better). array(..., N, M) -> array(...)."""
+    """gamma minus the mean of scores clipped at gamma (lower is better). array(..., N, M) ->
+    array(...)."""
     flat = np.minimum(scores, gamma).reshape(*scores.shape[:-2], -1)
     return gamma - np.mean(flat, axis=-1)
 
@@ -152,7 +155,8 @@ class _Indexer:
 
 
 def _resample_runs(scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """scores array(N, M), idx array(B, N, M) -> array(B, N, M): column m resampled within task m."""
+    """scores array(N, M), idx array(B, N, M) -> array(B, N, M): column m resampled
+    within task m."""
     return scores[idx, np.arange(scores.shape[1])]
 
 
@@ -501,7 +505,8 @@ def improvement_frame(
 
 
 def score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
-    """Fraction of all runs x tasks with score > tau, per tau. array(..., N, M), array(T) -> array(..., T)."""
+    """Fraction of all runs x tasks with score > tau, per tau. array(..., N, M), array(T) ->
+    array(..., T)."""
     taus = np.asarray(taus, dtype=float)
     flat = scores.reshape(*scores.shape[:-2], -1)
     return np.mean(flat[..., :, None] > taus, axis=-2)
@@ -532,7 +537,8 @@ def performance_profiles(
 
 
 def ema(values: pd.Series, alpha: float) -> pd.Series:
-    """Exponential moving average s_0 = x_0, s_t = alpha*x_t + (1-alpha)*s_{t-1}, NaNs dropped first.
+    """Exponential moving average s_0 = x_0, s_t = alpha*x_t + (1-alpha)*s_{t-1}, NaNs dropped
+    first.
 
     values: a Series (index kept, NaN entries removed); alpha in (0, 1]. Same as the seed's loop.
     """
@@ -705,7 +711,8 @@ def pareto_front(points, maximize: Sequence[bool]) -> np.ndarray:
 
 
 def linear_trend(x, y, confidence: float = 0.95) -> dict:
-    """Least-squares slope of y on x with its t-interval: slope, lower, upper, intercept, r, p, n."""
+    """Least-squares slope of y on x with its t-interval: slope, lower, upper,
+    intercept, r, p, n."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
     if np.ptp(y) == 0:  # a constant: no slope, and no uncertainty about it

@@ -46,7 +46,8 @@ class Presented:
             for r in self.rows
         )
         return (
-            f'<div class="labbook-table-wrap"><table class="labbook-table"><thead><tr>{head}</tr></thead>'
+            '<div class="labbook-table-wrap"><table class="labbook-table">'
+            f"<thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>"
         )
 
@@ -78,7 +79,8 @@ def decimals(values, significant: int = SIGNIFICANT) -> int:
 
 
 def _exact_decimals(value: float) -> int:
-    """Decimals of the shortest exact decimal form of *value* (0.06 -> 2, 2.1999999999999886 -> 16)."""
+    """Decimals of the shortest exact decimal form of *value* (0.06 -> 2,
+    2.1999999999999886 -> 16)."""
     text = np.format_float_positional(value, unique=True, trim="-")
     return len(text.split(".", 1)[1]) if "." in text else 0
 

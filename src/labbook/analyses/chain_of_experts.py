@@ -68,7 +68,8 @@ def gate_confidence(gate_means: np.ndarray) -> np.ndarray:
 
 
 def cost_front(df: pd.DataFrame, cost: str) -> pd.Series:
-    """Methods on the accuracy-vs-*cost* Pareto front (max accuracy, min cost); False where cost is NaN."""
+    """Methods on the accuracy-vs-*cost* Pareto front (max accuracy, min cost); False where cost is
+    NaN."""
     mask = stats.pareto_front(df[["accuracy", cost]].to_numpy(), maximize=[True, False])
     return pd.Series(mask, index=df.index)
 

@@ -138,8 +138,9 @@ def state_vs_credit(final_means: dict[str, float], pred_error: dict[str, float])
 
 
 def best_layers(profile: pd.DataFrame, index: str = "layer", top: int = 3) -> pd.DataFrame:
-    """Per method: the *top* layers with the highest value, the lowest layer, and the mean over layers.
-    profile: layer_profile output. Columns method, best (list), best_value, worst, worst_value, mean."""
+    """Per method: the *top* layers with the highest value, the lowest layer, and the mean over
+    layers. profile: layer_profile output. Columns method, best (list), best_value, worst,
+    worst_value, mean."""
     rows = []
     for method, sub in profile.groupby("method", sort=False):
         ordered = sub.sort_values("value", ascending=False, kind="stable")

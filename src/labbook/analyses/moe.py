@@ -23,7 +23,8 @@ SUMMARY = {
 
 def per_epoch(table: pd.DataFrame) -> pd.DataFrame:
     """One row per run and epoch: method, run, epoch, accuracy, loss, cpu_time (s), memory (MB),
-    macs (the run's MACs: tracked once, at the first epoch, and carried to every epoch of that run)."""
+    macs (the run's MACs: tracked once, at the first epoch, and carried to every epoch of that run).
+    """
     val = table[(table["subset"] == "val") & table["metric"].isin(VAL)]
     wide = val.pivot_table(
         index=["method", "run", "epoch"], columns="metric", values="value", aggfunc="last"
@@ -84,10 +85,10 @@ def expert_counts(
             bad = out.loc[drops, ["run", "method", "expert", "epoch"]].drop_duplicates("run")
             for r in bad.itertuples():
                 warnings.append(
-                    f"Run {r.run} ({r.method}): expert_{r.expert} decreases at epoch {r.epoch:g}, so it is "
-                    "not a cumulative counter as declared (parameter expert_counts); totals read as "
-                    "its last value may be wrong — set expert_counts: per_epoch if it logs each "
-                    "epoch's activations."
+                    f"Run {r.run} ({r.method}): expert_{r.expert} decreases at epoch {r.epoch:g}, "
+                    "so it is not a cumulative counter as declared (parameter expert_counts); "
+                    "totals read as its last value may be wrong — set expert_counts: per_epoch if "
+                    "it logs each epoch's activations."
                 )
     return out, warnings
 
@@ -119,8 +120,8 @@ def entropy_table(weights: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_entropy(counts: pd.DataFrame) -> pd.DataFrame:
-    """Normalized entropy of each run's running expert totals at each epoch (stats.normalized_entropy,
-    vectorized over rows): method, run, epoch, entropy."""
+    """Normalized entropy of each run's running expert totals at each epoch
+    (stats.normalized_entropy, vectorized over rows): method, run, epoch, entropy."""
     wide = counts.pivot_table(
         index=["method", "run", "epoch"],
         columns="expert",

@@ -16,7 +16,8 @@ def is_measured(runs: pd.DataFrame) -> pd.Series:
 def groups(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Runs with a set ratio (config or name), grouped by dataset, approach and ratio: the seeds
     of one setting. Columns dataset, approach, linear_ratio, runs, val_acc (mean), lower, upper
-    (t-interval of the mean, stats.mean_ci; NaN for one run), train_acc, gen_gap, mean_latency_s, approx_linear_flops."""
+    (t-interval of the mean, stats.mean_ci; NaN for one run), train_acc, gen_gap, mean_latency_s,
+    approx_linear_flops."""
     fixed = runs[~is_measured(runs)]
     rows = []
     for (dataset, approach, ratio), g in fixed.groupby(
@@ -74,7 +75,8 @@ def min_nonlinear(
     keeps its mean accuracy within *tolerance* (fraction) of the all-nonlinear run (ratio 0).
 
     Columns dataset, baseline_acc, linear_ratio, nonlinear (1 - ratio), val_acc, next_ratio (the
-    first ratio that falls out, NaN if none), next_acc. Datasets without a ratio-0 group are left out."""
+    first ratio that falls out, NaN if none), next_acc. Datasets without a ratio-0 group are left
+    out."""
     rows = []
     for dataset, g in group_table[group_table["approach"] == baseline_approach].groupby("dataset"):
         g = g.sort_values("linear_ratio")
@@ -110,8 +112,9 @@ def min_nonlinear(
 
 
 def latency_gain(group_table: pd.DataFrame, baseline_approach: str, at: float) -> pd.DataFrame:
-    """Per dataset: mean latency at the tested ratio nearest *at* vs. at ratio 0 (baseline approach).
-    Columns dataset, linear_ratio (the one used), latency_0, latency, gain (1 - latency / latency_0)."""
+    """Per dataset: mean latency at the tested ratio nearest *at* vs. at ratio 0 (baseline
+    approach). Columns dataset, linear_ratio (the one used), latency_0, latency,
+    gain (1 - latency / latency_0)."""
     rows = []
     g = group_table[(group_table["approach"] == baseline_approach)].dropna(
         subset=["mean_latency_s"]
@@ -191,7 +194,8 @@ def versus_baseline(
     runs: pd.DataFrame, group_table: pd.DataFrame, baseline_approach: str
 ) -> pd.DataFrame:
     """Runs of the other approaches against the baseline approach's mean accuracy interpolated at
-    their ratio (same dataset). Columns run, dataset, approach, linear_ratio, val_acc, baseline_acc, delta.
+    their ratio (same dataset). Columns run, dataset, approach, linear_ratio, val_acc, baseline_acc,
+    delta.
     Runs outside the baseline's tested ratio range are left out."""
     rows = []
     for _, r in runs[runs["approach"] != baseline_approach].iterrows():

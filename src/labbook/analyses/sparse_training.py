@@ -32,7 +32,8 @@ def after_warmup(run: Run, warmup: int) -> pd.DataFrame:
 
 
 def within_band(rates, target: float, band: float) -> np.ndarray:
-    """Boolean per epoch: |rate - target| <= band (fractions; a hair of slack for float rounding)."""
+    """Boolean per epoch: |rate - target| <= band (fractions; a hair of slack for
+    float rounding)."""
     return np.abs(np.asarray(rates, dtype=float) - target) <= band + 1e-12
 
 
@@ -56,7 +57,8 @@ def timing(gated: Run, baseline: Run | None, sample_by_sample: Run | None) -> pd
 
 def window_trend(df: pd.DataFrame, column: str, window: int, confidence: float) -> dict | None:
     """Least-squares slope of *column* per epoch over the last *window* epochs, with its t-interval
-    (stats.linear_trend): slope, lower, upper, first, last (epochs), n. None with fewer than 3 epochs."""
+    (stats.linear_trend): slope, lower, upper, first, last (epochs), n. None with fewer than 3
+    epochs."""
     d = df.dropna(subset=[column]).tail(max(window, 3))
     if len(d) < 3:
         return None
@@ -66,8 +68,8 @@ def window_trend(df: pd.DataFrame, column: str, window: int, confidence: float) 
 
 def _trend_text(t: dict, unit: str, confidence: float) -> str:
     return (
-        f"slope {t['slope']:+.3g}{unit}/epoch ({confidence:.0%} CI {t['lower']:+.3g} to {t['upper']:+.3g}) "
-        f"over epochs {t['first']}–{t['last']}"
+        f"slope {t['slope']:+.3g}{unit}/epoch ({confidence:.0%} CI {t['lower']:+.3g} to "
+        f"{t['upper']:+.3g}) over epochs {t['first']}–{t['last']}"
     )
 
 
@@ -104,35 +106,37 @@ def controller_advice(
         and state["threshold_moved"] in ("up", "down")
     ):
         advice = (
-            f"The threshold controller is acting ({moved}) but over-corrects: {swing} instead of settling near "
-            f"{target:.1%}. Lower `energy_pressure`{was_p} so each step is smaller and allow more warm-up "
-            "epochs; changing `activation_threshold` will not help, the controller already moves it."
+            f"The threshold controller is acting ({moved}) but over-corrects: {swing} instead of "
+            f"settling near {target:.1%}. Lower `energy_pressure`{was_p} so each step is smaller "
+            "and allow more warm-up epochs; changing `activation_threshold` will not help, the "
+            "controller already moves it."
         )
     elif state["too_high"] and state["threshold_moved"] == "up":
         advice = (
-            f"The controller raises the threshold ({moved}) but too slowly to reach the target: increase "
-            f"`energy_pressure`{was_p}."
+            f"The controller raises the threshold ({moved}) but too slowly to reach the target: "
+            f"increase `energy_pressure`{was_p}."
         )
     elif state["too_low"] and state["threshold_moved"] == "down":
         advice = (
-            f"The controller lowers the threshold ({moved}) but too slowly to reach the target: increase "
-            f"`energy_pressure`{was_p}."
+            f"The controller lowers the threshold ({moved}) but too slowly to reach the target: "
+            f"increase `energy_pressure`{was_p}."
         )
     elif state["too_high"]:
         advice = (
-            f"Activation rate too high: processing too many samples — increase `activation_threshold`{was_thr} "
-            f"or `energy_pressure`{was_p}."
+            "Activation rate too high: processing too many samples — increase "
+            f"`activation_threshold`{was_thr} or `energy_pressure`{was_p}."
             + (f" ({moved[0].upper() + moved[1:]}.)" if moved else "")
         )
     elif state["too_low"]:
         advice = (
-            f"Activation rate too low: not processing enough samples — decrease `activation_threshold`{was_thr}."
+            "Activation rate too low: not processing enough samples — decrease "
+            f"`activation_threshold`{was_thr}."
             + (f" ({moved[0].upper() + moved[1:]}.)" if moved else "")
         )
     elif state["oscillating"]:
         advice = (
-            f"The gate over-corrects from epoch to epoch ({swing}): lower `energy_pressure`{was_p} so the "
-            "threshold adapts more gently, or allow more warm-up epochs."
+            f"The gate over-corrects from epoch to epoch ({swing}): lower `energy_pressure`{was_p} "
+            "so the threshold adapts more gently, or allow more warm-up epochs."
         )
     else:
         advice = ""
@@ -208,7 +212,8 @@ def run_checks(
         Check(
             "activation rate within the target band after warm-up",
             in_band,
-            f"mean {rate.mean():.1%}, range {rate.min():.1%}–{rate.max():.1%} over epochs {int(steady['epoch'].iloc[0])}–{int(steady['epoch'].iloc[-1])}",
+            f"mean {rate.mean():.1%}, range {rate.min():.1%}–{rate.max():.1%} over epochs "
+            f"{int(steady['epoch'].iloc[0])}–{int(steady['epoch'].iloc[-1])}",
             f"{target:.1%} ± {band:.1%}",
             "" if in_band else control["advice"],
         )
@@ -265,7 +270,8 @@ def run_checks(
                 ""
                 if ok
                 else "Speedup below target: make sure only the active samples are trained, in one "
-                "batched forward pass (boolean-mask indexing), and that both runs were timed on the same hardware.",
+                "batched forward pass (boolean-mask indexing), and that both runs were timed on "
+                "the same hardware.",
             )
         )
     return out

@@ -13,7 +13,8 @@ METRICS_COLUMNS = ["run", "method", "seed", "dataset", "epoch", "step", "subset"
 
 
 def validate_metrics_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Check the long metrics table contract; returns *df*. InputError names *source* and the column."""
+    """Check the long metrics table contract; returns *df*. InputError names *source* and the
+    column."""
     missing = [c for c in METRICS_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"{source}: metrics table lacks column(s) {missing}")

@@ -74,7 +74,8 @@ def is_remote(repo_path: str) -> bool:
 
 
 def check_local_repo(root: Path) -> Path:
-    """The repository root *root* checked: it exists and holds a .aim folder. Returns the .aim path."""
+    """The repository root *root* checked: it exists and holds a .aim folder. Returns
+    the .aim path."""
     if not root.exists():
         raise inputs.not_found(root, "repo_path")
     if not root.is_dir():
@@ -84,8 +85,8 @@ def check_local_repo(root: Path) -> Path:
     aim_dir = root / ".aim"
     if not aim_dir.is_dir():
         raise InputError(
-            f"{root}: no .aim folder here, so this is not an Aim repository (point repo_path at the "
-            "folder that contains .aim)"
+            f"{root}: no .aim folder here, so this is not an Aim repository (point repo_path at "
+            "the folder that contains .aim)"
         )
     return aim_dir
 
@@ -118,7 +119,8 @@ def repo_digest(aim_dir: Path) -> str:
 
 
 def reindex(root: Path) -> None:
-    """`aim storage --repo ROOT reindex -y` (rebuilds the repository's index; touches nothing else)."""
+    """`aim storage --repo ROOT reindex -y` (rebuilds the repository's index; touches
+    nothing else)."""
     aim = Path(sys.executable).with_name("aim")
     done = subprocess.run(
         [str(aim), "storage", "--repo", str(root), "reindex", "-y"], capture_output=True, text=True
@@ -212,8 +214,8 @@ def _read_parallel(repo_path: str, hashes: list[str]) -> tuple[list, list, list]
 
 
 def _run_info(repo, hashes: list[str]) -> dict[str, tuple[str, str, list[str]]]:
-    """{hash: (name, experiment, sorted tags)}: from the run-metadata SQLite in one query for a local
-    repository; through each run for a server (aim serves no SQLite to its clients)."""
+    """{hash: (name, experiment, sorted tags)}: from the run-metadata SQLite in one query for a
+    local repository; through each run for a server (aim serves no SQLite to its clients)."""
     if repo.structured_db is not None:
         return {
             r.hash: (r.name or "", r.experiment or "", sorted(r.tags))
@@ -241,9 +243,10 @@ def _read_repo(
     if missing:
         if not do_reindex or root is None:
             raise InputError(
-                f"{repo_path}: {len(missing)} of {len(all_runs)} runs are not in the repository's index (aim 3.29 "
-                f"indexes runs late), so they cannot be read and would be missing from this analysis. Fix it with "
-                f"`aim storage --repo {repo_path} reindex -y`, or set the parameter reindex: true."
+                f"{repo_path}: {len(missing)} of {len(all_runs)} runs are not in the repository's "
+                "index (aim 3.29 indexes runs late), so they cannot be read and would be missing "
+                f"from this analysis. Fix it with `aim storage --repo {repo_path} reindex -y`, or "
+                "set the parameter reindex: true."
             )
         reindex(root)
         repo = Repo(repo_path)
@@ -345,7 +348,8 @@ def select(
     exclude_tags: list[str] = (),
 ) -> Selection:
     """Runs tagged *dataset*, having every include tag and no exclude tag, whose MoE type is the
-    first tag found in *moe_types* (tag -> display name). Every run left out is counted in a note."""
+    first tag found in *moe_types* (tag -> display name). Every run left out is counted in a note.
+    """
     notes = []
     rows = []
     no_dataset, excluded, no_type = [], [], []
@@ -364,8 +368,8 @@ def select(
         rows.append({"hash": r.run, "name": r.name, "method": moe, "seed": r.seed})
     if no_dataset:
         notes.append(
-            f"{len(no_dataset)} of the repository's runs lack the dataset tag {dataset!r} (other datasets) "
-            f"and are not part of this report (e.g. {_describe(no_dataset[:2])})."
+            f"{len(no_dataset)} of the repository's runs lack the dataset tag {dataset!r} (other "
+            f"datasets) and are not part of this report (e.g. {_describe(no_dataset[:2])})."
         )
     if excluded:
         notes.append(
@@ -375,8 +379,8 @@ def select(
     warnings = []
     if no_type:
         warnings.append(
-            f"{len(no_type)} {dataset} run(s) have no MoE-type tag from the name table and are left out: "
-            f"{_describe(no_type[:5])}. Add their tag to moe_types to include them."
+            f"{len(no_type)} {dataset} run(s) have no MoE-type tag from the name table and are "
+            f"left out: {_describe(no_type[:5])}. Add their tag to moe_types to include them."
         )
     for run_hash, error in loaded.skipped:
         warnings.append(f"Run {run_hash} could not be read and is skipped: {error}")
@@ -398,8 +402,8 @@ def select(
     dup = runs[runs["seed"].notna()].groupby(["method", "seed"])["name"].agg(list)
     for (method, seed), names in dup[dup.str.len() > 1].items():
         warnings.append(
-            f"{len(names)} {method} runs have seed {seed} ({', '.join(map(repr, names))}): all are kept "
-            "as separate runs; check for a run logged twice."
+            f"{len(names)} {method} runs have seed {seed} ({', '.join(map(repr, names))}): all are "
+            "kept as separate runs; check for a run logged twice."
         )
     order = [list(moe_types).index(m) for m in runs["method"]]
     runs = (

@@ -8,9 +8,11 @@ Method file (one per method), JSON object:
     gate_means   list of lists, blocks x experts                optional   mean gate activation
     method       string                                         optional   display name
     notes        string                                         optional
-Experts ablation: {"experts_per_block": [...], "accuracy": [...] or [[per seed], ...], "params_m": [...]?}
-Entropy sweep:    {"entropy_coeff": [...], "accuracy": [...] or [[...]], "avg_entropy": [...] or [[...]]}
-Convergence CSV:  columns epoch, train_loss, val_acc, and optionally method.
+Experts ablation (JSON):
+    {"experts_per_block": [...], "accuracy": [...] or [[per seed], ...], "params_m": [...]?}
+Entropy sweep (JSON):
+    {"entropy_coeff": [...], "accuracy": [...] or [[...]], "avg_entropy": [...] or [[...]]}
+Convergence CSV: columns epoch, train_loss, val_acc, and optionally method.
 """
 
 import io
@@ -47,7 +49,8 @@ class ChainOfExpertsResults:
     notes: list[str] = field(default_factory=list)
 
     def metrics_table(self) -> pd.DataFrame:
-        """The shared long metrics table: one row per method x seed x metric (accuracy, params_m, gflops)."""
+        """The shared long metrics table: one row per method x seed x metric (accuracy, params_m,
+        gflops)."""
         rows = []
         for m in self.methods.values():
             for seed, acc in enumerate(m.accuracy):
@@ -133,8 +136,8 @@ def check_methods(methods: dict[str, MethodResult]) -> None:
         )
     if fraction:
         raise InputError(
-            f"{fraction[0].path}: field 'accuracy' has every value in [0, 1] in every file: it looks "
-            "like fractions, but accuracy is in % (multiply by 100)"
+            f"{fraction[0].path}: field 'accuracy' has every value in [0, 1] in every file: it "
+            "looks like fractions, but accuracy is in % (multiply by 100)"
         )
 
 

@@ -2,13 +2,20 @@
 
 A seed file holds one top-level key, the seed (as a string), mapping method -> result:
 
-    {"42": {"bp": {"log": {"train_acc": [...], "test_acc": [...],        required, fractions in [0, 1], one per epoch
-                           "state_pred_error": [...]},                   optional, one per epoch
-                   "diagnostics": {"bp_cosine": [...],                   optional, one per layer
-                                   "perturbation_rho": [...],            optional, one per layer
-                                   "nudging": {"0.01": [...], ...}},     optional, eta -> one per layer
-                   "drift": {"blocks.0.w1.weight": 0.12, ...}},          optional, parameter name -> relative drift
+    {"42": {"bp": {"log": {"train_acc": [...], "test_acc": [...],
+                           "state_pred_error": [...]},
+                   "diagnostics": {"bp_cosine": [...],
+                                   "perturbation_rho": [...],
+                                   "nudging": {"0.01": [...], ...}},
+                   "drift": {"blocks.0.w1.weight": 0.12, ...}},
             "dfa": {...}}}
+
+    log.train_acc, log.test_acc    required; fractions in [0, 1], one per epoch
+    log.state_pred_error           optional; one per epoch
+    diagnostics.bp_cosine          optional; one per layer
+    diagnostics.perturbation_rho   optional; one per layer
+    diagnostics.nudging            optional; step size eta -> one value per layer
+    drift                          optional; parameter name -> relative drift
 
 What is wrong with a file is an InputError naming the file and the field. What is merely absent
 (a method missing from one seed, a diagnostic not recorded, logs of different lengths across
@@ -44,7 +51,8 @@ class Results:
     notes: list[str] = field(default_factory=list)
 
     def metrics_table(self, dataset: str | None = None) -> pd.DataFrame:
-        """The shared long metrics table: accuracy (train/test) and state-prediction error per epoch."""
+        """The shared long metrics table: accuracy (train/test) and state-prediction error per
+        epoch."""
         df = self.curves.copy()
         df["run"] = df["method"] + "/seed" + df["seed"]
         df["subset"] = df["metric"].map({"train_acc": "train", "test_acc": "test"}).fillna("train")
@@ -202,8 +210,8 @@ def load(
         if len(set(lengths.values())) > 1:
             notes.append(
                 f"Method {method!r} has logs of different lengths across seeds "
-                f"({', '.join(f'seed {s}: {n}' for s, n in lengths.items())} epochs): curves and final "
-                f"accuracies use the first {common} epochs of every seed."
+                f"({', '.join(f'seed {s}: {n}' for s, n in lengths.items())} epochs): curves and "
+                f"final accuracies use the first {common} epochs of every seed."
             )
         for seed, log in logs.items():
             for metric, values in log.items():
@@ -221,19 +229,19 @@ def load(
     for (method, name), seeds in missing_diag.items():
         if name is None:
             notes.append(
-                f"Method {method!r} records no diagnostics in seed(s) {', '.join(seeds)}: left out of the "
-                f"per-layer panels."
+                f"Method {method!r} records no diagnostics in seed(s) {', '.join(seeds)}: left out "
+                "of the per-layer panels."
             )
         else:
             notes.append(
-                f"Diagnostic {name!r} is not recorded for method {method!r} in seed(s) {', '.join(seeds)}: "
-                f"left out of that panel."
+                f"Diagnostic {name!r} is not recorded for method {method!r} in seed(s) "
+                f"{', '.join(seeds)}: left out of that panel."
             )
     if unmatched:
         shown = sorted(unmatched)
         notes.append(
-            f"{len(shown)} drift key(s) do not match the block pattern {drift_pattern!r} and are not "
-            f"plotted (e.g. {', '.join(repr(k) for k in shown[:3])})."
+            f"{len(shown)} drift key(s) do not match the block pattern {drift_pattern!r} and are "
+            f"not plotted (e.g. {', '.join(repr(k) for k in shown[:3])})."
         )
     return Results(
         seeds=list(files),

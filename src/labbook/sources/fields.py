@@ -1,4 +1,5 @@
-"""Field checks shared by the JSON adapters: each raises InputError naming the file and the field."""
+"""Field checks shared by the JSON adapters: each raises InputError naming the file
+and the field."""
 
 import math
 from pathlib import Path

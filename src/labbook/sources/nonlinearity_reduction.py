@@ -6,9 +6,11 @@ A runs folder holds one sub-folder per run:
                          val_loss; optional "gating": list of per-layer objects
                          {layer, alpha_mean, alpha_median, alpha_lt_0.1, alpha_gt_0.9, alphas?}
                          (alphas: the per-neuron gate values, for distributions and threshold rules)
-    <run>/meta.json      {"config": {"approach": "fixed" | "gating" | ..., "linear_ratio"?, "seed"?,
-                          "dataset"?}, "latency": {"mean_latency_s", "p50_latency_s", "p90_latency_s"},
-                          "param_counts": {"trainable_params"}, "approx_linear_flops", "memory_mb"}
+    <run>/meta.json      {"config": {"approach": "fixed" | "gating" | ..., "linear_ratio"?,
+                                     "seed"?, "dataset"?},
+                          "latency": {"mean_latency_s", "p50_latency_s", "p90_latency_s"},
+                          "param_counts": {"trainable_params"}, "approx_linear_flops",
+                          "memory_mb"}
     <run>/activation_stats.json   optional: {layer: {stat: number}}
 
 The linear ratio (fraction of neurons made linear) of each run comes from, in order:
@@ -95,7 +97,8 @@ def ratio_from_name(name: str) -> float | None:
 
 
 def gating_ratio(final_gating: list[dict], rule: str, threshold: float) -> float | None:
-    """Effective linear ratio from the last epoch's per-layer gate stats, or None if the rule has no data.
+    """Effective linear ratio from the last epoch's per-layer gate stats, or None if the rule has no
+    data.
 
     mean_alpha: 1 - mean over layers of alpha_mean (the seed's rule). below_threshold: share of
     all neurons with alpha < threshold, from per-neuron `alphas` (pooled over layers) or, without
@@ -140,7 +143,8 @@ def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
                 )
             if v is not None and metric not in ACCURACIES and v < 0:
                 raise InputError(
-                    f"{path}: field [{i}].{metric} = {v:g} is outside its domain (a loss, not negative)"
+                    f"{path}: field [{i}].{metric} = {v:g} is outside its domain (a loss, not "
+                    "negative)"
                 )
             row[metric] = v
         rows.append(row)
@@ -245,7 +249,8 @@ def _activation(path: Path, run: str) -> list[tuple]:
 def load_runs(
     runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: float = 0.5
 ) -> RunSet:
-    """Every run folder of *runs_dir* (sorted by name); unusable runs go to ``skipped`` with the reason.
+    """Every run folder of *runs_dir* (sorted by name); unusable runs go to ``skipped`` with the
+    reason.
 
     InputError when the folder is missing or no usable run is left."""
     if ratio_rule not in RATIO_RULES:
@@ -356,8 +361,9 @@ def load_runs(
     ):
         if len(g) > 1:
             notes.append(
-                f"Runs {', '.join(g['run'])} share dataset {dataset}, approach {approach}, linear ratio "
-                f"{ratio:g} and seed {seed}: duplicates of one setting; all are pooled as separate seeds."
+                f"Runs {', '.join(g['run'])} share dataset {dataset}, approach {approach}, linear "
+                f"ratio {ratio:g} and seed {seed}: duplicates of one setting; all are pooled as "
+                "separate seeds."
             )
     history = pd.concat(histories, ignore_index=True)[["run", "epoch", *EPOCH_METRICS]]
     return RunSet(

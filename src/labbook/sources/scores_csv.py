@@ -43,8 +43,8 @@ def load(path: Path) -> pd.DataFrame:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{path}: column {col!r} row {row + 2} is not a{'n integer' if col == 'seed' else ' finite number'}:"
-                f" {df[col].iloc[row]!r}"
+                f"{path}: column {col!r} row {row + 2} is not "
+                f"a{'n integer' if col == 'seed' else ' finite number'}: {df[col].iloc[row]!r}"
             )
         df[col] = values
     if df["method"].isna().any():

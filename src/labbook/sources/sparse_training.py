@@ -4,7 +4,8 @@ A metrics file is the trainer's metrics dumped as JSON, one per run:
 
     {
       "run": "vit-gated",                           optional display name (default: file stem)
-      "kind": "gated",                              gated | baseline | sample_by_sample (default gated)
+      "kind": "gated",                              gated | baseline | sample_by_sample
+                                                    (default gated)
       "config": {"target_activation_rate": 0.06,    required for gated runs (fraction, 0-1)
                  "activation_threshold": 0.4, "energy_pressure": 0.2, "lr": 1e-4, "epochs": 10,
                  "samples_per_epoch": 50000},       all optional but the target
@@ -55,8 +56,8 @@ class Run:
 
 
 def _check_domains(columns: dict, names: dict, path: Path) -> None:
-    """Values outside their domain: accuracy in % (0-100, and not fractions), loss and thresholds not
-    negative, epoch times positive."""
+    """Values outside their domain: accuracy in % (0-100, and not fractions), loss and thresholds
+    not negative, epoch times positive."""
 
     def field(ours):
         return f"'metrics.{names[ours]}'"
@@ -66,13 +67,13 @@ def _check_domains(columns: dict, names: dict, path: Path) -> None:
         bad = np.flatnonzero((acc < 0) | (acc > 100))
         if bad.size:
             raise InputError(
-                f"{path}: field {field('val_accuracy')}[{bad[0]}] = {acc[bad[0]]:g} is not a percentage "
-                "in [0, 100]"
+                f"{path}: field {field('val_accuracy')}[{bad[0]}] = {acc[bad[0]]:g} is not a "
+                "percentage in [0, 100]"
             )
         if acc.max() <= 1.0:
             raise InputError(
-                f"{path}: field {field('val_accuracy')} has every value in [0, 1] "
-                f"(largest {acc.max():g}): it looks like fractions, but this format's accuracy is in % "
+                f"{path}: field {field('val_accuracy')} has every value in [0, 1] (largest "
+                f"{acc.max():g}): it looks like fractions, but this format's accuracy is in % "
                 "(multiply by 100)"
             )
     for ours, ok, what in (
@@ -147,7 +148,7 @@ def check_names(runs: list[Run]) -> None:
     for r in runs:
         if r.name in seen:
             raise InputError(
-                f"{r.path}: field 'run' {r.name!r} is also the name of {seen[r.name].path}: give each run "
-                "its own name"
+                f"{r.path}: field 'run' {r.name!r} is also the name of {seen[r.name].path}: give "
+                "each run its own name"
             )
         seen[r.name] = r
