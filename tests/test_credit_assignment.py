@@ -323,3 +323,20 @@ def test_two_methods_may_not_share_a_display_name():
         ValueError, match=r"parameter labels: 'bp' and 'dfa' would both be shown as 'X'"
     ):
         credit.display_names(["bp", "dfa"], {"bp": "X", "dfa": "X"})
+
+
+def test_seeds_read_lists_each_seeds_methods_in_order_and_its_last_epoch():
+    import pandas as pd
+
+    metrics = pd.DataFrame(
+        {
+            "seed": ["1", "1", "1", "2", "2"],
+            "method": ["dfa", "bp", "bp", "bp", "bp"],
+            "epoch": [1, 1, 2, 1, 3],
+        }
+    )
+    out = credit.seeds_read(metrics, ["1", "2"], ["bp", "dfa"], {"bp": "BP", "dfa": "DFA"})
+    assert out.to_dict("records") == [
+        {"seed": "1", "methods": "BP, DFA", "epochs": 2},
+        {"seed": "2", "methods": "BP", "epochs": 3},
+    ]

@@ -193,3 +193,20 @@ def test_print_size_follows_the_tight_box():
     ax.plot([0, 1], [0, 1])
     w, h = figures.print_size(fig)
     assert 3.0 < w < 3.4 and 1.8 < h < 2.2
+
+
+def test_bars_label_each_bar_with_its_text_above_its_whisker():
+    with plt.rc_context(style.paper()):
+        fig, ax = plt.subplots()
+        statplots.bars(
+            ax,
+            ["a", "b"],
+            [1.0, 2.0],
+            ["C0", "C1"],
+            lower=[0.5, np.nan],
+            upper=[1.5, np.nan],
+            texts=["1.0", "2.0 (+1.0)"],
+        )
+        labels = {t.get_text(): t.xy for t in ax.texts}
+        plt.close(fig)
+    assert labels == {"1.0": (0, 1.5), "2.0 (+1.0)": (1, 2.0)}  # whisker top, or the bar top

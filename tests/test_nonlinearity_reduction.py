@@ -369,3 +369,16 @@ def test_findings_follow_the_data(data, tmp_path):
     after = nlr.min_nonlinear(nlr.groups(source.load_runs(root).runs, 0.95), "fixed", 0.01).iloc[0]
     assert before["linear_ratio"] == 0.5 and after["linear_ratio"] == 0.25
     assert after["next_ratio"] == 0.5 and after["next_acc"] == pytest.approx(0.90)
+
+
+def test_all_nonlinear_accuracy_is_the_baseline_ratio_zero_mean_per_dataset():
+    groups = pd.DataFrame(
+        {
+            "dataset": ["mnist", "mnist", "mnist", "cifar10"],
+            "approach": ["fixed", "fixed", "gating", "fixed"],
+            "linear_ratio": [0.0, 0.5, 0.0, 0.5],
+            "val_acc": [0.98, 0.95, 0.90, 0.70],
+        }
+    )
+    ref = nlr.all_nonlinear_accuracy(groups, "fixed")
+    assert ref.to_dict() == {"mnist": 0.98}  # cifar10 has no ratio-0 run: absent, not NaN

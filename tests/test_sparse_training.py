@@ -64,14 +64,17 @@ def _broken(path, value):
     [
         (
             _broken("metrics.activation_rates", None),
-            r"required field 'activation_rates' is missing",
+            r"required field 'metrics.activation_rates' is missing",
         ),
         (
             _broken("metrics.activation_rates", [10, 7, 6]),
             r"'metrics.activation_rates'\[0\] = 10.0 is not a fraction.*percentages",
         ),
         (_broken("metrics.epoch_times", [1, 2]), "different lengths"),
-        (_broken("metrics.train_loss", [1, "x", 2]), r"'train_loss'\[1\] must be a finite number"),
+        (
+            _broken("metrics.train_loss", [1, "x", 2]),
+            r"'metrics.train_loss'\[1\] must be a finite number",
+        ),
         (_broken("config.target_activation_rate", None), "required field 'target_activation_rate'"),
         (_broken("config.target_activation_rate", 6), "must be a fraction in"),
         (_broken("metrics", None), "field 'metrics' must be an object"),

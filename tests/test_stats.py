@@ -390,3 +390,12 @@ def test_reverse_pairs_are_mirrors_of_the_same_replicates(scores):
     assert legacy_cis["m1:m0"].tolist() != pytest.approx(
         [1 - legacy_cis["m0:m1"][1], 1 - legacy_cis["m0:m1"][0]]
     )
+
+
+def test_pair_row_finds_a_pair_in_either_order():
+    ev = stats.compare({"a": np.array([1.0, 2.0, 3.0]), "b": np.array([2.0, 3.0, 5.0])})
+    assert stats.pair_row(ev, "b", "a")["p_holm"] == stats.pair_row(ev, "a", "b")["p_holm"]
+    row = stats.pair_row(ev, "b", "a")
+    assert row["x"] == "a" and row["diff"] == pytest.approx(-4 / 3)
+    with pytest.raises(KeyError, match=r"\('a', 'c'\) was not compared"):
+        stats.pair_row(ev, "a", "c")

@@ -28,10 +28,12 @@ def bars(
     value_format: str = "{:.1f}",
     label_values: bool = True,
     width: float = 0.65,
+    texts: Sequence[str] | None = None,
 ):
     """Vertical bars from zero with optional interval whiskers [lower, upper], each labelled with
-    its value above the whisker (or the bar) so no label crosses a whisker; the value axis keeps
-    headroom for the labels. Returns the Axes."""
+    its value (*value_format*), or with *texts* (one per bar) when given, above the whisker (or the
+    bar) so no label crosses a whisker; the value axis keeps headroom for the labels. Returns the
+    Axes."""
     values = np.asarray(values, dtype=float)
     x = np.arange(len(values))
     ax.bar(x, values, color=list(colors), width=width)
@@ -46,9 +48,10 @@ def bars(
             )
             top[have] = values[have] + err[1]
     if label_values:
-        for xi, t, v in zip(x, top, values):
+        shown = list(texts) if texts is not None else [value_format.format(v) for v in values]
+        for xi, t, text in zip(x, top, shown):
             ax.annotate(
-                value_format.format(v),
+                text,
                 (xi, max(t, 0)),
                 xytext=(0, 2),
                 textcoords="offset points",

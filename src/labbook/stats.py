@@ -405,6 +405,18 @@ def compare(
     return out
 
 
+def pair_row(evidence: pd.DataFrame, a: str, b: str) -> pd.Series:
+    """The row of a `compare` table for the pair {a, b}, whichever of them was X (p and p_holm do
+    not depend on the order; diff does). KeyError naming the pair when it was not compared."""
+    hit = evidence[
+        ((evidence["x"] == a) & (evidence["y"] == b))
+        | ((evidence["x"] == b) & (evidence["y"] == a))
+    ]
+    if hit.empty:
+        raise KeyError(f"the pair ({a!r}, {b!r}) was not compared")
+    return hit.iloc[0]
+
+
 # ---------------------------------------------------------------- probability of improvement
 
 

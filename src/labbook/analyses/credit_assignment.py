@@ -23,6 +23,23 @@ def display_names(methods: list[str], labels: dict[str, str]) -> dict[str, str]:
     return names
 
 
+def seeds_read(
+    metrics: pd.DataFrame, seeds: list[str], methods: list[str], names: dict[str, str]
+) -> pd.DataFrame:
+    """One row per seed, in *seeds* order: the methods that seed's file holds (display names from
+    *names*, in *methods* order, comma-separated) and its last epoch. metrics: the long metrics
+    table (columns seed, method, epoch, ...). Columns seed, methods, epochs."""
+    present = metrics.groupby("seed")["method"].agg(set)
+    last = metrics.groupby("seed")["epoch"].max()
+    return pd.DataFrame(
+        {
+            "seed": seeds,
+            "methods": [", ".join(names[m] for m in methods if m in present[s]) for s in seeds],
+            "epochs": [int(last[s]) for s in seeds],
+        }
+    )
+
+
 def seed_matrix(results: Results, method: str, metric: str) -> np.ndarray:
     """array(seeds, epochs) of *metric* for *method* (seeds that have it, in seed order)."""
     sub = results.curves[

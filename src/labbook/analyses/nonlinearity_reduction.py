@@ -111,6 +111,16 @@ def min_nonlinear(
     )
 
 
+def all_nonlinear_accuracy(group_table: pd.DataFrame, baseline_approach: str) -> pd.Series:
+    """Mean validation accuracy (fraction) of the baseline approach's all-nonlinear setting
+    (linear ratio 0), by dataset; datasets without that setting are absent. group_table: `groups`
+    output."""
+    ref = group_table[
+        (group_table["approach"] == baseline_approach) & (group_table["linear_ratio"] == 0)
+    ]
+    return ref.set_index("dataset")["val_acc"]
+
+
 def latency_gain(group_table: pd.DataFrame, baseline_approach: str, at: float) -> pd.DataFrame:
     """Per dataset: mean latency at the tested ratio nearest *at* vs. at ratio 0 (baseline
     approach). Columns dataset, linear_ratio (the one used), latency_0, latency,

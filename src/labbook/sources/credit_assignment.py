@@ -89,23 +89,22 @@ def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
         raise InputError(
             f"{path}: field '{where}.log' must be an object with train_acc and test_acc lists"
         )
-    out = {}
-    for metric in LOG_METRICS:
-        values = fields.vector(
-            log, metric, path, required=metric != "state_pred_error", where=f"{where}.log.{metric}"
+    out = fields.per_epoch_vectors(
+        log,
+        {m: m for m in LOG_METRICS},
+        path,
+        required=FRACTIONS,
+        fractions=FRACTIONS,
+        where=f"{where}.log",
+    )
+    if "state_pred_error" in out:
+        fields.check_range(
+            out["state_pred_error"],
+            path,
+            f"'{where}.log.state_pred_error'",
+            0,
+            what="an error, not negative",
         )
-        if values is None:
-            continue
-        if metric in FRACTIONS:
-            fields.check_fractions(values, path, f"'{where}.log.{metric}'")
-        else:
-            fields.check_range(
-                values, path, f"'{where}.log.{metric}'", 0, what="an error, not negative"
-            )
-        out[metric] = values
-    lengths = {k: len(v) for k, v in out.items()}
-    if len(set(lengths.values())) != 1:
-        raise InputError(f"{path}: field '{where}.log' has lists of different lengths {lengths}")
     return out
 
 

@@ -2,6 +2,7 @@
 and the field."""
 
 import math
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,36 @@ def vector(
     if length is not None and len(v) != length:
         raise InputError(f"{path}: field {label} has {len(v)} entries, expected {length}")
     return np.asarray(v, dtype=float)
+
+
+def per_epoch_vectors(
+    doc: dict,
+    names: Mapping[str, str],
+    path: Path,
+    required: Collection[str],
+    fractions: Collection[str],
+    where: str,
+) -> dict[str, np.ndarray]:
+    """The per-epoch lists of *doc* (the object at field *where*), read and checked together.
+
+    names: our name -> the field's name in *doc*, in reading order; required: our names that must
+    be present (others are left out when absent); fractions: our names whose values must lie in
+    [0, 1]. Returns {our name: array(epochs)}, every list of the same length; InputError naming
+    the file and the field ("where.field") otherwise.
+    """
+    out = {}
+    for ours, theirs in names.items():
+        label = f"{where}.{theirs}"
+        values = vector(doc, theirs, path, required=ours in required, where=label)
+        if values is None:
+            continue
+        if ours in fractions:
+            check_fractions(values, path, repr(label))
+        out[ours] = values
+    lengths = {names[k]: len(v) for k, v in out.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"{path}: field '{where}' has lists of different lengths {lengths}")
+    return out
 
 
 def check_fractions(values: np.ndarray, path: Path, label: str) -> None:

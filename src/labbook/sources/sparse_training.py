@@ -106,17 +106,9 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
     if not isinstance(metrics, dict):
         raise InputError(f"{path}: field 'metrics' must be an object of per-epoch lists")
     required = GATED_REQUIRED if file_kind == "gated" else ("epoch_time",)
-    columns = {}
-    for ours, theirs in names.items():
-        values = fields.vector(metrics, theirs, path, required=ours in required)
-        if values is None:
-            continue
-        if ours in FRACTIONS:
-            fields.check_fractions(values, path, f"'metrics.{theirs}'")
-        columns[ours] = values
-    lengths = {k: len(v) for k, v in columns.items()}
-    if len(set(lengths.values())) != 1:
-        raise InputError(f"{path}: per-epoch metrics have different lengths {lengths}")
+    columns = fields.per_epoch_vectors(
+        metrics, names, path, required=required, fractions=FRACTIONS, where="metrics"
+    )
     _check_domains(columns, names, path)
     cfg = {}
     for key in (
