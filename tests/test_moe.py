@@ -495,3 +495,17 @@ def test_reads_through_a_real_aim_server(repo, tmp_path):
     finally:
         os.killpg(server.pid, 9)
         server.wait(timeout=30)
+
+
+def test_correlation_table_rows_pooled_then_within():
+    r = {"pearson": 0.5, "pearson_lower": 0.1, "pearson_upper": 0.8}
+    r |= {"spearman": 0.6, "spearman_lower": 0.2, "spearman_upper": 0.9}
+    table = moe.correlation_table({"n": 10, "pooled": r, "within": r})
+    assert table["Correlation"].tolist() == [
+        "Spearman (pooled)",
+        "Pearson (pooled)",
+        "Spearman (within types)",
+        "Pearson (within types)",
+    ]
+    assert table.iloc[1].tolist() == ["Pearson (pooled)", 0.5, 0.1, 0.8]
+    assert len(moe.correlation_table({"n": 10, "pooled": r})) == 2

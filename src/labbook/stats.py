@@ -674,11 +674,8 @@ def correlation_ci(
         return np.divide((a * b).sum(axis=-1), den, out=np.full(den.shape, np.nan), where=den > 0)
 
     q = _percentiles(confidence)
-    xs, ys, gs = (
-        x[idx],
-        y[idx],
-        g[idx[0]],
-    )  # idx keeps group blocks in place: column groups are fixed
+    # idx keeps the group blocks in place: the group of each column is fixed
+    xs, ys, gs = x[idx], y[idx], g[idx[0]]
     out = {"n": int(x.size), "groups": len(members)}
     variants = {"pooled": (lambda v, gi: v, lambda v, gi: ranks(v))}
     if groups is not None:

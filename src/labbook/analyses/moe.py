@@ -172,3 +172,22 @@ def score_matrices(
 def final_epoch(wide: pd.DataFrame, epoch: int) -> pd.DataFrame:
     """Rows of *epoch* (one per run): for the hardware comparison and the entropy correlation."""
     return wide[wide["epoch"] == epoch].reset_index(drop=True)
+
+
+def correlation_table(relation: dict) -> pd.DataFrame:
+    """The rows of stats.correlation_ci's result for a table: Spearman and Pearson, pooled over
+    types and (when computed) within types. Columns Correlation, Estimate, CI low, CI high."""
+    scopes = {"pooled": "pooled", "within": "within types"}
+    return pd.DataFrame(
+        [
+            {
+                "Correlation": f"{kind} ({scopes[scope]})",
+                "Estimate": relation[scope][kind.lower()],
+                "CI low": relation[scope][f"{kind.lower()}_lower"],
+                "CI high": relation[scope][f"{kind.lower()}_upper"],
+            }
+            for scope in scopes
+            if scope in relation
+            for kind in ("Spearman", "Pearson")
+        ]
+    )
