@@ -5,14 +5,14 @@ import json
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from labbook import figures, inputs, paths, provenance, style, tables  # noqa: E402
-from labbook import params as params_mod  # noqa: E402
-from labbook.findings import Findings  # noqa: E402
+from labbook import figures, inputs, paths, provenance, style, tables
+from labbook import params as params_mod
+from labbook.findings import Findings
 
 
 def test_paths_are_absolute_and_rooted():

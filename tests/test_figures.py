@@ -4,11 +4,11 @@ clean ones none."""
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from labbook import figures, statplots, style  # noqa: E402
+from labbook import figures, statplots, style
 
 
 @pytest.fixture(autouse=True)

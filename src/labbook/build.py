@@ -205,7 +205,8 @@ def _execute(
                 os.dup2(saved, 2)
     except papermill.PapermillExecutionError as exc:
         return f"papermill: the notebook raised {exc.ename}: {exc.evalue}"
-    except Exception as exc:  # noqa: BLE001 - a dead kernel or a timeout fails this report, not the build
+    # anything else (a dead kernel, a timeout) fails this report, not the build
+    except Exception as exc:
         return (
             f"papermill: {type(exc).__name__}: "
             f"{str(exc)[-2000:]}\n{log.read_text(errors='replace')[-2000:]}"

@@ -112,7 +112,7 @@ def ranking_claim(
 
     means = {m: float(np.mean(v)) for m, v in samples.items()}
 
-    def _fmt(value, spec):  # noqa: F811 - numbers in this sentence carry the unit suffix
+    def _fmt(value, spec):  # numbers in this sentence carry the unit suffix
         return format(value, spec) + suffix
 
     best = (max if higher_is_better else min)(means, key=means.get)

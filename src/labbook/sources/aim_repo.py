@@ -184,7 +184,9 @@ def _read_runs(repo_path: str, hashes: list[str]) -> tuple[list, list, list]:
     for run_hash in hashes:
         try:
             seed, cols = _read_run(repo, run_hash)
-        except Exception as exc:  # noqa: BLE001 - one unreadable run (e.g. rocksdb Corruption) must not abort
+        # one unreadable run (aim raises e.g. rocksdb's Corruption, of no public class) is
+        # skipped and named in the report; it must not abort the others
+        except Exception as exc:
             skipped.append((run_hash, f"{type(exc).__name__}: {str(exc).strip()[:300]}"))
             continue
         seeds.append((run_hash, seed))
