@@ -210,3 +210,21 @@ def test_bars_label_each_bar_with_its_text_above_its_whisker():
         labels = {t.get_text(): t.xy for t in ax.texts}
         plt.close(fig)
     assert labels == {"1.0": (0, 1.5), "2.0 (+1.0)": (1, 2.0)}  # whisker top, or the bar top
+
+
+def test_runs_and_mean_panels_legend_and_unused_panels():
+    with plt.rc_context(style.paper()):
+        fig, axes = plt.subplots(1, 3, squeeze=False)
+        runs = np.array([[1.0, 2.0, 3.0], [2.0, 3.0, np.nan]])
+        statplots.runs_and_mean(axes[0, 0], [1, 2, 3], runs, [1.5, 2.5, 3.0], "C3", "SoftMoE")
+        statplots.runs_and_mean(axes[0, 1], [1, 2, 3], runs, [1.5, 2.5, 3.0], "C4", "Top-k")
+        statplots.hide_unused(axes, 2)
+        legend = statplots.runs_and_mean_legend(fig, "mean of the type", ls="--")
+        ax = axes[0, 0]
+        assert [len(s) for s in ax.collections[0].get_segments()] == [3, 2]  # NaN gap dropped
+        assert ax.lines[0].get_color() == "C3" and ax.get_title() == "SoftMoE"
+        assert [a.get_visible() for a in axes.flat] == [True, True, False]
+        assert [t.get_text() for t in legend.get_texts()] == ["one run", "mean of the type"]
+        assert legend.legend_handles[1].get_linestyle() == "--"
+        assert figures.check(fig) == []
+        plt.close(fig)

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from rliable import plot_utils
 
@@ -89,6 +90,45 @@ def run_lines(ax, x, runs, color: str = style.NEUTRAL, lw: float = 0.6, alpha: f
     )
     ax.autoscale_view()
     return ax
+
+
+def runs_and_mean(ax, x, runs, mean, color: str, title: str | None = None):
+    """One panel of a small-multiples figure: a thin neutral line per run (x array(points), runs
+    array(runs, points)) and their mean curve (array(points)) in the group's *color*, with a small
+    title and whole-number x ticks. Returns the Axes."""
+    run_lines(ax, x, runs)
+    ax.plot(x, mean, color=color, lw=1.6)
+    if title:
+        ax.set_title(title, fontsize="small")
+    integer_ticks(ax)
+    return ax
+
+
+def runs_and_mean_legend(
+    fig,
+    mean_label: str = "mean of the group (in its colour)",
+    title: str | None = None,
+    **mean_style,
+):
+    """The legend of runs_and_mean panels, above them (with an optional *title*): a neutral thin
+    line for one run and a thick line for the mean (drawn with *mean_style*, default lw=1.6)."""
+    mean_style = {"lw": 1.6, **mean_style}
+    return fig.legend(
+        handles=[
+            Line2D([], [], color=style.NEUTRAL, lw=0.8, label="one run"),
+            Line2D([], [], color=style.REFERENCE, label=mean_label, **mean_style),
+        ],
+        loc="outside upper center",
+        ncols=2,
+        title=title,
+    )
+
+
+def hide_unused(axes, used: int):
+    """Hide the panels of a grid after the first *used* (a grid larger than its groups)."""
+    for ax in list(np.asarray(axes).flat)[used:]:
+        ax.set_visible(False)
+    return axes
 
 
 def empty_panel(ax, message: str):
