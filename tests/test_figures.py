@@ -228,3 +228,89 @@ def test_runs_and_mean_panels_legend_and_unused_panels():
         assert legend.legend_handles[1].get_linestyle() == "--"
         assert figures.check(fig) == []
         plt.close(fig)
+
+
+def test_log_axes_show_plain_powers_not_mathtext_source():
+    """With mathtext off (names from data shown as written), matplotlib's log formatter would
+    print '$\\mathdefault{10^{-3}}$': the check flags it and plain_log_ticks writes 10⁻³."""
+    with plt.rc_context(style.paper()):
+        fig, ax = plt.subplots()
+        ax.plot(np.arange(1, 50), np.logspace(-5, -1, 49))
+        ax.set_yscale("log")
+        assert [p.kind for p in figures.check(fig)] == ["raw_markup"]
+        figures.plain_log_ticks(fig)
+        assert figures.check(fig) == []
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        plt.close(fig)
+    assert "10⁻³" in labels and not any("$" in s for s in labels)
+
+
+def _repaired(fig) -> list:
+    """What Report.figure does: check, mend, check again (at most three rounds)."""
+    problems = figures.check(fig)
+    for _ in range(3):
+        if not (problems and figures.repair(fig, problems)):
+            break
+        problems = figures.check(fig)
+    return problems
+
+
+def test_repair_leaves_a_clean_figure_exactly_as_drawn():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [1, 4, 9])
+    ax.set(title="Clean", xlabel="Epoch")
+    size = tuple(fig.get_size_inches())
+    assert figures.repair(fig, figures.check(fig)) is False
+    assert tuple(fig.get_size_inches()) == size and ax.get_title() == "Clean"
+
+
+def test_repair_mends_what_a_narrow_column_breaks():
+    """A layout that fits at ICML, drawn at NeurIPS (narrower, larger type): long panel titles
+    collide, category labels collide, a figure title is wider than the figure; once mended the
+    check finds nothing and every word is still there."""
+    titles = ["Offline cosine with BP gradient", "Local perturbation correlation", "Nudging"]
+    with plt.rc_context(style.paper("full", venue="neurips", ncols=3)):
+        fig, axes = plt.subplots(1, 3)
+        for ax, title in zip(axes, titles):
+            ax.plot([0, 1, 2], [0.2, 0.5, 0.4])
+            ax.set_title(title)
+        axes[2].bar(["Baseline run", "Sample-by-\nsample", "Batched\n(gated)"], [3, 4, 1])
+        fig.suptitle("A figure title much longer than any figure in a narrow column is wide " * 2)
+        before = {p.kind for p in figures.check(fig)}
+        assert {"overlap", "tiny_text"} <= before
+        assert _repaired(fig) == []
+    assert " ".join(axes[0].get_title().split()) == titles[0] and "\n" in axes[0].get_title()
+    assert {t.get_rotation() for t in axes[2].get_xticklabels()} == {30.0}
+    assert "Sample-by-sample" in [t.get_text() for t in axes[2].get_xticklabels()]
+
+
+def test_repair_gives_short_panels_height_and_legends_headroom():
+    with plt.rc_context(style.paper("full", venue="neurips", ncols=3)):
+        fig, axes = plt.subplots(1, 3, figsize=(5.5, 1.2))
+        for ax in axes:
+            ax.set(title="Panel", xlabel="Epoch")
+            ax.plot(np.arange(10), np.linspace(1, 10, 10), marker="o", label="a long label")
+            ax.plot(np.arange(10), np.linspace(1, 9, 10), label="another one")
+            ax.legend(loc="upper left")
+        before = {p.kind for p in figures.check(fig)}
+        assert {"small_axes", "legend_over_data"} <= before
+        assert _repaired(fig) == []
+    assert fig.get_figheight() > 1.2 and fig.get_figwidth() == 5.5
+    assert axes[0].get_ylim()[1] > 10
+
+
+def test_fit_in_boxes_shrinks_box_texts_to_their_boxes_only_when_needed():
+    fig, ax = plt.subplots(figsize=(3, 1))
+    ax.set_axis_off()
+    ax.set(xlim=(0, 10), ylim=(0, 1))
+    short = [ax.text(1, 0.5, "In", ha="center"), ax.text(4, 0.5, "Out", ha="center")]
+    statplots.fit_in_boxes(ax, short, 2.0)
+    assert {t.get_fontsize() for t in short} == {plt.rcParams["font.size"]}
+    long = [ax.text(1, 0.5, "Gating (adaptive threshold)", ha="center"), ax.text(4, 0.5, "In")]
+    statplots.fit_in_boxes(ax, long, 2.0)
+    sizes = {t.get_fontsize() for t in long}
+    assert len(sizes) == 1 and sizes.pop() < plt.rcParams["font.size"]
+    fig.draw_without_rendering()
+    box = long[0].get_window_extent()
+    room = ax.transData.transform((2, 0))[0] - ax.transData.transform((0, 0))[0]
+    assert box.width <= room or long[0].get_fontsize() == 6.0

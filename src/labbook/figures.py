@@ -5,6 +5,8 @@ extents after the layout engine ran, in points at print size.
 """
 
 import itertools
+import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
 from matplotlib.container import BarContainer
 from matplotlib.path import Path as MPath
 from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
 from matplotlib.transforms import Bbox
 
 FORMATS = ("png", "pdf")
@@ -67,6 +70,44 @@ def save(
     return written
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-−+.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻⁺·")
+
+
+class PlainLogFormatter(LogFormatterSciNotation):
+    """Log-axis tick labels as plain Unicode text (10⁻³, 2×10⁻³), for figures drawn with mathtext
+    off (style.paper sets text.parse_math False): matplotlib's own log formatter writes
+    mathtext, which would then be shown as source."""
+
+    def __call__(self, x, pos=None):
+        text = super().__call__(x, pos)
+        m = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", text)
+        if not m:
+            return text
+        body = m.group(1).replace("\\times", "×").replace("\\,", "")
+        return re.sub(r"\^\{([^}]*)\}", lambda e: e.group(1).translate(_SUPERSCRIPT), body)
+
+
+def plain_log_ticks(fig: plt.Figure) -> None:
+    """Give every log axis of *fig* that uses matplotlib's default (mathtext) log formatter a
+    PlainLogFormatter with the same settings; other formatters are left alone."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, set_ in (
+                (axis.get_major_formatter, axis.set_major_formatter),
+                (axis.get_minor_formatter, axis.set_minor_formatter),
+            ):
+                f = get()
+                if type(f) is LogFormatterSciNotation:
+                    set_(
+                        PlainLogFormatter(
+                            base=f._base,
+                            labelOnlyBase=f.labelOnlyBase,
+                            minor_thresholds=f.minor_thresholds,
+                            linthresh=f._linthresh,
+                        )
+                    )
+
+
 def png_size(png: bytes) -> tuple[int, int]:
     """(width, height) in pixels of PNG bytes (from the IHDR chunk)."""
     if png[:8] != b"\x89PNG\r\n\x1a\n":
@@ -107,19 +148,31 @@ def check(fig: plt.Figure, print_width: float | None = None) -> list[Problem]:
     fig.draw_without_rendering()  # runs the layout engine; extents below are final
     renderer = fig.canvas.get_renderer()
     saved = _saved_box(fig, renderer)
-    width = print_width or fig.get_figwidth()
-    scale = min(1.0, width * fig.dpi / saved.width)  # display pixels -> print, as a factor
+    scale = _print_scale(fig, saved, print_width)
     pt = 72.0 / fig.dpi * scale  # points at print size per display pixel
     texts = _visible_texts(fig, renderer)
     problems = []
     problems += _overlaps(texts, renderer, pt)
     problems += _cut_off(fig, texts, renderer, saved, pt)
     problems += _tiny_text(texts, scale)
+    problems += _raw_markup(texts)
     problems += _small_axes(fig, renderer, pt)
     problems += _bars_from_zero(fig)
     problems += _legends_over_data(fig, renderer, pt)
     problems += _texts_over_data(fig, renderer, pt)
     return problems
+
+
+def _print_scale(fig, saved: Bbox, print_width: float | None) -> float:
+    """Display pixels -> print size, as a factor (at most 1): a saved box wider than the print
+    width is scaled down to it."""
+    width = print_width or fig.get_figwidth()
+    return min(1.0, width * fig.dpi / saved.width)
+
+
+def _print_pt(fig, renderer, print_width: float | None) -> float:
+    """Points at print size per display pixel."""
+    return 72.0 / fig.dpi * _print_scale(fig, _saved_box(fig, renderer), print_width)
 
 
 def _saved_box(fig, renderer) -> Bbox:
@@ -162,16 +215,22 @@ def _visible_texts(fig, renderer) -> list[Text]:
     for t in out:
         if id(t) in seen or not t.get_visible() or not t.get_text().strip() or t.get_alpha() == 0:
             continue
-        if t.get_window_extent(renderer).width <= 0:
+        if _text_box(t, renderer).width <= 0:
             continue
         seen.add(id(t))
         texts.append(t)
     return texts
 
 
+def _text_box(t: Text, renderer) -> Bbox:
+    """The box of *t*'s text in display pixels; for an annotation the text alone, not its arrow
+    (an arrow pointing at a bar is meant to reach it)."""
+    return Text.get_window_extent(t, renderer)
+
+
 def _corners(t: Text, renderer) -> np.ndarray:
     """The four corners (display pixels) of *t*'s rotated text box, array(4, 2)."""
-    box = t.get_window_extent(renderer)
+    box = _text_box(t, renderer)
     angle = np.deg2rad(t.get_rotation() % 180)
     if np.isclose(np.sin(2 * angle), 0):  # 0 or 90 degrees: the axis-aligned box is exact
         return box.corners()
@@ -204,10 +263,10 @@ def _polygons_overlap(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
     return True
 
 
-def _overlaps(texts: list[Text], renderer, pt: float) -> list[Problem]:
+def _overlapping_pairs(texts: list[Text], renderer, pt: float):
+    """Yield the pairs (a, b) of *texts* that overlap by more than OVERLAP_PT at print size."""
     margin = OVERLAP_PT / pt  # in display pixels
-    boxes = [t.get_window_extent(renderer) for t in texts]
-    problems = []
+    boxes = [_text_box(t, renderer) for t in texts]
     for (i, a), (j, b) in itertools.combinations(enumerate(texts), 2):
         ba, bb = boxes[i], boxes[j]
         if (
@@ -216,15 +275,133 @@ def _overlaps(texts: list[Text], renderer, pt: float) -> list[Problem]:
         ):
             continue
         if _polygons_overlap(_corners(a, renderer), _corners(b, renderer), margin):
-            problems.append(Problem("overlap", f"text {_label(a)} overlaps {_label(b)}"))
-    return problems
+            yield a, b
+
+
+def _overlaps(texts: list[Text], renderer, pt: float) -> list[Problem]:
+    return [
+        Problem("overlap", f"text {_label(a)} overlaps {_label(b)}")
+        for a, b in _overlapping_pairs(texts, renderer, pt)
+    ]
+
+
+REPAIRED = ("overlap", "cut_off", "tiny_text", "small_axes", "legend_over_data")
+
+
+def repair(fig: plt.Figure, problems: list[Problem]) -> bool:
+    """Mend what a narrow column (NeurIPS, ICLR, JMLR: less width, larger type) breaks in a figure
+    laid out for ICML, the way an author would: text wider than its room is wrapped (titles and
+    x labels to their panel, figure titles to the figure), colliding x tick labels are turned,
+    panels shorter than MIN_AXES_IN get the figure taller, and an upper legend over data gets
+    headroom. Only figures with *problems* (figures.check) are touched, and only for those kinds:
+    a clean figure is left exactly as drawn. Returns whether anything changed (check again)."""
+    kinds = {p.kind for p in problems}
+    changed = False
+    if kinds & {"overlap", "cut_off", "tiny_text"}:
+        changed |= _fit_texts(fig)
+    if "legend_over_data" in kinds:
+        changed |= _legend_headroom(fig)
+    if "small_axes" in kinds or changed:
+        changed |= _grow_short_panels(fig)
+    return changed
+
+
+def _wrap_to(t: Text, width: float, room: float) -> float:
+    """Wrap *t* (drawn *width* pixels wide) at word boundaries to about *room* pixels; returns
+    the inches of height the added lines take."""
+    before = t.get_text().count("\n")
+    text = " ".join(t.get_text().split())
+    wrapped = textwrap.fill(text, max(8, int(len(text) * room / width)))
+    t.set_text(wrapped)
+    return max(0, wrapped.count("\n") - before) * t.get_fontsize() * 1.2 / 72
+
+
+def _fit_texts(fig) -> bool:
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    added = {"figure": 0.0, "title": 0.0, "xlabel": 0.0}  # inches of height the wraps add
+    turned = False
+    figure_texts = list(fig.texts) + [lg.get_title() for lg in fig.legends]
+    for t in figure_texts:
+        width = _text_box(t, renderer).width if t.get_text().strip() else 0
+        if width > fig.bbox.width:
+            added["figure"] += _wrap_to(t, width, fig.bbox.width * 0.95)
+    pt = _print_pt(fig, renderer, None)
+    owners = {}
+    for ax in fig.axes:
+        if _axes_visible(ax):
+            owners[id(ax.title)] = owners[id(ax.xaxis.label)] = ax
+    ticks = {}
+    for ax in _data_axes(fig):
+        for tick in ax.xaxis._update_ticks():
+            ticks[id(tick.label1)] = ax
+    colliding = {}
+    tangled_axes = []
+    for a, b in _overlapping_pairs(_visible_texts(fig, renderer), renderer, pt):
+        colliding[id(a)], colliding[id(b)] = a, b
+        if id(a) in ticks and ticks[id(a)] is ticks.get(id(b)):
+            tangled_axes.append(ticks[id(a)])
+    for key, t in colliding.items():
+        ax = owners.get(key)
+        if ax is None:
+            continue
+        width, room = _text_box(t, renderer).width, ax.bbox.width
+        if width > room:
+            where = "title" if t is ax.title else "xlabel"
+            added[where] = max(added[where], _wrap_to(t, width, room))
+    for ax in dict.fromkeys(tangled_axes):
+        _turn_tick_labels(ax)
+        turned = True
+    if any(added.values()):
+        fig.set_figheight(fig.get_figheight() + sum(added.values()))
+    return turned or any(added.values())
+
+
+def _turn_tick_labels(ax) -> None:
+    """Turn the x tick labels of *ax* by 30 degrees, each on one line (a label broken over lines
+    would collide again once turned)."""
+    shown = ax.xaxis.get_major_formatter()
+
+    def one_line(x, pos=None):
+        lines = str(shown(x, pos)).split("\n")
+        return "".join(a if a.endswith("-") else a + " " for a in lines[:-1]) + lines[-1]
+
+    ax.xaxis.set_major_formatter(FuncFormatter(one_line))
+    ax.tick_params(axis="x", labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set(ha="right", rotation_mode="anchor")
+
+
+def _legend_headroom(fig, most: int = 4) -> bool:
+    """Raise the top of the y axis of panels whose upper legend covers data, by 20 % of the
+    range at a time (at most *most* times), until the legend clears the data; where that does not
+    clear it (a line across the whole height), the axis is left as it was."""
+    changed = False
+    for ax in _data_axes(fig):
+        legend = ax.get_legend()
+        if legend is None or legend._loc not in (1, 2, 9) or ax.get_yscale() != "linear":
+            continue  # upper right, upper left, upper center
+        limits = ax.get_ylim()
+        for i in range(most + 1):
+            fig.draw_without_rendering()
+            renderer = fig.canvas.get_renderer()
+            margin = OVERLAP_PT / _print_pt(fig, renderer, None)
+            if not _legend_covers_data(fig, legend, renderer, margin):
+                changed |= i > 0
+                break
+            if i == most:
+                ax.set_ylim(*limits)
+                break
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(lo, lo + (hi - lo) * 1.2)
+    return changed
 
 
 def _cut_off(fig, texts, renderer, saved: Bbox, pt: float) -> list[Problem]:
     tol = OVERLAP_PT / pt
     problems = []
     for t in texts:
-        box = t.get_window_extent(renderer)
+        box = _text_box(t, renderer)
         if (
             box.x0 < saved.x0 - tol
             or box.y0 < saved.y0 - tol
@@ -248,6 +425,17 @@ def _cut_off(fig, texts, renderer, saved: Bbox, pt: float) -> list[Problem]:
                 Problem("cut_off", f"data label {_label(t)} is {where} the edge of its axes")
             )
     return problems
+
+
+def _raw_markup(texts: list[Text]) -> list[Problem]:
+    """Tick labels written in mathtext by a matplotlib formatter but shown as source, because the
+    style turns mathtext off (names from data are shown as written)."""
+    raw = [t for t in texts if "\\mathdefault" in t.get_text()]
+    if not raw:
+        return []
+    return [
+        Problem("raw_markup", f"{len(raw)} text(s) show mathtext source, e.g. {_label(raw[0])}")
+    ]
 
 
 def _tiny_text(texts: list[Text], scale: float) -> list[Problem]:
@@ -287,6 +475,27 @@ def _small_axes(fig, renderer, pt: float) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _grow_short_panels(fig: plt.Figure) -> bool:
+    """Make *fig* taller until every data axes is at least MIN_AXES_IN high at print size (a
+    narrow column's larger type leaves less of a fixed height to the panels). The width is the
+    column's and is never changed. Returns whether the height changed."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    saved = _saved_box(fig, renderer)
+    scale = _print_scale(fig, saved, None)
+    grow = 0.0  # inches of figure height
+    for ax in _data_axes(fig):
+        short = MIN_AXES_IN + 0.05 - ax.bbox.height / fig.dpi * scale  # print inches missing
+        if short > 0:
+            spec = ax.get_subplotspec()
+            rows = spec.get_gridspec().nrows if spec is not None else 1
+            grow = max(grow, short / scale * rows)
+    if grow == 0:
+        return False
+    fig.set_figheight(fig.get_figheight() + grow)
+    return True
 
 
 def _bars_from_zero(fig) -> list[Problem]:
@@ -357,7 +566,7 @@ def _texts_over_data(fig, renderer, pt: float) -> list[Problem]:
         for t in ax.texts:
             if not t.get_visible() or not t.get_text().strip():
                 continue
-            box = t.get_window_extent(renderer)
+            box = _text_box(t, renderer)
             if box.width <= 2 * margin or box.height <= 2 * margin:
                 continue
             region = Bbox.from_extents(
@@ -379,25 +588,28 @@ def _legends_over_data(fig, renderer, pt: float) -> list[Problem]:
         for ax in fig.axes
         if _axes_visible(ax) and ax.get_legend() is not None
     ]
-    problems = []
-    for legend, name in legends:
-        if not legend.get_visible():
+    return [
+        Problem("legend_over_data", f"the {name} covers plotted data")
+        for legend, name in legends
+        if legend.get_visible() and _legend_covers_data(fig, legend, renderer, margin)
+    ]
+
+
+def _legend_covers_data(fig, legend, renderer, margin: float) -> bool:
+    lbox = legend.get_window_extent(renderer)
+    for ax in _data_axes(fig):
+        region = Bbox.intersection(lbox, ax.bbox)
+        if region is None or region.width <= 2 * margin or region.height <= 2 * margin:
             continue
-        lbox = legend.get_window_extent(renderer)
-        for ax in _data_axes(fig):
-            region = Bbox.intersection(lbox, ax.bbox)
-            if region is None or region.width <= 2 * margin or region.height <= 2 * margin:
-                continue
-            region = Bbox.from_extents(
-                region.x0 + margin, region.y0 + margin, region.x1 - margin, region.y1 - margin
-            )
-            if any(
-                _path_hits(path, filled, radius, region)
-                for path, filled, radius in _data_paths(ax, renderer)
-            ):
-                problems.append(Problem("legend_over_data", f"the {name} covers plotted data"))
-                break
-    return problems
+        region = Bbox.from_extents(
+            region.x0 + margin, region.y0 + margin, region.x1 - margin, region.y1 - margin
+        )
+        if any(
+            _path_hits(path, filled, radius, region)
+            for path, filled, radius in _data_paths(ax, renderer)
+        ):
+            return True
+    return False
 
 
 def _path_hits(path, filled, radius: float, region: Bbox) -> bool:

@@ -88,7 +88,12 @@ class Report:
 
         Each problem the figure check finds becomes a visible warning naming the figure, and is
         recorded for provenance.json (and in ``figure_problems``)."""
+        figures.plain_log_ticks(fig)  # mathtext is off: log ticks as 10⁻³, not $\mathdefault...$
         problems = figures.check(fig)  # draws the figure: its layout is final for saving
+        for _ in range(3):  # a mend can uncover another (turned labels take height)
+            if not (problems and figures.repair(fig, problems)):
+                break
+            problems = figures.check(fig)  # what a narrow column broke, mended: measured again
         png_path = figures.save(fig, self.figures_dir, name, drawn=True)[0]
         for p in problems:
             self.figure_problems.append({"figure": name, "kind": p.kind, "detail": p.detail})

@@ -154,6 +154,22 @@ def integer_ticks(ax, axis: str = "x"):
     return ax
 
 
+def fit_in_boxes(ax, texts, width: float, smallest: float = 6.0) -> None:
+    """Give *texts* (each centred in a box *width* data units wide on *ax*) one font size: their
+    current size, or smaller so the widest fits its box with a margin, never below *smallest*
+    points. Diagrams of labelled boxes keep their text inside the boxes in a narrow column."""
+    fig = ax.figure
+    fig.draw_without_rendering()  # the layout fixes the axes' size in pixels
+    renderer = fig.canvas.get_renderer()
+    room = 0.9 * abs(ax.transData.transform((width, 0))[0] - ax.transData.transform((0, 0))[0])
+    widest = max(t.get_window_extent(renderer).width for t in texts)
+    if widest <= room:
+        return
+    size = max(smallest, min(t.get_fontsize() for t in texts) * room / widest)
+    for t in texts:
+        t.set_fontsize(size)
+
+
 def legend_above(fig, axes, ncols: int | None = None, **kw):
     """One legend for the whole figure, above the panels (outside every axes, so it never covers
     data), from the labelled artists of *axes* (duplicates dropped)."""

@@ -70,7 +70,9 @@ def paper(
     column or the page; for one-column venues (NeurIPS, ICLR, JMLR, TMLR) half or all of the text
     width. venue: a key of VENUES (its widths and font sizes). height_scale multiplies the
     golden-ratio height; *height* (inches) replaces it, for figures whose height follows their
-    content (e.g. one row per method). Returns a new dict; nothing global is touched.
+    content (e.g. one row per method). A figure is never shorter than the same layout at ICML:
+    narrower venues set larger type, and a golden-ratio height from their width alone would leave
+    the panels too short to read. Returns a new dict; nothing global is touched.
     """
     if column not in ("half", "full"):
         raise ValueError(f"column must be 'half' or 'full', not {column!r}")
@@ -82,11 +84,23 @@ def paper(
     rc.update(fonts())
     rc.update(size_fn(nrows=nrows, ncols=ncols))
     w, h = rc["figure.figsize"]
+    h = max(
+        h,
+        VENUES["icml"][0 if column == "half" else 1](nrows=nrows, ncols=ncols)["figure.figsize"][1],
+    )
     if column == "full" and nrows == ncols == 1:
         h *= SINGLE_FULL_HEIGHT  # one panel across the page: golden ratio would fill half of it
     rc["figure.figsize"] = (w, height if height is not None else h * height_scale)
     rc["axes.prop_cycle"] = _cycler(PALETTE)
     return rc
+
+
+def panel_columns(column: str, venue: str, min_width: float, most: int) -> int:
+    """How many panels at least *min_width* inches wide (labels included) fit side by side in the
+    figure width of *column* at *venue*: between 1 and *most*. Grids of one panel per method use
+    it so a narrower venue gets more rows instead of panels too small to read."""
+    width = paper(column, venue=venue)["figure.figsize"][0]
+    return max(1, min(most, int(width // min_width)))
 
 
 def sequence_colors(n: int) -> list[str]:
