@@ -237,3 +237,39 @@ def test_make_new_scaffolds_an_analysis_that_builds(small):
     assert again.returncode != 0 and "exists already" in again.stderr
     bad = sandbox.make(root, "new", "NAME=Bad-Name")
     assert bad.returncode != 0 and "lower-case identifier" in bad.stderr
+
+
+def test_a_timed_out_report_keeps_the_cells_run_before_and_names_the_timeout(small):
+    """The build writes the executed notebook once, at the end; a cell that runs past --timeout
+    still leaves a failed report that shows what ran before it and says what stopped it."""
+    import nbformat
+
+    root, _ = small
+    assert sandbox.make(root, "new", "NAME=toy_slow").returncode == 0
+    nb_path = root / "notebooks" / "toy_slow.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import time\n\ntime.sleep(120)"))
+    nbformat.write(nb, nb_path)
+    out = sandbox.make(root, "report", "R=toy_slow/example", "TIMEOUT=5")
+    assert out.returncode != 0
+    rep = _report(root, "toy_slow/example")
+    prov = json.loads((rep / "provenance.json").read_text())
+    assert prov["status"] == "FAILED" and "timed out" in prov["failing_cell"]
+    html = (rep / "report.html").read_text()
+    assert "<img" in html  # the figures of the cells that finished are there
+    assert "The report failed" in html and "timed out after 5 s" in html
+
+
+def test_a_kernel_that_dies_fails_its_report_instead_of_hanging_the_build(small):
+    import nbformat
+
+    root, _ = small
+    assert sandbox.make(root, "new", "NAME=toy_dying").returncode == 0
+    nb_path = root / "notebooks" / "toy_dying.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os\n\nos._exit(3)"))
+    nbformat.write(nb, nb_path)
+    out = sandbox.make(root, "report", "R=toy_dying/example", timeout=120)
+    assert out.returncode != 0
+    prov = json.loads((_report(root, "toy_dying/example") / "provenance.json").read_text())
+    assert prov["status"] == "FAILED" and "DeadKernelError" in prov["failing_cell"]

@@ -65,7 +65,9 @@ def _normalize(nb) -> None:
 
 
 def _failing_cell(nb) -> str | None:
-    """'cell N (section): Error: message' for the first code cell with an error output."""
+    """'cell N (section): Error: message' for the first code cell with an error output, or
+    'cell N (section): stopped while it ran' for a cell that started and never finished (a dead
+    kernel)."""
     section = None
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
@@ -79,6 +81,14 @@ def _failing_cell(nb) -> str | None:
                 )
                 where = f"cell {i}" + (f" ({section})" if section else "")
                 return f"{where}: {out.get('ename', 'Error')}: {evalue}"
+        run = cell.metadata.get("papermill", {})
+        if (
+            cell.source.strip()
+            and run.get("start_time")
+            and (run.get("status") == "running" or cell.get("execution_count") is None)
+        ):  # started, never answered: the kernel stopped in it
+            where = f"cell {i}" + (f" ({section})" if section else "")
+            return f"{where}: stopped while it ran"
     return None
 
 
@@ -168,6 +178,28 @@ def recover(final: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _engine() -> str:
+    """Register (once) and name the papermill engine the build runs notebooks with: papermill's
+    nbclient engine, but the executed notebook is written once, at the end, instead of whole at
+    every cell's start and end (0.2 s of a light report's 3 s); when execution stops on a timeout
+    or a dead kernel, the cells run so far are written to *partial_path*, as before. (A cell that
+    raises is written by papermill itself, with its error marker.)"""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class SaveAtEnd(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, partial_path=None, **kwargs):
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            except BaseException:
+                if partial_path:
+                    nb_man.output_path = partial_path  # papermill saves it when it ends
+                raise
+
+    papermill_engines.register("labbook", SaveAtEnd)
+    return "labbook"
+
+
 def _execute(
     nb_path: Path, executed: Path, params: dict, output_dir: Path, timeout: int
 ) -> str | None:
@@ -195,6 +227,9 @@ def _execute(
                     str(nb_path),
                     str(executed),
                     parameters={**params, "output_dir": str(output_dir)},
+                    engine_name=_engine(),
+                    request_save_on_cell_execute=False,
+                    partial_path=str(executed),
                     kernel_name=paths.KERNEL_NAME,
                     cwd=str(paths.ROOT),
                     execution_timeout=timeout,
@@ -254,6 +289,24 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     else:
         nb = _error_notebook(f"{notebook} / {variant}", error or "no executed notebook was written")
     failing = _failing_cell(nb) if error else None
+    if failing and error and "CellTimeoutError" in error:  # nbclient interrupted the cell
+        failing = f"{failing.split(': ')[0]}: timed out after {timeout} s (the per-cell timeout)"
+        nb.cells.insert(
+            0,
+            nbformat.v4.new_markdown_cell(
+                f"**The report failed.** {failing}: it was interrupted; the cells before it ran. "
+                "Give slow cells more time with `make figures TIMEOUT=<seconds>`."
+            ),
+        )
+    elif failing and error and "DeadKernelError" in error:
+        failing = f"{failing.split(': ')[0]}: the kernel died while it ran (DeadKernelError)"
+        nb.cells.insert(
+            0,
+            nbformat.v4.new_markdown_cell(
+                f"**The report failed.** {failing}: the cells before it ran. A kernel dies when "
+                "its process ends: out of memory, a crash in compiled code, or an exit call."
+            ),
+        )
     if error and not failing:  # failed before or outside any cell: the error's most telling line
         lines = error.strip().splitlines()
         failing = (" ".join(lines[:2]) if error.startswith("Invalid") else lines[-1])[:300]

@@ -44,6 +44,7 @@ PRELOAD = (
     "typst",
     "jupyter_client.manager",
     "ipykernel.kernelapp",
+    "ipykernel.ipkernel",  # the kernel class and its debugger support (debugpy): 0.05 s a kernel
     "labbook.build",
     "labbook.params",
     "labbook.render",
@@ -175,8 +176,10 @@ def serve(path: str) -> None:
     import importlib
 
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's import-time notice
     for name in PRELOAD:
         importlib.import_module(name)
+    importlib.import_module("labbook.render").warm()  # runners render with compiled templates
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
     children: set[int] = set()
 
@@ -286,16 +289,78 @@ def launch(argv: list[str]) -> None:
 
 def kernel_manager_class():
     """A jupyter_client KernelManager that starts kernels through `launch` (the pool when one
-    runs); papermill passes it to nbclient."""
-    from jupyter_client.manager import KernelManager
+    runs); papermill passes it to nbclient. Its client and shutdown wait for the kernel, not for
+    fixed pauses: jupyter_client's wait_for_ready ends with 0.2 s of listening for more start-up
+    messages, and its shutdown polls every 0.1 s — together a third of a second of idle CPU per
+    report, where a light report takes three."""
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
-    class PooledKernelManager(KernelManager):
+    class ReadyClient(AsyncKernelClient):
+        wait_for_ready = _wait_for_ready
+
+    # asynchronous, as nbclient expects: with a blocking client, nbclient's wait for IOPub output
+    # blocks its event loop for as long as a cell runs, and neither the per-cell timeout nor the
+    # check for a dead kernel ever fires
+    class PooledKernelManager(AsyncKernelManager):
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
             i = cmd.index("-f")
-            return [sys.executable, "-m", "labbook.kernelpool", "launch", *cmd[i:]]
+            # no IPython history: a report's kernel is used once, and every kernel of a build
+            # would otherwise write each cell into the one history database
+            return [
+                sys.executable,
+                "-m",
+                "labbook.kernelpool",
+                "launch",
+                *cmd[i:],
+                "--HistoryManager.enabled=False",
+            ]
+
+        @default("client_factory")
+        def _client_factory_default(self):
+            return ReadyClient
+
+        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.01, restart=False):
+            await super()._async_finish_shutdown(waittime, pollinterval, restart)
 
     return PooledKernelManager
+
+
+async def _wait_for_ready(client, timeout: float | None = None) -> None:
+    """jupyter_client's wait_for_ready without its closing pause: ask for kernel_info until the
+    kernel replies and one IOPub message proves the IOPub subscription is live (ZMQ drops what is
+    published before it is), then take what IOPub already holds and return. Start-up messages
+    arriving later are ignored by nbclient, which reads only replies to its own requests."""
+    from queue import Empty
+
+    from jupyter_client.utils import ensure_async
+
+    deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+    while True:
+        client.kernel_info()
+        try:
+            msg = await ensure_async(client.shell_channel.get_msg(timeout=1))
+        except Empty:
+            msg = None
+        if msg is not None and msg["msg_type"] == "kernel_info_reply":
+            try:
+                await ensure_async(client.iopub_channel.get_msg(timeout=0.2))
+            except Empty:
+                pass  # IOPub not connected yet: ask again
+            else:
+                client._handle_kernel_info_reply(msg)
+                break
+        if not await ensure_async(client.is_alive()):
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+    while True:
+        try:
+            await ensure_async(client.iopub_channel.get_msg(timeout=0.005))
+        except Empty:
+            return
 
 
 def main(argv: list[str] | None = None) -> int:
