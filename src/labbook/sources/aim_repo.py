@@ -99,22 +99,30 @@ def repo_digest(aim_dir: Path) -> str:
     check-ins, progress), the search index (meta/index: derived from the runs, rewritten by aim's
     background indexer) and RocksDB's info logs and lock files. Immutable table files (.sst) count
     by name and size; every other file by name, size and modification time. Reading changes none
-    of these, so a second load hits the cache; any change to a run changes the digest."""
+    of these, so a second load hits the cache; any change to a run changes the digest. One
+    directory scan, one stat per file, excluded folders never entered (a 1,000-run repository
+    holds some 20,000 files)."""
+    files = []
+    stack = [("", str(aim_dir))]
+    while stack:
+        rel, folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not (rel == "" and entry.name in _NOT_DATA) and name != "meta/index":
+                        stack.append((name, entry.path))
+                elif entry.is_file() and not (
+                    entry.name in ("LOCK", "LOG")
+                    or entry.name.startswith("LOG.old")
+                    or entry.name.endswith(".lock")
+                ):
+                    st = entry.stat()
+                    stamp = "" if entry.name.endswith(".sst") else str(st.st_mtime_ns)
+                    files.append(f"{name}\0{st.st_size}\0{stamp}\n")
     h = hashlib.sha256()
-    for p in sorted(aim_dir.rglob("*")):
-        rel = p.relative_to(aim_dir)
-        if (
-            rel.parts[0] in _NOT_DATA
-            or rel.parts[:2] == ("meta", "index")
-            or not p.is_file()
-            or p.name in ("LOCK", "LOG")
-            or p.name.startswith("LOG.old")
-            or p.name.endswith(".lock")
-        ):
-            continue
-        st = p.stat()
-        stamp = "" if p.suffix == ".sst" else str(st.st_mtime_ns)
-        h.update(f"{rel}\0{st.st_size}\0{stamp}\n".encode())
+    for line in sorted(files):
+        h.update(line.encode())
     return h.hexdigest()
 
 
