@@ -74,12 +74,12 @@ def _failing_cell(nb) -> str | None:
             section = cell.source.lstrip().splitlines()[0].lstrip("# ").strip()
         if cell.cell_type != "code":
             continue
+        where = f"cell {i}" + (f" ({section})" if section else "")
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 evalue = (
                     str(out.get("evalue", "")).splitlines()[0][:200] if out.get("evalue") else ""
                 )
-                where = f"cell {i}" + (f" ({section})" if section else "")
                 return f"{where}: {out.get('ename', 'Error')}: {evalue}"
         run = cell.metadata.get("papermill", {})
         if (
@@ -87,7 +87,6 @@ def _failing_cell(nb) -> str | None:
             and run.get("start_time")
             and (run.get("status") == "running" or cell.get("execution_count") is None)
         ):  # started, never answered: the kernel stopped in it
-            where = f"cell {i}" + (f" ({section})" if section else "")
             return f"{where}: stopped while it ran"
     return None
 
@@ -289,24 +288,25 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     else:
         nb = _error_notebook(f"{notebook} / {variant}", error or "no executed notebook was written")
     failing = _failing_cell(nb) if error else None
-    if failing and error and "CellTimeoutError" in error:  # nbclient interrupted the cell
-        failing = f"{failing.split(': ')[0]}: timed out after {timeout} s (the per-cell timeout)"
-        nb.cells.insert(
-            0,
-            nbformat.v4.new_markdown_cell(
-                f"**The report failed.** {failing}: it was interrupted; the cells before it ran. "
-                "Give slow cells more time with `make figures TIMEOUT=<seconds>`."
-            ),
-        )
-    elif failing and error and "DeadKernelError" in error:
-        failing = f"{failing.split(': ')[0]}: the kernel died while it ran (DeadKernelError)"
-        nb.cells.insert(
-            0,
-            nbformat.v4.new_markdown_cell(
-                f"**The report failed.** {failing}: the cells before it ran. A kernel dies when "
-                "its process ends: out of memory, a crash in compiled code, or an exit call."
-            ),
-        )
+    stopped = {  # execution stopped in a cell: what stopped it, and what the reader can do
+        "CellTimeoutError": (
+            f"timed out after {timeout} s (the per-cell timeout)",
+            "it was interrupted; the cells before it ran. "
+            "Give slow cells more time with `make figures TIMEOUT=<seconds>`.",
+        ),
+        "DeadKernelError": (
+            "the kernel died while it ran (DeadKernelError)",
+            "the cells before it ran. A kernel dies when "
+            "its process ends: out of memory, a crash in compiled code, or an exit call.",
+        ),
+    }
+    for kind, (what, advice) in stopped.items():
+        if failing and error and kind in error:
+            failing = f"{failing.split(': ')[0]}: {what}"
+            nb.cells.insert(
+                0, nbformat.v4.new_markdown_cell(f"**The report failed.** {failing}: {advice}")
+            )
+            break
     if error and not failing:  # failed before or outside any cell: the error's most telling line
         lines = error.strip().splitlines()
         failing = (" ".join(lines[:2]) if error.startswith("Invalid") else lines[-1])[:300]

@@ -301,9 +301,6 @@ def _overlaps(texts: list[Text], renderer, pt: float) -> list[Problem]:
     ]
 
 
-REPAIRED = ("overlap", "cut_off", "tiny_text", "small_axes", "legend_over_data")
-
-
 def repair(fig: plt.Figure, problems: list[Problem]) -> bool:
     """Mend what a narrow column (NeurIPS, ICLR, JMLR: less width, larger type) breaks in a figure
     laid out for ICML, the way an author would: text wider than its room is wrapped (titles and
@@ -336,7 +333,6 @@ def _fit_texts(fig) -> bool:
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     added = {"figure": 0.0, "title": 0.0, "xlabel": 0.0}  # inches of height the wraps add
-    turned = False
     figure_texts = list(fig.texts) + [lg.get_title() for lg in fig.legends]
     for t in figure_texts:
         width = _text_box(t, renderer).width if t.get_text().strip() else 0
@@ -367,10 +363,9 @@ def _fit_texts(fig) -> bool:
             added[where] = max(added[where], _wrap_to(t, width, room))
     for ax in dict.fromkeys(tangled_axes):
         _turn_tick_labels(ax)
-        turned = True
     if any(added.values()):
         fig.set_figheight(fig.get_figheight() + sum(added.values()))
-    return turned or any(added.values())
+    return bool(tangled_axes) or any(added.values())
 
 
 def _turn_tick_labels(ax) -> None:

@@ -79,15 +79,13 @@ def paper(
     if venue not in VENUES:
         raise ValueError(f"venue must be one of {sorted(VENUES)}, not {venue!r}")
     half, full, fonts = VENUES[venue]
-    size_fn = half if column == "half" else full
     rc = dict(_BASE)
     rc.update(fonts())
-    rc.update(size_fn(nrows=nrows, ncols=ncols))
+    rc.update((half if column == "half" else full)(nrows=nrows, ncols=ncols))
+    icml_half, icml_full, _ = VENUES["icml"]
+    icml = (icml_half if column == "half" else icml_full)(nrows=nrows, ncols=ncols)
     w, h = rc["figure.figsize"]
-    h = max(
-        h,
-        VENUES["icml"][0 if column == "half" else 1](nrows=nrows, ncols=ncols)["figure.figsize"][1],
-    )
+    h = max(h, icml["figure.figsize"][1])
     if column == "full" and nrows == ncols == 1:
         h *= SINGLE_FULL_HEIGHT  # one panel across the page: golden ratio would fill half of it
     rc["figure.figsize"] = (w, height if height is not None else h * height_scale)
