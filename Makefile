@@ -36,7 +36,6 @@ REPORTS := $(NAMES:%=reports/%/.ok)
 # rewritten (and so newer than every report) only when they change.
 OPTIONS := .cache/labbook/build-options
 $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTIONS) || echo 'SHOW_CODE=$(SHOW_CODE)' > $(OPTIONS))
-SRC := $(sort $(wildcard src/labbook/*.py src/labbook/*/*.py))
 EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds sparse_training credit_assignment nonlinearity_reduction moe_aim)
 
 .PHONY: help env figures report reports examples test lint lab new clean distclean benchmark
@@ -62,17 +61,17 @@ $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
 env: $(ENV_STAMP) ## create or update the virtualenv (.venv) and the project kernel
 
 examples/generated/%/.complete: src/labbook/examples.py | $(ENV_STAMP)
-	$(PY) -m labbook.examples $*
+	$(PY) -m labbook.runner.examples $*
 
 examples: $(EXAMPLE_DATA) ## generate the simulated example inputs that are not in git
 
 # One target per params file: reports/<notebook>/<variant>/.ok (written only when the report succeeded).
-# While `figures` builds, a fork server (labbook.kernelpool) holds the heavy imports: each report
+# While `figures` builds, a fork server (labbook.runner.kernelpool) holds the heavy imports: each report
 # still gets a fresh kernel process of its own, forked from it, used once.
 # inputs.d (written by the runner) adds every data file the notebook read as a prerequisite.
 .SECONDEXPANSION:
-reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(SRC) $(OPTIONS) | $(ENV_STAMP) $(EXAMPLE_DATA)
-	@$(PY) -m labbook.build run $* --timeout $(TIMEOUT) $(if $(SHOW_CODE),--show-code)
+reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(OPTIONS) | $(ENV_STAMP) $(EXAMPLE_DATA)
+	@$(PY) -m labbook.runner.build run $* --timeout $(TIMEOUT) $(if $(SHOW_CODE),--show-code)
 
 -include $(wildcard reports/*/*/inputs.d)
 
@@ -80,16 +79,16 @@ reports: $(REPORTS)
 
 figures: $(ENV_STAMP) ## build every out-of-date report (-j2: in parallel; ONLY='nb/*' globs; SHOW_CODE=1 shows code)
 	@start=$$(date +%s.%N); progress=.cache/labbook/progress.$$$$; : > $$progress; \
-	total=$$($(MAKE) --no-print-directory -n reports 2>/dev/null | grep -c 'labbook.build run'); \
+	total=$$($(MAKE) --no-print-directory -n reports 2>/dev/null | grep -c 'labbook.runner.build run'); \
 	pool=$${TMPDIR:-/tmp}/labbook-kernels.$$$$.sock; poolpid=; \
 	if [ "$$total" -gt 0 ]; then echo "building $$total of $(words $(NAMES)) report(s)"; \
-	  PYTHONHASHSEED=0 MPLCONFIGDIR=$(CURDIR)/.cache/labbook/matplotlib $(PY) -m labbook.kernelpool serve $$pool & \
+	  PYTHONHASHSEED=0 MPLCONFIGDIR=$(CURDIR)/.cache/labbook/matplotlib $(PY) -m labbook.runner.build pool $$pool & \
 	  poolpid=$$!; fi; \
 	trap '[ -n "$$poolpid" ] && kill $$poolpid 2>/dev/null; rm -f $$progress $$pool' EXIT; \
 	LABBOOK_KERNEL_POOL=$$pool LABBOOK_PROGRESS=$$progress LABBOOK_TOTAL=$$total \
 	  $(MAKE) --no-print-directory -k reports; rc=$$?; \
-	$(PY) -m labbook.build index; \
-	$(PY) -m labbook.build summary --since $$start $(NAMES) || rc=1; \
+	$(PY) -m labbook.runner.build index; \
+	$(PY) -m labbook.runner.build summary --since $$start $(NAMES) || rc=1; \
 	exit $$rc
 
 report: ## build one report: make report R=nb/variant (SHOW_CODE=1, TIMEOUT= as for figures)
@@ -110,11 +109,11 @@ benchmark: $(ENV_STAMP) ## time the Aim reader, the MoE notebook, the build and 
 	$(PY) benchmarks/bench_stats.py $(if $(QUICK),--skip-poi)
 
 new: $(ENV_STAMP) ## scaffold a new analysis: make new NAME=my_analysis (notebook, params, example data, test)
-	@$(PY) -m labbook.scaffold $(NAME)
+	@$(PY) -m labbook.runner.scaffold $(NAME)
 
 lab: $(ENV_STAMP) ## JupyterLab on notebooks/ and reports/ (P=params/nb/v.yaml opens a copy with those params; LAB_ARGS=...)
-	@if [ -n "$(P)" ]; then $(PY) -m labbook.lab $(P) || exit $$?; fi
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(P),$$($(PY) -m labbook.lab --path $(P))) $(LAB_ARGS)
+	@if [ -n "$(P)" ]; then $(PY) -m labbook.runner.lab $(P) || exit $$?; fi
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(P),$$($(PY) -m labbook.runner.lab --path $(P))) $(LAB_ARGS)
 
 clean: ## remove reports, generated example data and caches
 	rm -rf reports examples/generated .cache

@@ -21,7 +21,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from labbook import examples, paths
+from labbook import paths
+from labbook.runner import examples
 from labbook.sources import aim_repo
 
 OUT = paths.ROOT / "benchmarks" / "results"

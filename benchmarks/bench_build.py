@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from labbook import paths, sandbox
+from labbook import paths
+from labbook.runner import sandbox
 
 
 def timed(tree: Path, *make_args: str) -> float:

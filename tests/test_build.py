@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labbook import paths, sandbox
+from labbook import paths
+from labbook.runner import sandbox
 
 
 def _make(tree: Path, *args: str):
@@ -48,7 +49,7 @@ def _modified_data(tree: Path) -> None:
 def _twin_aim_repos(tree: Path) -> None:
     """The same simulated runs written twice into fresh Aim repositories: new random run hashes,
     another listing order. Both reports must come out byte-identical."""
-    from labbook import examples
+    from labbook.runner import examples
 
     for twin in ("a", "b"):
         examples.moe_aim(

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labbook import figures, inputs, paths, provenance, style, tables
-from labbook import params as params_mod
+from labbook import figures, inputs, paths, style, tables
 from labbook.findings import Findings
+from labbook.runner import params as params_mod
+from labbook.runner import provenance
 
 
 def test_paths_are_absolute_and_rooted():

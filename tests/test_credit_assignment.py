@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from labbook import examples, stats
+from labbook import stats
 from labbook.analyses import credit_assignment as credit
 from labbook.inputs import InputError
+from labbook.runner import examples
 from labbook.sources import METRICS_COLUMNS
 from labbook.sources import credit_assignment as source
 

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labbook import examples, paths
+from labbook import paths
 from labbook.analyses import moe
 from labbook.inputs import InputError
+from labbook.runner import examples
 from labbook.sources import METRICS_COLUMNS, aim_repo
 
 TYPES = ("softmoe", "ffn", "roundrobin", "expert_segmentation")

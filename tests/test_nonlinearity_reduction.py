@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labbook import examples
 from labbook.analyses import nonlinearity_reduction as nlr
 from labbook.inputs import InputError
+from labbook.runner import examples
 from labbook.sources import METRICS_COLUMNS
 from labbook.sources import nonlinearity_reduction as source
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labbook import paths, sandbox
+from labbook import paths
+from labbook.runner import sandbox
 
 KEEP = ("chain_of_experts/example", "sparse_training/good", "sparse_training/misbehaving")
 
@@ -127,7 +128,7 @@ def test_summary_counts_only_the_reports_of_this_build(small):
     root, _ = small
     (root / "params" / "sparse_training" / "added_later.yaml").write_text("warmup_epochs: 2\n")
     try:
-        out = sandbox.run(root, ".venv/bin/python", "-m", "labbook.build", "summary", *KEEP)
+        out = sandbox.run(root, ".venv/bin/python", "-m", "labbook.runner.build", "summary", *KEEP)
         assert (
             out.returncode == 0 and "added_later" not in out.stdout and "MISSING" not in out.stdout
         )
@@ -138,7 +139,11 @@ def test_summary_counts_only_the_reports_of_this_build(small):
 def test_lab_copy_with_injected_params(small):
     root, _ = small
     out = sandbox.run(
-        root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/misbehaving.yaml"
+        root,
+        ".venv/bin/python",
+        "-m",
+        "labbook.runner.lab",
+        "params/sparse_training/misbehaving.yaml",
     )
     assert out.returncode == 0, out.stderr
     copy = root / "reports" / "_lab" / "sparse_training__misbehaving.ipynb"
@@ -147,7 +152,7 @@ def test_lab_copy_with_injected_params(small):
     assert injected and "gated_misbehaving.json" in "".join(injected[0]["source"])
     assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
     bad = sandbox.run(
-        root, ".venv/bin/python", "-m", "labbook.lab", "params/sparse_training/nope.yaml"
+        root, ".venv/bin/python", "-m", "labbook.runner.lab", "params/sparse_training/nope.yaml"
     )
     assert bad.returncode == 2 and "params file not found" in bad.stderr
 

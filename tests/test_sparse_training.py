@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from labbook import examples
 from labbook.analyses import sparse_training as sparse
 from labbook.inputs import InputError
+from labbook.runner import examples
 from labbook.sources import sparse_training as source
 
 

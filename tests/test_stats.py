@@ -188,20 +188,22 @@ def test_claim_policy_names_no_winner_between_indistinguishable_methods():
         "B": rng.normal(78.0, 0.3, 5),
         "C": rng.normal(70.0, 0.3, 5),
     }
-    text, values = findings.ranking_claim(same, stats.compare(same), "accuracy", "seed")
+    c = findings.ranking_claim(same, stats.compare(same), "accuracy", "seed")
+    text, values = c.text, c.values
     best = values["best"]
     other = "B" if best == "A" else "A"
     assert values["ties"] == [other] and values["beats"] == ["C"]
     assert "cannot be told apart" in text and "5 seeds" in text and "t-interval" in text
     assert "better than every" not in text
     clear = {"A": same["A"] + 5, "C": same["C"]}
-    text, values = findings.ranking_claim(clear, stats.compare(clear), "accuracy", "seed")
+    c = findings.ranking_claim(clear, stats.compare(clear), "accuracy", "seed")
+    text, values = c.text, c.values
     assert values["beats"] == ["C"] and "better than every other method compared" in text
     singles = {"A": [78.0], "B": [77.0]}
-    text, _ = findings.ranking_claim(singles, stats.compare(singles), "accuracy", "seed")
+    text = findings.ranking_claim(singles, stats.compare(singles), "accuracy", "seed").text
     assert "single seed" in text and "not evidence" in text
     row = stats.compare(same, [("A", "B")]).iloc[0]
-    text, _ = findings.versus_claim(row, "accuracy")
+    text = findings.versus_claim(row, "accuracy").text
     assert "cannot be told apart" in text and "Welch t-interval" in text and "n = 5 seeds" in text
 
 

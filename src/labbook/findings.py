@@ -1,10 +1,45 @@
 """Findings: sentences computed from results. Each sentence is a template filled with numbers;
-the numbers are kept so findings.json carries every value the text quotes."""
+the numbers are kept so findings.json carries every value the text quotes, and each finding carries
+structured fields besides its sentence (verdict, winner, ranking) that a program can compare
+without reading the sentence (e.g. the change report)."""
 
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# What a finding concludes, in one word (None: a description that compares nothing):
+VERDICTS = (
+    "separated",  # the top method is better than every other compared (claim policy)
+    "not_separated",  # the evidence does not tell the top method apart from some other
+    "untested",  # too few runs for a test (a single seed on a side)
+    "only_one",  # a single method: nothing was compared
+    "better",  # versus: x is better than y
+    "worse",  # versus: x is worse than y
+    "pass",  # a check passed
+    "fail",  # a check failed
+    "rises",  # a trend whose interval lies above zero
+    "falls",  # a trend whose interval lies below zero
+    "flat",  # a trend whose interval contains zero
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sentence and what it concludes: *values* are every number it quotes (JSON scalars or
+    lists of them); *verdict* one of VERDICTS or None; *winner* the method the sentence names as
+    better, only when the evidence supports it; *ranking* methods from best to worst by the
+    statistic the sentence ranks by (None when it ranks nothing)."""
+
+    text: str
+    values: dict
+    verdict: str | None = None
+    winner: str | None = None
+    ranking: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if self.verdict is not None and self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {VERDICTS}")
 
 
 @dataclass
@@ -12,9 +47,34 @@ class Finding:
     key: str
     text: str
     values: dict
+    verdict: str | None = None
+    winner: str | None = None
+    ranking: list[str] | None = None
 
     def markdown(self) -> str:
         return f"- {self.text}"
+
+    def as_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "values": self.values,
+            "verdict": self.verdict,
+            "winner": self.winner,
+            "ranking": self.ranking,
+        }
+
+
+def finding(key: str, claim: Claim) -> Finding:
+    """The finding *key* that states *claim* (values checked to be JSON)."""
+    clean = {k: _jsonable(v, f"{key}.{k}") for k, v in claim.values.items()}
+    ranking = None if claim.ranking is None else [str(m) for m in claim.ranking]
+    return Finding(key, claim.text, clean, claim.verdict, claim.winner, ranking)
+
+
+def described(key: str, template: str, **values) -> Finding:
+    """A finding that describes without comparing: *template* uses str.format fields, e.g.
+    "{method} peaks at epoch {epoch}"."""
+    return finding(key, Claim(template.format(**values), values))
 
 
 @dataclass
@@ -27,23 +87,27 @@ class Findings:
 
         Values must be JSON scalars (str, int, float, bool, None) or lists of them.
         """
-        return self.add_text(key, template.format(**values), values)
+        return self.append(described(key, template, **values))
 
     def add_text(self, key: str, text: str, values: dict) -> Finding:
-        """Add a finding whose text is already written (e.g. by ranking_claim);
-        *values* as in add."""
-        if any(f.key == key for f in self.items):
-            raise ValueError(f"finding {key!r} was added twice")
-        clean = {k: _jsonable(v, f"{key}.{k}") for k, v in values.items()}
-        finding = Finding(key, text, clean)
-        self.items.append(finding)
-        return finding
+        """Add a finding whose text is already written; *values* as in add."""
+        return self.append(finding(key, Claim(text, values)))
+
+    def add_claim(self, key: str, claim: Claim) -> Finding:
+        """Add a claim (e.g. from ranking_claim or versus_claim) under *key*."""
+        return self.append(finding(key, claim))
+
+    def append(self, item: Finding) -> Finding:
+        if any(f.key == item.key for f in self.items):
+            raise ValueError(f"finding {item.key!r} was added twice")
+        self.items.append(item)
+        return item
 
     def markdown(self) -> str:
         return "\n".join(f.markdown() for f in self.items)
 
     def as_dict(self) -> dict:
-        return {f.key: {"text": f.text, "values": f.values} for f in self.items}
+        return {f.key: f.as_dict() for f in self.items}
 
     def write(self, path: Path) -> None:
         Path(path).write_text(
@@ -100,8 +164,9 @@ def ranking_claim(
     spec: str = ".2f",
     higher_is_better: bool = True,
     suffix: str = "",
-) -> tuple[str, dict]:
-    """The sentence about the top method, by the claim policy: (text, values for findings.json).
+) -> Claim:
+    """The sentence about the top method, by the claim policy, with the numbers it quotes; its
+    winner is the top method only when it is better than every other compared.
 
     samples: {method: 1-D scores (one per run/seed)}, in any order; evidence: stats.compare over
     every pair of them. The top method is the one with the best mean; it is called better than
@@ -116,6 +181,7 @@ def ranking_claim(
         return format(value, spec) + suffix
 
     best = (max if higher_is_better else min)(means, key=means.get)
+    ranking = tuple(sorted(means, key=lambda m: -means[m] if higher_is_better else means[m]))
     n = {m: int(np.size(v)) for m, v in samples.items()}
     values = {
         "best": best,
@@ -125,10 +191,12 @@ def ranking_claim(
         "methods": len(samples),
     }
     if len(samples) == 1:
-        return (
+        return Claim(
             f"Only {best} was compared ({what} {_fmt(means[best], spec)}, "
             f"{plural(n[best], unit)}).",
             values,
+            verdict="only_one",
+            ranking=ranking,
         )
     if all(k == 1 for k in n.values()):
         text = (
@@ -136,7 +204,8 @@ def ranking_claim(
             f"({_fmt(means[best], spec)}), but every method has a single {unit}: with no interval "
             "and no test, this order is not evidence that one method is better."
         )
-        return text, dict(values, beats=[], ties=[m for m in samples if m != best])
+        ties = [m for m in samples if m != best]
+        return Claim(text, dict(values, beats=[], ties=ties), "untested", ranking=ranking)
     _, lo, hi = (
         stats.mean_ci(samples[best], confidence)
         if n[best] > 1
@@ -170,7 +239,8 @@ def ranking_claim(
         compared_with=list(other),
     )
     if not ties:
-        return f"{head} and is better than every other method compared ({tests}).", values
+        text = f"{head} and is better than every other method compared ({tests})."
+        return Claim(text, values, "separated", winner=best, ranking=ranking)
     tie_text = listing(
         f"{t} (p = {p_ties[t]:.2g})" if p_ties[t] == p_ties[t] else f"{t} (one {unit}: no test)"
         for t in ties
@@ -181,7 +251,7 @@ def ranking_claim(
     text += (
         f"; it is better than {listing(beats)}." if beats else "; no method is separated from it."
     )
-    return text, values
+    return Claim(text, values, "not_separated", ranking=ranking)
 
 
 def versus_claim(
@@ -192,7 +262,7 @@ def versus_claim(
     spec: str = "+.2f",
     scale: float = 1.0,
     points: str = "points",
-) -> tuple[str, dict]:
+) -> Claim:
     """One pair's sentence from a stats.compare row: the difference with its Welch t-interval and
     p, and a verdict that follows the claim policy (x better, x worse, or not told apart)."""
     x, y = row["x"], row["y"]
@@ -213,20 +283,28 @@ def versus_claim(
         f"n = {row['n_x']}" if row["n_x"] == row["n_y"] else f"n = {row['n_x']} and {row['n_y']}"
     )
     if row["p"] != row["p"]:  # no test: a single run on a side
-        return (
+        return Claim(
             f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} (single {unit} on a side: no "
-            "interval, no test, so no claim either way)."
-        ), values
-    verdict = (
-        f"{x} is better"
+            "interval, no test, so no claim either way).",
+            values,
+            "untested",
+        )
+    kind = (
+        "better"
         if row["separated"] and d > 0
-        else f"{x} is worse"
+        else "worse"
         if row["separated"] and d < 0
-        else f"the two cannot be told apart at this number of {unit}s"
+        else "not_separated"
+    )
+    verdict = (
+        f"the two cannot be told apart at this number of {unit}s"
+        if kind == "not_separated"
+        else f"{x} is {kind}"
     )
     text = (
         f"{x} vs. {y}: {_fmt(d, spec)} {points} in {what} ({confidence:.0%} Welch t-interval "
         f"{_fmt(lo, spec)} to {_fmt(hi, spec)}, p = {row['p']:.2g}, Holm-corrected "
         f"{row['p_holm']:.2g}, {counts} {unit}s): {verdict}."
     )
-    return text, values
+    winner = x if kind == "better" else y if kind == "worse" else None
+    return Claim(text, values, kind, winner=winner)

@@ -9,6 +9,7 @@ PARAMS = ROOT / "params"
 REPORTS = ROOT / "reports"
 EXAMPLES = ROOT / "examples"
 CACHE = ROOT / ".cache" / "labbook"
+TEMPLATES = SRC / "runner" / "templates"  # report page, gallery, `make new`
 
 KERNEL_NAME = "labbook"
 

@@ -15,10 +15,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from labbook import figures, inputs, markup, paths, tables
-from labbook.findings import Findings
+from labbook import contract, figures, inputs, markup, paths, tables
+from labbook.findings import Claim, Finding, Findings
 
-TABLE_MIME = "application/vnd.labbook.table+json"
 SCREEN_PX_PER_IN = 130  # CSS pixels per inch of print size: a full-width figure is ~880 px wide
 
 
@@ -41,7 +40,7 @@ def _show_message(kind: str, message: str) -> None:
     md = f"> **{kind}:** {markup.message_markdown(message)}"
     _display(
         {"text/markdown": md, "text/plain": f"{kind}: {message}"},
-        {"labbook": {"message": kind.lower()}},
+        {contract.META_KEY: {"message": kind.lower()}},
     )
 
 
@@ -107,7 +106,7 @@ class Report:
             {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<figure {name}>"},
             {
                 "image/png": {"width": round(width * SCREEN_PX_PER_IN), "alt": alt or name},
-                "labbook": {
+                contract.META_KEY: {
                     "figure": name,
                     "width_in": round(width, 3),
                     "height_in": round(height, 3),
@@ -154,7 +153,7 @@ class Report:
             {
                 "text/html": cap + shown.to_html(),
                 "text/plain": (caption + "\n" if caption else "") + shown.to_text(),
-                TABLE_MIME: dict(shown.to_json(), caption=caption, name=name),
+                contract.TABLE_MIME: dict(shown.to_json(), caption=caption, name=name),
             }
         )
 
@@ -162,10 +161,14 @@ class Report:
         """Record one computed finding (see findings.Findings.add)."""
         self.findings.add(key, template, **values)
 
-    def claim(self, key: str, claim: tuple[str, dict]) -> None:
+    def claim(self, key: str, claim: Claim) -> None:
         """Record a finding written by the claim policy (findings.ranking_claim, versus_claim)."""
-        text, values = claim
-        self.findings.add_text(key, text, values)
+        self.findings.add_claim(key, claim)
+
+    def add_findings(self, items: list[Finding]) -> None:
+        """Record the findings an analysis computed (its `findings(...)` function), in order."""
+        for item in items:
+            self.findings.append(item)
 
     def warn(self, message: str) -> None:
         """A visible warning in the report (and in provenance.json): for input left out or absent.
@@ -183,7 +186,7 @@ class Report:
         text = "\n".join(f"- {f.text}" for f in items)
         if not items:
             md = text = "No findings could be computed from these data."
-        _display({"text/markdown": md, "text/plain": text}, {"labbook": {"findings": True}})
+        _display({"text/markdown": md, "text/plain": text}, {contract.META_KEY: {"findings": True}})
 
     def uses_example_data(self) -> bool:
         return any(paths.is_example_input(Path(i["path"])) for i in inputs.recorded())
@@ -198,4 +201,6 @@ class Report:
             "figure_problems": self.figure_problems,
             "example_data": self.uses_example_data(),
         }
-        (self.dir / "inputs.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        (self.dir / contract.RECORD_FILE).write_text(
+            json.dumps(record, indent=2, sort_keys=True) + "\n"
+        )

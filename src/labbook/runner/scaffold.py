@@ -1,6 +1,6 @@
 """`make new NAME=...`: a new analysis that already follows the conventions and builds.
 
-    python -m labbook.scaffold NAME
+    python -m labbook.runner.scaffold NAME
 
 writes notebooks/NAME.ipynb (title, a typed parameters cell, load through a sources adapter, one
 section with its sentence, figure and table, findings by the claim policy, report.finish()),
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from labbook import paths
 
-TEMPLATES = paths.SRC / "templates" / "new"
+TEMPLATES = paths.TEMPLATES / "new"
 
 
 def targets(name: str) -> dict[str, Path]:
@@ -50,7 +50,10 @@ def create(name: str) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: make new NAME=<analysis>  (python -m labbook.scaffold NAME)", file=sys.stderr)
+        print(
+            "usage: make new NAME=<analysis>  (python -m labbook.runner.scaffold NAME)",
+            file=sys.stderr,
+        )
         return 2
     try:
         written = create(args[0])

@@ -1,6 +1,7 @@
 """__TITLE__: the input adapter on the example file, and the params file against the notebook."""
 
-from labbook import params, paths
+from labbook import paths
+from labbook.runner import params
 from labbook.sources import scores_csv
 
 

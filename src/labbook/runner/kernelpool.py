@@ -1,21 +1,25 @@
 """Fresh notebook kernels and report runners without paying for start-up and imports each time:
 a fork server.
 
-    python -m labbook.kernelpool serve SOCKET     # make figures runs one for the whole build
-    python -m labbook.kernelpool launch -f CONNECTION_FILE   # what a report's kernel manager starts
-    (`labbook.build run` asks it for a runner through `run_forked`)
+    python -m labbook.runner.kernelpool serve SOCKET --entry MODULE:FUNCTION [--preload MODULE ...]
+    python -m labbook.runner.kernelpool launch -f CONNECTION_FILE   # a report's kernel manager
+    (`make figures` starts the server through `labbook.runner.build pool`, which names the modules
+    to preload and the entry point a runner child calls; `build run` asks it for a runner through
+    `run_forked`)
 
-The server imports the heavy libraries every report uses (numpy, pandas, scipy, matplotlib,
-seaborn, papermill, nbconvert, Typst, the labbook modules, ipykernel) once, then waits. For each
+The server imports the modules it is given (the heavy libraries every report uses) once, then
+waits; it imports nothing of labbook's by itself. For each
 request it forks: the child is a pristine copy of that process — nothing from any report was ever
 run in it. A kernel child takes the report's environment and working directory and becomes an
 IPython kernel on the given connection file; it is used by one report and exits at its end, never
 reused, so every report still runs in a fresh kernel process. A runner child takes the caller's
-standard streams, environment and working directory and runs `labbook.build` for it; the caller
-waits for its exit status, and the runner ends when the caller does. The launcher is the process
-jupyter_client watches: it forwards interrupts to the kernel and exits when the kernel does.
-Without a server (an interactive session, a single `labbook.build run`) the launcher becomes an
-ordinary kernel and the build runs in its own process.
+standard streams, environment and working directory and calls the entry point with the request's
+arguments (the build's, which runs the report in that process and never forwards it again);
+the caller waits for its exit status, and the runner ends when the caller does. The launcher is
+the process jupyter_client watches: it forwards interrupts to the kernel and exits when the
+kernel does.
+Without a server (an interactive session, a single `labbook.runner.build run`) the launcher
+becomes an ordinary kernel and the build runs in its own process.
 """
 
 import json
@@ -27,42 +31,6 @@ import threading
 import time
 from pathlib import Path
 
-PRELOAD = (
-    "numpy",
-    "pandas",
-    "scipy.stats",
-    "matplotlib",
-    "matplotlib.pyplot",
-    "seaborn",
-    "pyarrow",
-    "pydantic",
-    "jinja2",
-    "mistune",
-    "nbformat",
-    "papermill",
-    "nbconvert",
-    "typst",
-    "jupyter_client.manager",
-    "ipykernel.kernelapp",
-    "ipykernel.ipkernel",  # the kernel class and its debugger support (debugpy): 0.05 s a kernel
-    "labbook.build",
-    "labbook.params",
-    "labbook.render",
-    "labbook.provenance",
-    "labbook.stats",
-    "labbook.statplots",
-    "labbook.report",
-    "labbook.findings",
-    "labbook.analyses.chain_of_experts",
-    "labbook.analyses.credit_assignment",
-    "labbook.analyses.moe",
-    "labbook.analyses.nonlinearity_reduction",
-    "labbook.analyses.sparse_training",
-    "labbook.sources.chain_of_experts",
-    "labbook.sources.credit_assignment",
-    "labbook.sources.nonlinearity_reduction",
-    "labbook.sources.sparse_training",
-)
 SOCKET_ENV = "LABBOOK_KERNEL_POOL"  # the server's socket path, set by make for a build
 
 
@@ -115,9 +83,19 @@ def _end_with_caller(conn: socket.socket) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _runner(request: dict, fds: list[int], conn: socket.socket) -> None:
-    """In the forked child: run labbook.build with the caller's streams, environment and cwd, then
-    send the exit status back on *conn*; does not return."""
+def resolve_entry(entry: str):
+    """The function named by *entry* ("package.module:function")."""
+    import importlib
+
+    module, _, function = entry.partition(":")
+    if not module or not function:
+        raise ValueError(f"entry point must be MODULE:FUNCTION, not {entry!r}")
+    return getattr(importlib.import_module(module), function)
+
+
+def _runner(request: dict, fds: list[int], conn: socket.socket, entry) -> None:
+    """In the forked child: call *entry* with the request's arguments, on the caller's streams,
+    environment and cwd, then send the exit status back on *conn*; does not return."""
     rc = 1
     try:
         try:
@@ -139,9 +117,7 @@ def _runner(request: dict, fds: list[int], conn: socket.socket) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        from labbook import build
-
-        rc = build.main(request["argv"])
+        rc = entry(request["argv"])
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
@@ -152,8 +128,8 @@ def _runner(request: dict, fds: list[int], conn: socket.socket) -> None:
 
 
 def run_forked(argv: list[str]) -> int | None:
-    """Run `labbook.build` *argv* in a runner forked by the server of this build; None when no
-    server runs (the caller then runs it itself). Returns the runner's exit status."""
+    """Have the server of this build call its entry point with *argv* in a forked runner; None
+    when no server runs (the caller then runs it itself). Returns the runner's exit status."""
     path = os.environ.get(SOCKET_ENV)
     if not path:
         return None
@@ -171,24 +147,26 @@ def run_forked(argv: list[str]) -> int | None:
     return int(answer) if answer.strip() else 1
 
 
-def serve(path: str) -> None:
-    """Preload, then fork a kernel for every request on the UNIX socket *path* until SIGTERM."""
+def serve(path: str, entry: str, preload: tuple[str, ...] = ()) -> None:
+    """Import *preload*, then fork a kernel or a runner (which calls *entry*) for every request on
+    the UNIX socket *path* until SIGTERM. At its end it kills only its children that still run:
+    each is removed from the list when it is reaped, so a PID the system gave to another process
+    since is never signalled."""
     import importlib
 
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's import-time notice
-    for name in PRELOAD:
+    for name in preload:
         importlib.import_module(name)
-    importlib.import_module("labbook.render").warm()  # runners render with compiled templates
-    signal.signal(signal.SIGCHLD, lambda *_: _reap())
-    children: set[int] = set()
+    call = resolve_entry(entry)
+    warm = getattr(importlib.import_module(call.__module__), "warm", None)
+    if warm is not None:
+        warm()  # e.g. the build compiles its HTML templates once, here
+    children = Children()
+    signal.signal(signal.SIGCHLD, lambda *_: children.reap())
 
     def stop(*_):
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        children.kill_all()
         Path(path).unlink(missing_ok=True)
         os._exit(0)
 
@@ -205,17 +183,54 @@ def serve(path: str) -> None:
             continue
         with conn:
             request, fds = _receive(conn)
-            pid = os.fork()
+            pid = children.fork()
             if pid == 0:
                 server.close()
                 if request.get("kind") == "report":
-                    _runner(request, fds, conn)
+                    _runner(request, fds, conn, call)
                 _child(request)
             for fd in fds:
                 os.close(fd)
-            children.add(pid)
             if request.get("kind") != "report":
                 conn.sendall(f"{pid}\n".encode())
+
+
+class Children:
+    """The server's live children: a PID is added when forked and removed when reaped (SIGCHLD is
+    held between the fork and the add, so a child that ends at once is still removed)."""
+
+    def __init__(self):
+        self.pids: set[int] = set()
+
+    def fork(self) -> int:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        try:
+            pid = os.fork()
+            if pid:
+                self.pids.add(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        return pid
+
+    def reap(self) -> None:
+        """Collect every child that ended and forget it."""
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid <= 0:
+                return
+            self.pids.discard(pid)
+
+    def kill_all(self) -> None:
+        """SIGKILL every child not yet reaped (they are ours: unreaped PIDs are never reused)."""
+        self.reap()
+        for pid in list(self.pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -227,14 +242,6 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
             break
         msg += more
     return json.loads(msg.decode()), list(fds)
-
-
-def _reap() -> None:
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass
 
 
 def _alive(pid: int) -> bool:
@@ -312,7 +319,7 @@ def kernel_manager_class():
             return [
                 sys.executable,
                 "-m",
-                "labbook.kernelpool",
+                "labbook.runner.kernelpool",
                 "launch",
                 *cmd[i:],
                 "--HistoryManager.enabled=False",
@@ -364,15 +371,22 @@ async def _wait_for_ready(client, timeout: float | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["serve"] and len(args) == 2:
-        serve(args[1])
-        return 0
-    if args[:1] == ["launch"]:
+    if args[:1] == ["launch"]:  # the kernel's own arguments follow, as jupyter_client gives them
         launch(args[1:])
         return 0
-    print(__doc__, file=sys.stderr)
-    return 2
+    parser = argparse.ArgumentParser(prog="python -m labbook.runner.kernelpool")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the fork server on a UNIX socket")
+    p_serve.add_argument("socket")
+    p_serve.add_argument("--entry", required=True, help="MODULE:FUNCTION a runner child calls")
+    p_serve.add_argument("--preload", nargs="*", default=[], help="modules imported once")
+    sub.add_parser("launch", help="start a kernel (through the server when one runs): -f FILE")
+    opts = parser.parse_args(args)
+    serve(opts.socket, opts.entry, tuple(opts.preload))
+    return 0
 
 
 if __name__ == "__main__":

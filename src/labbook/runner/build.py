@@ -1,9 +1,10 @@
 """The runner behind `make figures`: one report per params/<notebook>/<variant>.yaml.
 
-    python -m labbook.build run <notebook>/<variant> [--show-code] [--timeout SECONDS]
-    python -m labbook.build index                # reports/index.html, the gallery
-    python -m labbook.build summary [--since T] [NAME ...]   # a line per report; 1 if any failed
-    python -m labbook.build list [GLOB]          # the report names, one per line
+    python -m labbook.runner.build run <notebook>/<variant> [--show-code] [--timeout SECONDS]
+    python -m labbook.runner.build index                # reports/index.html, the gallery
+    python -m labbook.runner.build pool SOCKET          # the build's fork server (make figures)
+    python -m labbook.runner.build summary [--since T] [NAME ...]  # a line each; 1 if any failed
+    python -m labbook.runner.build list [GLOB]          # the report names, one per line
 
 `run` validates the params file against the notebook's parameters cell, executes the notebook with
 papermill on the project kernel (fixed cwd, per-cell timeout, SOURCE_DATE_EPOCH), normalizes the
@@ -26,13 +27,52 @@ import sys
 import time
 from pathlib import Path
 
-from labbook import paths
+from labbook import contract, paths
 
 STAMP = ".ok"
 FAILURE = "last-failure"  # beside a good report: the failed build that did not replace it
 DEFAULT_TIMEOUT = 900  # seconds per cell
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01: a fixed date for every file format's timestamps
 EXAMPLE_BANNER = "Example data (simulated) — not experimental results"
+ENTRY = "labbook.runner.build:run_here"  # what the fork server's runner children call
+# What the fork server imports once for every report of a build: the heavy libraries, the runner,
+# and the analysis core the notebooks import.
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "seaborn",
+    "pyarrow",
+    "pydantic",
+    "jinja2",
+    "mistune",
+    "nbformat",
+    "papermill",
+    "nbconvert",
+    "typst",
+    "jupyter_client.manager",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",  # the kernel class and its debugger support (debugpy): 0.05 s a kernel
+    "labbook.runner.build",
+    "labbook.runner.params",
+    "labbook.runner.render",
+    "labbook.runner.provenance",
+    "labbook.stats",
+    "labbook.statplots",
+    "labbook.report",
+    "labbook.findings",
+    "labbook.analyses.chain_of_experts",
+    "labbook.analyses.credit_assignment",
+    "labbook.analyses.moe",
+    "labbook.analyses.nonlinearity_reduction",
+    "labbook.analyses.sparse_training",
+    "labbook.sources.chain_of_experts",
+    "labbook.sources.credit_assignment",
+    "labbook.sources.nonlinearity_reduction",
+    "labbook.sources.sparse_training",
+)
 
 
 def report_names(pattern: str | None = None) -> list[str]:
@@ -119,20 +159,15 @@ def _error_notebook(title: str, message: str):
 
 
 def _make_deps(notebook: str, variant: str, inputs: list[dict]) -> str:
-    """inputs.d: the stamp depends on notebook, params, src and every data file read."""
+    """inputs.d: the stamp depends on notebook, params, the code and templates it runs, and every
+    data file read (see labbook.runner.deps)."""
+    from labbook.runner import deps
 
-    def rel(p: Path) -> str:  # make-escaped
-        return paths.relative(p).replace(" ", "\\ ").replace("$", "$$").replace("#", "\\#")
-
-    target = rel(paths.report_dir(notebook, variant) / STAMP)
-    src = sorted(paths.SRC.rglob("*.py"))
-    deps = [paths.notebook_path(notebook), paths.params_path(notebook, variant), *src]
     data = [Path(i["path"]) for i in inputs if Path(i["path"]).exists()]
-    lines = [f"{target}: " + " \\\n  ".join(rel(d) for d in deps + data)]
-    lines += [
-        f"{rel(d)}:" for d in deps + data
-    ]  # a deleted file forces a rebuild, not a make error
-    return "\n".join(lines) + "\n"
+    files = deps.report_dependencies(
+        paths.notebook_path(notebook), paths.params_path(notebook, variant), data
+    )
+    return deps.make_rule(paths.report_dir(notebook, variant) / STAMP, files)
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
@@ -209,7 +244,7 @@ def _execute(
 
     import papermill
 
-    from labbook import kernelpool
+    from labbook.runner import kernelpool
 
     os.environ.setdefault(
         "SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH
@@ -255,8 +290,8 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     """Build one report; prints one status line; returns 0 if it succeeded, 1 if not."""
     import nbformat
 
-    from labbook import params as params_mod
-    from labbook import provenance, render
+    from labbook.runner import params as params_mod
+    from labbook.runner import provenance, render
 
     t0 = time.monotonic()
     notebook, variant = _split(name)
@@ -316,10 +351,10 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
             )
     status = "FAILED" if error else "ok"
 
-    record = {"inputs": [], "warnings": [], "figure_problems": [], "example_data": False}
-    if (tmp / "inputs.json").exists():
-        record = json.loads((tmp / "inputs.json").read_text())
-        (tmp / "inputs.json").unlink()
+    record = contract.empty_record()
+    if (tmp / contract.RECORD_FILE).exists():
+        record.update(json.loads((tmp / contract.RECORD_FILE).read_text()))
+        (tmp / contract.RECORD_FILE).unlink()
 
     keep_good = status != "ok" and (final / STAMP).exists()
     previous = None
@@ -513,7 +548,7 @@ def index_html() -> str:
             }
         )
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(paths.SRC / "templates"),
+        loader=jinja2.FileSystemLoader(paths.TEMPLATES),
         autoescape=True,
         keep_trailing_newline=True,
     )
@@ -530,9 +565,21 @@ def write_index() -> Path:
     return target
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_here(argv: list[str]) -> int:
+    """The fork server's entry point: `main` in this process, never forwarded to a server again."""
+    return main(argv, forward=False)
+
+
+def warm() -> None:
+    """Called once by the fork server before it forks: compile the HTML templates."""
+    from labbook.runner import render
+
+    render.warm()
+
+
+def main(argv: list[str] | None = None, forward: bool = True) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m labbook.build", description=__doc__.split("\n\n")[0]
+        prog="python -m labbook.runner.build", description=__doc__.split("\n\n")[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="build one report")
@@ -540,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--show-code", action="store_true", help="show code cells in report.html")
     p_run.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds per cell")
     sub.add_parser("index", help="write reports/index.html")
+    p_pool = sub.add_parser("pool", help="run the build's fork server on a UNIX socket")
+    p_pool.add_argument("socket")
     p_sum = sub.add_parser(
         "summary", help="print the status of every report (or of the NAMEs given)"
     )
@@ -553,15 +602,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.command == "run":
-        if os.environ.get("LABBOOK_KERNEL_POOL") and not os.environ.get("LABBOOK_FORKED"):
-            from labbook import kernelpool  # a build's fork server runs it with the imports done
+        if forward:  # a build's fork server runs it in a child with the imports done
+            from labbook.runner import kernelpool
 
-            os.environ["LABBOOK_FORKED"] = "1"
             rc = kernelpool.run_forked(sys.argv[1:] if argv is None else argv)
-            del os.environ["LABBOOK_FORKED"]
             if rc is not None:
                 return rc
         return run(args.name, show_code=args.show_code, timeout=args.timeout)
+    if args.command == "pool":
+        from labbook.runner import kernelpool
+
+        kernelpool.serve(args.socket, ENTRY, PRELOAD)
+        return 0
     if args.command == "index":
         write_index()
         return 0

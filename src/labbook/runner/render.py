@@ -14,10 +14,9 @@ import os
 import re
 from pathlib import Path
 
-from labbook import markup, paths
+from labbook import contract, markup, paths
 
-TEMPLATES = paths.SRC / "templates"
-TABLE_MIME = "application/vnd.labbook.table+json"
+TEMPLATES = paths.TEMPLATES
 PAGE_WIDTH_IN = 8.27 - 2 * 0.7  # A4 with 0.7 in margins: room for a 6.75 in figure
 
 
@@ -218,7 +217,7 @@ def _pdf_width(pdf: Path) -> float | None:
 
 
 def _output(out, report_dir: Path) -> str | None:
-    meta = out.get("metadata", {}).get("labbook", {})
+    meta = out.get("metadata", {}).get(contract.META_KEY, {})
     data = out.get("data", {})
     if out["output_type"] == "stream":
         return f"#raw(block: true, {markup.typst_string(out['text'].rstrip())})"
@@ -232,8 +231,8 @@ def _output(out, report_dir: Path) -> str | None:
             f"#figure(image({markup.typst_string(pdf.relative_to(report_dir).as_posix())}, "
             f"width: {width:.3f}in))"
         )
-    if TABLE_MIME in data:
-        return _table(data[TABLE_MIME])
+    if contract.TABLE_MIME in data:
+        return _table(data[contract.TABLE_MIME])
     if "text/markdown" in data:
         return markdown_to_typst(data["text/markdown"], shift=1)
     if "text/plain" in data:

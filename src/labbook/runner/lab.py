@@ -1,7 +1,7 @@
 """Open a notebook in JupyterLab with the parameters of one params file.
 
-    python -m labbook.lab params/<notebook>/<variant>.yaml          # write the copy, print where
-    python -m labbook.lab --path params/<notebook>/<variant>.yaml   # only print the copy's path
+    python -m labbook.runner.lab params/<notebook>/<variant>.yaml  # write the copy, say where
+    python -m labbook.runner.lab --path params/<notebook>/<variant>.yaml # only print its path
 
 The params file is validated as for a build, then papermill injects its values into a copy of the
 notebook (a cell tagged `injected-parameters` after the parameters cell, papermill's own
@@ -30,7 +30,7 @@ def write_copy(params_file: Path) -> Path:
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    from labbook import params as params_mod
+    from labbook.runner import params as params_mod
 
     params_file = paths.resolve_input(params_file)
     notebook = paths.notebook_path(params_file.parent.name)
@@ -45,7 +45,7 @@ def write_copy(params_file: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m labbook.lab", description=__doc__.split("\n\n")[0]
+        prog="python -m labbook.runner.lab", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("params_file", help="params/<notebook>/<variant>.yaml")
     parser.add_argument(
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.path:
         print(paths.relative(copy_path(args.params_file)))
         return 0
-    from labbook.params import ParamsError
+    from labbook.runner.params import ParamsError
 
     try:
         target = write_copy(Path(args.params_file))
