@@ -187,7 +187,15 @@ def test_findings_text_and_json(tmp_path):
         f.add("bad", "{x}", x=object())
     f.write(tmp_path / "f.json")
     data = json.loads((tmp_path / "f.json").read_text())
-    assert data == {"best": {"text": "A leads by 1.3 points", "values": {"m": "A", "d": 1.26}}}
+    assert data == {
+        "best": {
+            "text": "A leads by 1.3 points",
+            "values": {"m": "A", "d": 1.26},
+            "verdict": None,
+            "winner": None,
+            "ranking": None,
+        }
+    }
     assert f.markdown() == "- A leads by 1.3 points"
 
 

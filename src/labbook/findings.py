@@ -308,3 +308,52 @@ def versus_claim(
     )
     winner = x if kind == "better" else y if kind == "worse" else None
     return Claim(text, values, kind, winner=winner)
+
+
+def trend_verdict(trend: dict) -> str:
+    """'rises', 'falls' or 'flat' for a stats.linear_trend result: a direction only when its whole
+    interval lies on one side of zero (a constant is flat; an interval that could not be computed,
+    n < 3, is flat too: no direction is claimed)."""
+    lo, hi = trend["lower"], trend["upper"]
+    if lo == lo and lo > 0:
+        return "rises"
+    if hi == hi and hi < 0:
+        return "falls"
+    return "flat"
+
+
+def trend_claim(
+    trend: dict,
+    what: str,
+    against: str,
+    words: tuple[str, str] = ("rises", "falls"),
+    per: str = "per unit",
+    scale: float = 1.0,
+    spec: str = "+.2f",
+    confidence: float = 0.95,
+    unit: str = "point",
+) -> Claim:
+    """The sentence about a least-squares trend (stats.linear_trend over n points): a direction
+    only when the t-interval of the slope excludes zero, else "shows no clear trend" with the
+    interval; with fewer than 3 points no interval exists and no direction is claimed.
+    *words*: the verbs for up and down ("grows", "shrinks"); *scale* multiplies the slope and its
+    interval (e.g. 100 for percentage points); *per*: what one step of the slope is."""
+    verdict = trend_verdict(trend)
+    slope, lo, hi = (scale * trend[k] for k in ("slope", "lower", "upper"))
+    n = int(trend["n"])
+    values = {"slope": slope, "lower": lo, "upper": hi, "n": n, "confidence": confidence}
+    if trend["lower"] == trend["upper"] == 0:
+        text = f"{what} does not change with {against} (the same value at all {plural(n, unit)})."
+        return Claim(text, values, "flat")
+    if not (trend["lower"] == trend["lower"]):  # n < 3: no interval
+        text = (
+            f"{what}: slope {format(slope, spec)} {per} of {against} over only "
+            f"{plural(n, unit)}: too few for an interval, so no trend is claimed."
+        )
+        return Claim(text, values, "flat")
+    head = {"rises": words[0], "falls": words[1]}.get(verdict, "shows no clear trend")
+    text = (
+        f"{what} {head} with {against}: {format(slope, spec)} {per} ({confidence:.0%} CI "
+        f"{format(lo, spec)} to {format(hi, spec)}, {plural(n, unit)})."
+    )
+    return Claim(text, values, verdict)
