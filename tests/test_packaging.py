@@ -7,7 +7,7 @@ import yaml
 
 from labbook import paths
 
-CONDA_NAMES = {"arch": "arch-py"}  # PyPI name -> conda-forge name where they differ
+CONDA_NAMES = {"arch": "arch-py", "jupyter-client": "jupyter_client"}  # PyPI name -> conda-forge name where they differ
 PIP_ONLY = {
     "rliable",
     "tueplots",
@@ -62,3 +62,34 @@ def test_environment_yml_names_the_project_packages():
 
 def test_lock_file_is_committed():
     assert (paths.ROOT / "uv.lock").exists()
+
+
+def _imported_distributions() -> dict[str, str]:
+    """{distribution: a module of src/ that imports it} for every third-party import in src/."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    found = {}
+    for path in sorted(paths.SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "labbook":
+                    continue
+                for dist in owners.get(top, [top]):
+                    found.setdefault(dist.lower().replace("_", "-"), paths.relative(path))
+    return found
+
+
+def test_every_imported_package_is_declared():
+    declared = {name.replace("_", "-") for name in _project()}
+    missing = {d: where for d, where in _imported_distributions().items() if d not in declared}
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
