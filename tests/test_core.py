@@ -400,3 +400,47 @@ def test_report_writes_findings_inputs_and_warnings(tmp_path, capsys):
         tmp_path / "out" / "tables" / "t.csv"
     ).exists()
     inputs.clear()
+
+
+def test_report_restores_the_warning_handler_it_replaced(tmp_path):
+    import warnings
+
+    from labbook.report import Report
+
+    before = warnings.showwarning
+    rep = Report(tmp_path / "out", "nb")
+    assert warnings.showwarning != before
+    warnings.warn("careful", UserWarning, stacklevel=1)
+    rep.finish()
+    assert warnings.showwarning == before
+    assert json.loads((tmp_path / "out" / "inputs.json").read_text())["warnings"] == [
+        "UserWarning: careful"
+    ]
+    inputs.clear()
+
+
+def test_report_notes_each_repair_under_its_figure_and_records_it(tmp_path, capsys):
+    """A figure mended to fit a narrow column says so, neutrally, right after it, and the
+    record the runner turns into provenance lists each change."""
+    from labbook.report import Report
+
+    rep = Report(tmp_path / "out", "nb")
+    with plt.rc_context(style.paper("full", venue="neurips", ncols=3)):
+        fig, axes = plt.subplots(1, 3)
+        for ax in axes:
+            ax.plot([0, 1, 2], [0.2, 0.5, 0.4])
+            ax.set_title("Offline cosine with the BP gradient per layer")
+        rep.figure(fig, "narrow")
+        clean, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        rep.figure(clean, "clean")
+    rep.finish()
+    printed = capsys.readouterr().out
+    assert "Note: Figure `narrow` fitted to its 5.50 in width: the title of panel 1 of 3" in printed
+    assert "`clean` fitted" not in printed
+    record = json.loads((tmp_path / "out" / "inputs.json").read_text())
+    assert record["figure_problems"] == []
+    repairs = record["figure_repairs"]
+    assert {r["figure"] for r in repairs} == {"narrow"}
+    assert {"wrapped_text"} <= {r["kind"] for r in repairs}
+    inputs.clear()

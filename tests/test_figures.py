@@ -245,14 +245,17 @@ def test_log_axes_show_plain_powers_not_mathtext_source():
     assert "10⁻³" in labels and not any("$" in s for s in labels)
 
 
-def _repaired(fig) -> list:
-    """What Report.figure does: check, mend, check again (at most three rounds)."""
-    problems = figures.check(fig)
+def _repaired(fig) -> tuple[list, list]:
+    """What Report.figure does: check, mend, check again (at most three rounds); returns the
+    problems left and the repairs made."""
+    problems, made = figures.check(fig), []
     for _ in range(3):
-        if not (problems and figures.repair(fig, problems)):
+        step = figures.repair(fig, problems) if problems else []
+        if not step:
             break
+        made += step
         problems = figures.check(fig)
-    return problems
+    return problems, made
 
 
 def test_repair_leaves_a_clean_figure_exactly_as_drawn():
@@ -260,7 +263,7 @@ def test_repair_leaves_a_clean_figure_exactly_as_drawn():
     ax.plot([1, 2, 3], [1, 4, 9])
     ax.set(title="Clean", xlabel="Epoch")
     size = tuple(fig.get_size_inches())
-    assert figures.repair(fig, figures.check(fig)) is False
+    assert figures.repair(fig, figures.check(fig)) == []
     assert tuple(fig.get_size_inches()) == size and ax.get_title() == "Clean"
 
 
@@ -278,7 +281,12 @@ def test_repair_mends_what_a_narrow_column_breaks():
         fig.suptitle("A figure title much longer than any figure in a narrow column is wide " * 2)
         before = {p.kind for p in figures.check(fig)}
         assert {"overlap", "tiny_text"} <= before
-        assert _repaired(fig) == []
+        left, made = _repaired(fig)
+        assert left == []
+    details = [r.detail for r in made]
+    assert "the title of panel 1 of 3 wrapped to fit its width" in details
+    assert "the x tick labels of panel 3 of 3 turned 30° to fit" in details
+    assert any(d.startswith("a figure title wrapped to fit the 5.50 in width") for d in details)
     assert " ".join(axes[0].get_title().split()) == titles[0] and "\n" in axes[0].get_title()
     assert {t.get_rotation() for t in axes[2].get_xticklabels()} == {30.0}
     assert "Sample-by-sample" in [t.get_text() for t in axes[2].get_xticklabels()]
@@ -294,7 +302,11 @@ def test_repair_gives_short_panels_height_and_legends_headroom():
             ax.legend(loc="upper left")
         before = {p.kind for p in figures.check(fig)}
         assert {"small_axes", "legend_over_data"} <= before
-        assert _repaired(fig) == []
+        left, made = _repaired(fig)
+        assert left == []
+    kinds = {r.kind for r in made}
+    assert kinds == {"taller_figure", "legend_headroom"}
+    assert any(r.detail.endswith("% upward so the legend clears the data") for r in made)
     assert fig.get_figheight() > 1.2 and fig.get_figwidth() == 5.5
     assert axes[0].get_ylim()[1] > 10
 

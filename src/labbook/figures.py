@@ -19,23 +19,12 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation
 from matplotlib.transforms import Bbox
 
+from labbook.guards import fonttools as fonttools_guard
+from labbook.guards import matplotlib as mpl_guard
+
 FORMATS = ("png", "pdf")
 
 
-def _lean_pdf_fonts() -> None:
-    """Leave the layout tables (GSUB, GPOS, GDEF, kern: ligatures and kerning) out of the font
-    subsets embedded in PDF figures. matplotlib has placed every glyph itself and writes their
-    widths into the PDF, so no viewer reads those tables; subsetting them took a third of the
-    time of saving a PDF. (fontTools keeps its default list of dropped tables on the Options
-    class; if a future fontTools moves it, PDFs are only slower to write.)"""
-    from fontTools import subset
-
-    dropped = getattr(subset.Options, "_drop_tables_default", None)
-    if isinstance(dropped, list):
-        dropped += [t for t in ("GSUB", "GPOS", "GDEF", "kern") if t not in dropped]
-
-
-_lean_pdf_fonts()
 _METADATA = {
     "png": {"Software": None},
     "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
@@ -77,10 +66,11 @@ def save(
     fig.set_layout_engine("none")  # laid out just above: each format draws that layout as it is
     written = []
     try:
-        for fmt in formats:
-            path = directory / f"{name}.{fmt}"
-            fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt), bbox_inches=bbox)
-            written.append(path)
+        with fonttools_guard.lean_pdf_fonts():  # PDF font subsets without layout tables
+            for fmt in formats:
+                path = directory / f"{name}.{fmt}"
+                fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt), bbox_inches=bbox)
+                written.append(path)
     finally:
         fig.set_layout_engine(engine)
     return written
@@ -114,14 +104,7 @@ def plain_log_ticks(fig: plt.Figure) -> None:
             ):
                 f = get()
                 if type(f) is LogFormatterSciNotation:
-                    set_(
-                        PlainLogFormatter(
-                            base=f._base,
-                            labelOnlyBase=f.labelOnlyBase,
-                            minor_thresholds=f.minor_thresholds,
-                            linthresh=f._linthresh,
-                        )
-                    )
+                    set_(PlainLogFormatter(**mpl_guard.log_formatter_settings(f)))
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -216,13 +199,13 @@ def _visible_texts(fig, renderer) -> list[Text]:
     for ax in fig.axes:
         if not _axes_visible(ax):
             continue
-        out += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        out += [*mpl_guard.title_texts(ax), *ax.texts]
         if ax.axison:
             for axis in (ax.xaxis, ax.yaxis):
                 if not axis.get_visible():
                     continue
                 out += [axis.label, axis.get_offset_text()]
-                for tick in axis._update_ticks():  # the ticks inside the view: the ones drawn
+                for tick in mpl_guard.drawn_ticks(axis):  # inside the view: the ones drawn
                     out += [tick.label1, tick.label2]
         legend = ax.get_legend()
         if legend is not None and legend.get_visible():
@@ -301,22 +284,41 @@ def _overlaps(texts: list[Text], renderer, pt: float) -> list[Problem]:
     ]
 
 
-def repair(fig: plt.Figure, problems: list[Problem]) -> bool:
+@dataclass(frozen=True)
+class Repair:
+    """One change figures.repair made to a figure: *kind* (wrapped_text, turned_labels,
+    taller_figure, legend_headroom) and *detail*, a neutral sentence a reader is shown."""
+
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+def repair(fig: plt.Figure, problems: list[Problem]) -> list[Repair]:
     """Mend what a narrow column (NeurIPS, ICLR, JMLR: less width, larger type) breaks in a figure
     laid out for ICML, the way an author would: text wider than its room is wrapped (titles and
     x labels to their panel, figure titles to the figure), colliding x tick labels are turned,
     panels shorter than MIN_AXES_IN get the figure taller, and an upper legend over data gets
     headroom. Only figures with *problems* (figures.check) are touched, and only for those kinds:
-    a clean figure is left exactly as drawn. Returns whether anything changed (check again)."""
+    a clean figure is left exactly as drawn. Returns what was changed, one Repair per change
+    (empty: nothing changed; else check again)."""
     kinds = {p.kind for p in problems}
-    changed = False
+    made: list[Repair] = []
     if kinds & {"overlap", "cut_off", "tiny_text"}:
-        changed |= _fit_texts(fig)
+        made += _fit_texts(fig)
     if "legend_over_data" in kinds:
-        changed |= _legend_headroom(fig)
-    if "small_axes" in kinds or changed:
-        changed |= _grow_short_panels(fig)
-    return changed
+        made += _legend_headroom(fig)
+    if "small_axes" in kinds or made:
+        made += _grow_short_panels(fig)
+    return made
+
+
+def _panel(fig, ax) -> str:
+    """'panel 2 of 4' (axes in the figure's order), or 'the panel' when there is one."""
+    shown = [a for a in fig.axes if _axes_visible(a)]
+    return "the panel" if len(shown) <= 1 else f"panel {shown.index(ax) + 1} of {len(shown)}"
 
 
 def _wrap_to(t: Text, width: float, room: float) -> float:
@@ -329,15 +331,20 @@ def _wrap_to(t: Text, width: float, room: float) -> float:
     return max(0, wrapped.count("\n") - before) * t.get_fontsize() * 1.2 / 72
 
 
-def _fit_texts(fig) -> bool:
+def _fit_texts(fig) -> list[Repair]:
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
+    width_in = fig.get_figwidth()
+    made: list[Repair] = []
     added = {"figure": 0.0, "title": 0.0, "xlabel": 0.0}  # inches of height the wraps add
     figure_texts = list(fig.texts) + [lg.get_title() for lg in fig.legends]
     for t in figure_texts:
         width = _text_box(t, renderer).width if t.get_text().strip() else 0
         if width > fig.bbox.width:
             added["figure"] += _wrap_to(t, width, fig.bbox.width * 0.95)
+            made.append(
+                Repair("wrapped_text", f"a figure title wrapped to fit the {width_in:.2f} in width")
+            )
     pt = _print_pt(fig, renderer, None)
     owners = {}
     for ax in fig.axes:
@@ -345,7 +352,7 @@ def _fit_texts(fig) -> bool:
             owners[id(ax.title)] = owners[id(ax.xaxis.label)] = ax
     ticks = {}
     for ax in _data_axes(fig):
-        for tick in ax.xaxis._update_ticks():
+        for tick in mpl_guard.drawn_ticks(ax.xaxis):
             ticks[id(tick.label1)] = ax
     colliding = {}
     tangled_axes = []
@@ -361,11 +368,18 @@ def _fit_texts(fig) -> bool:
         if width > room:
             where = "title" if t is ax.title else "xlabel"
             added[where] = max(added[where], _wrap_to(t, width, room))
+            what = "title" if where == "title" else "x-axis label"
+            made.append(
+                Repair("wrapped_text", f"the {what} of {_panel(fig, ax)} wrapped to fit its width")
+            )
     for ax in dict.fromkeys(tangled_axes):
         _turn_tick_labels(ax)
+        made.append(
+            Repair("turned_labels", f"the x tick labels of {_panel(fig, ax)} turned 30° to fit")
+        )
     if any(added.values()):
         fig.set_figheight(fig.get_figheight() + sum(added.values()))
-    return bool(tangled_axes) or any(added.values())
+    return made
 
 
 def _turn_tick_labels(ax) -> None:
@@ -383,14 +397,18 @@ def _turn_tick_labels(ax) -> None:
         label.set(ha="right", rotation_mode="anchor")
 
 
-def _legend_headroom(fig, most: int = 4) -> bool:
+def _legend_headroom(fig, most: int = 4) -> list[Repair]:
     """Raise the top of the y axis of panels whose upper legend covers data, by 20 % of the
     range at a time (at most *most* times), until the legend clears the data; where that does not
     clear it (a line across the whole height), the axis is left as it was."""
-    changed = False
+    made: list[Repair] = []
     for ax in _data_axes(fig):
         legend = ax.get_legend()
-        if legend is None or legend._loc not in (1, 2, 9) or ax.get_yscale() != "linear":
+        if (
+            legend is None
+            or mpl_guard.legend_location(legend) not in (1, 2, 9)
+            or ax.get_yscale() != "linear"
+        ):
             continue  # upper right, upper left, upper center
         limits = ax.get_ylim()
         for i in range(most + 1):
@@ -398,14 +416,21 @@ def _legend_headroom(fig, most: int = 4) -> bool:
             renderer = fig.canvas.get_renderer()
             margin = OVERLAP_PT / _print_pt(fig, renderer, None)
             if not _legend_covers_data(fig, legend, renderer, margin):
-                changed |= i > 0
+                if i > 0:
+                    made.append(
+                        Repair(
+                            "legend_headroom",
+                            f"the y axis of {_panel(fig, ax)} extended {20 * i}% upward so the "
+                            "legend clears the data",
+                        )
+                    )
                 break
             if i == most:
                 ax.set_ylim(*limits)
                 break
             lo, hi = ax.get_ylim()
             ax.set_ylim(lo, lo + (hi - lo) * 1.2)
-    return changed
+    return made
 
 
 def _cut_off(fig, texts, renderer, saved: Bbox, pt: float) -> list[Problem]:
@@ -488,10 +513,10 @@ def _small_axes(fig, renderer, pt: float) -> list[Problem]:
     return problems
 
 
-def _grow_short_panels(fig: plt.Figure) -> bool:
+def _grow_short_panels(fig: plt.Figure) -> list[Repair]:
     """Make *fig* taller until every data axes is at least MIN_AXES_IN high at print size (a
     narrow column's larger type leaves less of a fixed height to the panels). The width is the
-    column's and is never changed. Returns whether the height changed."""
+    column's and is never changed. Returns the change made (none, or one Repair)."""
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     saved = _saved_box(fig, renderer)
@@ -504,9 +529,10 @@ def _grow_short_panels(fig: plt.Figure) -> bool:
             rows = spec.get_gridspec().nrows if spec is not None else 1
             grow = max(grow, short / scale * rows)
     if grow == 0:
-        return False
+        return []
     fig.set_figheight(fig.get_figheight() + grow)
-    return True
+    detail = f"the figure made {grow:.2f} in taller so each panel is at least {MIN_AXES_IN} in high"
+    return [Repair("taller_figure", detail)]
 
 
 def _bars_from_zero(fig) -> list[Problem]:

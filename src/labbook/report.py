@@ -44,22 +44,33 @@ def _show_message(kind: str, message: str) -> None:
     )
 
 
-def _stop_cleanly_on_input_errors() -> None:
+def _stop_cleanly_on_input_errors() -> bool:
     """In an interactive session, an InputError (bad or missing input) shows its message, which
-    names the file and field and says what to do, instead of a traceback."""
+    names the file and field and says what to do, instead of a traceback. Returns whether the
+    handler was installed (Report.finish removes it)."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return
+        return False
     ip = get_ipython()
     if ip is None:
-        return
+        return False
 
     def handler(shell, etype, value, tb, tb_offset=None):
         _show_message("Error", f"{value} (the notebook stops here; fix the input and run it again)")
         return []
 
     ip.set_custom_exc((inputs.InputError,), handler)
+    return True
+
+
+def _restore_exceptions() -> None:
+    """Remove the handler _stop_cleanly_on_input_errors installed."""
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    if ip is not None:
+        ip.set_custom_exc((), None)
 
 
 class Report:
@@ -73,10 +84,13 @@ class Report:
         self.findings = Findings()
         self.warnings: list[str] = []
         self.figure_problems: list[dict] = []
+        self.figure_repairs: list[dict] = []
         inputs.clear()
+        # Python warnings raised while the report runs become report warnings; finish() puts the
+        # previous handler back (nothing process-wide outlives the report)
+        self._previous_showwarning = warnings.showwarning
         warnings.showwarning = self._python_warning
-        if not output_dir:
-            _stop_cleanly_on_input_errors()
+        self._custom_exc = not output_dir and _stop_cleanly_on_input_errors()
 
     def _python_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
         """A Python warning raised while the report runs becomes a report warning (no paths)."""
@@ -89,14 +103,21 @@ class Report:
         recorded for provenance.json (and in ``figure_problems``)."""
         figures.plain_log_ticks(fig)  # mathtext is off: log ticks as 10⁻³, not $\mathdefault...$
         problems = figures.check(fig)  # draws the figure: its layout is final for saving
+        repairs: list[figures.Repair] = []
         for _ in range(3):  # a mend can uncover another (turned labels take height)
-            if not (problems and figures.repair(fig, problems)):
+            made = figures.repair(fig, problems) if problems else []
+            if not made:
                 break
+            repairs += made
             problems = figures.check(fig)  # what a narrow column broke, mended: measured again
         png_path = figures.save(fig, self.figures_dir, name, drawn=True)[0]
+        repaired = list(dict.fromkeys(r.detail for r in repairs))  # in order, each once
+        for r in dict.fromkeys(repairs):
+            self.figure_repairs.append({"figure": name, "kind": r.kind, "detail": r.detail})
         for p in problems:
             self.figure_problems.append({"figure": name, "kind": p.kind, "detail": p.detail})
             self.warn(f"Figure `{name}`: {p}")
+        column = fig.get_figwidth()  # inches: the width the figure was laid out for
         dpi = plt.rcParams["savefig.dpi"]
         dpi = fig.dpi if dpi == "figure" else dpi
         plt.close(fig)
@@ -110,9 +131,14 @@ class Report:
                     "figure": name,
                     "width_in": round(width, 3),
                     "height_in": round(height, 3),
+                    **({"repairs": repaired} if repaired else {}),
                 },
             },
         )
+        if repaired:  # said under the figure: what was changed to fit, neutrally
+            self.note(
+                f"Figure `{name}` fitted to its {column:.2f} in width: " + "; ".join(repaired)
+            )
 
     def table(
         self,
@@ -199,8 +225,14 @@ class Report:
             "inputs": inputs.recorded(),
             "warnings": self.warnings,
             "figure_problems": self.figure_problems,
+            "figure_repairs": self.figure_repairs,
             "example_data": self.uses_example_data(),
         }
         (self.dir / contract.RECORD_FILE).write_text(
             json.dumps(record, indent=2, sort_keys=True) + "\n"
         )
+        if warnings.showwarning == self._python_warning:
+            warnings.showwarning = self._previous_showwarning
+        if self._custom_exc:
+            _restore_exceptions()
+            self._custom_exc = False

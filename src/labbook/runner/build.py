@@ -371,6 +371,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         failing_cell=failing,
         warnings=record["warnings"],
         figure_problems=record["figure_problems"],
+        figure_repairs=record["figure_repairs"],
         example_data=record["example_data"],
         show_code=show_code,
         built_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

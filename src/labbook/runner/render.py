@@ -251,6 +251,10 @@ def _provenance(ctx: dict) -> str:
     )
     packages = ", ".join(f"{k} {v}" for k, v in sorted(p["packages"].items()) if v)
     problems = len(p.get("figure_problems") or [])
+    repairs = len(p.get("figure_repairs") or [])
+    fitted = (
+        f", {repairs} change(s) made to fit the column, noted under each figure" if repairs else ""
+    )
     lines = [
         "= Provenance",
         f"- Report #raw({markup.typst_string(p['report'])}), status *{markup.typst(p['status'])}*, "
@@ -259,7 +263,8 @@ def _provenance(ctx: dict) -> str:
         f"- Params file #raw({markup.typst_string(p['params_file'])})",
         f"- Params: {params or 'none'}",
         "- Figure check: "
-        f"{f'{problems} problem(s), listed as warnings above' if problems else 'no problems'}; "
+        f"{f'{problems} problem(s), listed as warnings above' if problems else 'no problems'}"
+        f"{fitted}; "
         f"warnings: {len(p.get('warnings') or [])}",
         f"- Packages: {markup.typst(packages)}",
     ]
