@@ -12,6 +12,7 @@ PIP_ONLY = {
     "rliable",
     "tueplots",
     "typst",
+    "tbparse",
 }  # not on conda-forge: environment.yml installs them with pip
 
 
