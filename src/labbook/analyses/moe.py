@@ -1,10 +1,22 @@
 """MoE metrics: per-run wide tables, grouped summaries, expert-activation weights and entropy,
-and the score matrices for the bootstrap. Input: sources.aim_repo.Selection.table (long)."""
+the score matrices for the bootstrap, and the findings (each sentence by the claim policy).
+Input: sources.aim_repo.Selection.table (long)."""
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from labbook import stats
+from labbook.findings import (
+    Claim,
+    Finding,
+    described,
+    finding,
+    ranking_claim,
+    trend_verdict,
+    versus_claim,
+)
 
 VAL = {
     "accuracy": "accuracy",
@@ -191,3 +203,310 @@ def correlation_table(relation: dict) -> pd.DataFrame:
             for kind in ("Spearman", "Pearson")
         ]
     )
+
+
+# ---------------------------------------------------------------- tables for people
+
+SUMMARY_INTERVALS = {
+    f"{m} mean [min, max]": (f"{m} mean", f"{m} min", f"{m} max")
+    for m in ("Accuracy", "Memory (MB)", "CPU time (s)", "Loss")
+}  # the summary tables' mean [min, max] cells, by their display column names
+
+
+def display_summary(summary_table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """A summary() table for people: each method as its display name (*names*: method -> name),
+    columns "MoE type", "Epoch", "Accuracy mean", "Memory (MB) min", "CPU time (s) max",
+    "Loss mean", "MACs max", ..."""
+    out = summary_table.copy()
+    out["method"] = out["method"].map(names)
+    fixed = {"method": "MoE type", "epoch": "Epoch"}
+    return out.rename(
+        columns=lambda c: fixed.get(
+            c,
+            c.replace("cpu_time", "CPU time (s)")
+            .replace("memory", "Memory (MB)")
+            .replace("accuracy", "Accuracy")
+            .replace("loss", "Loss")
+            .replace("macs", "MACs"),
+        )
+    )
+
+
+def runs_table(
+    runs: pd.DataFrame, wide: pd.DataFrame, methods: Sequence[str], names: Mapping[str, str]
+) -> pd.DataFrame:
+    """Per method in *methods* order: "MoE type" (display name), "runs" (rows of *runs*, the
+    selected runs) and "epochs" (the last epoch any of its runs reached in *wide*)."""
+    return (
+        runs.groupby("method")
+        .size()
+        .reindex(methods)
+        .rename(index=names)
+        .rename("runs")
+        .to_frame()
+        .assign(epochs=wide.groupby("method")["epoch"].max().reindex(methods).to_numpy())
+        .reset_index(names="MoE type")
+    )
+
+
+# ---------------------------------------------------------------- expert use
+
+
+def expert_loads(weights: pd.DataFrame) -> pd.DataFrame:
+    """expert_weights() with two more columns: experts (the method's number of experts) and load,
+    an expert's share of the method's activations times that number (1 = an even share, above 1 =
+    over-used), so methods with 8 and 16 experts read on one scale."""
+    n_experts = weights.groupby("method")["expert"].nunique()
+    experts = weights["method"].map(n_experts)
+    return weights.assign(experts=experts, load=weights["relative_weight"] * experts)
+
+
+def expert_panels(weights: pd.DataFrame, methods: Sequence[str]) -> list[list[str]]:
+    """The panels of the expert-activation figure, methods in *methods* order: one panel with
+    every method that has the most common number of experts, then one panel per method with
+    another number (e.g. expert segmentation's 16). Methods without activations are left out."""
+    n_experts = weights.groupby("method")["expert"].nunique()
+    common = n_experts.mode().iloc[0]
+    first = [m for m in methods if n_experts.get(m) == common]
+    return [first] + [[m] for m in methods if m in n_experts and n_experts[m] != common]
+
+
+def entropy_accuracy(
+    wide: pd.DataFrame, counts: pd.DataFrame, epoch: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each run's accuracy (from per_epoch) and the normalized entropy of its expert use (from
+    expert_counts) at *epoch*: (kept, fixed), where fixed holds the runs whose entropy is exactly
+    0 or 1 (routing fixed to one expert or to perfectly even use, as in the seed: they say nothing
+    about the relation) and kept the others. Columns of per_epoch plus entropy."""
+    per_run = run_entropy(counts)
+    joined = final_epoch(wide, epoch).merge(
+        per_run[per_run["epoch"] == epoch], on=["method", "run", "epoch"]
+    )
+    fixed = joined[(joined["entropy"] == 0) | (joined["entropy"] == 1)]
+    return joined.drop(fixed.index), fixed
+
+
+def can_correlate(runs: pd.DataFrame) -> bool:
+    """Whether entropy_accuracy's kept runs allow a correlation: at least 3 runs, and neither
+    entropy nor accuracy the same in all of them."""
+    return len(runs) >= 3 and runs["entropy"].nunique() > 1 and runs["accuracy"].nunique() > 1
+
+
+# ---------------------------------------------------------------- hardware usage
+
+HARDWARE_AXES = (
+    ("mmacs", "MACs (M)", "{:.0f}"),
+    ("memory", "Memory (MB)", "{:.0f}"),
+    ("cpu_time", "CPU time (s)", "{:.1f}"),
+    ("accuracy", "Accuracy", "{:.3f}"),
+)  # the parallel axes: column, label, format of its minimum and maximum
+
+
+def hardware_table(wide: pd.DataFrame, epoch: int) -> pd.DataFrame:
+    """The rows of *epoch* (one per run) with mmacs, the MACs in millions."""
+    return final_epoch(wide, epoch).assign(mmacs=lambda d: d["macs"] / 1e6)
+
+
+def scaled_to_range(table: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, dict, dict]:
+    """Each of *columns* scaled to [0, 1] over all rows ((v - min) / (max - min); 0.5 where a
+    column is constant). Returns (scaled columns, {column: min}, {column: max})."""
+    lo = {c: table[c].min() for c in columns}
+    hi = {c: table[c].max() for c in columns}
+    scaled = pd.DataFrame(
+        {
+            c: (table[c] - lo[c]) / (hi[c] - lo[c]) if hi[c] > lo[c] else table[c] * 0 + 0.5
+            for c in columns
+        },
+        index=table.index,
+    )
+    return scaled, lo, hi
+
+
+def type_costs(final: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """Mean macs, cpu_time (s) and memory (MB) over the runs of each type, indexed by the type's
+    display name. final: per_epoch rows of one epoch (one per run)."""
+    by_type = final.assign(type=final["method"].map(names)).groupby("type")
+    return by_type[["macs", "cpu_time", "memory"]].mean()
+
+
+# ---------------------------------------------------------------- findings
+
+
+def relation_words(scope: dict) -> str:
+    """What a Spearman interval supports, for a sentence: "no clear relation" when it contains 0,
+    else "a <strength> positive|negative relation", the strength word from the interval's end
+    nearer 0 (stats.supported_strength) and the sign from the side of 0 the interval is on.
+    scope: one scope of stats.correlation_ci (spearman, spearman_lower, spearman_upper)."""
+    lo, hi = scope["spearman_lower"], scope["spearman_upper"]
+    word = stats.supported_strength(lo, hi)
+    if word == "no clear":
+        return "no clear relation"
+    return f"a {word} {'positive' if lo > 0 else 'negative'} relation"
+
+
+def entropy_claim(relation: dict, epoch: int, confidence: float = 0.95) -> Claim:
+    """The accuracy-entropy sentence from stats.correlation_ci over runs grouped by type (pooled
+    and within types): a relation is named only when its bootstrap interval excludes 0. The
+    verdict is the pooled relation's ("rises": accuracy rises with the evenness of expert use,
+    "falls", or "flat" when the interval contains 0); the within-type words are in the values."""
+    p, w = relation["pooled"], relation["within"]
+    text = (
+        "At epoch {epoch}, over {n} runs of {k} types: pooled over types, accuracy and the "
+        "evenness of expert use show {pooled_word} (Spearman ρ = {rho:.2f}, {conf:.0%} CI {lo:.2f} "
+        "to {hi:.2f}); within types, where differences between types do not count, {within_word} "
+        "(ρ = {wrho:.2f}, CI {wlo:.2f} to {whi:.2f})."
+    )
+    values = {
+        "epoch": epoch,
+        "n": relation["n"],
+        "k": relation["groups"],
+        "pooled_word": relation_words(p),
+        "rho": p["spearman"],
+        "lo": p["spearman_lower"],
+        "hi": p["spearman_upper"],
+        "conf": confidence,
+        "within_word": relation_words(w),
+        "wrho": w["spearman"],
+        "wlo": w["spearman_lower"],
+        "whi": w["spearman_upper"],
+    }
+    verdict = trend_verdict({"lower": p["spearman_lower"], "upper": p["spearman_upper"]})
+    return Claim(text.format(**values), values, verdict)
+
+
+def iqm_finding(
+    estimates: pd.DataFrame, best: str, runs: int, epochs: int, confidence: float = 0.95
+) -> Finding:
+    """The IQM of validation accuracy of *best* (the type with the highest mean, ranking_claim)
+    with its stratified-bootstrap CI, over *runs* runs x *epochs* epochs: a description, no
+    comparison. estimates: stats.estimates_frame (method, metric, estimate, lower, upper)."""
+    iqm = estimates[estimates["metric"] == "iqm"].set_index("method")
+    return described(
+        "best_iqm",
+        "{best}: IQM validation accuracy {value:.4f} ({conf:.0%} stratified-bootstrap CI "
+        "{lo:.4f}–{hi:.4f}; {n} runs × {epochs} epochs).",
+        best=best,
+        value=iqm.loc[best, "estimate"],
+        conf=confidence,
+        lo=iqm.loc[best, "lower"],
+        hi=iqm.loc[best, "upper"],
+        n=runs,
+        epochs=epochs,
+    )
+
+
+def _with_x(row: pd.Series, x: str) -> pd.Series:
+    """A stats.compare row with *x* as its X: when x was Y, sides swapped and the difference and
+    its interval negated (p, p_holm and separated do not depend on the order)."""
+    if row["x"] == x:
+        return row
+    out = row.copy()
+    for a, b in (("x", "y"), ("n_x", "n_y"), ("mean_x", "mean_y")):
+        out[a], out[b] = row[b], row[a]
+    out["diff"] = -row["diff"]
+    out["diff_lower"], out["diff_upper"] = -row["diff_upper"], -row["diff_lower"]
+    return out
+
+
+def cheapest_claim(
+    costs: pd.DataFrame,
+    best: str,
+    ties: Sequence[str],
+    evidence: pd.DataFrame,
+    epoch: int,
+    confidence: float = 0.95,
+) -> Claim:
+    """The cheapest type among *best* and the types not shown to be worse than it (*ties*, from
+    ranking_claim): cheapest by mean MACs (the model's cost), then mean CPU time, then name.
+    costs: type_costs at *epoch*; evidence: stats.compare over the types' run means. When it is
+    not *best*, the accuracy difference goes through versus_claim (in percentage points, with
+    its Welch t-interval, p, Holm-corrected p and n) and the claim takes its verdict; ranking:
+    the candidates from cheapest to dearest."""
+    candidates = [best, *ties]
+
+    def cost(t):
+        return (costs.loc[t, "macs"], costs.loc[t, "cpu_time"], t)
+
+    cheapest = min(candidates, key=cost)
+    ranking = tuple(sorted(candidates, key=cost))
+    values = {
+        "best": best,
+        "macs": costs.loc[cheapest, "macs"],
+        "cpu": costs.loc[cheapest, "cpu_time"],
+        "mem": costs.loc[cheapest, "memory"],
+        "epoch": epoch,
+        "cheapest": cheapest,
+    }
+    if cheapest == best:
+        text = (
+            "No type that is not shown to be worse than {best} is cheaper: {best} needs "
+            "{macs:.3g} MACs, {cpu:.1f} s CPU and {mem:.0f} MB at epoch {epoch}."
+        )
+        return Claim(text.format(**values), values, ranking=ranking)
+    values.update(
+        best_macs=costs.loc[best, "macs"],
+        best_cpu=costs.loc[best, "cpu_time"],
+        best_mem=costs.loc[best, "memory"],
+    )
+    head = (
+        "The cheapest type not shown to be worse than {best} is {cheapest}: {macs:.3g} MACs, "
+        "{cpu:.1f} s CPU, {mem:.0f} MB at epoch {epoch} against {best_macs:.3g} MACs, "
+        "{best_cpu:.1f} s CPU, {best_mem:.0f} MB."
+    ).format(**values)
+    row = _with_x(stats.pair_row(evidence, cheapest, best), cheapest)
+    versus = versus_claim(
+        row,
+        "mean validation accuracy",
+        "run",
+        confidence,
+        scale=100,
+        points="percentage points",
+    )
+    values.update(versus.values)
+    return Claim(f"{head} {versus.text}", values, versus.verdict, versus.winner, ranking)
+
+
+def findings(
+    scores: Mapping[str, np.ndarray],
+    estimates: pd.DataFrame,
+    costs: pd.DataFrame,
+    relation: dict | None,
+    *,
+    dataset: str,
+    epochs: int,
+    correlation_epoch: int,
+    cost_epoch: int,
+    confidence: float = 0.95,
+) -> list[Finding]:
+    """The MoE findings, in report order: the type with the highest mean validation accuracy and
+    the types it beats (ranking_claim over each run's mean over the score matrix's epochs,
+    Welch + Holm over every pair), that type's IQM with its CI, the accuracy-entropy relation
+    (when *relation* was computed), and the cheapest type not shown to be worse than it.
+
+    scores: {type: array(runs, epochs)} (score_matrices, display names, at least 2 runs each);
+    estimates: stats.estimates_frame of them with "iqm"; costs: type_costs at *cost_epoch*;
+    relation: stats.correlation_ci of entropy and accuracy at *correlation_epoch*, by type."""
+    if not scores:
+        raise ValueError("no MoE type has 2 complete runs: nothing to compare")
+    run_means = {t: s.mean(axis=1) for t, s in scores.items()}
+    evidence = stats.compare(run_means, confidence=confidence)
+    ranked = ranking_claim(
+        run_means,
+        evidence,
+        f"validation accuracy on {dataset} (each run's mean over epochs 1–{epochs})",
+        "run",
+        confidence,
+        spec=".4f",
+    )
+    best = ranked.values["best"]
+    out = [
+        finding("best_type", ranked),
+        iqm_finding(estimates, best, len(scores[best]), epochs, confidence),
+    ]
+    if relation is not None:
+        claim = entropy_claim(relation, correlation_epoch, confidence)
+        out.append(finding("entropy_accuracy", claim))
+    ties = ranked.values.get("ties", [])
+    claim = cheapest_claim(costs, best, ties, evidence, cost_epoch, confidence)
+    out.append(finding("cheapest_not_worse", claim))
+    return out

@@ -1,0 +1,268 @@
+"""Figures of the MoE report. Each function takes the tidy tables of labbook.analyses.moe (per-run
+rows, method keys) with the display names and colours of the methods, draws a new figure in the
+current rcParams (the caller sets the venue's size with style.paper) and returns it."""
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from labbook import statplots, stats, style
+from labbook.analyses import moe
+
+MEAN_OF_TYPE = "mean of the type (in its colour)"
+
+
+def _smooth(values: pd.Series, alpha: float) -> np.ndarray:
+    """stats.ema of a curve (array(points)) whatever its index."""
+    return stats.ema(values.reset_index(drop=True), alpha).to_numpy()
+
+
+def accuracy_loss_curves(
+    wide: pd.DataFrame,
+    methods: Sequence[str],
+    names: Mapping[str, str],
+    colors: Mapping[str, str],
+    ema_alpha: float,
+) -> plt.Figure:
+    """Two panels, validation accuracy and validation loss per epoch: for every method its mean
+    over runs with the min-max band over runs, all three smoothed by an EMA (*ema_alpha*); one
+    legend above that says how many runs each band covers. wide: moe.per_epoch."""
+    n_runs = wide.groupby("method")["run"].nunique()
+    fig, axes = plt.subplots(1, 2)
+    titles = ("Validation accuracy (EMA)", "Validation loss (EMA)")
+    for ax, metric, title in zip(axes, ("accuracy", "loss"), titles):
+        for m in methods:
+            agg = wide[wide["method"] == m].groupby("epoch")[metric].agg(["mean", "min", "max"])
+            statplots.mean_band(
+                ax,
+                agg.index,
+                _smooth(agg["mean"], ema_alpha),
+                _smooth(agg["min"], ema_alpha),
+                _smooth(agg["max"], ema_alpha),
+                colors[m],
+                label=names[m],
+            )
+        ylabel = title.split(" (")[0].removeprefix("Validation ").capitalize()
+        ax.set(title=title, xlabel="Epoch", ylabel=ylabel)
+        statplots.integer_ticks(ax)
+    runs = (
+        f"{n_runs.min()} runs per type"
+        if n_runs.min() == n_runs.max()
+        else f"{n_runs.min()}–{n_runs.max()} runs per type"
+    )
+    statplots.legend_above(
+        fig, axes, title=f"Mean over runs per MoE type (band: min–max over runs; {runs})"
+    )
+    return fig
+
+
+def runs_by_type(
+    wide: pd.DataFrame,
+    metric: str,
+    methods: Sequence[str],
+    names: Mapping[str, str],
+    colors: Mapping[str, str],
+    ylabel: str,
+    ema_alpha: float | None = None,
+    ncols: int = 4,
+) -> plt.Figure:
+    """Small multiples of *metric* per epoch, one panel per method (*ncols* a row, shared axes):
+    every run as a thin grey line and the method's mean in its colour, both smoothed by an EMA
+    when *ema_alpha* is given. wide: moe.per_epoch."""
+    nrows = math.ceil(len(methods) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    for ax, m in zip(axes.flat, methods):
+        g = wide[wide["method"] == m]
+        per_run = g.pivot(index="run", columns="epoch", values=metric)
+        mean = g.groupby("epoch")[metric].mean().reindex(per_run.columns)
+        if ema_alpha is None:
+            runs, mean_line = per_run.to_numpy(), mean.to_numpy()
+        else:
+            runs, mean_line = (
+                stats.ema_rows(per_run.to_numpy(), ema_alpha),
+                _smooth(mean, ema_alpha),
+            )
+        statplots.runs_and_mean(ax, per_run.columns, runs, mean_line, colors[m], names[m])
+    statplots.hide_unused(axes, len(methods))
+    fig.supxlabel("Epoch", fontsize="small")
+    fig.supylabel(ylabel, fontsize="small")
+    statplots.runs_and_mean_legend(fig, MEAN_OF_TYPE)
+    return fig
+
+
+def _bubble_area(load) -> np.ndarray:
+    """Marker area (pt²) of a bubble for an expert's load (1 = an even share)."""
+    return 8 + 60 * np.asarray(load)
+
+
+def expert_activations(
+    loads: pd.DataFrame,
+    entropy: Mapping[str, float],
+    panels: Sequence[Sequence[str]],
+    names: Mapping[str, str],
+) -> plt.Figure:
+    """One bubble per method (column) and expert (row), its area and colour the expert's load (a
+    diverging scale centred on 1 = an even share), the method's normalized entropy under its
+    name; one panel per group of *panels* (moe.expert_panels), a colour bar and a size legend.
+    loads: moe.expert_loads; entropy: {method: normalized entropy}."""
+    norm = mcolors.TwoSlopeNorm(vmin=0, vcenter=1, vmax=max(2.0, float(loads["load"].max())))
+    fig, axes = plt.subplots(
+        1, len(panels), squeeze=False, width_ratios=[len(p) + 0.6 for p in panels]
+    )
+    for ax, panel in zip(axes[0], panels):
+        w = loads[loads["method"].isin(panel)]
+        x = w["method"].map({m: i for i, m in enumerate(panel)})
+        bubbles = ax.scatter(
+            x,
+            w["expert"],
+            s=_bubble_area(w["load"]),
+            c=w["load"],
+            cmap="RdBu_r",
+            norm=norm,
+            edgecolors=style.NEUTRAL,
+            linewidths=0.3,
+        )
+        labels = [
+            textwrap.fill(names[m], 11, break_long_words=False) + f"\nH = {entropy[m]:.3f}"
+            for m in panel
+        ]
+        ax.set_xticks(range(len(panel)), labels, fontsize="x-small")
+        ax.set_yticks(sorted(w["expert"].unique()))
+        ax.set_xlim(-0.6, len(panel) - 0.4)
+        ax.set_ylim(-0.7, w.loc[w["method"] == panel[0], "experts"].iloc[0] - 0.3)
+        ax.tick_params(axis="y", labelsize="x-small")
+        ax.grid(False)
+    axes[0][0].set_ylabel("Expert")
+    fig.colorbar(bubbles, ax=axes[0].tolist(), label="Load (1 = even share)", shrink=0.9)
+    sizes = [
+        plt.scatter(
+            [],
+            [],
+            s=_bubble_area(v),
+            color="#bbbbbb",
+            edgecolors=style.NEUTRAL,
+            linewidths=0.3,
+            label=f"{v:g}×",
+        )
+        for v in (0.5, 1, 1.5)
+    ]
+    fig.legend(handles=sizes, title="Bubble size: load", loc="outside upper center", ncols=3)
+    return fig
+
+
+def accuracy_vs_entropy(
+    runs: pd.DataFrame,
+    relation: dict,
+    methods: Sequence[str],
+    names: Mapping[str, str],
+    colors: Mapping[str, str],
+    epoch: int,
+) -> plt.Figure:
+    """Each run's validation accuracy against the normalized entropy of its expert use, coloured
+    by method, with the least-squares line over all runs and the pooled and within-type Spearman
+    ρ in the title. runs: moe.entropy_accuracy (kept); relation: stats.correlation_ci by type."""
+    fig, ax = plt.subplots()
+    for m in methods:
+        g = runs[runs["method"] == m]
+        if len(g):
+            ax.scatter(g["entropy"], g["accuracy"], s=12, color=colors[m], label=names[m])
+    slope, intercept = np.polyfit(runs["entropy"], runs["accuracy"], 1)
+    xs = np.linspace(runs["entropy"].min(), runs["entropy"].max(), 20)
+    ax.plot(
+        xs,
+        intercept + slope * xs,
+        "--",
+        color=style.REFERENCE,
+        lw=1,
+        label="least-squares line (all runs)",
+    )
+    pooled, within = relation["pooled"]["spearman"], relation["within"]["spearman"]
+    ax.set(
+        xlabel="Normalized entropy of expert use",
+        ylabel="Validation accuracy",
+        title=f"Epoch {epoch}, {relation['n']} runs: Spearman ρ = {pooled:.2f} pooled, "
+        f"{within:.2f} within types",
+    )
+    statplots.legend_above(fig, [ax], ncols=4)
+    return fig
+
+
+def probability_grid(
+    probs: Mapping[str, float],
+    cis: Mapping[str, np.ndarray],
+    types: Sequence[str],
+    colors: Mapping[str, str],
+    ncols: int,
+    confidence: float = 0.95,
+) -> plt.Figure:
+    """One panel per type X (*ncols* a row, shared x axis): P(X > Y) against every other type Y
+    with its bootstrap CI (statplots.probability_of_improvement). probs, cis:
+    stats.probability_of_improvement_ci over stats.all_pairs of *types*."""
+    nrows = math.ceil(len(types) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, sharex=True)
+    for ax, x in zip(axes.flat, types):
+        statplots.probability_of_improvement(probs, cis, x, colors, ax=ax)
+        ax.set_title(f"P({x} > Y)", fontsize="small")
+        ax.set_xlabel("")
+        ax.tick_params(labelsize="x-small")
+    statplots.hide_unused(axes, len(types))
+    fig.supxlabel(
+        f"P(X > Y): dot = estimate, line = {confidence:.0%} bootstrap CI; dashed: 0.5 (no "
+        "difference)",
+        fontsize="small",
+    )
+    return fig
+
+
+def hardware_usage(
+    final: pd.DataFrame,
+    methods: Sequence[str],
+    names: Mapping[str, str],
+    colors: Mapping[str, str],
+    epoch: int,
+    ncols: int = 2,
+) -> plt.Figure:
+    """Parallel coordinates, one panel per method (*ncols* a row): each run's MACs, memory, CPU
+    time and accuracy (moe.HARDWARE_AXES), each axis scaled to its range over all runs with the
+    minimum written below and the maximum above; runs in grey, the method's mean dashed in its
+    colour. final: moe.hardware_table at *epoch*."""
+    columns = [c for c, _, _ in moe.HARDWARE_AXES]
+    scaled, lo, hi = moe.scaled_to_range(final, columns)
+    nrows = math.ceil(len(methods) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, sharey=True)
+    xs = np.arange(len(columns))
+    for ax, m in zip(axes.flat, methods):
+        mine = final["method"] == m
+        ys = np.array([scaled.loc[mine, c].to_numpy() for c in columns])  # (axes, runs)
+        ax.vlines(xs, 0, 1, color=style.NEUTRAL, lw=0.5, alpha=0.6)
+        statplots.run_lines(ax, xs, ys.T)
+        ax.plot(xs, np.nanmean(ys, axis=1), "o--", color=colors[m], lw=1.5, ms=3)
+        for x, (c, _, fmt) in zip(xs, moe.HARDWARE_AXES):
+            ax.text(x, -0.07, fmt.format(lo[c]), ha="center", va="top", fontsize=6, color="dimgray")
+            ax.text(
+                x, 1.07, fmt.format(hi[c]), ha="center", va="bottom", fontsize=6, color="dimgray"
+            )
+        ax.set_xticks(xs, [label for _, label, _ in moe.HARDWARE_AXES])
+        ax.set_xlim(-0.45, len(columns) - 0.55)
+        ax.set_ylim(-0.3, 1.3)
+        ax.set_yticks([])
+        ax.grid(False)
+        ax.spines["left"].set_visible(False)
+        ax.set_title(names[m], fontsize="small")
+    statplots.hide_unused(axes, len(methods))
+    statplots.runs_and_mean_legend(
+        fig,
+        MEAN_OF_TYPE,
+        title=f"Epoch {epoch}; each axis spans the range over all runs (minimum below, "
+        "maximum above)",
+        ls="--",
+        marker="o",
+        ms=3,
+        lw=1.5,
+    )
+    return fig
