@@ -1,0 +1,56 @@
+"""Recognising a tracker's store from what is on disk, without opening anything for writing."""
+
+import os
+from pathlib import Path
+
+EVENT_FILE = "events.out.tfevents."
+MAX_ENTRIES = 200_000  # directory entries looked at before giving up on finding event files
+
+
+def _has_event_files(folder: Path) -> bool:
+    seen = 0
+    for _dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d not in (".aim", "mlruns")]
+        if any(f.startswith(EVENT_FILE) for f in filenames):
+            return True
+        seen += len(filenames) + len(dirnames)
+        if seen > MAX_ENTRIES:
+            return False
+    return False
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _looks_like_mlflow(path: Path) -> bool:
+    if path.is_file():
+        return _is_sqlite(path) and path.suffix in (".db", ".sqlite", ".sqlite3")
+    if path.name == "mlruns" and path.is_dir():
+        return True
+    return (path / "mlruns").is_dir() or (path / "mlflow.db").is_file()
+
+
+def detect(path: Path) -> list[str]:
+    """The trackers *path* looks like: "tensorboard" (event files in it or below), "mlflow" (an
+    SQLite store file, a folder named mlruns, or a folder holding mlruns/ or mlflow.db), "aim" (a
+    folder holding .aim)."""
+    path = Path(path)
+    found = []
+    if path.is_file():
+        if path.name.startswith(EVENT_FILE):
+            found.append("tensorboard")
+        if _looks_like_mlflow(path):
+            found.append("mlflow")
+        return found
+    if _has_event_files(path):
+        found.append("tensorboard")
+    if _looks_like_mlflow(path):
+        found.append("mlflow")
+    if (path / ".aim").is_dir():
+        found.append("aim")
+    return found
