@@ -1,16 +1,24 @@
 """Credit assignment: the per-seed loader (good and bad input), curve bands, final scores,
-layer profiles and the state-vs-credit check."""
+layer profiles, the state-vs-credit check, the findings on hand-made tables (separated, not
+separated, one seed, ties) and the figure builders."""
 
 import copy
 import hashlib
 import json
 
-import numpy as np
-import pytest
+import matplotlib
 
-from labbook import stats
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+from labbook import figures, stats, style
 from labbook.analyses import credit_assignment as credit
 from labbook.inputs import InputError
+from labbook.plots import credit_assignment as draw
 from labbook.runner import examples
 from labbook.sources import METRICS_COLUMNS
 from labbook.sources import credit_assignment as source
@@ -341,3 +349,384 @@ def test_seeds_read_lists_each_seeds_methods_in_order_and_its_last_epoch():
         {"seed": "1", "methods": "BP, DFA", "epochs": 2},
         {"seed": "2", "methods": "BP", "epochs": 3},
     ]
+
+
+# ---------------------------------------------------------------- findings on hand-made tables
+
+NAMES = {"bp": "BP", "dfa": "DFA", "sb": "State Bridge", "cb": "Credit Bridge"}
+NO_COSINE = pd.DataFrame(columns=["seed", "method", "layer", "value"])
+
+
+def _final(**accuracies) -> dict:
+    """{method: array(seeds, 1)} from per-seed final accuracies."""
+    return {m: np.array(v, dtype=float)[:, None] for m, v in accuracies.items()}
+
+
+def _errors(seeds: int) -> dict:
+    """State Bridge predicts the state best (last epoch 2e-5), Credit Bridge worse (3e-2)."""
+    return {"sb": np.tile([1e-3, 2e-5], (seeds, 1)), "cb": np.tile([1e-1, 3e-2], (seeds, 1))}
+
+
+def _welch(a, b, confidence=0.95):
+    """Difference of means, its Welch t-interval and two-sided p, computed here from scratch."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = scipy.stats.t.ppf(0.5 + confidence / 2, df) * np.sqrt(va + vb)
+    d = a.mean() - b.mean()
+    return d, d - half, d + half, scipy.stats.ttest_ind(a, b, equal_var=False).pvalue
+
+
+def _holm_of_first(p_first, p_other):
+    """Holm-adjusted p of the first of two tests."""
+    return 2 * p_first if p_first <= p_other else max(2 * p_other, p_first)
+
+
+SEPARATED = _final(
+    bp=[0.60, 0.62, 0.64], dfa=[0.44, 0.45, 0.46], sb=[0.37, 0.375, 0.38], cb=[0.52, 0.53, 0.54]
+)
+NOT_SEPARATED = _final(
+    bp=[0.60, 0.62, 0.64], dfa=[0.40, 0.50, 0.45], sb=[0.30, 0.45, 0.37], cb=[0.52, 0.53, 0.54]
+)
+ONE_SEED = _final(bp=[0.62], dfa=[0.45], sb=[0.375], cb=[0.53])
+
+
+def _findings(final, cosine=NO_COSINE, where="mean over 3 seeds"):
+    seeds = next(iter(final.values())).shape[0]
+    profile = credit.layer_profile(cosine, "layer")
+    items = credit.findings(final, NAMES, "bp", cosine, profile, where, _errors(seeds), 0.95)
+    return {f.key: f for f in items}
+
+
+def test_findings_when_the_methods_are_separated():
+    f = _findings(SEPARATED)
+    assert list(f) == ["ranking", "margin_dfa", "margin_sb", "margin_cb", "state_vs_credit"] + [
+        "few_seeds"
+    ]
+    rank = f["ranking"]
+    assert rank.text == (
+        "BP has the highest mean final test accuracy, 62.0% (95% t-interval 57.0%–67.0%, "
+        "3 seeds) and is better than every other method compared (Welch t-tests, Holm-corrected "
+        "over 6 pairs, at α = 0.05)."
+    )
+    assert (rank.verdict, rank.winner) == ("separated", "BP")
+    assert rank.ranking == ["BP", "Credit Bridge", "DFA", "State Bridge"]
+    d, lo, hi, p = _welch([0.44, 0.45, 0.46], [0.60, 0.62, 0.64])
+    margin = f["margin_dfa"]
+    assert d == pytest.approx(-0.17) and margin.values["diff"] == pytest.approx(100 * d)
+    assert margin.text.startswith(
+        f"DFA vs. BP: -17.0 points in final test accuracy (95% Welch t-interval {100 * lo:+.1f} "
+        f"to {100 * hi:+.1f}, p = {p:.2g}, "
+    )
+    assert margin.text.endswith("n = 3 seeds): DFA is worse.")
+    assert (margin.verdict, margin.winner) == ("worse", "BP")
+
+    # the state claim: worse than every other compared method, Holm over its two pairs
+    state = f["state_vs_credit"]
+    d, lo, hi, p = _welch([0.37, 0.375, 0.38], [0.44, 0.45, 0.46])
+    p_cb = _welch([0.37, 0.375, 0.38], [0.52, 0.53, 0.54])[3]
+    assert state.text == (
+        "State Bridge predicts the network state best (final error 2.0e-05) yet has the lowest "
+        "mean test accuracy of the methods compared (37.5%; next lowest DFA 45.0%), and Welch's "
+        "t-tests at α = 0.05 separate it from every other method compared (against DFA: -7.5 "
+        f"points, 95% Welch t-interval {100 * lo:+.1f} to {100 * hi:+.1f}, p = {p:.2g}, "
+        f"Holm-corrected {_holm_of_first(p, p_cb):.2g} over 2 pairs, n = 3 seeds): predicting "
+        "the state is not giving good credit."
+    )
+    assert (state.verdict, state.winner) == ("worse", None)
+    assert state.ranking == ["Credit Bridge", "DFA", "State Bridge"]
+    assert state.values["separated"] is True and state.values["pairs"] == 2
+    assert state.values["diff"] == pytest.approx(-7.5)
+
+
+def test_findings_when_the_methods_are_not_separated():
+    f = _findings(NOT_SEPARATED)
+    rank = f["ranking"]
+    assert rank.verdict == "not_separated" and rank.winner is None
+    assert "but it cannot be told apart from DFA (p = " in rank.text
+    assert rank.text.endswith("it is better than Credit Bridge.")
+    state = f["state_vs_credit"]
+    d, lo, hi, p = _welch([0.30, 0.45, 0.37], [0.40, 0.50, 0.45])
+    p_cb = _welch([0.30, 0.45, 0.37], [0.52, 0.53, 0.54])[3]
+    assert p > 0.05  # the hand-made case: State Bridge's seeds overlap DFA's
+    assert state.text == (
+        "State Bridge predicts the network state best (final error 2.0e-05) yet has the lowest "
+        "mean test accuracy of the methods compared (37.3%; next lowest DFA 45.0%), but at "
+        "α = 0.05 it cannot be told apart from DFA and Credit Bridge at this number of seeds "
+        f"(against DFA: {100 * d:+.1f} points, 95% Welch t-interval {100 * lo:+.1f} to "
+        f"{100 * hi:+.1f}, p = {p:.2g}, Holm-corrected {_holm_of_first(p, p_cb):.2g} over 2 "
+        "pairs, n = 3 seeds), so these data do not show that predicting the state well gives "
+        "poor credit."
+    )
+    assert "is not giving good credit" not in state.text
+    assert (state.verdict, state.winner, state.values["separated"]) == (
+        "not_separated",
+        None,
+        False,
+    )
+
+
+def test_findings_with_one_seed_claim_nothing():
+    f = _findings(ONE_SEED, where="one seed")
+    rank = f["ranking"]
+    assert rank.text == (
+        "BP has the highest final test accuracy (62.0%), but every method has a single seed: "
+        "with no interval and no test, this order is not evidence that one method is better."
+    )
+    assert (rank.verdict, rank.winner) == ("untested", None)
+    assert rank.ranking == ["BP", "Credit Bridge", "DFA", "State Bridge"]
+    assert all(f[f"margin_{m}"].verdict == "untested" for m in ("dfa", "sb", "cb"))
+    assert all(f[f"margin_{m}"].winner is None for m in ("dfa", "sb", "cb"))
+    state = f["state_vs_credit"]
+    assert state.text == (
+        "State Bridge predicts the network state best (final error 2.0e-05) yet has the lowest "
+        "mean test accuracy of the methods compared (37.5%; next lowest DFA 45.0%), but State "
+        "Bridge, DFA and Credit Bridge have a single seed: there is no interval and no test, so "
+        "these data do not show that predicting the state well gives poor credit."
+    )
+    assert (state.verdict, state.winner) == ("untested", None)
+    assert f["few_seeds"].text == (
+        "With one seed per method there are no intervals and no tests: every comparison above is "
+        "a first look, not evidence; train more seeds to compare the methods."
+    )
+
+
+def test_findings_with_tied_methods():
+    tied = _final(
+        bp=[0.5, 0.6, 0.7], dfa=[0.5, 0.6, 0.7], sb=[0.30, 0.31, 0.32], cb=[0.40, 0.41, 0.42]
+    )
+    f = _findings(tied)
+    rank = f["ranking"]
+    assert rank.verdict == "not_separated" and rank.winner is None
+    assert "cannot be told apart from DFA (p = 1)" in rank.text
+    margin = f["margin_dfa"]
+    assert margin.values["diff"] == 0 and margin.values["p"] == 1
+    assert (margin.verdict, margin.winner) == ("not_separated", None)
+    assert margin.text.endswith("the two cannot be told apart at this number of seeds.")
+
+
+def test_state_claim_only_when_the_best_predictor_has_the_lowest_accuracy():
+    final = _final(bp=[0.6, 0.62], dfa=[0.3, 0.31], sb=[0.4, 0.41], cb=[0.5, 0.52])
+    assert credit.state_credit_claim(final, NAMES, "bp", _errors(2), 0.95) is None
+    assert "state_vs_credit" not in _findings(final)
+    assert credit.state_credit_claim(SEPARATED, NAMES, "bp", {}, 0.95) is None
+
+
+def test_seeds_caveat_names_the_methods_with_one_seed():
+    caveat = credit.seeds_caveat(_final(bp=[0.6, 0.62], dfa=[0.3], sb=[0.4]), NAMES)
+    assert caveat.text == (
+        "DFA and State Bridge have one seed: no interval and no test involving them is possible, "
+        "so every comparison with them above is a first look, not evidence; train more seeds to "
+        "compare the methods."
+    )
+    assert caveat.values["n"] == 1 and caveat.verdict is None
+    few = credit.seeds_caveat(_final(bp=[0.6, 0.62], dfa=[0.3, 0.31]), NAMES)
+    assert few.text.startswith("These statistics rest on 2 seeds per method:")
+
+
+def _cosine():
+    """Two seeds, four layers: DFA's cosine 0.1-0.4, Credit Bridge's 0.5-0.8 (seed 2: +0.02)."""
+    rows = []
+    for seed, shift in (("1", 0.0), ("2", 0.02)):
+        for method, base in (("bp", 1.0), ("dfa", 0.1), ("cb", 0.5)):
+            for layer in range(4):
+                value = 1.0 if method == "bp" else base + 0.1 * layer + shift
+                rows.append({"seed": seed, "method": method, "layer": layer, "value": value})
+    return pd.DataFrame(rows)
+
+
+def test_credit_layer_findings_rank_the_mean_cosine_and_describe_each_profile():
+    cosine = _cosine()
+    profile = credit.layer_profile(cosine, "layer")
+    out = credit.credit_layer_findings(cosine, profile, NAMES, "bp", "mean over 2 seeds", 0.95)
+    f = {x.key: x for x in out}
+    assert list(f) == ["credit_layers", "credit_layers_dfa", "credit_layers_cb"]
+    # per-seed means over layers: Credit Bridge 0.65, 0.67 (mean 0.66, sd 0.0141, t(1) = 12.71)
+    assert f["credit_layers"].text == (
+        "Credit Bridge has the highest mean cosine with the BP gradient (mean over layers), 0.66 "
+        "(95% t-interval 0.53–0.79, 2 seeds) and is better than every other method compared "
+        "(Welch t-tests, Holm-corrected over 1 pair, at α = 0.05)."
+    )
+    assert (f["credit_layers"].verdict, f["credit_layers"].winner) == ("separated", "Credit Bridge")
+    assert f["credit_layers_dfa"].text == (
+        "DFA: BP cosine is highest in layers 3, 2, 1 and lowest in layer 0 (0.11 to 0.41, mean "
+        "over 2 seeds)."
+    )
+    assert f["credit_layers_dfa"].verdict is None
+    only_reference = profile[profile["method"] == "bp"]
+    assert credit.credit_layer_findings(cosine, only_reference, NAMES, "bp", "", 0.95) == []
+
+
+def test_helpers_of_the_notebook_cells(tmp_path):
+    assert credit.band_label("std", 3, 0.95) == "band: ± 1 sample std"
+    assert credit.band_label("ci", 3, 0.9) == "band: 90% t-interval of the mean"
+    assert credit.band_label("ci", 1, 0.95) == "no band (one seed)"
+    assert credit.diagnostics_where(None, ["1", "2"]) == "mean over 2 seeds"
+    assert credit.diagnostics_where(None, ["1"]) == "one seed"
+    assert credit.diagnostics_where("2", ["1", "2"]) == "seed 2"
+    with pytest.raises(ValueError, match=r"parameter diagnostics_seed='9' is not one of"):
+        credit.diagnostics_where("9", ["1", "2"])
+    r = source.load(_write_seeds(tmp_path, TWO))
+    profiles = credit.diagnostic_profiles(r, "0.01")
+    assert list(profiles) == ["bp_cosine", "perturbation_rho", "nudging"]
+    assert all(p.empty for p in profiles.values())  # TWO records no diagnostics
+    assert credit.state_errors(r) == {}
+    errors = _errors(3)
+    case = credit.state_credit_case(SEPARATED, errors, "bp")
+    assert case == {
+        "method": "sb",
+        "pred_error": pytest.approx(2e-5),
+        "accuracy": pytest.approx(0.375),
+        "next_worst": "dfa",
+        "next_worst_accuracy": pytest.approx(0.45),
+    }
+
+
+def test_interval_estimates_leave_out_aggregates_equal_to_the_mean():
+    scores = {"A": np.array([[0.5], [0.6], [0.7]]), "B": np.array([[0.2], [0.3], [0.4]])}
+    estimates, notes = credit.interval_estimates(scores, reps=200, confidence=0.95, seed=0)
+    assert list(dict.fromkeys(estimates["metric"])) == ["mean", "optimality_gap"]
+    assert [n.split(" not shown")[0] for n in notes] == ["Median", "IQM"]
+    mean_a = estimates[(estimates["method"] == "A") & (estimates["metric"] == "mean")].iloc[0]
+    assert mean_a["estimate"] == pytest.approx(0.6)
+    wide, spec = credit.estimates_table(estimates, ["B", "A"])
+    assert wide["Method"].tolist() == ["B", "A"]
+    assert spec["Mean"] == ("Mean estimate", "Mean lower", "Mean upper")
+    assert wide["Mean estimate"].tolist() == pytest.approx([0.3, 0.6])
+    probs = {"A:B": 0.9, "B:A": 0.1}
+    cis = {"A:B": np.array([0.7, 1.0]), "B:A": np.array([0.0, 0.3])}
+    matrix, spec = credit.improvement_table(probs, cis, ["A", "B"])
+    assert matrix["X \\ Y"].tolist() == ["A", "B"]
+    assert matrix.loc[0, "B estimate"] == 0.9 and matrix.loc[1, "A upper"] == 0.3
+    assert np.isnan(matrix.loc[0, "A estimate"])  # no method against itself
+
+
+# ---------------------------------------------------------------- figure builders
+
+COLORS = {"bp": "#F44336", "dfa": "#2196F3", "sb": "#FF9800", "cb": "#4CAF50"}
+
+
+def _legend_texts(legend) -> list[str]:
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def test_accuracy_curves_figure(tmp_path):
+    r = source.load(_write_seeds(tmp_path, TWO))
+    train, test = (credit.curve_bands(r, m, "ci", 0.95) for m in ("train_acc", "test_acc"))
+    with plt.rc_context(style.paper("full", ncols=2)):
+        fig = draw.accuracy_curves(train, test, {"bp": "BP", "dfa": "DFA"}, COLORS, "T: 2 seeds")
+        a, b = fig.axes
+        assert (a.get_title(), b.get_title()) == ("Train accuracy", "Test accuracy")
+        assert a.get_ylabel() == "Accuracy (%)" and b.get_xlabel() == "Epoch"
+        assert len(a.lines) == len(b.lines) == 2  # one mean curve per method
+        assert a.lines[0].get_ydata().tolist() == pytest.approx([50, 65])  # BP train, in %
+        (legend,) = fig.legends
+        assert _legend_texts(legend) == ["BP", "DFA"] and legend.get_title().get_text() == (
+            "T: 2 seeds"
+        )
+        assert figures.check(fig) == []
+    plt.close(fig)
+
+
+def test_diagnostics_figure_says_which_panel_is_empty():
+    rows = [("dfa", layer, 0.1 * layer) for layer in range(4)] + [
+        ("cb", layer, 0.5 + 0.1 * layer) for layer in range(4)
+    ]
+    prof = pd.DataFrame(rows, columns=["method", "layer", "value"])
+    empty = prof.iloc[:0]
+    profiles = {"bp_cosine": prof, "perturbation_rho": empty, "nudging": prof}
+    with plt.rc_context(style.paper("full", ncols=3, height_scale=1.45)):
+        fig = draw.diagnostics(profiles, "0.01", NAMES, COLORS, "X per-layer diagnostics")
+        cos, rho, nudge = fig.axes
+        assert cos.get_title() == "Offline cosine with BP gradient" and len(cos.lines) == 2
+        assert not rho.axison and rho.texts[0].get_text() == "no perturbation_rho recorded"
+        assert nudge.get_title() == "Nudging test (η = 0.01)"
+        assert nudge.get_ylabel() == "Δ loss (negative = good)"
+        assert len(nudge.lines) == 3  # two methods and the zero line
+        assert _legend_texts(fig.legends[0]) == ["DFA", "Credit Bridge"]
+        assert figures.check(fig) == []
+    plt.close(fig)
+
+
+def test_feature_drift_figure():
+    drift = pd.DataFrame(
+        {
+            "method": ["dfa"] * 3 + ["cb"] * 3,
+            "block": [0, 1, 2] * 2,
+            "value": [0.3, 0.2, 0.1, 0.25, 0.15, 0.1],  # early blocks move most
+        }
+    )
+    with plt.rc_context(style.paper("full")):
+        fig = draw.feature_drift(drift, NAMES, COLORS, "Feature drift per block (X, seed 1)")
+        (ax,) = fig.axes
+        assert (
+            ax.get_title() == "Feature drift per block (X, seed 1)" and ax.get_xlabel() == "Block"
+        )
+        assert ax.get_ylim()[0] == 0 and len(ax.lines) == 2
+        assert _legend_texts(ax.get_legend()) == ["DFA", "Credit Bridge"]
+        assert figures.check(fig) == []
+    plt.close(fig)
+
+
+def test_state_vs_credit_figure_annotates_the_case_only_when_given():
+    errors = _errors(3)
+    compared = ["dfa", "sb", "cb"]
+    case = credit.state_credit_case(SEPARATED, errors, "bp")
+    with plt.rc_context(style.paper("full", ncols=2, height_scale=1.35)):
+        fig = draw.state_vs_credit(errors, SEPARATED, compared, NAMES, COLORS, case)
+        left, right = fig.axes
+        assert left.get_yscale() == "log" and len(left.lines) == 6  # one line per seed, 2 methods
+        assert [t.get_text() for t in right.get_xticklabels()] == [
+            "DFA",
+            "State Bridge",
+            "Credit Bridge",
+        ]
+        assert [p.get_height() for p in right.patches] == pytest.approx([45, 37.5, 53])
+        (note,) = [t for t in right.texts if "lowest state error" in t.get_text()]
+        assert note.get_text() == "lowest state error (2.0e-05)\nbut lowest accuracy (37.5%)"
+        assert _legend_texts(fig.legends[0]) == ["State Bridge", "Credit Bridge"]
+        figures.plain_log_ticks(fig)  # as Report.figure does first: mathtext is off
+        assert figures.check(fig) == []
+        plain = draw.state_vs_credit(errors, SEPARATED, compared, NAMES, COLORS, None)
+        assert not [t for t in plain.axes[1].texts if "lowest" in t.get_text()]
+    plt.close("all")
+
+
+def test_final_accuracy_figure():
+    table = credit.final_table(SEPARATED, NAMES, 0.95)
+    with plt.rc_context(style.paper("full")):
+        fig = draw.final_accuracy(table, COLORS, "X final test accuracy")
+        (ax,) = fig.axes
+        assert [t.get_text() for t in ax.get_xticklabels()] == [
+            "BP",
+            "Credit Bridge",
+            "DFA",
+            "State Bridge",
+        ]
+        assert [p.get_height() for p in ax.patches] == pytest.approx([62, 53, 45, 37.5])
+        assert "62.0%" in [t.get_text() for t in ax.texts]
+        assert ax.get_title() == "X final test accuracy" and ax.get_ylabel() == "Test accuracy (%)"
+        assert figures.check(fig) == []
+    plt.close(fig)
+
+
+def test_interval_estimates_and_improvement_figures():
+    scores = {"BP": np.array([[0.6], [0.62], [0.64]]), "DFA": np.array([[0.44], [0.45], [0.46]])}
+    colors = {"BP": COLORS["bp"], "DFA": COLORS["dfa"]}
+    estimates, _ = credit.interval_estimates(scores, reps=200, confidence=0.95, seed=0)
+    with plt.rc_context(style.paper("full", ncols=2)):
+        fig = draw.interval_estimates(estimates, colors, 3, 0.95)
+        assert [ax.get_title() for ax in fig.axes] == ["Mean", "Optimality Gap"]
+        assert fig.axes[1].get_xlabel() == "1 − mean accuracy (clipped at 1)"
+        assert fig.get_suptitle() == "Interval estimates over 3 seeds (95% stratified-bootstrap CI)"
+        assert figures.check(fig) == []
+    probs, cis = stats.probability_of_improvement_ci(
+        stats.all_pairs(scores), reps=200, confidence=0.95, seed=0
+    )
+    with plt.rc_context(style.paper("full")):
+        fig = draw.probability_of_improvement(probs, cis, "BP", colors, 3, 0.95)
+        (ax,) = fig.axes
+        assert ax.get_title() == "P(BP > Y) over 3 seeds, 95% percentile-bootstrap CI"
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["DFA"]
+        assert figures.check(fig) == []
+    plt.close("all")

@@ -1,11 +1,24 @@
-"""Credit assignment across seeds: curve bands, final scores, per-layer profiles and the
-state-vs-credit check. Inputs are the tidy tables of sources.credit_assignment.Results."""
+"""Credit assignment across seeds: curve bands, final scores, per-layer profiles, the
+state-vs-credit check and the report's findings. Inputs are the tidy tables of
+sources.credit_assignment.Results."""
 
 import numpy as np
 import pandas as pd
 
-from labbook import stats
+from labbook import stats, tables
+from labbook.findings import (
+    Claim,
+    Finding,
+    described,
+    finding,
+    listing,
+    plural,
+    ranking_claim,
+    versus_claim,
+)
 from labbook.sources.credit_assignment import Results
+
+DIAGNOSTICS = ("bp_cosine", "perturbation_rho", "nudging")  # the per-layer panels, in order
 
 
 def display_names(methods: list[str], labels: dict[str, str]) -> dict[str, str]:
@@ -172,3 +185,307 @@ def best_layers(profile: pd.DataFrame, index: str = "layer", top: int = 3) -> pd
             }
         )
     return pd.DataFrame(rows)
+
+
+def band_label(band: str, n_seeds: int, confidence: float) -> str:
+    """What the band around the mean accuracy curves shows (the figure's legend title): none for
+    one seed, else one sample std (*band* "std") or the t-interval of the mean ("ci")."""
+    if n_seeds == 1:
+        return "no band (one seed)"
+    if band == "std":
+        return "band: ± 1 sample std"
+    return f"band: {confidence:.0%} t-interval of the mean"
+
+
+def diagnostics_where(seed: str | None, seeds: list[str]) -> str:
+    """Which seeds the per-layer profiles describe: "seed 42" (*seed* given), "mean over 3 seeds"
+    or "one seed". ValueError naming the parameter when *seed* is not one of *seeds*."""
+    if seed is not None:
+        if str(seed) not in seeds:
+            raise ValueError(f"parameter diagnostics_seed={seed!r} is not one of the seeds {seeds}")
+        return f"seed {seed}"
+    return f"mean over {plural(len(seeds), 'seed')}" if len(seeds) > 1 else "one seed"
+
+
+def diagnostic_profiles(
+    results: Results, eta: str, seed: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """{diagnostic: layer_profile} for each of DIAGNOSTICS (nudging at step size *eta*), over one
+    *seed* or the mean across seeds; a diagnostic no method records gives an empty frame."""
+    return {
+        d: layer_profile(diagnostic(results, d, eta if d == "nudging" else None), "layer", seed)
+        for d in DIAGNOSTICS
+    }
+
+
+def state_errors(results: Results) -> dict[str, np.ndarray]:
+    """{method: array(seeds, epochs)} of the state-prediction error, for the methods that log it
+    (in method order)."""
+    errors = {m: seed_matrix(results, m, "state_pred_error") for m in results.methods}
+    return {m: v for m, v in errors.items() if v.size}
+
+
+def state_credit_case(
+    final: dict[str, np.ndarray], errors: dict[str, np.ndarray], reference: str
+) -> dict | None:
+    """state_vs_credit over the methods compared with *reference* (every other method): their
+    mean final accuracy from *final* ({method: array(seeds, 1)}) and their mean last-epoch
+    state-prediction error from *errors* ({method: array(seeds, epochs)})."""
+    compared = [m for m in final if m != reference]
+    return state_vs_credit(
+        {m: float(final[m].mean()) for m in compared},
+        {m: float(v[:, -1].mean()) for m, v in errors.items()},
+    )
+
+
+def interval_estimates(
+    scores: dict[str, np.ndarray], reps: int, confidence: float, seed: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Stratified-bootstrap interval estimates of the final test accuracy (stats.interval_estimates,
+    *reps* replicates drawn with *seed*) for the aggregates median, IQM, mean and optimality gap,
+    without those that say nothing new for these scores (stats.redundant_aggregates); and one note
+    per aggregate left out. scores: {method: array(seeds, 1)}. Returns stats.estimates_frame
+    (method, metric, estimate, lower, upper) and the notes."""
+    shown = ["median", "iqm", "mean", "optimality_gap"]
+    notes = []
+    for metric, reason in stats.redundant_aggregates(scores, shown).items():
+        shown.remove(metric)
+        notes.append(f"{stats.AGGREGATE_LABELS[metric]} not shown: {reason}.")
+    points, intervals = stats.interval_estimates(
+        scores, shown, reps=reps, confidence=confidence, seed=seed
+    )
+    return stats.estimates_frame(points, intervals, shown), notes
+
+
+def estimates_table(estimates: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame, dict]:
+    """interval_estimates in wide form for the report: one row per method in *order* (column
+    Method), per aggregate its estimate, lower and upper (tables.interval_wide); and the
+    intervals spec that shows each aggregate as one `est [lo, hi]` column."""
+    wide, spec = tables.interval_wide(
+        estimates, "method", "metric", stats.AGGREGATE_LABELS, order=list(order)
+    )
+    return wide.rename(columns={"method": "Method"}), spec
+
+
+def improvement_table(probs: dict, cis: dict, order: list[str]) -> tuple[pd.DataFrame, dict]:
+    """P(X > Y) as a matrix for the report: row method X (column "X \\ Y"), one column per method
+    Y in *order* with its estimate, lower and upper; and the intervals spec. probs, cis:
+    stats.probability_of_improvement_ci output over pairs "X:Y"."""
+    poi = stats.improvement_frame(probs, cis).rename(
+        columns={"P(X > Y)": "estimate", "CI low": "lower", "CI high": "upper"}
+    )
+    matrix, spec = tables.interval_wide(poi, "X", "Y", order=list(order), columns=list(order))
+    return matrix.rename(columns={"X": "X \\ Y"}), spec
+
+
+# ---------------------------------------------------------------- findings
+
+
+def accuracy_findings(
+    final: dict[str, np.ndarray], names: dict[str, str], reference: str, confidence: float
+) -> list[Finding]:
+    """The ranking by final test accuracy ("ranking") and each method's margin to *reference*
+    ("margin_<method>"), by the claim policy (Welch t-tests over seeds, Holm-corrected).
+    final: {method: array(seeds, 1)} of fractions; names: method -> display name."""
+    order = final_table(final, names, confidence)["method"].tolist()
+    samples = {names[m]: final[m][:, 0] for m in order}
+    evidence = stats.compare(samples, confidence=confidence)
+    out = [
+        finding(
+            "ranking",
+            ranking_claim(samples, evidence, "final test accuracy", "seed", confidence, spec=".1%"),
+        )
+    ]
+    compared = [m for m in final if m != reference]
+    margins = stats.compare(samples, [(names[m], names[reference]) for m in compared], confidence)
+    for m, row in zip(compared, margins.to_dict("records")):
+        claim = versus_claim(row, "final test accuracy", "seed", confidence, scale=100, spec="+.1f")
+        out.append(finding(f"margin_{m}", claim))
+    return out
+
+
+def credit_layer_findings(
+    cosine: pd.DataFrame,
+    profile: pd.DataFrame,
+    names: dict[str, str],
+    reference: str,
+    where: str,
+    confidence: float,
+) -> list[Finding]:
+    """Which method's credit signal is closest to the BP gradient ("credit_layers": the cosine
+    averaged over layers, one value per seed, ranked by the claim policy) and, per method but
+    *reference*, the layers where its cosine is highest and lowest ("credit_layers_<method>",
+    descriptive: the profile drawn, *where* says over which seeds).
+    cosine: rows seed, method, layer, value of every seed; profile: layer_profile as drawn."""
+    profile = profile[profile["method"] != reference]
+    if profile.empty:
+        return []
+    layers = best_layers(profile)
+    per_seed = cosine.groupby(["method", "seed"], sort=False)["value"].mean()
+    samples = {names[m]: per_seed[m].to_numpy() for m in layers["method"]}
+    out = []
+    if len(samples) > 1:
+        what = "cosine with the BP gradient (mean over layers)"
+        evidence = stats.compare(samples, confidence=confidence)
+        claim = ranking_claim(samples, evidence, what, "seed", confidence)
+        out.append(finding("credit_layers", claim))
+    for row in layers.itertuples():
+        out.append(
+            described(
+                f"credit_layers_{row.method}",
+                "{method}: BP cosine is highest in "
+                + ("layers" if len(row.best) > 1 else "layer")
+                + " {best} and lowest in layer {worst} ({lo:.2f} to {hi:.2f}, {where}).",
+                method=names[row.method],
+                best=", ".join(map(str, row.best)),
+                worst=row.worst,
+                lo=row.worst_value,
+                hi=row.best_value,
+                where=where,
+            )
+        )
+    return out
+
+
+def state_credit_claim(
+    final: dict[str, np.ndarray],
+    names: dict[str, str],
+    reference: str,
+    errors: dict[str, np.ndarray],
+    confidence: float,
+) -> Claim | None:
+    """The seed's "predicts the state best but gives the worst credit" sentence, when the means
+    show that case (state_credit_case), else None. It concludes that predicting the state is not
+    giving good credit only when Welch's t-test separates the method from every other method
+    compared, Holm-corrected over those pairs (verdict "worse"); otherwise it says the data do not
+    show it: "not_separated" (with the closest method it cannot be told apart from) or "untested"
+    (a single seed on a side). The numbers it quotes are percentage points of the pair it names."""
+    case = state_credit_case(final, errors, reference)
+    if case is None:
+        return None
+    x, nearest = case["method"], case["next_worst"]
+    others = [m for m in final if m not in (reference, x)]
+    samples = {names[m]: final[m][:, 0] for m in (x, *others)}
+    evidence = stats.compare(samples, [(names[x], names[o]) for o in others], confidence)
+    worse = evidence["separated"] & (evidence["diff"] < 0)
+    ties = evidence[~worse]
+    shown = (
+        stats.pair_row(evidence, names[x], names[nearest])
+        if ties.empty or ties["p"].isna().any()
+        else ties.loc[ties["diff"].abs().idxmin()]
+    )
+    head = (
+        f"{names[x]} predicts the network state best (final error {case['pred_error']:.1e}) yet "
+        f"has the lowest mean test accuracy of the methods compared ({case['accuracy']:.1%}; "
+        f"next lowest {names[nearest]} {case['next_worst_accuracy']:.1%})"
+    )
+    alpha = 1 - confidence
+    d, lo, hi = (100 * shown[k] for k in ("diff", "diff_lower", "diff_upper"))
+    n_x, n_y = int(shown["n_x"]), int(shown["n_y"])
+    counts = f"n = {n_x}" if n_x == n_y else f"n = {n_x} and {n_y}"
+    means = {names[m]: float(final[m].mean()) for m in final if m != reference}
+    values = {
+        "method": names[x],
+        "err": case["pred_error"],
+        "acc": case["accuracy"],
+        "other": names[nearest],
+        "other_acc": case["next_worst_accuracy"],
+        "separated": bool(worse.all()),
+        "versus": shown["y"],
+        "diff": d,
+        "lower": lo,
+        "upper": hi,
+        "p": shown["p"],
+        "p_holm": shown["p_holm"],
+        "n_x": n_x,
+        "n_y": n_y,
+        "pairs": len(evidence),
+        "confidence": confidence,
+    }
+    ranking = tuple(sorted(means, key=lambda m: -means[m]))
+    no_claim = "so these data do not show that predicting the state well gives poor credit"
+    if evidence["p"].isna().any():
+        single = [names[m] for m in (x, *others) if final[m].shape[0] == 1]
+        text = (
+            f"{head}, but {listing(single)} {'has' if len(single) == 1 else 'have'} a single "
+            f"seed: there is no interval and no test, {no_claim}."
+        )
+        return Claim(text, values, "untested", ranking=ranking)
+    detail = (
+        f"against {shown['y']}: {d:+.1f} points, {confidence:.0%} Welch t-interval {lo:+.1f} to "
+        f"{hi:+.1f}, p = {shown['p']:.2g}, Holm-corrected {shown['p_holm']:.2g} over "
+        f"{plural(len(evidence), 'pair')}, {counts} seeds"
+    )
+    if worse.all():
+        text = (
+            f"{head}, and Welch's t-tests at α = {alpha:.2g} separate it from every other method "
+            f"compared ({detail}): predicting the state is not giving good credit."
+        )
+        return Claim(text, values, "worse", ranking=ranking)
+    text = (
+        f"{head}, but at α = {alpha:.2g} it cannot be told apart from {listing(ties['y'])} at "
+        f"this number of seeds ({detail}), {no_claim}."
+    )
+    return Claim(text, values, "not_separated", ranking=ranking)
+
+
+def seeds_caveat(final: dict[str, np.ndarray], names: dict[str, str]) -> Finding:
+    """How far the seeds carry the statistics ("few_seeds"): with one seed there is no interval
+    and no test for that method; with a few, the tests are wide and the bootstrap intervals too
+    narrow. final: {method: array(seeds, 1)}."""
+    n = {m: int(v.shape[0]) for m, v in final.items()}
+    n_min = min(n.values())
+    if n_min > 1:
+        return described(
+            "few_seeds",
+            "These statistics rest on {seeds} per method: t-intervals and tests from so few runs "
+            "are wide, and the bootstrap intervals of the figures are too narrow; read P(X > Y) "
+            "as indicative.",
+            n=n_min,
+            seeds=plural(n_min, "seed"),
+        )
+    if all(k == 1 for k in n.values()):
+        return described(
+            "few_seeds",
+            "With one seed per method there are no intervals and no tests: every comparison "
+            "above is a first look, not evidence; train more seeds to compare the methods.",
+            n=n_min,
+        )
+    single = [names[m] for m in final if n[m] == 1]
+    return described(
+        "few_seeds",
+        "{single} {verb} one seed: no interval and no test involving {it} is possible, so every "
+        "comparison with {it} above is a first look, not evidence; train more seeds to compare "
+        "the methods.",
+        n=n_min,
+        single=listing(single),
+        verb="has" if len(single) == 1 else "have",
+        it="it" if len(single) == 1 else "them",
+    )
+
+
+def findings(
+    final: dict[str, np.ndarray],
+    names: dict[str, str],
+    reference: str,
+    cosine: pd.DataFrame,
+    cosine_profile: pd.DataFrame,
+    where: str,
+    errors: dict[str, np.ndarray],
+    confidence: float = 0.95,
+) -> list[Finding]:
+    """The report's findings, in order: ranking and margins by final test accuracy
+    (accuracy_findings), the credit signal per layer (credit_layer_findings), the
+    state-vs-credit case when the means show it (state_credit_claim) and what the number of
+    seeds allows (seeds_caveat).
+
+    final: {method: array(seeds, 1)} final test accuracy (fractions); names: method -> display
+    name; cosine: bp_cosine rows (seed, method, layer, value), cosine_profile: its layer_profile
+    as drawn, over *where*; errors: state_errors output; confidence: 1 - alpha of every test."""
+    out = accuracy_findings(final, names, reference, confidence)
+    out += credit_layer_findings(cosine, cosine_profile, names, reference, where, confidence)
+    claim = state_credit_claim(final, names, reference, errors, confidence)
+    if claim is not None:
+        out.append(finding("state_vs_credit", claim))
+    out.append(seeds_caveat(final, names))
+    return out
