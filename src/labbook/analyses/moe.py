@@ -11,8 +11,8 @@ from labbook import stats
 from labbook.findings import (
     Claim,
     Finding,
-    described,
     finding,
+    plural,
     ranking_claim,
     trend_verdict,
     versus_claim,
@@ -381,18 +381,20 @@ def iqm_finding(
     with its stratified-bootstrap CI, over *runs* runs x *epochs* epochs: a description, no
     comparison. estimates: stats.estimates_frame (method, metric, estimate, lower, upper)."""
     iqm = estimates[estimates["metric"] == "iqm"].set_index("method")
-    return described(
-        "best_iqm",
+    values = {
+        "best": best,
+        "value": iqm.loc[best, "estimate"],
+        "conf": confidence,
+        "lo": iqm.loc[best, "lower"],
+        "hi": iqm.loc[best, "upper"],
+        "n": runs,
+        "epochs": epochs,
+    }
+    text = (
         "{best}: IQM validation accuracy {value:.4f} ({conf:.0%} stratified-bootstrap CI "
-        "{lo:.4f}–{hi:.4f}; {n} runs × {epochs} epochs).",
-        best=best,
-        value=iqm.loc[best, "estimate"],
-        conf=confidence,
-        lo=iqm.loc[best, "lower"],
-        hi=iqm.loc[best, "upper"],
-        n=runs,
-        epochs=epochs,
-    )
+        "{lo:.4f}–{hi:.4f}; {runs} × {span})."
+    ).format(**values, runs=plural(runs, "run"), span=plural(epochs, "epoch"))
+    return finding("best_iqm", Claim(text, values))
 
 
 def _with_x(row: pd.Series, x: str) -> pd.Series:
@@ -403,8 +405,8 @@ def _with_x(row: pd.Series, x: str) -> pd.Series:
     out = row.copy()
     for a, b in (("x", "y"), ("n_x", "n_y"), ("mean_x", "mean_y")):
         out[a], out[b] = row[b], row[a]
-    out["diff"] = -row["diff"]
-    out["diff_lower"], out["diff_upper"] = -row["diff_upper"], -row["diff_lower"]
+    for a, b in (("diff", "diff"), ("diff_lower", "diff_upper"), ("diff_upper", "diff_lower")):
+        out[a] = 0.0 - row[b]  # 0.0 - x, not -x: a zero difference stays +0.0, never "-0.00"
     return out
 
 

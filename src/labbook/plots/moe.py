@@ -139,8 +139,8 @@ def expert_activations(
         ax.grid(False)
     axes[0][0].set_ylabel("Expert")
     fig.colorbar(bubbles, ax=axes[0].tolist(), label="Load (1 = even share)", shrink=0.9)
-    sizes = [
-        plt.scatter(
+    sizes = [  # empty scatters on the last panel: bubble handles for the size legend
+        axes[0][-1].scatter(
             [],
             [],
             s=_bubble_area(v),
