@@ -237,7 +237,7 @@ def test_make_new_scaffolds_an_analysis_that_builds(small):
         "0",
         "tests/test_toy_scores.py",
     )
-    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout
+    assert tests.returncode == 0 and "5 passed" in tests.stdout, tests.stdout
     again = sandbox.make(root, "new", "NAME=toy_scores")
     assert again.returncode != 0 and "exists already" in again.stderr
     bad = sandbox.make(root, "new", "NAME=Bad-Name")

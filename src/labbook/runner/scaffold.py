@@ -3,12 +3,16 @@
     python -m labbook.runner.scaffold NAME
 
 writes notebooks/NAME.ipynb (title, a typed parameters cell, load through a sources adapter, one
-section with its sentence, figure and table, findings by the claim policy, report.finish()),
-params/NAME/example.yaml, examples/NAME/scores.csv (simulated, labelled so) and tests/test_NAME.py
-(the adapter on the example file, and the params file against the notebook). Nothing existing is
-overwritten. Start from there: replace the example data with yours and grow the sections.
+section with its sentence, figure and table, findings, report.finish()),
+src/labbook/analyses/NAME.py (the computations and `findings(...)`, by the claim policy),
+src/labbook/plots/NAME.py (the figure builder), params/NAME/example.yaml,
+examples/NAME/scores.csv (simulated, labelled so) and tests/test_NAME.py (the adapter on the
+example file, the params file against the notebook, the findings on hand-made scores, the figure).
+Nothing existing is overwritten. Start from there: replace the example data with yours and grow
+the sections.
 """
 
+import keyword
 import re
 import sys
 from pathlib import Path
@@ -22,6 +26,8 @@ def targets(name: str) -> dict[str, Path]:
     """The files a new analysis NAME consists of, by template name."""
     return {
         "notebook.ipynb": paths.notebook_path(name),
+        "analysis.py": paths.SRC / "analyses" / f"{name}.py",
+        "plots.py": paths.SRC / "plots" / f"{name}.py",
         "params.yaml": paths.params_path(name, "example"),
         "scores.csv": paths.EXAMPLES / name / "scores.csv",
         "test.py": paths.ROOT / "tests" / f"test_{name}.py",
@@ -31,8 +37,11 @@ def targets(name: str) -> dict[str, Path]:
 def create(name: str) -> list[Path]:
     """Write the files of a new analysis *name* (a lower-case identifier); returns them.
     ValueError for a bad name or when any of the files exists already."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise ValueError(f"NAME must be a lower-case identifier (letters, digits, _), not {name!r}")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+        raise ValueError(
+            "NAME must be a lower-case identifier (letters, digits, _; not a Python keyword), "
+            f"not {name!r}"
+        )
     files = targets(name)
     existing = [paths.relative(p) for p in files.values() if p.exists()]
     if existing:
