@@ -5,12 +5,18 @@ import hashlib
 import json
 import shutil
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
+from labbook import figures, style
 from labbook.analyses import nonlinearity_reduction as nlr
 from labbook.inputs import InputError
+from labbook.plots import nonlinearity_reduction as nlr_plots
 from labbook.runner import examples
 from labbook.sources import METRICS_COLUMNS
 from labbook.sources import nonlinearity_reduction as source
@@ -273,7 +279,7 @@ def test_min_nonlinear_and_latency_gain():
     assert gain["linear_ratio"] == 0.5 and gain["gain"] == pytest.approx(0.2)
 
 
-def test_gap_trend_versus_and_gates():
+def test_gap_trend_and_gates():
     x = np.repeat([0.0, 0.5, 1.0], 2)
     runs = pd.DataFrame(
         {
@@ -287,22 +293,6 @@ def test_gap_trend_versus_and_gates():
     )
     trend = nlr.gap_trend(runs, "fixed", 0.95)
     assert trend["slope"] == pytest.approx(0.04) and trend["n"] == 6
-    gated = pd.DataFrame(
-        {
-            "run": ["g"],
-            "dataset": "d",
-            "approach": "gating",
-            "linear_ratio": [0.25],
-            "val_acc": [0.9],
-            "train_acc": [0.91],
-        }
-    )
-    groups = pd.DataFrame(
-        {"dataset": "d", "approach": "fixed", "linear_ratio": [0.0, 0.5], "val_acc": [0.9, 0.85]}
-    )
-    v = nlr.versus_baseline(pd.concat([runs, gated]), groups, "fixed")
-    assert v["run"].tolist() == ["g"] and v["baseline_acc"].iloc[0] == pytest.approx(0.875)
-    assert v["delta"].iloc[0] == pytest.approx(0.025)
     gating = pd.DataFrame(
         {
             "run": ["a", "a", "a", "a", "b", "b"],
@@ -382,3 +372,125 @@ def test_all_nonlinear_accuracy_is_the_baseline_ratio_zero_mean_per_dataset():
     )
     ref = nlr.all_nonlinear_accuracy(groups, "fixed")
     assert ref.to_dict() == {"mnist": 0.98}  # cifar10 has no ratio-0 run: absent, not NaN
+
+
+# ---------------------------------------------------------------- figure builders
+
+
+@pytest.fixture(scope="module")
+def mnist(data):
+    return source.load_runs(data / "mnist")
+
+
+def _legend(fig) -> list[str]:
+    return [
+        t.get_text()
+        for leg in fig.legends + [a.get_legend() for a in fig.axes]
+        if leg
+        for t in leg.get_texts()
+    ]
+
+
+def _colors(runs):
+    return style.method_colors(sorted(set(runs["approach"])))
+
+
+def test_accuracy_vs_ratio_figure(mnist):
+    runs = mnist.runs
+    groups = nlr.groups(runs, 0.95)
+    with plt.rc_context(style.paper("full")):
+        fig = nlr_plots.accuracy_vs_ratio(groups, runs[nlr.is_measured(runs)], _colors(runs), 0.95)
+        ax = fig.axes[0]
+        assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == (
+            "Accuracy vs. linear ratio",
+            "Linear neurons (%)",
+            "Validation accuracy (%)",
+        )
+        assert _legend(fig) == [
+            "fixed: mean of 3 seeds, band 95% t-interval",
+            "gating (measured ratio)",
+        ]
+        (line,) = ax.lines  # the fixed mean; the gating runs are 6 diamonds
+        assert list(line.get_xdata()) == pytest.approx([0, 10, 25, 50, 75, 90, 100])
+        assert list(line.get_ydata()) == pytest.approx(100 * groups["val_acc"])
+        assert len(ax.collections[-1].get_offsets()) == 6
+        assert figures.check(fig) == []
+        plt.close(fig)
+
+
+def test_latency_and_flops_figures(mnist):
+    runs = mnist.runs
+    front = nlr.pareto(runs)
+    with plt.rc_context(style.paper("full")):
+        fig = nlr_plots.latency_vs_accuracy(runs, front, nlr.is_measured(runs))
+        ax, bar = fig.axes
+        assert (ax.get_title(), ax.get_xlabel(), bar.get_ylabel()) == (
+            "Latency vs. accuracy",
+            "Mean latency (ms)",
+            "Linear ratio",
+        )
+        assert _legend(fig) == ["Pareto front"] and len(ax.collections[0].get_offsets()) == 27
+        assert list(ax.lines[0].get_xdata()) == pytest.approx(1000 * front["mean_latency_s"])
+        assert figures.check(fig) == []
+        plt.close(fig)
+        fig = nlr_plots.accuracy_vs_flops(runs, _colors(runs))
+        assert fig.axes[0].get_xlabel() == "Approx. linear-layer MFLOPs"
+        assert _legend(fig) == ["fixed", "gating"] and len(fig.axes[0].collections) == 2
+        assert figures.check(fig) == []
+        plt.close(fig)
+
+
+def test_curves_and_gap_figures(mnist):
+    runs = mnist.runs
+    with plt.rc_context(style.paper("full")):
+        fig = nlr_plots.val_curves(mnist.history, runs, runs["run"], "all runs")
+        ax = fig.axes[0]
+        assert ax.get_title() == "all runs" and len(ax.lines) == 27
+        assert sum(line.get_linestyle() == "--" for line in ax.lines) == 6  # the gating runs
+        assert figures.check(fig) == []
+        plt.close(fig)
+        trend = nlr.gap_trend(runs, "fixed", 0.95)
+        fig = nlr_plots.generalization_gap(runs, trend, _colors(runs), "fixed")
+        label = f"fixed trend: {100 * trend['slope']:+.2f} points per 100% linear"
+        assert _legend(fig) == ["fixed", "gating", label]
+        assert fig.axes[0].get_ylabel() == "Train − val accuracy (points)"
+        assert figures.check(fig) == []
+        plt.close(fig)
+        fig = nlr_plots.generalization_gap(runs, None, _colors(runs), "fixed")
+        assert _legend(fig) == ["fixed", "gating"] and not fig.axes[0].lines
+        plt.close(fig)
+
+
+def test_gate_figures(mnist):
+    groups = nlr.gating_groups(mnist.runs, mnist.configs)
+    names = sorted(set(groups))
+    colors = dict(zip(["fc1", "fc2", "fc3"], style.sequence_colors(3)))
+    with plt.rc_context(style.paper("full", nrows=2, ncols=2, height=1.75 * 2 + 0.75)):
+        fig = nlr_plots.gating_dynamics(mnist.gating, groups, names, colors)
+        assert [a.get_title() for a in fig.axes] == [
+            f"{g} (3 runs)" for g in names for _ in range(2)
+        ]
+        assert [a.get_ylabel() for a in fig.axes[:2]] == ["Mean α", "Share α < 0.1"]
+        assert _legend(fig) == ["fc1", "fc2", "fc3"]
+        assert all(len(a.lines) == 3 for a in fig.axes)
+        assert figures.check(fig) == []
+        plt.close(fig)
+    alphas = mnist.alphas.assign(group=mnist.alphas["run"].map(groups))
+    with plt.rc_context(style.paper("full", ncols=2, height_scale=1.2)):
+        fig = nlr_plots.alpha_distributions(alphas, names, colors, 0.5)
+        assert fig.get_suptitle() == (
+            "Final gate distribution per layer (quartiles dashed; line: α = 0.5)"
+        )
+        assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["fc1", "fc2", "fc3"]
+        assert figures.check(fig) == []
+        plt.close(fig)
+
+
+def test_activation_figure(mnist):
+    act = mnist.activation
+    approach_of = mnist.runs.set_index("run")["approach"]
+    with plt.rc_context(style.paper("full", ncols=2, height_scale=1.3)):
+        fig = nlr_plots.activation_stats(act, approach_of, _colors(mnist.runs))
+        assert [a.get_title() for a in fig.axes] == ["dead fraction", "mean abs activation"]
+        assert set(_legend(fig)) == set(act["run"]) and figures.check(fig) == []
+        plt.close(fig)

@@ -1,11 +1,27 @@
-"""Nonlinearity reduction: across-seed groups, Pareto front, and the quantities behind the findings.
-Inputs are the tables of sources.nonlinearity_reduction.RunSet. Accuracies are fractions,
-latencies seconds, ratios the fraction of neurons made linear (0 = all nonlinear)."""
+"""Nonlinearity reduction: across-seed groups, Pareto front, the quantities behind the findings
+and the findings themselves (`findings`). Inputs are the tables of
+sources.nonlinearity_reduction.RunSet. Accuracies are fractions, latencies seconds, ratios the
+fraction of neurons made linear (0 = all nonlinear)."""
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from labbook import stats
+from labbook.findings import (
+    Claim,
+    Finding,
+    described,
+    finding,
+    listing,
+    plural,
+    ranking_claim,
+    trend_claim,
+    versus_claim,
+)
+
+LINEAR_BELOW = 0.5  # a layer whose final mean gate alpha is below this "ends mostly linear"
 
 
 def is_measured(runs: pd.DataFrame) -> pd.Series:
@@ -164,12 +180,19 @@ def gating_groups(
     return pd.Series(labels, dtype=object, name="group")
 
 
+def final_alphas(gating: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Each run's gate statistics at its last epoch (the gating table's rows there: run, epoch,
+    layer, alpha_mean, alpha_lt_0.1, ...) with its *groups* label (gating_groups) as column
+    group."""
+    last = gating[gating["epoch"] == gating.groupby("run")["epoch"].transform("max")]
+    return last.assign(group=last["run"].map(groups))
+
+
 def final_gates(gating: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
     """Per group (gating_groups) and layer, over the group's runs at their last epoch: mean
     alpha_mean, mean share alpha < 0.1, runs. Within a group, sorted from the most linear layer
     (lowest alpha) to the most nonlinear."""
-    last = gating[gating["epoch"] == gating.groupby("run")["epoch"].transform("max")]
-    last = last.assign(group=last["run"].map(groups))
+    last = final_alphas(gating, groups)
     out = (
         last.groupby(["group", "layer"], sort=False)
         .agg(
@@ -200,50 +223,51 @@ def gap_trend(runs: pd.DataFrame, approach: str, confidence: float) -> dict | No
     )
 
 
-def versus_baseline(
-    runs: pd.DataFrame, group_table: pd.DataFrame, baseline_approach: str
-) -> pd.DataFrame:
-    """Runs of the other approaches against the baseline approach's mean accuracy interpolated at
-    their ratio (same dataset). Columns run, dataset, approach, linear_ratio, val_acc, baseline_acc,
-    delta.
-    Runs outside the baseline's tested ratio range are left out."""
-    rows = []
-    for _, r in runs[runs["approach"] != baseline_approach].iterrows():
-        g = group_table[
-            (group_table["approach"] == baseline_approach)
-            & (group_table["dataset"] == r["dataset"])
-        ]
-        if (
-            len(g) < 2
-            or not g["linear_ratio"].min() <= r["linear_ratio"] <= g["linear_ratio"].max()
-        ):
-            continue
-        base = float(np.interp(r["linear_ratio"], g["linear_ratio"], g["val_acc"]))
-        rows.append(
-            {
-                "run": r["run"],
-                "dataset": r["dataset"],
-                "approach": r["approach"],
-                "linear_ratio": r["linear_ratio"],
-                "val_acc": r["val_acc"],
-                "baseline_acc": base,
-                "delta": r["val_acc"] - base,
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=["run", "dataset", "approach", "linear_ratio", "val_acc", "baseline_acc", "delta"],
+def versus_labels(runs: pd.DataFrame, gate_groups: pd.Series, baseline_approach: str) -> pd.Series:
+    """What each run of an approach other than *baseline_approach* is compared as: gating runs by
+    their gating_groups label, "gating (mnist, sparsity_weight = 0.01)", any other approach by
+    dataset, "pruning (mnist)". Index: run. Runs under one label differ only by seed."""
+    others = runs[runs["approach"] != baseline_approach]
+    labels = [
+        f"{a} ({gate_groups[r]})" if r in gate_groups.index else f"{a} ({d})"
+        for r, a, d in zip(others["run"], others["approach"], others["dataset"])
+    ]
+    return pd.Series(labels, index=others["run"].to_numpy(), dtype=object, name="label")
+
+
+def baseline_at(runs: pd.DataFrame, dataset: str, approach: str, ratio: float) -> np.ndarray:
+    """Validation accuracies (fractions) of *approach* on *dataset* at linear *ratio*, one per
+    seed: at a tested ratio every run there (ratio_samples); between two tested ratios each seed's
+    accuracy interpolated linearly between its runs at those two ratios (a seed without a run at
+    both is left out; a run without a seed counts as its own seed). Empty outside the tested
+    range."""
+    sel = runs[(runs["dataset"] == dataset) & (runs["approach"] == approach) & ~is_measured(runs)]
+    tested = np.sort(sel["linear_ratio"].unique())
+    if tested.size == 0 or not tested[0] <= ratio <= tested[-1]:
+        return np.array([])
+    lo, hi = tested[tested <= ratio].max(), tested[tested >= ratio].min()
+    if lo == hi:
+        return ratio_samples(runs, dataset, approach, lo)
+    seed = sel["seed"].where(sel["seed"].notna(), sel["run"])
+    per_seed = sel.assign(seed=seed).pivot_table(
+        index="seed", columns="linear_ratio", values="val_acc", aggfunc="mean"
     )
+    both = per_seed[[lo, hi]].dropna()
+    w = (ratio - lo) / (hi - lo)
+    return ((1 - w) * both[lo] + w * both[hi]).to_numpy()
 
 
-def ratio_samples(runs: pd.DataFrame, dataset: str, approach: str, ratio: float) -> np.ndarray:
-    """Validation accuracies (fractions) of the runs of one setting: the seeds at one ratio."""
+def ratio_samples(
+    runs: pd.DataFrame, dataset: str, approach: str, ratio: float, column: str = "val_acc"
+) -> np.ndarray:
+    """*column* (default validation accuracy, a fraction) of the runs of one setting: the seeds at
+    one set ratio, runs without a value left out."""
     sel = (
         (runs["dataset"] == dataset)
         & (runs["approach"] == approach)
         & np.isclose(runs["linear_ratio"], ratio)
     )
-    return runs.loc[sel & ~is_measured(runs), "val_acc"].to_numpy()
+    return runs.loc[sel & ~is_measured(runs), column].dropna().to_numpy()
 
 
 def efficiency(runs: pd.DataFrame) -> pd.DataFrame:
@@ -251,3 +275,587 @@ def efficiency(runs: pd.DataFrame) -> pd.DataFrame:
     d = runs.dropna(subset=["val_acc", "mean_latency_s"]).copy()
     d["acc_per_ms"] = d["val_acc"] / (d["mean_latency_s"] * 1000)
     return d.sort_values("acc_per_ms", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- findings
+
+
+def findings(
+    runs: pd.DataFrame,
+    gating: pd.DataFrame,
+    gate_groups: pd.Series,
+    baseline_approach: str,
+    tolerance: float,
+    latency_at: float,
+    confidence: float,
+) -> list[Finding]:
+    """The report's findings, in order: the smallest nonlinear fraction within *tolerance*
+    (fraction of accuracy) per dataset, the gates' pattern and layer order per gating group, the
+    latency gain at *latency_at*, the generalization-gap trend, every other approach against
+    *baseline_approach*, and the most efficient run. runs: RunSet.runs; gating: RunSet.gating
+    (may be empty); gate_groups: gating_groups(runs, configs)."""
+    group_table = groups(runs, confidence)
+    return [
+        *min_nonlinear_findings(runs, group_table, baseline_approach, tolerance, confidence),
+        *gating_findings(gating, gate_groups, confidence),
+        *latency_findings(runs, group_table, baseline_approach, latency_at, confidence),
+        *gap_findings(runs, baseline_approach, confidence),
+        *versus_findings(runs, gate_groups, baseline_approach, confidence),
+        *efficiency_findings(efficiency(runs), group_table, baseline_approach, tolerance),
+    ]
+
+
+def min_nonlinear_findings(
+    runs: pd.DataFrame,
+    group_table: pd.DataFrame,
+    baseline_approach: str,
+    tolerance: float,
+    confidence: float,
+) -> list[Finding]:
+    """Per dataset ("min_nonlinear_<dataset>"), from min_nonlinear: the largest linear ratio whose
+    mean accuracy, and that of every smaller ratio, stays within *tolerance* of the all-nonlinear
+    setting. It says the remaining nonlinear fraction "suffices" only when the Welch t-interval of
+    the drop at that ratio lies within the tolerance (verdict "pass"); an interval reaching beyond
+    it gives "not_separated" (more seeds needed), one run on a side "untested". When already the
+    smallest ratio tested loses more than the tolerance: "fail" when the drop's interval lies
+    wholly beyond the tolerance, else "not_separated" or "untested"."""
+    out = []
+    for row in min_nonlinear(group_table, baseline_approach, tolerance).itertuples():
+        base = ratio_samples(runs, row.dataset, baseline_approach, 0.0)
+        key = f"min_nonlinear_{row.dataset}"
+        if row.linear_ratio == 0 and np.isnan(row.next_ratio):
+            out.append(
+                described(
+                    key,
+                    "{dataset}: {approach} was run only with all neurons nonlinear, so no "
+                    "reduction of the nonlinearity was tested.",
+                    dataset=row.dataset,
+                    approach=baseline_approach,
+                )
+            )
+            continue
+        ratio = row.next_ratio if row.linear_ratio == 0 else row.linear_ratio
+        sample = ratio_samples(runs, row.dataset, baseline_approach, ratio)
+        drop = stats.compare({"at": sample, "zero": base}, confidence=confidence).iloc[0]
+        claim = (
+            _none_kept(row, drop, tolerance, confidence)
+            if row.linear_ratio == 0
+            else _kept(row, drop, tolerance, confidence)
+        )
+        out.append(finding(key, claim))
+    return out
+
+
+def _none_kept(row, drop: pd.Series, tolerance: float, confidence: float) -> Claim:
+    """min_nonlinear_findings when the smallest ratio tested already loses more than the
+    tolerance; *drop*: the stats.compare row (ratio vs. all-nonlinear)."""
+    lo, hi = -100 * drop["diff_upper"], -100 * drop["diff_lower"]
+    if drop["p"] != drop["p"]:
+        evidence, verdict = "a single run on a side: no interval", "untested"
+    elif lo > 100 * tolerance:
+        evidence = f"{confidence:.0%} Welch t-interval of the drop {lo:.2f} to {hi:.2f}, wholly "
+        evidence, verdict = evidence + "beyond the tolerance", "fail"
+    else:
+        evidence = f"{confidence:.0%} Welch t-interval of the drop {lo:.2f} to {hi:.2f}, which "
+        evidence += "reaches back within the tolerance: more seeds are needed to settle it"
+        verdict = "not_separated"
+    values = {
+        "dataset": row.dataset,
+        "tol": 100 * tolerance,
+        "base": row.baseline_acc,
+        "ratio": row.next_ratio,
+        "acc": row.next_acc,
+        "drop": -100 * drop["diff"],
+        "conf": confidence,
+        "lo": lo,
+        "hi": hi,
+        "evidence": evidence,
+        "none_kept": True,
+    }
+    text = (
+        "{dataset}: no tested reduction keeps the accuracy within {tol:.1f} points of the "
+        "all-nonlinear network ({base:.2%}): the smallest linear ratio tested, {ratio:.0%}, "
+        "already drops it by {drop:.2f} points (to {acc:.2%}; {evidence})."
+    )
+    return Claim(text.format(**values), values, verdict)
+
+
+def _kept(row, drop: pd.Series, tolerance: float, confidence: float) -> Claim:
+    """min_nonlinear_findings when some reduction keeps the mean within the tolerance; *drop*:
+    the stats.compare row (the largest such ratio vs. all-nonlinear)."""
+    worst = -100 * drop["diff_lower"]
+    tested = drop["p"] == drop["p"]
+    established = bool(tested and worst <= 100 * tolerance)
+    evidence = (
+        "a single run on a side: no interval"
+        if not tested
+        else f"the {confidence:.0%} Welch t-interval of the drop reaches {worst:.2f} points"
+        + (", within the tolerance too" if established else ", beyond the tolerance")
+    )
+    head = (
+        "{dataset}: {nonlinear:.0%} nonlinear neurons suffice — up to {ratio:.0%} linear"
+        if established
+        else "{dataset}: up to {ratio:.0%} linear"
+    )
+    tail = (
+        ""
+        if established
+        else "; more seeds are needed to establish that {nonlinear:.0%} nonlinear neurons suffice"
+    )
+    values = {
+        "dataset": row.dataset,
+        "nonlinear": row.nonlinear,
+        "ratio": row.linear_ratio,
+        "tol": 100 * tolerance,
+        "acc": row.val_acc,
+        "base": row.baseline_acc,
+        "evidence": evidence,
+        "established": established,
+        "none_kept": False,
+    }
+    middle = (
+        " the mean accuracy stays within {tol:.1f} points of the all-nonlinear network "
+        "({acc:.2%} vs. {base:.2%}; {evidence})"
+    )
+    if np.isnan(row.next_ratio):
+        text = head + " (every ratio tested)" + middle + tail + "."
+    else:
+        values.update(next_ratio=row.next_ratio, next_acc=row.next_acc)
+        text = (
+            head + middle + "; at {next_ratio:.0%} linear it drops to {next_acc:.2%}" + tail + "."
+        )
+    verdict = "pass" if established else "not_separated" if tested else "untested"
+    return Claim(text.format(**values), values, verdict)
+
+
+def layer_samples(final: pd.DataFrame, layers) -> dict[str, np.ndarray]:
+    """{layer: final alpha_mean of each run} for *layers* in that order; final: final_alphas rows
+    of one group."""
+    return {
+        layer: final.loc[final["layer"] == layer, "alpha_mean"].dropna().to_numpy()
+        for layer in layers
+    }
+
+
+def gating_findings(gating: pd.DataFrame, gate_groups: pd.Series, confidence: float) -> list:
+    """Per gating group ("gating_pattern", "layer_sensitivity", suffixed _1, _2, ... when there
+    are several groups), from the final gates of its runs: which layers end mostly linear (final
+    mean alpha below LINEAR_BELOW) and which stay nonlinear, and the most linear and most
+    nonlinear layer. A layer is placed on one side of LINEAR_BELOW only when the t-interval of
+    its mean over runs lies there (one run: by its value); a layer is named the most linear (or
+    nonlinear) only when Welch t-tests over runs, Holm-corrected over every pair of layers,
+    separate it from every other (ranking_claim). Verdicts: "separated", "not_separated",
+    "untested" (one run), "only_one" (one layer); ranking: layers from the lowest mean alpha."""
+    if gating.empty:
+        return []
+    final = final_alphas(gating, gate_groups)
+    table = final_gates(gating, gate_groups)
+    several = table["group"].nunique() > 1
+    out = []
+    for i, (group, lg) in enumerate(table.groupby("group", sort=False)):
+        key = f"_{i + 1}" if several else ""
+        samples = layer_samples(final[final["group"] == group], lg["layer"])
+        evidence = stats.compare(samples, confidence=confidence)
+        what = "final mean α"
+        low = ranking_claim(samples, evidence, what, "run", confidence, higher_is_better=False)
+        rev = dict(reversed(samples.items()))  # the last of equal layers, as final_gates orders
+        high = ranking_claim(rev, evidence, what, "run", confidence)
+        out.append(finding(f"gating_pattern{key}", _pattern(group, lg, samples, low, confidence)))
+        out.append(finding(f"layer_sensitivity{key}", _sensitivity(group, lg, low, high)))
+    return out
+
+
+def _ties(claim: Claim) -> str:
+    """'fc2 (p = 0.31) and fc3 (p = 0.04)': the layers a ranking_claim's top is not told apart
+    from, with their Holm-corrected p (a single run: no p)."""
+    p = dict(zip(claim.values["compared_with"], claim.values["p_holm"]))
+    return listing(
+        f"{t} (p = {p[t]:.2g})" if p[t] == p[t] else f"{t} (one run: no test)"
+        for t in claim.values["ties"]
+    )
+
+
+_SIDES = ("linear", "nonlinear", "")  # the values _sides gives, in the sentence's order
+
+
+def _sides(samples: dict, confidence: float) -> dict[str, str]:
+    """layer -> "linear" when the t-interval of its mean final alpha over runs lies below
+    LINEAR_BELOW, "nonlinear" when it lies at or above it, "" when it straddles it (one run: its
+    value decides)."""
+    sides = {}
+    for layer, x in samples.items():
+        _, lo, hi = stats.mean_ci(x, confidence) if x.size > 1 else (0, x.mean(), x.mean())
+        sides[layer] = "linear" if hi < LINEAR_BELOW else "nonlinear" if lo >= LINEAR_BELOW else ""
+    return sides
+
+
+def _pattern(group: str, lg: pd.DataFrame, samples: dict, low: Claim, confidence: float):
+    """gating_findings' pattern sentence for one group; lg: its final_gates rows (in order)."""
+    n_runs = int(lg["runs"].max())
+    mean = dict(zip(lg["layer"], lg["alpha_mean"]))
+    side = _sides(samples, confidence)
+    linear, nonlin, unclear = ([la for la in lg["layer"] if side[la] == s] for s in _SIDES)
+    first = low.values["best"]
+    v = {
+        "group": group,
+        "runs": plural(n_runs, "run"),
+        "linear": listing(linear) or "no layer",
+        "verb_lin": "ends" if len(linear) <= 1 else "end",
+        "lin_alpha": ", ".join(f"{mean[la]:.2f}" for la in linear) or "–",
+        "nonlinear": listing(nonlin) or "no layer",
+        "verb_nl": "stays" if len(nonlin) <= 1 else "stay",
+        "nl_alpha": ", ".join(f"{mean[la]:.2f}" for la in nonlin) or "–",
+        "first": first,
+        "first_share": float(lg.set_index("layer").loc[first, "alpha_lt_01"]),
+        "n": n_runs,
+        "linear_layers": linear,
+    }
+    parts = [
+        f"{v['linear']} {v['verb_lin']} mostly linear (final mean α {v['lin_alpha']})"
+        if linear
+        else "no layer ends mostly linear",
+        f"{v['nonlinear']} {v['verb_nl']} nonlinear (α {v['nl_alpha']})"
+        if nonlin
+        else "no layer stays nonlinear",
+    ]
+    if unclear:  # say only what is known: "no layer ..." would hide the undecided layers
+        parts = [p for p, known in zip(parts, (linear, nonlin)) if known]
+    text = f"Gating ({group}; {v['runs']}): " + "; ".join(parts)
+    if unclear:
+        cis = [stats.mean_ci(samples[la], confidence) for la in unclear]
+        v.update(
+            unclear_layers=unclear,
+            unclear_alpha=[c[0] for c in cis],
+            unclear_lower=[c[1] for c in cis],
+            unclear_upper=[c[2] for c in cis],
+            conf=confidence,
+        )
+        shown = ", ".join(f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in cis)
+        text += (
+            ("; " if parts else "")
+            + f"{listing(unclear)} {'is' if len(unclear) == 1 else 'are'} not placed on either "
+            f"side of α {LINEAR_BELOW:g} at this number of runs (final mean α {shown}, "
+            f"{confidence:.0%} t-interval{'s' if len(unclear) > 1 else ''})"
+        )
+    share = f"({v['first_share']:.0%} of its neurons below α 0.1)"
+    if low.verdict == "separated":
+        text += f". Most linear: {first} {share}."
+    elif low.verdict == "untested":
+        text += f". Most linear in this one run: {first} {share}."
+    elif low.verdict == "only_one":
+        text += f". Only {first} has gate statistics {share}."
+    else:
+        text += (
+            f". Lowest final mean α: {first} {share}, but it cannot be told apart from "
+            f"{_ties(low)} at this number of runs (Welch t-tests over runs, Holm-corrected)."
+        )
+    return Claim(text, v, low.verdict, ranking=low.ranking)
+
+
+def _sensitivity(group: str, lg: pd.DataFrame, low: Claim, high: Claim) -> Claim:
+    """gating_findings' layer-order sentence for one group; lg: its final_gates rows; low, high:
+    ranking_claim of the lowest and of the highest final mean alpha."""
+    mean = dict(zip(lg["layer"], lg["alpha_mean"]))
+    first, last = low.values["best"], high.values["best"]
+    v = {
+        "group": group,
+        "runs": plural(int(lg["runs"].max()), "run"),
+        "last": last,
+        "last_alpha": float(mean[last]),
+        "first": first,
+        "first_alpha": float(mean[first]),
+    }
+    most_nl = f"they kept {last} the most nonlinear (mean α {v['last_alpha']:.2f})"
+    most_lin = f"made {first} the most linear (α {v['first_alpha']:.2f})"
+    verdict = low.verdict
+    if low.verdict == "only_one":
+        body = (
+            f"only {first} has gate statistics (mean α {v['first_alpha']:.2f}): no order of layers"
+        )
+    elif low.verdict == "untested":
+        body = f"in this one run {most_nl} and {most_lin}; one run gives an order, not a test"
+    elif low.verdict == high.verdict == "separated":
+        body = f"{most_nl} and {most_lin}"
+    else:
+        verdict = "not_separated"
+        tied = "but cannot be told apart from {} at this number of runs"
+        body = (
+            most_nl
+            if high.verdict == "separated"
+            else f"{last} has the highest mean α ({v['last_alpha']:.2f}) "
+            + tied.format(_ties(high))
+        )
+        body += "; " + (
+            f"they {most_lin}"
+            if low.verdict == "separated"
+            else f"{first} has the lowest ({v['first_alpha']:.2f}) " + tied.format(_ties(low))
+        )
+        body += " (Welch t-tests over runs, Holm-corrected)"
+    text = (
+        f"Gates per layer ({group}; {v['runs']}): {body}. Gate values alone do not show which "
+        "layer's nonlinearity matters for accuracy; that needs a per-layer ablation, which these "
+        "runs do not include."
+    )
+    return Claim(text, v, verdict, ranking=low.ranking)
+
+
+def latency_findings(
+    runs: pd.DataFrame,
+    group_table: pd.DataFrame,
+    baseline_approach: str,
+    at: float,
+    confidence: float,
+) -> list[Finding]:
+    """Per dataset ("latency_gain_<dataset>"), from latency_gain: the mean latency at the tested
+    ratio nearest *at* against all neurons nonlinear, with the Welch t-interval of the
+    difference over runs. A reduction is stated only when the test separates the two (verdict
+    "better", winner the reduced setting); a slower reduced network is said to be slower
+    ("worse"); otherwise the two cannot be told apart ("not_separated"), or one run on a side
+    allows no test ("untested")."""
+    out = []
+    for row in latency_gain(group_table, baseline_approach, at).itertuples():
+        key = f"latency_gain_{row.dataset}"
+        if row.linear_ratio == 0:
+            out.append(
+                described(
+                    key,
+                    "{dataset}: the tested ratio nearest {at:.0%} with a measured latency is the "
+                    "all-nonlinear setting itself, so there is no latency gain to state.",
+                    dataset=row.dataset,
+                    at=at,
+                )
+            )
+            continue
+        reduced, full = (
+            ratio_samples(runs, row.dataset, baseline_approach, r, "mean_latency_s")
+            for r in (row.linear_ratio, 0.0)
+        )
+        names = (f"{row.linear_ratio:.0%} linear", "0% linear")
+        diff = stats.compare(dict(zip(names, (reduced, full))), confidence=confidence).iloc[0]
+        out.append(finding(key, _latency_claim(row, diff, names, confidence)))
+    return out
+
+
+def _latency_claim(row, diff: pd.Series, names: tuple[str, str], confidence: float) -> Claim:
+    """latency_findings' sentence; diff: the stats.compare row (reduced minus all-nonlinear
+    latency, seconds); names: the two settings' labels (reduced, all-nonlinear)."""
+    d, lo, hi = (1000 * diff[k] for k in ("diff", "diff_lower", "diff_upper"))
+    v = {
+        "dataset": row.dataset,
+        "ratio": row.linear_ratio,
+        "lat": 1000 * row.latency,
+        "lat0": 1000 * row.latency_0,
+        "gain": row.gain,
+        "diff": d,
+        "lower": lo,
+        "upper": hi,
+        "p": diff["p"],
+        "n_x": int(diff["n_x"]),
+        "n_y": int(diff["n_y"]),
+        "confidence": confidence,
+    }
+    head = (
+        f"{row.dataset}: at {row.linear_ratio:.0%} linear the mean latency is {v['lat']:.3f} ms "
+        f"vs. {v['lat0']:.3f} ms with all neurons nonlinear"
+    )
+    lower = row.gain >= 0
+    mean_change = f"a {abs(row.gain):.1%} {'lower' if lower else 'higher'} mean"
+    if diff["p"] != diff["p"]:
+        text = (
+            f"{head} ({mean_change}; a single run on a side: no interval, no test, so no claim "
+            "either way)."
+        )
+        return Claim(text, v, "untested")
+    counts = f"n = {v['n_x']}" if v["n_x"] == v["n_y"] else f"n = {v['n_x']} and {v['n_y']}"
+    evidence = (
+        f"difference {d:+.3f} ms, {confidence:.0%} Welch t-interval {lo:+.3f} to {hi:+.3f} ms, "
+        f"p = {diff['p']:.2g}, {counts} runs"
+    )
+    if not diff["separated"]:
+        text = (
+            f"{head} ({mean_change}; {evidence}): the two cannot be told apart at this number of "
+            "runs."
+        )
+        return Claim(text, v, "not_separated")
+    if d < 0:
+        return Claim(f"{head}, a {row.gain:.1%} reduction ({evidence}).", v, "better", names[0])
+    text = f"{head}: {-row.gain:.1%} slower, not faster ({evidence})."
+    return Claim(text, v, "worse", names[1])
+
+
+def gap_findings(runs: pd.DataFrame, approach: str, confidence: float) -> list[Finding]:
+    """ "gap_trend": the trend of the generalization gap (train - val accuracy, in points) on the
+    linear ratio over the runs of *approach* (gap_trend), by trend_claim: "grows" or "shrinks"
+    only when the slope's t-interval excludes zero (verdict "rises"/"falls"), else "shows no
+    clear trend" ("flat"). With too few runs or one ratio, a sentence saying so; nothing when
+    *approach* has no run."""
+    trend = gap_trend(runs, approach, confidence)
+    d = runs[(runs["approach"] == approach)].dropna(subset=["train_acc", "val_acc"])
+    if trend is None:
+        if d.empty:
+            return []
+        return [
+            described(
+                "gap_trend",
+                "No trend of the generalization gap is fitted: that needs at least 3 {approach} "
+                "runs at 2 or more linear ratios, and there {are} {runs} at {ratios}.",
+                approach=approach,
+                are="is" if len(d) == 1 else "are",
+                runs=plural(len(d), "run"),
+                ratios=plural(d["linear_ratio"].nunique(), "ratio"),
+                n=len(d),
+            )
+        ]
+    claim = trend_claim(
+        trend,
+        "The generalization gap",
+        "the linear ratio",
+        words=("grows", "shrinks"),
+        per="points per 100% linear",
+        scale=100,
+        confidence=confidence,
+        unit=f"{approach} run",
+    )
+    return [finding("gap_trend", replace(claim, values={**claim.values, "approach": approach}))]
+
+
+def versus_findings(
+    runs: pd.DataFrame, gate_groups: pd.Series, baseline_approach: str, confidence: float
+) -> list[Finding]:
+    """Each other approach's runs (versus_labels; "versus_1", "versus_2", ... in label order)
+    against *baseline_approach* at their mean linear ratio (baseline_at: the baseline's seeds
+    interpolated there), by versus_claim: Welch t-test over runs, Holm-corrected over the labels
+    compared (verdict "better", "worse", "not_separated"). A label with one run gets its
+    difference and no claim ("untested"); one whose ratio lies outside the baseline's tested
+    range is named and not compared (no verdict)."""
+    labels = versus_labels(runs, gate_groups, baseline_approach)
+    rows, out = [], {}
+    for label, names in labels.groupby(labels, sort=True).groups.items():
+        mine = runs[runs["run"].isin(names)]
+        ratio = float(mine["linear_ratio"].mean())
+        dataset = mine["dataset"].iloc[0]
+        tested = ratio_range(runs, dataset, baseline_approach)
+        values = {
+            "group": label,
+            "baseline": baseline_approach,
+            "ratio": ratio,
+            "ratio_min": float(mine["linear_ratio"].min()),
+            "ratio_max": float(mine["linear_ratio"].max()),
+            "n": len(mine),
+        }
+        base = baseline_at(runs, dataset, baseline_approach, ratio)
+        if base.size == 0:
+            out[label] = _not_compared(values, dataset, tested)
+            continue
+        y = f"{baseline_approach} at {ratio:.0%} linear" + (
+            ""
+            if np.isclose(tested, ratio).any()
+            else " (interpolated per seed between the tested ratios)"
+        )
+        evidence = stats.compare(
+            {label: mine["val_acc"].to_numpy(), y: base}, confidence=confidence
+        )
+        rows.append((label, values, evidence.iloc[0].copy()))
+    p = [row["p"] for _, _, row in rows if row["p"] == row["p"]]
+    adjusted = iter(stats.holm(p))
+    for label, values, row in rows:
+        if row["p"] == row["p"]:  # Holm over every label tested, not per label
+            row["p_holm"] = float(next(adjusted))
+            row["separated"] = bool(row["p_holm"] < 1 - confidence)
+        out[label] = _versus_claim(values, row, confidence)
+    return [finding(f"versus_{i + 1}", out[label]) for i, label in enumerate(sorted(out))]
+
+
+def ratio_range(runs: pd.DataFrame, dataset: str, approach: str) -> np.ndarray:
+    """The set linear ratios *approach* was run at on *dataset*, sorted (measured ratios left
+    out)."""
+    sel = (runs["dataset"] == dataset) & (runs["approach"] == approach) & ~is_measured(runs)
+    return np.sort(runs.loc[sel, "linear_ratio"].unique())
+
+
+def _versus_claim(values: dict, row: pd.Series, confidence: float) -> Claim:
+    """versus_findings' sentence for one label; row: its stats.compare row, Holm-adjusted."""
+    if row["n_x"] == 1:
+        delta = 100 * row["diff"]
+        text = (
+            f"The one {row['x']} run vs. {row['y']}: {delta:+.2f} points; one run, so no "
+            "interval and no claim."
+        )
+        return Claim(text, {**values, "delta": delta}, "untested")
+    claim = versus_claim(row, "validation accuracy", "run", confidence, scale=100, points="points")
+    return replace(claim, values={**values, **claim.values})
+
+
+def _not_compared(values: dict, dataset: str, tested: np.ndarray) -> Claim:
+    """versus_findings' sentence for a label the baseline cannot be interpolated for."""
+    where = (
+        f"{values['baseline']} has no run with a set ratio on {dataset}"
+        if tested.size == 0
+        else f"{values['baseline']} was tested on {dataset} from {tested[0]:.0%} to "
+        f"{tested[-1]:.0%} linear only"
+        if not tested[0] <= values["ratio"] <= tested[-1]
+        else f"no seed of {values['baseline']} on {dataset} has runs at both tested ratios "
+        "around it"
+    )
+    text = (
+        f"{values['group']} ({plural(values['n'], 'run')}, mean linear ratio "
+        f"{values['ratio']:.0%}) is not compared with {values['baseline']}: {where}."
+    )
+    return Claim(text, values)
+
+
+def efficiency_findings(
+    ranking: pd.DataFrame, group_table: pd.DataFrame, baseline_approach: str, tolerance: float
+) -> list[Finding]:
+    """ "most_efficient": the run with the highest accuracy per ms (ranking: efficiency output),
+    what it costs in accuracy against its dataset's all-nonlinear mean, and, when that is more
+    than *tolerance*, the most efficient run within the tolerance. Single runs give an order and
+    no test: verdict "untested", no winner, ranking every run from the most efficient."""
+    if ranking.empty:
+        return []
+    top = ranking.iloc[0]
+    ref = all_nonlinear_accuracy(group_table, baseline_approach)
+    within = ranking[ranking["dataset"].map(ref) - ranking["val_acc"] <= tolerance]
+    v = {
+        "run": top["run"],
+        "ratio": top["linear_ratio"],
+        "score": top["acc_per_ms"],
+        "tol": 100 * tolerance,
+    }
+    head = (
+        f"Most efficient run (accuracy per ms): {v['run']} ({top['approach']}, {v['ratio']:.0%} "
+        f"linear), {v['score']:.3f} accuracy per ms"
+    )
+    if top["dataset"] not in ref.index:
+        v.update(approach=top["approach"], dataset=top["dataset"])
+        text = (
+            f"{head}; {top['dataset']} has no all-nonlinear {baseline_approach} run to measure "
+            "its accuracy cost against."
+        )
+    elif not within.empty and within.iloc[0]["run"] == top["run"]:
+        v.update(approach=top["approach"])
+        text = f"{head}, within {v['tol']:.1f} points of the all-nonlinear network."
+    else:
+        v.update(cost=100 * (ref[top["dataset"]] - top["val_acc"]))
+        text = (
+            f"The highest accuracy per ms, {v['score']:.3f}, belongs to {v['run']} "
+            f"({v['ratio']:.0%} linear), which costs {v['cost']:.2f} points of accuracy against "
+            "the all-nonlinear network; "
+        )
+        if within.empty:
+            text += f"no run stays within {v['tol']:.1f} points of the all-nonlinear network."
+        else:
+            ok = within.iloc[0]
+            v.update(
+                ok_run=ok["run"],
+                ok_approach=ok["approach"],
+                ok_ratio=ok["linear_ratio"],
+                ok_score=ok["acc_per_ms"],
+            )
+            text += (
+                f"among the runs within {v['tol']:.1f} points of the all-nonlinear network, the "
+                f"most efficient is {v['ok_run']} ({v['ok_approach']}, {v['ok_ratio']:.0%} "
+                f"linear, {v['ok_score']:.3f} accuracy per ms)."
+            )
+    claim = Claim(text, v, "untested", ranking=tuple(ranking["run"]))
+    return [finding("most_efficient", claim)]
