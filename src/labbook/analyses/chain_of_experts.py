@@ -199,7 +199,7 @@ def marginal_finding(
 ) -> Finding | None:
     """Accuracy gained over the baseline per added unit of *cost*, for each method whose gain is
     separated from zero (*gained*: method names), and whose rate is highest by rate_contrasts
-    when two or more have one. None when no method but the baseline has the cost.
+    when two or more have one. None when the baseline, or every other method, has no such cost.
     samples: {method name: array(seeds), %}; baseline: its key in summary."""
     unit = COSTS[cost]
     gains = cost_gains(summary, baseline, cost)
