@@ -1,12 +1,23 @@
-"""Adaptive sparse training: metrics-file loader (good and bad input) and the success checks."""
+"""Adaptive sparse training: metrics-file loader (good and bad input), the success checks, the
+speed claims and findings on hand-made tables (faster, slower-not-faster, not separated, a single
+measurement) and the figure builders."""
 
 import hashlib
 import json
 
-import pytest
+import matplotlib
 
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+from labbook import figures, style
 from labbook.analyses import sparse_training as sparse
 from labbook.inputs import InputError
+from labbook.plots import sparse_training as draw
 from labbook.runner import examples
 from labbook.sources import sparse_training as source
 
@@ -211,3 +222,291 @@ def test_runs_need_their_own_names(tmp_path):
         InputError, match=r"b\.json: field 'run' 'run' is also the name of .*a\.json"
     ):
         source.check_names([a, b])
+
+
+# ---------------------------------------------------------------- speed claims and findings
+
+
+def _times(**runs) -> pd.DataFrame:
+    """epoch_times-shaped table from kind=(run name, seconds per epoch)."""
+    rows = [
+        {"kind": kind, "run": name, "epoch": i + 1, "seconds": float(s)}
+        for kind, (name, seconds) in runs.items()
+        for i, s in enumerate(seconds)
+    ]
+    return pd.DataFrame(rows, columns=["kind", "run", "epoch", "seconds"])
+
+
+def _welch(a, b, confidence=0.95):
+    """Difference of means a - b, its Welch t-interval and two-sided p, from scratch."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = scipy.stats.t.ppf(0.5 + confidence / 2, df) * np.sqrt(va + vb)
+    d = a.mean() - b.mean()
+    return d, d - half, d + half, scipy.stats.ttest_ind(a, b, equal_var=False).pvalue
+
+
+GATED = [14.0, 14.4, 14.2, 14.6]  # median 14.3 s
+BASE = [178.0, 180.0, 176.0, 178.6]  # median 178.3 s
+SBS = [420.0, 410.0, 415.0, 418.0]  # median 416.5 s
+
+
+def test_speed_claim_faster_states_its_basis_and_holm_over_both_pairs():
+    claims = sparse.speed_claims(
+        _times(gated=("gate", GATED), baseline=("base", BASE), sample_by_sample=("sbs", SBS))
+    )
+    assert list(claims) == ["baseline", "sample_by_sample"]
+    d, lo, hi, p = _welch(GATED, BASE)
+    p_sbs = _welch(GATED, SBS)[3]
+    holm = 2 * p if p <= p_sbs else max(2 * p_sbs, p)
+    c = claims["baseline"]
+    assert c.text == (
+        "The gated run is 12.5× faster than the baseline: 14.3 s against 178.3 s per epoch "
+        "(medians over 4 epochs each); Welch's t-test on the per-epoch times separates them at "
+        f"α = 0.05 (difference of the mean per-epoch times {d:+.1f} s, 95% Welch t-interval "
+        f"{lo:+.1f} to {hi:+.1f} s, p = {p:.2g}, Holm-corrected {holm:.2g} over 2 pairs)."
+    )
+    assert (c.verdict, c.winner) == ("better", "gate")
+    assert c.values["speedup"] == pytest.approx(178.3 / 14.3)
+    assert (c.values["n_gated"], c.values["n_other"], c.values["pairs"]) == (4, 4, 2)
+    assert sparse.speed_box(c) == "12.5× faster than the baseline\n(178.3 s → 14.3 s per epoch)"
+    s = claims["sample_by_sample"]
+    assert s.text.startswith(
+        "Batched gating is 29.1× faster than sample-by-sample gating: 14.3 s against 416.5 s"
+    )
+    assert (s.verdict, s.winner) == ("better", "gate")
+
+
+def test_a_speed_ratio_below_one_is_slower_not_faster():
+    gated, base = [12.5, 12.4, 12.6, 12.5], [10.0, 10.5, 9.5, 10.2]  # medians 12.5 and 10.1
+    c = sparse.speed_claims(_times(gated=("gate", gated), baseline=("base", base)))["baseline"]
+    d, lo, hi, p = _welch(gated, base)
+    assert c.values["speedup"] == pytest.approx(10.1 / 12.5)  # 0.81: below 1
+    assert c.text == (
+        "The gated run is 1.2× slower than the baseline: 12.5 s against 10.1 s per epoch "
+        "(medians over 4 epochs each); Welch's t-test on the per-epoch times separates them at "
+        f"α = 0.05 (difference of the mean per-epoch times {d:+.1f} s, 95% Welch t-interval "
+        f"{lo:+.1f} to {hi:+.1f} s, p = {p:.2g}, Holm-corrected {p:.2g} over 1 pair)."
+    )
+    assert "faster" not in c.text
+    assert (c.verdict, c.winner) == ("worse", "base")
+    assert sparse.speed_box(c) == "1.2× slower than the baseline\n(10.1 s → 12.5 s per epoch)"
+
+
+def test_speed_not_separated_claims_no_difference():
+    gated, base = [10.5, 9.0, 12.0, 10.0], [10.0, 12.0, 8.0, 11.0]
+    c = sparse.speed_claims(_times(gated=("gate", gated), baseline=("base", base)))["baseline"]
+    d, lo, hi, p = _welch(gated, base)
+    assert p > 0.05
+    assert c.text == (
+        "The gated run took 10.2 s per epoch against 10.5 s for the baseline (medians over 4 "
+        "epochs each, ratio 1.02), but Welch's t-test on the per-epoch times does not separate "
+        f"them at α = 0.05 (difference of the mean per-epoch times {d:+.1f} s, 95% Welch "
+        f"t-interval {lo:+.1f} to {hi:+.1f} s, p = {p:.2g}, Holm-corrected {p:.2g} over 1 pair): "
+        "no speed difference is shown."
+    )
+    assert (c.verdict, c.winner) == ("not_separated", None)
+    assert sparse.speed_box(c) == "no speed difference shown\n(10.5 s → 10.2 s per epoch)"
+
+
+def test_speed_from_one_timed_epoch_is_a_single_measurement():
+    c = sparse.speed_claims(_times(gated=("gate", GATED), baseline=("base", [178.3])))
+    c = c["baseline"]
+    assert c.text == (
+        "The gated run took 14.3 s per epoch against 178.3 s for the baseline (ratio 12.47), but "
+        "the baseline was timed for a single epoch: a single measurement, with no interval and "
+        "no test, so no speed difference is claimed."
+    )
+    assert (c.verdict, c.winner) == ("untested", None)
+    assert sparse.speed_box(c) == "ratio 12.5 from one timed epoch\n(178.3 s → 14.3 s per epoch)"
+    both = sparse.speed_claims(_times(gated=("g", [14.3]), sample_by_sample=("s", [416.5])))
+    assert "but both runs were timed for a single epoch" in both["sample_by_sample"].text
+    assert sparse.speed_claims(_times(gated=("gate", GATED))) == {}
+    assert sparse.speed_box(None) == "speedup not measured\n(no baseline timing run)"
+
+
+def test_times_word_never_writes_one_point_zero():
+    assert sparse.times_word(12.56) == "12.6×"
+    assert sparse.times_word(1.04) == "1.04×"
+    assert sparse.times_word(0.98) == "0.98×"
+
+
+def _epochs(rates, accuracy=(50.0, 60.0, 70.0, 72.0, 73.0)):
+    n = len(rates)
+    return pd.DataFrame(
+        {
+            "epoch": np.arange(1, n + 1),
+            "train_loss": np.linspace(2.0, 1.0, n),
+            "val_accuracy": list(accuracy)[:n],
+            "activation_rate": rates,
+            "energy_savings": [1 - r for r in rates],
+            "epoch_time": [14.0] * n,
+        }
+    )
+
+
+def test_findings_on_a_hand_made_run():
+    epochs = _epochs([0.2, 0.1, 0.06, 0.065, 0.055])
+    checks = [sparse.Check("a", True, "", ""), sparse.Check("b", None, "", "")]
+    times = _times(gated=("gate", GATED), baseline=("base", BASE))
+    out = sparse.findings(epochs, 0.06, 2, 0.01, checks, times, 75.0, 0.95)
+    f = {x.key: x for x in out}
+    assert list(f) == ["activation", "energy", "accuracy", "speedup", "accuracy_cost", "checks"]
+    assert f["activation"].text == (
+        "After 2 warm-up epochs the activation rate averaged 6.0% against a target of 6.0% "
+        "(3 of 3 epochs within ±1.0%)."
+    )
+    assert f["activation"].verdict == "pass"
+    assert f["energy"].text == (
+        "Energy savings averaged 94.0% of samples skipped per epoch after warm-up."
+    )
+    assert f["accuracy"].text == (
+        "Final validation accuracy 73.0% after 5 epochs (best 73.0% at epoch 5)."
+    )
+    assert f["accuracy"].verdict is None
+    assert f["speedup"].verdict == "better" and f["speedup"].winner == "gate"
+    assert f["accuracy_cost"].text == (
+        "Final accuracy -2.0 points against the baseline (75.0%; one run each, so no interval)."
+    )
+    assert (f["accuracy_cost"].verdict, f["accuracy_cost"].winner) == ("untested", None)
+    assert f["checks"].text == "1 of 1 checks passed." and f["checks"].verdict == "pass"
+
+    high = sparse.findings(_epochs([0.2, 0.2, 0.19, 0.21, 0.2]), 0.06, 2, 0.01, checks)
+    f = {x.key: x for x in high}
+    assert list(f) == ["activation", "energy", "accuracy", "checks"]  # no timing, no baseline
+    assert f["activation"].text.endswith("(0 of 3 epochs within ±1.0%).")
+    assert f["activation"].verdict == "fail"
+
+
+def test_checks_finding_names_the_failed_checks():
+    checks = [
+        sparse.Check("loss decreasing", False, "", ""),
+        sparse.Check("speedup", True, "", ""),
+        sparse.Check("band", False, "", ""),
+    ]
+    f = sparse.checks_finding(checks)
+    assert f.text == "1 of 3 checks passed: failed — loss decreasing; band."
+    assert f.verdict == "fail" and f.values["failed"] == "loss decreasing; band"
+    assert sparse.checks_finding([sparse.Check("x", None, "", "")]).verdict is None
+
+
+def test_example_reports_speed_findings(data):
+    run = source.load_run(data / "gated_good.json")
+    runs = [
+        run,
+        source.load_run(data / "baseline.json"),
+        source.load_run(data / "sample_by_sample.json"),
+    ]
+    times = sparse.epoch_times(runs)
+    assert len(times) == 36 and times["kind"].unique().tolist() == [
+        "gated",
+        "baseline",
+        "sample_by_sample",
+    ]
+    claims = sparse.speed_claims(times)
+    speed = sparse.timing(*runs)
+    assert claims["baseline"].values["speedup"] == speed.loc["baseline", "gated_speedup"]
+    assert claims["baseline"].verdict == "better"
+
+
+def test_notebook_helpers(data):
+    run = source.load_run(data / "gated_good.json")
+    base = source.load_run(data / "baseline.json")
+    steady = sparse.after_warmup(run, 3)
+    assert steady["epoch"].tolist() == list(range(4, 13))
+    assert sparse.steady_epochs(run.epochs.head(2), 3)["epoch"].tolist() == [1, 2]
+    texts = sparse.pipeline_texts(steady, 0.06, None)
+    assert texts[0] == "speedup not measured\n(no baseline timing run)"
+    assert texts[1] == (
+        f"{steady['energy_savings'].mean():.1%} energy savings\n(samples skipped, epochs 4–12)"
+    )
+    assert texts[2] == f"activation rate {steady['activation_rate'].mean():.1%}\n(target 6.0%)"
+    epochs = pd.DataFrame({"activation_rate": [0.1, 0.3]})
+    assert sparse.sample_shares(epochs, 1000) == pytest.approx((400.0, 1600.0))
+    assert sparse.sample_shares(epochs, None) == pytest.approx((0.4, 1.6))
+    curves = sparse.side_by_side([base, run])
+    assert curves.columns.tolist() == ["run", "epoch", "val_accuracy", "train_loss"]
+    assert curves["run"].unique().tolist() == [base.name, run.name] and len(curves) == 24
+    table = sparse.runs_table([run, base])
+    assert table["run"].tolist() == [run.name, base.name]
+    assert "target activation rate" in table.columns and table["epochs"].tolist() == [12, 12]
+    assert sparse.final_accuracy(base) == base.epochs["val_accuracy"].iloc[-1]
+    assert sparse.final_accuracy(None) is None
+
+
+# ---------------------------------------------------------------- figure builders
+
+
+def _texts(ax) -> list[str]:
+    """The texts drawn on *ax* (arrows are empty annotations: left out)."""
+    return [t.get_text() for t in ax.texts if t.get_text()]
+
+
+def test_architecture_figure_shows_the_measured_numbers():
+    numbers = ["1.2× slower than the baseline\n(10.1 s → 12.5 s per epoch)", "b", "c"]
+    with plt.rc_context(style.paper("full", height_scale=0.55)):
+        fig = draw.architecture(numbers)
+        (ax,) = fig.axes
+        assert len(ax.patches) == 5 + 3  # pipeline steps and measured boxes
+        assert len(ax.texts) == 5 + 4 + 3  # with the four arrows between the steps
+        assert _texts(ax)[:5] == draw.PIPELINE and _texts(ax)[-3:] == numbers
+        assert figures.check(fig) == []
+    plt.close(fig)
+
+
+def test_dashboard_figure(data):
+    run = source.load_run(data / "gated_good.json")
+    base = source.load_run(data / "baseline.json")
+    speed = sparse.timing(run, base, None)
+    colors = {run.name: "#1f77b4", base.name: "#ff7f0e"}
+    rc = style.paper("full", nrows=2, ncols=3, height_scale=1.45)
+    with plt.rc_context(rc):
+        fig = draw.dashboard(run.epochs, 0.06, 0.01, 3, speed, colors, "#1f77b4", 50000)
+        titles = [ax.get_title() for ax in fig.axes]
+        assert titles == [
+            "Training loss",
+            "Validation accuracy",
+            "Activation rate",
+            "Energy savings",
+            "Time per epoch (median)",
+            "Samples (600,000 in all)",
+        ]
+        rate = fig.axes[2]
+        assert [t.get_text() for t in rate.get_legend().get_texts()] == [
+            "target 6% ± 1%",
+            "end of warm-up",
+            "measured",
+        ]
+        timing = fig.axes[4]
+        assert [t.get_text() for t in timing.get_xticklabels()] == ["Baseline", "Batched\n(gated)"]
+        assert len(timing.patches) == 2
+        assert figures.check(fig) == []
+        bare = draw.dashboard(run.epochs, 0.06, 0.01, 3, None, colors, "#1f77b4")
+        assert _texts(bare.axes[4]) == ["no timing runs given"]
+        assert bare.axes[5].get_title() == "Samples (share over all epochs)"
+    plt.close("all")
+
+
+def test_threshold_and_side_by_side_figures(data):
+    run = source.load_run(data / "gated_good.json")
+    base = source.load_run(data / "baseline.json")
+    colors = {run.name: "#1f77b4", base.name: "#ff7f0e"}
+    with plt.rc_context(style.paper("full", ncols=2)):
+        fig = draw.threshold_adaptation(run.epochs, 0.06, "#1f77b4")
+        left, right = fig.axes
+        assert (left.get_title(), right.get_title()) == ("Gating threshold", "Activation rate")
+        assert [t.get_text() for t in right.get_legend().get_texts()] == ["measured", "target 6%"]
+        assert figures.check(fig) == []
+    with plt.rc_context(style.paper("full", ncols=3, height_scale=1.5)):
+        curves = sparse.side_by_side([base, run])
+        fig = draw.baseline_vs_gated(curves, sparse.timing(run, base, None), colors)
+        acc, loss, secs = fig.axes
+        assert len(acc.lines) == len(loss.lines) == 2
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == [base.name, run.name]
+        assert [t.get_text() for t in secs.get_xticklabels()] == ["Baseline", "Gated"]
+        assert [p.get_height() for p in secs.patches] == pytest.approx(
+            [base.epochs["epoch_time"].median(), run.epochs["epoch_time"].median()]
+        )
+        assert figures.check(fig) == []
+    plt.close("all")

@@ -1,5 +1,6 @@
-"""Computations behind the adaptive-sparse-training report: timing, and the seed's
-"what success looks like" as checks with measured values and the seed's advice when they fail."""
+"""Computations behind the adaptive-sparse-training report: timing and the speed claims, the
+seed's "what success looks like" as checks with measured values and the seed's advice when they
+fail, the numbers of the pipeline diagram, and the report's findings."""
 
 from dataclasses import asdict, dataclass
 
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from labbook import stats
+from labbook.findings import Claim, Finding, described, finding, plural, trend_verdict
 from labbook.sources.sparse_training import Run
 
 
@@ -27,8 +29,13 @@ def checks_frame(checks: list[Check]) -> pd.DataFrame:
 
 def after_warmup(run: Run, warmup: int) -> pd.DataFrame:
     """The epochs after the first *warmup* ones (all epochs if there are not more than *warmup*)."""
-    df = run.epochs
-    return df[df["epoch"] > warmup] if len(df) > warmup else df
+    return steady_epochs(run.epochs, warmup)
+
+
+def steady_epochs(epochs: pd.DataFrame, warmup: int) -> pd.DataFrame:
+    """The rows of a per-epoch table (column epoch, 1-based) after the first *warmup* epochs (all
+    of them if there are not more than *warmup*)."""
+    return epochs[epochs["epoch"] > warmup] if len(epochs) > warmup else epochs
 
 
 def within_band(rates, target: float, band: float) -> np.ndarray:
@@ -158,7 +165,8 @@ def run_checks(
     """The seed's success criteria, measured on *run*. Rates are fractions; *band* is the allowed
     distance of the activation rate from the target (e.g. 0.01 = ±1 point around 6%). Loss and
     accuracy trends are slopes over the last *trend_window* epochs with their t-interval: a
-    decrease (increase) passes only when the whole interval is below (above) zero."""
+    decrease (increase) passes only when the whole interval is below (above) zero
+    (findings.trend_verdict)."""
     cfg = run.config
     df = run.epochs
     steady = after_warmup(run, warmup)
@@ -167,7 +175,7 @@ def run_checks(
     loss = df["train_loss"].to_numpy()
     lr = cfg.get("lr")
     t = window_trend(df, "train_loss", trend_window, confidence)
-    ok = None if t is None else bool(t["upper"] < 0)
+    ok = None if t is None else trend_verdict(t) == "falls"
     out.append(
         Check(
             f"training loss decreasing (last {trend_window} epochs)",
@@ -179,7 +187,7 @@ def run_checks(
             if ok is not False
             else (
                 "Loss "
-                + ("rising" if t["lower"] > 0 else "not clearly decreasing")
+                + ("rising" if trend_verdict(t) == "rises" else "not clearly decreasing")
                 + ": the learning rate is too high or too low — adjust `lr`"
                 + (f" (try {lr / 2:g}, was {lr:g})." if lr else ".")
             ),
@@ -190,7 +198,7 @@ def run_checks(
     epochs = cfg.get("epochs", len(df))
     target = run.target
     t = window_trend(df, "val_accuracy", trend_window, confidence)
-    ok = None if t is None else bool(t["lower"] > 0)
+    ok = None if t is None else trend_verdict(t) == "rises"
     out.append(
         Check(
             f"validation accuracy increasing (last {trend_window} epochs)",
@@ -275,3 +283,275 @@ def run_checks(
             )
         )
     return out
+
+
+# ---------------------------------------------------------------- tables for the notebook
+
+
+def runs_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run read: run, kind, epochs and its config fields (underscores in the column
+    names shown as spaces)."""
+    rows = [{"run": r.name, "kind": r.kind, "epochs": len(r.epochs), **r.config} for r in runs]
+    return pd.DataFrame(rows).rename(columns=lambda c: c.replace("_", " "))
+
+
+def epoch_times(runs: list[Run]) -> pd.DataFrame:
+    """The seconds of every timed epoch of *runs*, long: kind, run, epoch, seconds."""
+    return pd.DataFrame(
+        [
+            {"kind": r.kind, "run": r.name, "epoch": int(e), "seconds": float(s)}
+            for r in runs
+            for e, s in zip(r.epochs["epoch"], r.epochs["epoch_time"])
+        ],
+        columns=["kind", "run", "epoch", "seconds"],
+    )
+
+
+def side_by_side(runs: list[Run]) -> pd.DataFrame:
+    """The validation accuracy (%) and training loss per epoch of *runs*, long: run, epoch,
+    val_accuracy, train_loss (runs in the order given)."""
+    return pd.concat(
+        [r.epochs[["epoch", "val_accuracy", "train_loss"]].assign(run=r.name) for r in runs],
+        ignore_index=True,
+    )[["run", "epoch", "val_accuracy", "train_loss"]]
+
+
+def sample_shares(epochs: pd.DataFrame, samples_per_epoch: float | None) -> tuple[float, float]:
+    """(processed, skipped) over all epochs: the sums of activation_rate and 1 - activation_rate
+    (fractions) times *samples_per_epoch* (samples), or times 1 when it is not known (then the
+    two are epoch-weighted shares in units of epochs)."""
+    n = samples_per_epoch or 1
+    rate = epochs["activation_rate"]
+    return float((rate * n).sum()), float(((1 - rate) * n).sum())
+
+
+# ---------------------------------------------------------------- speed, by the claim policy
+
+# kind of the run the gated run is timed against -> (the gated run as subject, the other run)
+SPEED_WORDS = {
+    "baseline": ("The gated run", "the baseline"),
+    "sample_by_sample": ("Batched gating", "sample-by-sample gating"),
+}
+
+
+def times_word(factor: float) -> str:
+    """A speed factor as written: "12.6×"; two decimals when one would read as 1.0×."""
+    return f"{factor:.1f}×" if f"{factor:.1f}" != "1.0" else f"{factor:.2f}×"
+
+
+def speed_claims(times: pd.DataFrame, confidence: float = 0.95) -> dict[str, Claim]:
+    """The gated run's speed against each other timed run (baseline, sample-by-sample), by the
+    claim policy over per-epoch times: Welch's t-test on the seconds per epoch of the two runs,
+    Holm-corrected over the pairs compared. The sentence states the medians (seconds per epoch),
+    their ratio (x) and its basis (n epochs each). It says "faster" or "slower" only when the test
+    separates the runs and the ratio of medians points the same way (verdict "better" or "worse":
+    the gated run is faster or slower; winner the faster run); else that no speed difference is
+    shown ("not_separated"), or, with one timed epoch on a side, that this is a single measurement
+    with no interval and no test ("untested").
+
+    times: epoch_times output with one gated run. Returns {kind of the other run: Claim}."""
+    seconds = {k: g["seconds"].to_numpy(float) for k, g in times.groupby("kind", sort=False)}
+    names = times.groupby("kind", sort=False)["run"].first()
+    others = [k for k in SPEED_WORDS if k in seconds]
+    evidence = stats.compare(seconds, [("gated", k) for k in others], confidence)
+    out = {}
+    for kind, row in zip(others, evidence.to_dict("records")):
+        out[kind] = _speed_claim(row, seconds, names, len(evidence), confidence)
+    return out
+
+
+def _speed_claim(row: dict, seconds: dict, names: pd.Series, pairs: int, confidence: float):
+    kind = row["y"]
+    subject, against = SPEED_WORDS[kind]
+    gated, other = (float(pd.Series(seconds[k]).median()) for k in ("gated", kind))
+    ratio = other / gated
+    n_g, n_o = int(row["n_x"]), int(row["n_y"])
+    values = {
+        "gated": gated,
+        "other": other,
+        "speedup": ratio,
+        "n_gated": n_g,
+        "n_other": n_o,
+        "diff": row["diff"],
+        "lower": row["diff_lower"],
+        "upper": row["diff_upper"],
+        "p": row["p"],
+        "p_holm": row["p_holm"],
+        "pairs": pairs,
+        "confidence": confidence,
+    }
+    if row["p"] != row["p"]:  # one timed epoch on a side: no test
+        timed = (
+            "both runs were"
+            if n_g == n_o == 1
+            else f"{against} was"
+            if n_o == 1
+            else f"{subject[0].lower() + subject[1:]} was"
+        )
+        text = (
+            f"{subject} took {gated:.1f} s per epoch against {other:.1f} s for {against} (ratio "
+            f"{ratio:.2f}), but {timed} timed for a single epoch: a single measurement, with no "
+            "interval and no test, so no speed difference is claimed."
+        )
+        return Claim(text, values, "untested")
+    basis = (
+        f"medians over {plural(n_g, 'epoch')} each"
+        if n_g == n_o
+        else f"medians over {n_g} and {n_o} epochs"
+    )
+    test = (
+        f"difference of the mean per-epoch times {row['diff']:+.1f} s, {confidence:.0%} Welch "
+        f"t-interval {row['diff_lower']:+.1f} to {row['diff_upper']:+.1f} s, p = {row['p']:.2g}, "
+        f"Holm-corrected {row['p_holm']:.2g} over {plural(pairs, 'pair')}"
+    )
+    faster = bool(row["separated"]) and row["diff"] < 0 and ratio > 1
+    slower = bool(row["separated"]) and row["diff"] > 0 and ratio < 1
+    if faster or slower:
+        words = f"{times_word(ratio)} faster" if faster else f"{times_word(1 / ratio)} slower"
+        text = (
+            f"{subject} is {words} than {against}: {gated:.1f} s against {other:.1f} s per epoch "
+            f"({basis}); Welch's t-test on the per-epoch times separates them at "
+            f"α = {1 - confidence:.2g} ({test})."
+        )
+        winner = names["gated"] if faster else names[kind]
+        return Claim(text, values, "better" if faster else "worse", winner=winner)
+    why = (
+        "the means and the medians of the per-epoch times disagree on which is faster"
+        if row["separated"]
+        else "Welch's t-test on the per-epoch times does not separate them at "
+        f"α = {1 - confidence:.2g}"
+    )
+    text = (
+        f"{subject} took {gated:.1f} s per epoch against {other:.1f} s for {against} ({basis}, "
+        f"ratio {ratio:.2f}), but {why} ({test}): no speed difference is shown."
+    )
+    return Claim(text, values, "not_separated")
+
+
+def speed_box(claim: Claim | None) -> str:
+    """The pipeline diagram's speed box (two lines) for the speed_claims claim against the
+    baseline (None: no baseline timing run): the factor only where the claim states one."""
+    if claim is None:
+        return "speedup not measured\n(no baseline timing run)"
+    v = claim.values
+    seconds = f"({v['other']:.1f} s → {v['gated']:.1f} s per epoch)"
+    if claim.verdict == "better":
+        return f"{v['speedup']:.1f}× faster than the baseline\n{seconds}"
+    if claim.verdict == "worse":
+        return f"{times_word(1 / v['speedup'])} slower than the baseline\n{seconds}"
+    if claim.verdict == "untested":
+        return f"ratio {v['speedup']:.1f} from one timed epoch\n{seconds}"
+    return f"no speed difference shown\n{seconds}"
+
+
+def pipeline_texts(steady: pd.DataFrame, target: float, speed: Claim | None) -> list[str]:
+    """The three measured boxes of the pipeline diagram: speed against the baseline (speed_box),
+    mean energy savings after warm-up with its epochs, mean activation rate against *target*.
+    steady: the gated run's epochs after warm-up (fractions)."""
+    first, last = int(steady["epoch"].iloc[0]), int(steady["epoch"].iloc[-1])
+    return [
+        speed_box(speed),
+        f"{steady['energy_savings'].mean():.1%} energy savings\n(samples skipped, epochs "
+        f"{first}–{last})",
+        f"activation rate {steady['activation_rate'].mean():.1%}\n(target {target:.1%})",
+    ]
+
+
+# ---------------------------------------------------------------- findings
+
+
+def findings(
+    epochs: pd.DataFrame,
+    target: float,
+    warmup: int,
+    band: float,
+    checks: list[Check],
+    times: pd.DataFrame | None = None,
+    baseline_accuracy: float | None = None,
+    confidence: float = 0.95,
+) -> list[Finding]:
+    """The report's findings, in order: activation rate after warm-up against its target (verdict
+    pass when every epoch is within ±*band*, else fail), energy savings, final accuracy
+    (descriptive), the speed against the baseline ("speedup") and against sample-by-sample
+    gating ("batched_vs_sample") by speed_claims, the accuracy difference to the baseline (one
+    run each: "untested") and the checks (pass unless one failed).
+
+    epochs: the gated run's per-epoch table (epoch, activation_rate and energy_savings as
+    fractions, val_accuracy in %); target: the target activation rate (fraction); checks:
+    run_checks output; times: epoch_times of every timed run (None: none besides the gated run);
+    baseline_accuracy: the baseline's final validation accuracy (%), None when not recorded."""
+    steady = steady_epochs(epochs, warmup)
+    rate = steady["activation_rate"]
+    n_in = int(within_band(rate, target, band).sum())
+    out = [
+        finding(
+            "activation",
+            Claim(
+                f"After {warmup} warm-up epochs the activation rate averaged {rate.mean():.1%} "
+                f"against a target of {target:.1%} ({n_in} of {len(steady)} epochs within "
+                f"±{band:.1%}).",
+                {
+                    "warmup": warmup,
+                    "rate": rate.mean(),
+                    "target": target,
+                    "band": band,
+                    "n_in": n_in,
+                    "n": len(steady),
+                },
+                "pass" if n_in == len(steady) else "fail",
+            ),
+        ),
+        described(
+            "energy",
+            "Energy savings averaged {savings:.1%} of samples skipped per epoch after warm-up.",
+            savings=steady["energy_savings"].mean(),
+        ),
+    ]
+    acc = epochs["val_accuracy"]
+    out.append(
+        described(
+            "accuracy",
+            "Final validation accuracy {acc:.1f}% after {epochs} epochs (best {best:.1f}% at "
+            "epoch {best_epoch}).",
+            acc=acc.iloc[-1],
+            epochs=len(epochs),
+            best=acc.max(),
+            best_epoch=int(epochs.loc[acc.idxmax(), "epoch"]),
+        )
+    )
+    speed = speed_claims(times, confidence) if times is not None else {}
+    for kind, key in (("baseline", "speedup"), ("sample_by_sample", "batched_vs_sample")):
+        if kind in speed:
+            out.append(finding(key, speed[kind]))
+    if baseline_accuracy is not None:
+        delta = acc.iloc[-1] - baseline_accuracy
+        text = (
+            f"Final accuracy {delta:+.1f} points against the baseline ({baseline_accuracy:.1f}%; "
+            "one run each, so no interval)."
+        )
+        values = {"delta": delta, "base": baseline_accuracy}
+        out.append(finding("accuracy_cost", Claim(text, values, "untested")))
+    out.append(checks_finding(checks))
+    return out
+
+
+def checks_finding(checks: list[Check]) -> Finding:
+    """How many of the checks evaluated passed, naming the failed ones; verdict "fail" when one
+    failed, "pass" when every evaluated check passed, None when none was evaluated."""
+    failed = [c.name for c in checks if c.passed is False]
+    evaluated = sum(c.passed is not None for c in checks)
+    values = {
+        "passed": sum(c.passed is True for c in checks),
+        "evaluated": evaluated,
+        "failed": "; ".join(failed),
+    }
+    text = "{passed} of {evaluated} checks passed" + (": failed — {failed}." if failed else ".")
+    verdict = "fail" if failed else "pass" if evaluated else None
+    return finding("checks", Claim(text.format(**values), values, verdict))
+
+
+def final_accuracy(run: Run | None) -> float | None:
+    """The last validation accuracy (%) of *run*, None when there is no run or it recorded none."""
+    if run is None or "val_accuracy" not in run.epochs.columns:
+        return None
+    return float(run.epochs["val_accuracy"].iloc[-1])
