@@ -401,3 +401,26 @@ def test_pair_row_finds_a_pair_in_either_order():
     assert row["x"] == "a" and row["diff"] == pytest.approx(-4 / 3)
     with pytest.raises(KeyError, match=r"\('a', 'c'\) was not compared"):
         stats.pair_row(ev, "a", "c")
+
+
+def test_trend_claim_names_a_direction_only_when_the_interval_excludes_zero():
+    from labbook import findings
+
+    x = np.arange(6.0)
+    up = findings.trend_claim(stats.linear_trend(x, 2 * x + 1), "Loss", "depth", unit="block")
+    assert up.verdict == "rises" and up.text.startswith("Loss rises with depth: +2.00 per unit")
+    noisy = stats.linear_trend(x, np.array([1.0, 3.0, 0.5, 2.5, 1.0, 2.0]))
+    flat = findings.trend_claim(noisy, "Loss", "depth", unit="block")
+    assert (
+        flat.verdict == "flat" and "shows no clear trend" in flat.text and "6 blocks" in flat.text
+    )
+    down = findings.trend_claim(
+        stats.linear_trend(x, -x), "Gap", "ratio", words=("grows", "shrinks")
+    )
+    assert down.verdict == "falls" and "Gap shrinks with ratio" in down.text
+    const = findings.trend_claim(stats.linear_trend(x, 0 * x + 3), "Gap", "ratio")
+    assert const.verdict == "flat" and "does not change" in const.text
+    two = findings.trend_claim(stats.linear_trend([0, 1], [0, 1]), "Gap", "ratio")
+    assert two.verdict == "flat" and "too few for an interval" in two.text
+    one = findings.trend_claim(stats.linear_trend([0], [1.0]), "Gap", "ratio", unit="block")
+    assert one.verdict == "flat" and "a single block" in one.text

@@ -342,6 +342,9 @@ def trend_claim(
     slope, lo, hi = (scale * trend[k] for k in ("slope", "lower", "upper"))
     n = int(trend["n"])
     values = {"slope": slope, "lower": lo, "upper": hi, "n": n, "confidence": confidence}
+    if n < 2:
+        text = f"{what} has a single {unit}: no trend with {against} can be measured."
+        return Claim(text, values, "flat")
     if trend["lower"] == trend["upper"] == 0:
         text = f"{what} does not change with {against} (the same value at all {plural(n, unit)})."
         return Claim(text, values, "flat")
