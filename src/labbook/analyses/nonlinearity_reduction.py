@@ -437,7 +437,9 @@ def layer_samples(final: pd.DataFrame, layers) -> dict[str, np.ndarray]:
     }
 
 
-def gating_findings(gating: pd.DataFrame, gate_groups: pd.Series, confidence: float) -> list:
+def gating_findings(
+    gating: pd.DataFrame, gate_groups: pd.Series, confidence: float
+) -> list[Finding]:
     """Per gating group ("gating_pattern", "layer_sensitivity", suffixed _1, _2, ... when there
     are several groups), from the final gates of its runs: which layers end mostly linear (final
     mean alpha below LINEAR_BELOW) and which stay nonlinear, and the most linear and most
