@@ -67,7 +67,8 @@ examples: $(EXAMPLE_DATA) ## generate the simulated example inputs that are not 
 
 # One target per params file: reports/<notebook>/<variant>/.ok (written only when the report succeeded).
 # While `figures` builds, a fork server (labbook.runner.kernelpool) holds the heavy imports: each report
-# still gets a fresh kernel process of its own, forked from it, used once.
+# still gets a fresh kernel process of its own, forked from it, used once. `figures` waits for the
+# server's socket (at most 30 s, less if the server dies) before the first report starts.
 # inputs.d (written by the runner) adds every data file the notebook read as a prerequisite.
 .SECONDEXPANSION:
 reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(OPTIONS) | $(ENV_STAMP) $(EXAMPLE_DATA)
@@ -77,16 +78,22 @@ reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(O
 
 reports: $(REPORTS)
 
-figures: $(ENV_STAMP) ## build every out-of-date report (-j2: in parallel; ONLY='nb/*' globs; SHOW_CODE=1 shows code)
+# Reports built at once: a -j given to make (GNU make puts it in MAKEFLAGS: -j, -j1, -j4) wins;
+# without one, `make figures` builds on every core.
+JOBS = $(or $(filter -j%,$(MAKEFLAGS)),-j$(shell nproc 2>/dev/null || echo 1))
+
+figures: $(ENV_STAMP) ## build every out-of-date report, on every core (-jN: N at once; ONLY='nb/*' globs; SHOW_CODE=1 shows code)
 	@start=$$(date +%s.%N); progress=.cache/labbook/progress.$$$$; : > $$progress; \
 	total=$$($(MAKE) --no-print-directory -n reports 2>/dev/null | grep -c 'labbook.runner.build run'); \
 	pool=$${TMPDIR:-/tmp}/labbook-kernels.$$$$.sock; poolpid=; \
-	if [ "$$total" -gt 0 ]; then echo "building $$total of $(words $(NAMES)) report(s)"; \
-	  PYTHONHASHSEED=0 MPLCONFIGDIR=$(CURDIR)/.cache/labbook/matplotlib $(PY) -m labbook.runner.build pool $$pool & \
-	  poolpid=$$!; fi; \
 	trap '[ -n "$$poolpid" ] && kill $$poolpid 2>/dev/null; rm -f $$progress $$pool' EXIT; \
+	if [ "$$total" -gt 0 ]; then echo "building $$total of $(words $(NAMES)) report(s) ($(JOBS))"; \
+	  PYTHONHASHSEED=0 MPLCONFIGDIR=$(CURDIR)/.cache/labbook/matplotlib $(PY) -m labbook.runner.build pool $$pool & \
+	  poolpid=$$!; \
+	  for i in $$(seq 600); do [ -S $$pool ] && break; kill -0 $$poolpid 2>/dev/null || break; sleep 0.05; done; \
+	  [ -S $$pool ] || echo "the build's fork server is not up after 30 s: each report starts on its own"; fi; \
 	LABBOOK_KERNEL_POOL=$$pool LABBOOK_PROGRESS=$$progress LABBOOK_TOTAL=$$total \
-	  $(MAKE) --no-print-directory -k reports; rc=$$?; \
+	  $(MAKE) --no-print-directory -k $(if $(filter -j%,$(MAKEFLAGS)),,$(JOBS)) reports; rc=$$?; \
 	$(PY) -m labbook.runner.build index; \
 	$(PY) -m labbook.runner.build summary --since $$start $(NAMES) || rc=1; \
 	exit $$rc

@@ -56,7 +56,7 @@ def test_progress_lines_and_summary(small):
     assert "[1/3]" in out and "[3/3]" in out and " … ok " in out
     summary = out[out.index("report ") :]
     assert summary.count("  rebuilt") == 3 and "3 ok, 0 failed or missing; 3 rebuilt now" in summary
-    again = sandbox.make(root, "figures")
+    again = sandbox.make(root, "-j2", "figures")
     assert (
         "up to date" in again.stdout
         and "0 rebuilt now" in again.stdout
@@ -80,7 +80,7 @@ def test_failed_rebuild_keeps_the_last_good_report(small):
     good_params = params.read_text()
     time.sleep(1.1)
     params.write_text(good_params + "plateau_tolerence: 0.3\n")  # a typo'd key
-    failed = sandbox.make(root, "figures")
+    failed = sandbox.make(root, "-j2", "figures")
     assert failed.returncode != 0
     after = {
         p.relative_to(rep): p.read_bytes()
@@ -97,7 +97,7 @@ def test_failed_rebuild_keeps_the_last_good_report(small):
     assert "showing the last good build of" in (root / "reports" / "index.html").read_text()
     time.sleep(1.1)
     params.write_text(good_params)
-    fixed = sandbox.make(root, "figures")
+    fixed = sandbox.make(root, "-j2", "figures")
     assert fixed.returncode == 0, fixed.stdout
     assert not (rep / "last-failure").exists() and _complete(rep)
 
@@ -107,20 +107,20 @@ def test_subsets_and_build_options(small):
     time.sleep(1.1)
     for p in root.glob("params/sparse_training/*.yaml"):
         p.touch()
-    only = sandbox.make(root, "figures", "ONLY=sparse_training/g*")
+    only = sandbox.make(root, "-j2", "figures", "ONLY=sparse_training/g*")
     assert only.returncode == 0 and "building 1 of 1 report(s)" in only.stdout
     assert "sparse_training/good started" in only.stdout and "misbehaving" not in only.stdout
-    one = sandbox.make(root, "report", "R=sparse_training/misbehaving")
+    one = sandbox.make(root, "-j2", "report", "R=sparse_training/misbehaving")
     assert one.returncode == 0 and "sparse_training/misbehaving started" in one.stdout
     assert "hl-ipython3" not in (_report(root, "sparse_training/good") / "report.html").read_text()
-    shown = sandbox.make(root, "figures", "SHOW_CODE=1", "ONLY=sparse_training/good")
+    shown = sandbox.make(root, "-j2", "figures", "SHOW_CODE=1", "ONLY=sparse_training/good")
     assert (
         "sparse_training/good started" in shown.stdout
     )  # the option is part of what decides a rebuild
     assert (
         "hl-ipython3" in (_report(root, "sparse_training/good") / "report.html").read_text()
     )  # code
-    bad = sandbox.make(root, "report", "R=nope/none")
+    bad = sandbox.make(root, "-j2", "report", "R=nope/none")
     assert bad.returncode != 0 and "no params file params/nope/none.yaml" in bad.stdout
 
 
@@ -217,7 +217,7 @@ def test_make_new_scaffolds_an_analysis_that_builds(small):
         "tests/test_toy_scores.py",
     ):
         assert (root / rel).is_file(), rel
-    built = sandbox.make(root, "report", "R=toy_scores/example")
+    built = sandbox.make(root, "-j2", "report", "R=toy_scores/example")
     assert built.returncode == 0, built.stdout + built.stderr
     rep = _report(root, "toy_scores/example")
     assert (
@@ -255,7 +255,7 @@ def test_a_timed_out_report_keeps_the_cells_run_before_and_names_the_timeout(sma
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import time\n\ntime.sleep(120)"))
     nbformat.write(nb, nb_path)
-    out = sandbox.make(root, "report", "R=toy_slow/example", "TIMEOUT=5")
+    out = sandbox.make(root, "-j2", "report", "R=toy_slow/example", "TIMEOUT=5")
     assert out.returncode != 0
     rep = _report(root, "toy_slow/example")
     prov = json.loads((rep / "provenance.json").read_text())
@@ -274,7 +274,109 @@ def test_a_kernel_that_dies_fails_its_report_instead_of_hanging_the_build(small)
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import os\n\nos._exit(3)"))
     nbformat.write(nb, nb_path)
-    out = sandbox.make(root, "report", "R=toy_dying/example", timeout=120)
+    out = sandbox.make(root, "-j2", "report", "R=toy_dying/example", timeout=120)
     assert out.returncode != 0
     prov = json.loads((_report(root, "toy_dying/example") / "provenance.json").read_text())
     assert prov["status"] == "FAILED" and "DeadKernelError" in prov["failing_cell"]
+
+
+def test_a_section_title_with_a_colon_is_named_whole_when_its_kernel_dies(small):
+    """The failing cell and its section are separate fields: a title with ": " is not cut."""
+    import nbformat
+
+    root, _ = small
+    title = "Ablation: experts per block"
+    assert sandbox.make(root, "new", "NAME=toy_colon").returncode == 0
+    nb_path = root / "notebooks" / "toy_colon.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells += [
+        nbformat.v4.new_markdown_cell(f"## {title}\n\nAccuracy by the number of experts."),
+        nbformat.v4.new_code_cell("import os\n\nos._exit(3)"),
+    ]
+    nbformat.write(nb, nb_path)
+    out = sandbox.make(root, "-j2", "report", "R=toy_colon/example", timeout=120)
+    assert out.returncode != 0
+    rep = _report(root, "toy_colon/example")
+    prov = json.loads((rep / "provenance.json").read_text())
+    index = prov["failure"]["cell"]
+    executed = nbformat.read(rep / "executed.ipynb", as_version=4)
+    assert executed.cells[0].source.startswith("**The report failed.**")  # the note, on top
+    assert "os._exit(3)" in executed.cells[1 + index].source  # the cell that died, as numbered
+    assert prov["failure"] == {"kind": "dead_kernel", "cell": index, "section": title}
+    said = f"cell {index} ({title}): the kernel died while it ran (DeadKernelError)"
+    assert prov["failing_cell"] == said
+    summary = [line for line in out.stdout.splitlines() if line.startswith("toy_colon/example ")]
+    assert len(summary) == 1 and summary[0].endswith(said), out.stdout
+    assert f"The report failed.</strong> {said}" in (rep / "report.html").read_text()
+
+
+def test_make_figures_builds_on_every_core_unless_given_j(small):
+    root, _ = small
+    cores = int(subprocess.run(["nproc"], capture_output=True, text=True).stdout)
+    names = ("sparse_training/good", "sparse_training/misbehaving")
+
+    def build(*jobs):
+        time.sleep(1.1)  # make compares mtimes
+        for name in names:
+            (root / "params" / f"{name}.yaml").touch()
+        out = sandbox.make(root, *jobs, "figures", "ONLY=sparse_training/*")
+        assert out.returncode == 0, out.stdout + out.stderr
+        events = [
+            line.split()[-1] if line.endswith("started") else "ended"
+            for line in out.stdout.splitlines()
+            if line.startswith("[") and ("started" in line or " … " in line)
+        ]
+        return out.stdout, events
+
+    default, events = build()
+    assert f"building 2 of 2 report(s) (-j{cores})" in default
+    if cores >= 2:  # both reports start before either ends
+        assert events == ["started", "started", "ended", "ended"], default
+    one, events = build("-j1")
+    assert "building 2 of 2 report(s) (-j1)" in one
+    assert events == ["started", "ended", "started", "ended"], one
+
+
+def test_failing_cell_keeps_the_cell_its_section_and_its_error_apart():
+    import nbformat
+
+    from labbook.runner import build
+
+    v4 = nbformat.v4
+    error = v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero")
+    nb = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# Report"),
+            v4.new_code_cell("x = 1", execution_count=1),
+            v4.new_markdown_cell("## Ablation: experts per block\n\nOne sentence."),
+            v4.new_code_cell("1 / 0", execution_count=2, outputs=[error]),
+        ]
+    )
+    cell = build._failing_cell(nb)
+    title = "Ablation: experts per block"
+    assert cell == build.FailingCell(3, title, "ZeroDivisionError: division by zero")
+    raised = build.Failure("raised", "papermill: the notebook raised ZeroDivisionError")
+    assert build._failing_line(raised, cell, 900) == (
+        f"cell 3 ({title}): ZeroDivisionError: division by zero"
+    )
+    timeout = build.Failure("timeout", "papermill: CellTimeoutError: ...")
+    stopped = build.FailingCell(3, title, None)
+    assert build._failing_line(timeout, stopped, 5) == (
+        f"cell 3 ({title}): timed out after 5 s (the per-cell timeout)"
+    )
+    assert stopped.line() == f"cell 3 ({title}): stopped while it ran"
+    started = {"papermill": {"start_time": "2026-01-01T00:00:00", "status": "completed"}}
+    dead = v4.new_notebook(
+        cells=[
+            v4.new_code_cell("x = 1", execution_count=1, metadata=started),
+            v4.new_markdown_cell(f"## {title}"),
+            v4.new_code_cell("import os\n\nos._exit(3)", execution_count=2, metadata=started),
+            v4.new_code_cell("y = 2"),  # never started
+        ]
+    )
+    assert build._failing_cell(dead, stopped=True) == build.FailingCell(2, title, None)
+    assert build._failing_cell(dead) is None  # no cell raised, and execution did not stop in one
+    params = build.Failure("params", "Invalid parameters:\nparams/x.yaml: unknown key 'a'\nmore")
+    assert build._failing_line(params, None, 900) == (
+        "Invalid parameters: params/x.yaml: unknown key 'a'"
+    )

@@ -18,6 +18,7 @@ This module imports nothing heavy at start-up so that a no-op `make figures` sta
 """
 
 import argparse
+import dataclasses
 import datetime
 import fnmatch
 import json
@@ -32,6 +33,7 @@ from labbook import contract, paths
 STAMP = ".ok"
 FAILURE = "last-failure"  # beside a good report: the failed build that did not replace it
 DEFAULT_TIMEOUT = 900  # seconds per cell
+KERNEL_START_TIMEOUT = 60  # seconds a report's kernel may take to start and answer
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01: a fixed date for every file format's timestamps
 EXAMPLE_BANNER = "Example data (simulated) — not experimental results"
 ENTRY = "labbook.runner.build:run_here"  # what the fork server's runner children call
@@ -104,31 +106,57 @@ def _normalize(nb) -> None:
         cell.metadata.pop("execution", None)
 
 
-def _failing_cell(nb) -> str | None:
-    """'cell N (section): Error: message' for the first code cell with an error output, or
-    'cell N (section): stopped while it ran' for a cell that started and never finished (a dead
-    kernel)."""
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """Why a report failed. *kind*: "params" (the params file), "raised" (a cell raised),
+    "timeout" (a cell ran past the per-cell timeout), "dead_kernel" (the kernel died),
+    "kernel_start" (the kernel did not start), "error" (anything else while executing), "pdf"
+    (typesetting report.pdf); *message*: the error text."""
+
+    kind: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FailingCell:
+    """The code cell where execution stopped: its index in the notebook, the title of the section
+    it is in (None before any heading), and its error ("Error: message"), or None for a cell that
+    started and never finished."""
+
+    index: int
+    section: str | None
+    error: str | None
+
+    @property
+    def where(self) -> str:
+        """'cell N (section)', or 'cell N' outside any section."""
+        return f"cell {self.index}" + (f" ({self.section})" if self.section else "")
+
+    def line(self) -> str:
+        """'cell N (section): Error: message', or 'cell N (section): stopped while it ran'."""
+        return f"{self.where}: {self.error or 'stopped while it ran'}"
+
+
+def _failing_cell(nb, stopped: bool = False) -> FailingCell | None:
+    """The first code cell with an error output; else, when execution *stopped* in a cell (a
+    timeout, a dead kernel), the last cell papermill started (it marks each cell it starts, and
+    starts none after the one that stopped); None when no cell failed."""
     section = None
+    started = None
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
             section = cell.source.lstrip().splitlines()[0].lstrip("# ").strip()
         if cell.cell_type != "code":
             continue
-        where = f"cell {i}" + (f" ({section})" if section else "")
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 evalue = (
                     str(out.get("evalue", "")).splitlines()[0][:200] if out.get("evalue") else ""
                 )
-                return f"{where}: {out.get('ename', 'Error')}: {evalue}"
-        run = cell.metadata.get("papermill", {})
-        if (
-            cell.source.strip()
-            and run.get("start_time")
-            and (run.get("status") == "running" or cell.get("execution_count") is None)
-        ):  # started, never answered: the kernel stopped in it
-            return f"{where}: stopped while it ran"
-    return None
+                return FailingCell(i, section, f"{out.get('ename', 'Error')}: {evalue}")
+        if cell.source.strip() and cell.metadata.get("papermill", {}).get("start_time"):
+            started = FailingCell(i, section, None)
+    return started if stopped else None
 
 
 def _title(nb, fallback: str) -> str:
@@ -212,39 +240,21 @@ def recover(final: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _engine() -> str:
-    """Register (once) and name the papermill engine the build runs notebooks with: papermill's
-    nbclient engine, but the executed notebook is written once, at the end, instead of whole at
-    every cell's start and end (0.2 s of a light report's 3 s); when execution stops on a timeout
-    or a dead kernel, the cells run so far are written to *partial_path*, as before. (A cell that
-    raises is written by papermill itself, with its error marker.)"""
-    from papermill.engines import NBClientEngine, papermill_engines
-
-    class SaveAtEnd(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, partial_path=None, **kwargs):
-            try:
-                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-            except BaseException:
-                if partial_path:
-                    nb_man.output_path = partial_path  # papermill saves it when it ends
-                raise
-
-    papermill_engines.register("labbook", SaveAtEnd)
-    return "labbook"
-
-
 def _execute(
     nb_path: Path, executed: Path, params: dict, output_dir: Path, timeout: int
-) -> str | None:
+) -> Failure | None:
     """Run the notebook with papermill in this process (no second interpreter to start) on a fresh
     project kernel (fixed cwd, per-cell timeout, SOURCE_DATE_EPOCH and PYTHONHASHSEED for the
-    kernel); writes *executed* even on failure. Returns None, or the error message."""
+    kernel); writes *executed* even on failure. Returns None, or the Failure, its kind told by the
+    exception's type."""
     import logging
 
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     from labbook.runner import kernelpool
+    from labbook.runner.guards import jupyter_client as jc_guard
+    from labbook.runner.guards import papermill as pm_guard
 
     os.environ.setdefault(
         "SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH
@@ -261,29 +271,64 @@ def _execute(
                     str(nb_path),
                     str(executed),
                     parameters={**params, "output_dir": str(output_dir)},
-                    engine_name=_engine(),
+                    engine_name=pm_guard.engine_name(),
                     request_save_on_cell_execute=False,
                     partial_path=str(executed),
                     kernel_name=paths.KERNEL_NAME,
                     cwd=str(paths.ROOT),
                     execution_timeout=timeout,
+                    start_timeout=KERNEL_START_TIMEOUT,
                     progress_bar=False,
                     kernel_manager_class=kernelpool.kernel_manager_class(),
                 )
             finally:
                 os.dup2(saved, 2)
     except papermill.PapermillExecutionError as exc:
-        return f"papermill: the notebook raised {exc.ename}: {exc.evalue}"
+        return Failure("raised", f"papermill: the notebook raised {exc.ename}: {exc.evalue}")
     # anything else (a dead kernel, a timeout) fails this report, not the build
     except Exception as exc:
-        return (
+        kinds = (
+            (CellTimeoutError, "timeout"),
+            (DeadKernelError, "dead_kernel"),
+            (jc_guard.KernelStartError, "kernel_start"),
+        )
+        kind = next((k for t, k in kinds if isinstance(exc, t)), "error")
+        return Failure(
+            kind,
             f"papermill: {type(exc).__name__}: "
-            f"{str(exc)[-2000:]}\n{log.read_text(errors='replace')[-2000:]}"
+            f"{str(exc)[-2000:]}\n{log.read_text(errors='replace')[-2000:]}",
         )
     finally:
         os.close(saved)
         log.unlink(missing_ok=True)
     return None
+
+
+# Execution stopped in a cell: what stopped it (with the timeout in seconds), and what the reader
+# can do.
+STOPPED = {
+    "timeout": (
+        "timed out after {timeout} s (the per-cell timeout)",
+        "it was interrupted; the cells before it ran. "
+        "Give slow cells more time with `make figures TIMEOUT=<seconds>`.",
+    ),
+    "dead_kernel": (
+        "the kernel died while it ran (DeadKernelError)",
+        "the cells before it ran. A kernel dies when "
+        "its process ends: out of memory, a crash in compiled code, or an exit call.",
+    ),
+}
+
+
+def _failing_line(failure: Failure, cell: FailingCell | None, timeout: int) -> str:
+    """The one line that says where and why a report failed (summary, progress, provenance)."""
+    if cell is not None and failure.kind in STOPPED:
+        return f"{cell.where}: {STOPPED[failure.kind][0].format(timeout=timeout)}"
+    if cell is not None:
+        return cell.line()
+    # failed before or outside any cell: the error's most telling line
+    lines = failure.message.strip().splitlines()
+    return (" ".join(lines[:2]) if failure.kind == "params" else lines[-1])[:300]
 
 
 def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> int:
@@ -306,50 +351,37 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     k, n = _progress_start(name)
     executed = tmp / "executed.ipynb"
 
-    error = None
+    failure = None
     params: dict = {}
     try:
         if not nb_path.exists():
             raise params_mod.ParamsError(f"{params_file}: no notebook {nb_path}")
         params = params_mod.validate(params_file, nb_path)
     except params_mod.ParamsError as exc:
-        error = f"Invalid parameters:\n{exc}"
+        failure = Failure("params", f"Invalid parameters:\n{exc}")
 
-    if error is None:
-        error = _execute(nb_path, executed, params, tmp, timeout)
+    if failure is None:
+        failure = _execute(nb_path, executed, params, tmp, timeout)
 
     if executed.exists():
         nb = nbformat.read(executed, as_version=4)
     else:
-        nb = _error_notebook(f"{notebook} / {variant}", error or "no executed notebook was written")
-    failing = _failing_cell(nb) if error else None
-    stopped = {  # execution stopped in a cell: what stopped it, and what the reader can do
-        "CellTimeoutError": (
-            f"timed out after {timeout} s (the per-cell timeout)",
-            "it was interrupted; the cells before it ran. "
-            "Give slow cells more time with `make figures TIMEOUT=<seconds>`.",
-        ),
-        "DeadKernelError": (
-            "the kernel died while it ran (DeadKernelError)",
-            "the cells before it ran. A kernel dies when "
-            "its process ends: out of memory, a crash in compiled code, or an exit call.",
-        ),
-    }
-    for kind, (what, advice) in stopped.items():
-        if failing and error and kind in error:
-            failing = f"{failing.split(': ')[0]}: {what}"
-            nb.cells.insert(
-                0, nbformat.v4.new_markdown_cell(f"**The report failed.** {failing}: {advice}")
-            )
-            break
-    if error and not failing:  # failed before or outside any cell: the error's most telling line
-        lines = error.strip().splitlines()
-        failing = (" ".join(lines[:2]) if error.startswith("Invalid") else lines[-1])[:300]
-        if executed.exists() and error.startswith("papermill"):
-            nb.cells.insert(
-                0, nbformat.v4.new_markdown_cell(f"**The report failed.**\n\n```\n{error}\n```")
-            )
-    status = "FAILED" if error else "ok"
+        nb = _error_notebook(
+            f"{notebook} / {variant}", failure.message if failure else "no notebook was written"
+        )
+    cell = _failing_cell(nb, stopped=failure.kind in STOPPED) if failure else None
+    failing = _failing_line(failure, cell, timeout) if failure else None
+    if failure and cell is not None and failure.kind in STOPPED:
+        advice = STOPPED[failure.kind][1]
+        nb.cells.insert(
+            0, nbformat.v4.new_markdown_cell(f"**The report failed.** {failing}: {advice}")
+        )
+    elif failure and cell is None and executed.exists() and failure.kind != "params":
+        nb.cells.insert(
+            0,
+            nbformat.v4.new_markdown_cell(f"**The report failed.**\n\n```\n{failure.message}\n```"),
+        )
+    status = "FAILED" if failure else "ok"
 
     record = contract.empty_record()
     if (tmp / contract.RECORD_FILE).exists():
@@ -369,6 +401,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     prov.update(
         title=_title(nb, f"{notebook} / {variant}"),
         failing_cell=failing,
+        failure=_failure_record(failure, cell),
         warnings=record["warnings"],
         figure_problems=record["figure_problems"],
         figure_repairs=record["figure_repairs"],
@@ -389,7 +422,8 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
             render.pdf(nb, ctx, tmp, tmp / "report.pdf")
         except Exception as exc:  # a typesetting failure fails the report, with its reason
             status, failing = "FAILED", f"report.pdf: {type(exc).__name__}: {str(exc)[:300]}"
-            prov.update(status=status, failing_cell=failing)
+            failure = Failure("pdf", f"{type(exc).__name__}: {exc}")
+            prov.update(status=status, failing_cell=failing, failure=_failure_record(failure, None))
     (tmp / "provenance.json").write_text(
         json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n"
     )
@@ -407,6 +441,18 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         k, n, name, status + (" (kept the last good build)" if keep_good else ""), seconds, failing
     )
     return 0 if status == "ok" else 1
+
+
+def _failure_record(failure: Failure | None, cell: FailingCell | None) -> dict | None:
+    """provenance.json's "failure": kind, and the cell's index and section title (None when the
+    report did not fail in a cell)."""
+    if failure is None:
+        return None
+    return {
+        "kind": failure.kind,
+        "cell": cell.index if cell else None,
+        "section": cell.section if cell else None,
+    }
 
 
 # ---------------------------------------------------------------- progress

@@ -20,6 +20,12 @@ the process jupyter_client watches: it forwards interrupts to the kernel and exi
 kernel does.
 Without a server (an interactive session, a single `labbook.runner.build run`) the launcher
 becomes an ordinary kernel and the build runs in its own process.
+
+No wait here is unbounded: a request that does not arrive whole within RECEIVE_TIMEOUT is dropped
+by the server; a caller that gets no answer within ANSWER_TIMEOUT says so (a report is then built
+in the caller's own process, a kernel launch fails naming the server); a kernel ends when its
+launcher does, a launcher ends its kernel when its kernel manager is gone, and a runner ends when
+its caller does.
 """
 
 import json
@@ -32,6 +38,8 @@ import time
 from pathlib import Path
 
 SOCKET_ENV = "LABBOOK_KERNEL_POOL"  # the server's socket path, set by make for a build
+RECEIVE_TIMEOUT = 10.0  # seconds the server waits for a request to arrive whole
+ANSWER_TIMEOUT = 30.0  # seconds a caller waits for the server to fork what it asked for
 
 
 def _kernel(argv: list[str]) -> None:
@@ -42,10 +50,13 @@ def _kernel(argv: list[str]) -> None:
     os._exit(0)
 
 
-def _child(request: dict) -> None:
+def _child(request: dict, conn: socket.socket) -> None:
     """In the forked child: take the report's environment, cwd and stdio, then run the kernel. The
     child stays in the build's process group and dies with the server (a killed build leaves no
-    kernel behind)."""
+    kernel behind), and with its launcher, which holds the other end of *conn* (a launcher killed
+    by its kernel manager leaves no kernel behind)."""
+    threading.Thread(target=_end_with_launcher, args=(conn,), daemon=True).start()
+    os.register_at_fork(after_in_child=conn.close)  # the kernel's own forks do not hold it
     try:
         import ctypes
 
@@ -70,6 +81,16 @@ def _child(request: dict) -> None:
         _kernel(request["argv"])
     finally:
         os._exit(1)
+
+
+def _end_with_launcher(conn: socket.socket) -> None:
+    """In a kernel: wait until the launcher closes its end (it exited or was killed), then end."""
+    try:
+        while conn.recv(64):
+            pass
+    except OSError:
+        pass
+    os._exit(1)
 
 
 def _end_with_caller(conn: socket.socket) -> None:
@@ -98,6 +119,7 @@ def _runner(request: dict, fds: list[int], conn: socket.socket, entry) -> None:
     environment and cwd, then send the exit status back on *conn*; does not return."""
     rc = 1
     try:
+        conn.sendall(f"{os.getpid()}\n".encode())  # the caller's proof that a runner started
         try:
             import ctypes
 
@@ -129,22 +151,51 @@ def _runner(request: dict, fds: list[int], conn: socket.socket, entry) -> None:
 
 def run_forked(argv: list[str]) -> int | None:
     """Have the server of this build call its entry point with *argv* in a forked runner; None
-    when no server runs (the caller then runs it itself). Returns the runner's exit status."""
+    when no server runs, or when it does not start a runner within ANSWER_TIMEOUT seconds (said on
+    stderr; the caller then runs it itself, and its kernel is not asked from that server either).
+    Returns the runner's exit status; the wait for it lasts as long as the runner runs."""
     path = os.environ.get(SOCKET_ENV)
     if not path:
         return None
-    try:
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.connect(path)
-    except OSError:
-        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with conn:
+        conn.settimeout(ANSWER_TIMEOUT)
+        try:
+            conn.connect(path)
+        except OSError:
+            return None
         request = {"kind": "report", "argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
         sys.stdout.flush()
         sys.stderr.flush()
-        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
-        answer = conn.makefile("r").readline()
-    return int(answer) if answer.strip() else 1
+        answers = conn.makefile("r")
+        try:
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+            started = answers.readline()
+        except OSError:  # a timeout (socket.timeout is an OSError) or a server that went away
+            started = ""
+        if not started.strip():
+            print(
+                f"the build's fork server ({path}) did not start a runner within "
+                f"{ANSWER_TIMEOUT:g} s: building {' '.join(argv[1:2])} in this process",
+                file=sys.stderr,
+                flush=True,
+            )
+            os.environ.pop(SOCKET_ENV, None)
+            return None
+        conn.settimeout(None)  # the runner is running: its status comes when it ends
+        try:
+            answer = answers.readline()
+        except OSError:
+            answer = ""
+    if not answer.strip():
+        print(
+            f"the runner of {' '.join(argv[1:2])} (pid {started.strip()}) ended without an exit "
+            "status: it was killed",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    return int(answer)
 
 
 def serve(path: str, entry: str, preload: tuple[str, ...] = ()) -> None:
@@ -166,7 +217,14 @@ def serve(path: str, entry: str, preload: tuple[str, ...] = ()) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: children.reap())
 
     def stop(*_):
-        children.kill_all()
+        killed = children.kill_all()
+        if killed:
+            print(
+                f"labbook fork server: stopped {len(killed)} child(ren) still running "
+                f"(pid {', '.join(map(str, killed))})",
+                file=sys.stderr,
+                flush=True,
+            )
         Path(path).unlink(missing_ok=True)
         os._exit(0)
 
@@ -182,17 +240,26 @@ def serve(path: str, entry: str, preload: tuple[str, ...] = ()) -> None:
         except InterruptedError:
             continue
         with conn:
-            request, fds = _receive(conn)
+            try:
+                conn.settimeout(RECEIVE_TIMEOUT)
+                request, fds = _receive(conn)
+                conn.settimeout(None)  # the child inherits the socket: it waits on it unbounded
+            except (OSError, ValueError) as exc:  # a timeout is an OSError; bad JSON a ValueError
+                print(f"labbook fork server: a request was dropped: {exc}", file=sys.stderr)
+                continue
             pid = children.fork()
             if pid == 0:
                 server.close()
                 if request.get("kind") == "report":
                     _runner(request, fds, conn, call)
-                _child(request)
+                _child(request, conn)
             for fd in fds:
                 os.close(fd)
             if request.get("kind") != "report":
-                conn.sendall(f"{pid}\n".encode())
+                try:
+                    conn.sendall(f"{pid}\n".encode())
+                except OSError:  # the launcher went away: its kernel ends with it
+                    pass
 
 
 class Children:
@@ -223,25 +290,34 @@ class Children:
                 return
             self.pids.discard(pid)
 
-    def kill_all(self) -> None:
-        """SIGKILL every child not yet reaped (they are ours: unreaped PIDs are never reused)."""
+    def kill_all(self) -> list[int]:
+        """SIGKILL every child not yet reaped (they are ours: unreaped PIDs are never reused);
+        returns their PIDs, sorted."""
         self.reap()
-        for pid in list(self.pids):
+        killed = sorted(self.pids)
+        for pid in killed:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        return killed
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
-    """One request (a JSON line) and the file descriptors sent with it."""
+    """One request (a JSON line) and the file descriptors sent with it (closed again when the
+    request does not arrive whole)."""
     msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
-    while msg and not msg.endswith(b"\n"):
-        more = conn.recv(1 << 16)
-        if not more:
-            break
-        msg += more
-    return json.loads(msg.decode()), list(fds)
+    try:
+        while msg and not msg.endswith(b"\n"):
+            more = conn.recv(1 << 16)
+            if not more:
+                break
+            msg += more
+        return json.loads(msg.decode()), list(fds)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
 
 
 def _alive(pid: int) -> bool:
@@ -256,29 +332,41 @@ def _alive(pid: int) -> bool:
 
 
 def launch(argv: list[str]) -> None:
-    """Start a kernel for *argv*: forked by the server when one runs, else in this process."""
+    """Start a kernel for *argv*: forked by the server when one runs, else in this process.
+
+    With a server, this process stands for the kernel as long as both live: it forwards SIGINT
+    and SIGTERM to it and exits when it ends; it ends the kernel when its own parent (the kernel
+    manager) is gone; the kernel ends when this process does (it holds the connection). A server
+    that does not start the kernel within ANSWER_TIMEOUT seconds fails the launch, naming it."""
     path = os.environ.get(SOCKET_ENV)
     conn = None
     if path:
         try:
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(ANSWER_TIMEOUT)
             conn.connect(path)
         except OSError:
             conn = None
     if conn is None:
         _kernel(argv)
         return
+    manager = os.getppid()
     env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
-    with conn:
-        request = {
-            "kind": "kernel",
-            "argv": argv,
-            "env": env,
-            "cwd": os.getcwd(),
-            "log": env.get("LABBOOK_KERNEL_LOG"),
-        }
+    request = {
+        "kind": "kernel",
+        "argv": argv,
+        "env": env,
+        "cwd": os.getcwd(),
+        "log": env.get("LABBOOK_KERNEL_LOG"),
+    }
+    try:
         socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [])
         pid = int(conn.makefile("r").readline())
+    except (OSError, ValueError):  # no answer in time (an OSError), or none at all
+        raise SystemExit(
+            f"kernel launch: the build's fork server ({path}) did not start a kernel within "
+            f"{ANSWER_TIMEOUT:g} s"
+        ) from None
 
     def forward(signum, _frame):
         try:
@@ -291,7 +379,10 @@ def launch(argv: list[str]) -> None:
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, forward)
     while _alive(pid):
+        if os.getppid() != manager:  # the kernel manager is gone: nobody will shut the kernel
+            forward(signal.SIGTERM, None)
         time.sleep(0.05)
+    conn.close()
 
 
 def kernel_manager_class():
@@ -299,18 +390,22 @@ def kernel_manager_class():
     runs); papermill passes it to nbclient. Its client and shutdown wait for the kernel, not for
     fixed pauses: jupyter_client's wait_for_ready ends with 0.2 s of listening for more start-up
     messages, and its shutdown polls every 0.1 s — together a third of a second of idle CPU per
-    report, where a light report takes three."""
+    report, where a light report takes three. Both reach into jupyter_client's private parts,
+    through labbook.runner.guards.jupyter_client only; both are bounded (start: nbclient's
+    startup timeout; shutdown: the manager's shutdown_wait_time, then SIGKILL)."""
     from jupyter_client.asynchronous.client import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
+    from labbook.runner.guards import jupyter_client as guard
+
     class ReadyClient(AsyncKernelClient):
-        wait_for_ready = _wait_for_ready
+        wait_for_ready = guard.wait_for_ready
 
     # asynchronous, as nbclient expects: with a blocking client, nbclient's wait for IOPub output
     # blocks its event loop for as long as a cell runs, and neither the per-cell timeout nor the
     # check for a dead kernel ever fires
-    class PooledKernelManager(AsyncKernelManager):
+    class PooledKernelManager(guard.QuickShutdown, AsyncKernelManager):
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
             i = cmd.index("-f")
@@ -329,45 +424,7 @@ def kernel_manager_class():
         def _client_factory_default(self):
             return ReadyClient
 
-        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.01, restart=False):
-            await super()._async_finish_shutdown(waittime, pollinterval, restart)
-
     return PooledKernelManager
-
-
-async def _wait_for_ready(client, timeout: float | None = None) -> None:
-    """jupyter_client's wait_for_ready without its closing pause: ask for kernel_info until the
-    kernel replies and one IOPub message proves the IOPub subscription is live (ZMQ drops what is
-    published before it is), then take what IOPub already holds and return. Start-up messages
-    arriving later are ignored by nbclient, which reads only replies to its own requests."""
-    from queue import Empty
-
-    from jupyter_client.utils import ensure_async
-
-    deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
-    while True:
-        client.kernel_info()
-        try:
-            msg = await ensure_async(client.shell_channel.get_msg(timeout=1))
-        except Empty:
-            msg = None
-        if msg is not None and msg["msg_type"] == "kernel_info_reply":
-            try:
-                await ensure_async(client.iopub_channel.get_msg(timeout=0.2))
-            except Empty:
-                pass  # IOPub not connected yet: ask again
-            else:
-                client._handle_kernel_info_reply(msg)
-                break
-        if not await ensure_async(client.is_alive()):
-            raise RuntimeError("Kernel died before replying to kernel_info")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
-    while True:
-        try:
-            await ensure_async(client.iopub_channel.get_msg(timeout=0.005))
-        except Empty:
-            return
 
 
 def main(argv: list[str] | None = None) -> int:

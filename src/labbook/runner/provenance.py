@@ -22,20 +22,38 @@ PACKAGES = (
 )
 
 
-def git_state(root: Path = paths.ROOT) -> dict:
-    """{"commit": sha or None, "dirty": bool or None} for the repository at *root*."""
+GIT_TIMEOUT = 30.0  # seconds each git command may take
+
+
+def git_state(root: Path = paths.ROOT, timeout: float = GIT_TIMEOUT) -> dict:
+    """{"commit": sha or None, "dirty": bool or None} for the repository at *root*; with an
+    "error" naming the git command when one did not finish within *timeout* seconds (the report
+    then says the commit is unknown, and why)."""
 
     def git(*args):
         return subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
         )
 
-    head = git("rev-parse", "HEAD")
-    if head.returncode != 0:
-        return {"commit": None, "dirty": None}
-    status = git(
-        "status", "--porcelain", "--untracked-files=no", "--", "src", "notebooks", "params"
-    )
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = git(
+            "status", "--porcelain", "--untracked-files=no", "--", "src", "notebooks", "params"
+        )
+    except subprocess.TimeoutExpired as exc:
+        command = " ".join(exc.cmd[:1] + exc.cmd[3:5])
+        return {
+            "commit": None,
+            "dirty": None,
+            "error": f"`{command}` did not finish within {timeout:g} s",
+        }
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 

@@ -12,11 +12,13 @@ import functools
 import json
 import os
 import re
+import threading
 from pathlib import Path
 
 from labbook import contract, markup, paths
 
 TEMPLATES = paths.TEMPLATES
+PDF_TIMEOUT = 120.0  # seconds Typst may take to typeset one report.pdf
 PAGE_WIDTH_IN = 8.27 - 2 * 0.7  # A4 with 0.7 in margins: room for a 6.75 in figure
 
 
@@ -246,6 +248,8 @@ def _provenance(ctx: dict) -> str:
     commit = (git["commit"] or "not a git checkout")[:12] + (
         " (uncommitted changes)" if git["dirty"] else ""
     )
+    if git.get("error"):
+        commit = f"unknown: {git['error']}"
     params = ", ".join(
         f"#raw({markup.typst_string(k)}) = #raw({markup.typst_string(v)})" for k, v in ctx["params"]
     )
@@ -313,9 +317,11 @@ def typst_source(nb, ctx: dict, report_dir: Path) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def pdf(nb, ctx: dict, report_dir: Path, target: Path) -> None:
+def pdf(nb, ctx: dict, report_dir: Path, target: Path, timeout: float = PDF_TIMEOUT) -> None:
     """Typeset report.pdf into *target* from the executed notebook (figures read from
-    report_dir/figures). Fonts are matplotlib's DejaVu files: the same glyphs on every machine."""
+    report_dir/figures). Fonts are matplotlib's DejaVu files: the same glyphs on every machine.
+    Raises TimeoutError naming Typst when it takes longer than *timeout* seconds (it runs in a
+    thread, without the GIL; one that never ends is left behind and ends with the process)."""
     import matplotlib
     import typst
 
@@ -323,14 +329,28 @@ def pdf(nb, ctx: dict, report_dir: Path, target: Path) -> None:
     source.write_text(typst_source(nb, ctx, report_dir))
     fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
+    result: dict = {}
+
+    def compile_():
+        try:
+            result["pdf"] = typst.compile(
+                str(source),
+                root=str(report_dir),
+                font_paths=[str(fonts)],
+                ignore_system_fonts=True,
+                timestamp=epoch,
+            )
+        except BaseException as exc:  # handed to the caller's thread below
+            result["error"] = exc
+
+    worker = threading.Thread(target=compile_, name="typst", daemon=True)
     try:
-        typst.compile(
-            str(source),
-            output=str(target),
-            root=str(report_dir),
-            font_paths=[str(fonts)],
-            ignore_system_fonts=True,
-            timestamp=epoch,
-        )
+        worker.start()
+        worker.join(timeout)
     finally:
-        source.unlink()
+        source.unlink(missing_ok=True)
+    if worker.is_alive():
+        raise TimeoutError(f"Typst did not typeset report.pdf within {timeout:g} s")
+    if "error" in result:
+        raise result["error"]
+    target.write_bytes(result["pdf"])
