@@ -1,8 +1,10 @@
 """report.html: the page's own rules for tables and provenance, through the real template."""
 
+import os
 import re
 
 import nbformat
+import pytest
 
 from labbook import tables
 from labbook.runner import render
@@ -59,3 +61,40 @@ def test_footer_says_why_the_commit_is_unknown_when_git_did_not_answer():
     assert "Git commit unknown: `git status --porcelain` did not finish within 30 s" in html
     assert "not a git checkout" not in html
     assert "<code>0123456789ab</code>" in _page(_prov())
+
+
+def test_a_typst_run_that_does_not_end_fails_the_pdf_naming_typst(tmp_path, monkeypatch):
+    import threading
+
+    import typst
+
+    release = threading.Event()
+
+    def hung(*args, **kwargs):
+        release.wait(60)
+        raise RuntimeError("released")
+
+    monkeypatch.setattr(typst, "compile", hung)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title")])
+    try:
+        with pytest.raises(TimeoutError, match=r"Typst did not typeset report.pdf within 0.2 s"):
+            render.pdf(nb, render.context(_prov(), None), tmp_path, tmp_path / "r.pdf", 0.2)
+    finally:
+        release.set()
+    assert not (tmp_path / "r.pdf").exists() and not (tmp_path / ".report.typ").exists()
+
+
+def test_git_that_does_not_answer_is_bounded_and_named(tmp_path, monkeypatch):
+    from labbook.runner import provenance
+
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\n[ "$3" = rev-parse ] && { echo abc; exit 0; }\nexec sleep 60\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    state = provenance.git_state(tmp_path, timeout=0.5)
+    assert state == {
+        "commit": None,
+        "dirty": None,
+        "error": "`git status --porcelain` did not finish within 0.5 s",
+    }

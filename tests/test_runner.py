@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -380,3 +381,208 @@ def test_failing_cell_keeps_the_cell_its_section_and_its_error_apart():
     assert build._failing_line(params, None, 900) == (
         "Invalid parameters: params/x.yaml: unknown key 'a'"
     )
+
+
+# ---------------------------------------------------------------- the fork server and its bounds
+
+FAKE = """
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _note_pid(path):
+    Path(path + ".tmp").write_text(str(os.getpid()))
+    os.replace(path + ".tmp", path)
+
+
+def entry(argv):  # a runner: note the pid, sleep if asked, exit with the status given
+    what, pidfile, rc = argv
+    _note_pid(pidfile)
+    if what == "sleep":
+        time.sleep(600)
+    return int(rc)
+
+
+def kernel(argv):  # a kernel: note the pid, then run until stopped
+    _note_pid(argv[0])
+    time.sleep(600)
+
+
+if __name__ == "__main__":  # the server, with the fake kernel and a short receive bound
+    from labbook.runner import kernelpool
+
+    kernelpool._kernel = kernel
+    kernelpool.RECEIVE_TIMEOUT = 0.5
+    kernelpool.serve(sys.argv[1], "fakepool:entry")
+"""
+
+
+def _gone(pid: int) -> bool:
+    """True once *pid* has ended (a zombie counts: it no longer runs)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _wait_for(test, what: str, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while not test():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.05)
+
+
+def _pid(path: Path) -> int:
+    _wait_for(path.exists, f"{path.name} written")
+    return int(path.read_text())
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A real fork server (fake runner entry and kernel) on a socket in tmp_path."""
+    from labbook.runner import kernelpool
+
+    (tmp_path / "fakepool.py").write_text(FAKE)
+    sock = tmp_path / "pool.sock"
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}:{paths.ROOT / 'src'}")
+    env.pop(kernelpool.SOCKET_ENV, None)
+    proc = subprocess.Popen(
+        [str(paths.ROOT / ".venv/bin/python"), str(tmp_path / "fakepool.py"), str(sock)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(sock.exists, "the server's socket")
+    monkeypatch.setenv(kernelpool.SOCKET_ENV, str(sock))
+    env[kernelpool.SOCKET_ENV] = str(sock)
+    yield proc, sock, env
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+
+
+def test_children_forgets_a_reaped_child_and_kills_only_live_ones(monkeypatch):
+    """No PID reuse needed: kill_all is asked whom it signals after one child ended."""
+    from labbook.runner import kernelpool
+
+    children = kernelpool.Children()
+    previous = signal.signal(signal.SIGCHLD, lambda *_: children.reap())
+    try:
+        ended = children.fork()
+        if ended == 0:
+            os._exit(0)
+        running = children.fork()
+        if running == 0:
+            time.sleep(600)
+            os._exit(0)
+        _wait_for(lambda: ended not in children.pids, "the ended child reaped and forgotten")
+        assert children.pids == {running}
+        signalled = []
+        monkeypatch.setattr(os, "kill", lambda pid, sig: signalled.append((pid, sig)))
+        assert children.kill_all() == [running]
+        assert signalled == [(running, signal.SIGKILL)]  # never the PID of the ended child
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGCHLD, previous)
+        os.kill(running, signal.SIGKILL)
+        os.waitpid(running, 0)
+
+
+def test_the_fork_server_stops_only_its_live_children(server, tmp_path):
+    from labbook.runner import kernelpool
+
+    proc, _, _ = server
+    assert kernelpool.run_forked(["quick", str(tmp_path / "quick.pid"), "3"]) == 3
+    quick = _pid(tmp_path / "quick.pid")
+    _wait_for(lambda: not Path(f"/proc/{quick}").exists(), "the quick runner reaped by the server")
+    status = []
+    waiting = threading.Thread(
+        target=lambda: status.append(
+            kernelpool.run_forked(["sleep", str(tmp_path / "sleep.pid"), "0"])
+        )
+    )
+    waiting.start()
+    sleeper = _pid(tmp_path / "sleep.pid")
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    assert f"stopped 1 child(ren) still running (pid {sleeper})" in err
+    assert str(quick) not in err
+    waiting.join(timeout=30)
+    assert status == [1]  # the caller is not left waiting for a runner that was killed
+    _wait_for(lambda: _gone(sleeper), "the sleeping runner killed")
+
+
+def test_a_request_that_never_arrives_does_not_stop_the_server(server, tmp_path):
+    import socket
+
+    from labbook.runner import kernelpool
+
+    proc, sock, _ = server
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.connect(str(sock))  # says nothing
+        assert kernelpool.run_forked(["quick", str(tmp_path / "quick.pid"), "4"]) == 4
+    proc.terminate()
+    assert "a request was dropped: timed out" in proc.communicate(timeout=30)[1]
+
+
+def test_a_kernel_ends_with_its_launcher_and_a_launcher_with_its_manager(server, tmp_path):
+    proc, _, env = server
+    python = str(paths.ROOT / ".venv/bin/python")
+    launcher = subprocess.Popen(
+        [python, "-m", "labbook.runner.kernelpool", "launch", str(tmp_path / "k1.pid")], env=env
+    )
+    kernel = _pid(tmp_path / "k1.pid")
+    assert not _gone(kernel)
+    launcher.kill()  # as jupyter_client does with a kernel that does not shut down
+    launcher.wait(timeout=30)
+    _wait_for(lambda: _gone(kernel), "the kernel ended with its killed launcher")
+
+    manager = subprocess.Popen(  # a kernel manager that starts a launcher, then is killed
+        [
+            python,
+            "-c",
+            "import subprocess, sys, time\n"
+            "p = subprocess.Popen([sys.executable, '-m', 'labbook.runner.kernelpool', 'launch', "
+            f"{str(tmp_path / 'k2.pid')!r}])\n"
+            "print(p.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    launcher_pid = int(manager.stdout.readline())
+    kernel = _pid(tmp_path / "k2.pid")
+    manager.kill()
+    manager.wait(timeout=30)
+    _wait_for(lambda: _gone(launcher_pid), "the launcher ended with its manager")
+    _wait_for(lambda: _gone(kernel), "the kernel ended with its launcher")
+    assert proc.poll() is None  # the server goes on
+
+
+def test_a_server_that_does_not_answer_bounds_the_wait_and_says_so(tmp_path, monkeypatch, capsys):
+    import socket
+
+    from labbook.runner import kernelpool
+
+    path = tmp_path / "mute.sock"
+    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mute.bind(str(path))
+    mute.listen(4)  # accepts connections (the kernel does it), never answers
+    monkeypatch.setenv(kernelpool.SOCKET_ENV, str(path))
+    monkeypatch.setattr(kernelpool, "ANSWER_TIMEOUT", 0.5)
+    try:
+        with pytest.raises(
+            SystemExit, match=r"kernel launch: .* did not start a kernel within 0.5 s"
+        ):
+            kernelpool.launch(["-f", "kernel.json"])
+        assert kernelpool.run_forked(["run", "nb/variant"]) is None  # built in this process
+        assert "did not start a runner within 0.5 s: building nb/variant in this process" in (
+            capsys.readouterr().err
+        )
+        assert kernelpool.SOCKET_ENV not in os.environ  # nor is its kernel asked from that server
+    finally:
+        mute.close()
