@@ -40,30 +40,16 @@ def _content(root):
 
 
 def _add_run(root, tags, name):
-    from aim import Run
-
-    run = Run(
-        repo=str(root),
-        system_tracking_interval=None,
-        log_system_params=False,
-        capture_terminal_logs=False,
-    )
-    run.name = name
-    for t in tags:
-        run.add_tag(t)
-    for e in (1, 2, 3, 4):
-        run.track(
-            {
-                "accuracy": 0.5,
-                "loss": 1.0,
-                "profiling_total_cpu_time": 1.0,
-                "profiling_memory_usage": 10.0,
-            },
-            step=e,
-            epoch=e,
-            context={"subset": "val"},
-        )
-    run.close()
+    """One more run (4 epochs of val metrics) written into the repository at *root*, bounded."""
+    e = np.arange(1, 5)
+    values = {
+        "accuracy": np.full(4, 0.5),
+        "loss": np.full(4, 1.0),
+        "profiling_total_cpu_time": np.full(4, 1.0),
+        "profiling_memory_usage": np.full(4, 10.0),
+    }
+    series = examples.AimSeries({"subset": "val"}, e, e, values)
+    examples.write_aim_runs(root, [examples.AimRun(name, None, tuple(tags), {}, (series,))])
 
 
 def test_loads_every_run_without_touching_the_repo(repo):

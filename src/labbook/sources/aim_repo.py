@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from labbook import inputs, paths
+from labbook.guards import aim as aim_guard
 from labbook.inputs import InputError
 from labbook.sources import METRICS_COLUMNS, validate_metrics_table
 
@@ -226,11 +227,9 @@ def _read_parallel(repo_path: str, hashes: list[str]) -> tuple[list, list, list]
 def _run_info(repo, hashes: list[str]) -> dict[str, tuple[str, str, list[str]]]:
     """{hash: (name, experiment, sorted tags)}: from the run-metadata SQLite in one query for a
     local repository; through each run for a server (aim serves no SQLite to its clients)."""
-    if repo.structured_db is not None:
-        return {
-            r.hash: (r.name or "", r.experiment or "", sorted(r.tags))
-            for r in repo.structured_db.runs()
-        }
+    infos = aim_guard.run_infos(repo)
+    if infos is not None:
+        return infos
     from aim import Run
 
     out = {}
