@@ -61,6 +61,8 @@ PRELOAD = (
     "labbook.runner.params",
     "labbook.runner.render",
     "labbook.runner.provenance",
+    "labbook.runner.guards.jupyter_client",
+    "labbook.runner.guards.papermill",
     "labbook.stats",
     "labbook.statplots",
     "labbook.report",
