@@ -41,9 +41,9 @@ def _run(name, tags=("cifar10", "softmoe"), experiment="exp", epochs=3, offset=0
 
 
 def _write_in_process(root, spec):
-    """*spec* written here, through the guard (the writer's own steps, in this process)."""
+    """Write *spec* in this process through the guard, as the writing process does; its hash."""
     with aim_guard.writing_run(str(root), spec.experiment) as run:
-        examples._track(run, spec)
+        examples.track_run(run, spec)
         return run.hash
 
 
@@ -87,7 +87,7 @@ def test_a_guarded_run_starts_no_thread_and_aim_reads_back_all_it_wrote(tmp_path
     before = set(threading.enumerate())
     run = aim_guard.open_run(str(tmp_path), spec.experiment)
     started = set(threading.enumerate()) - before
-    examples._track(run, spec)
+    examples.track_run(run, spec)
     run.close()
     assert started == set(), f"opening a run started threads: {started}"
     assert set(threading.enumerate()) - before == set()

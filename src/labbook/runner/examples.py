@@ -3,7 +3,8 @@
     python -m labbook.runner.examples NAME      # writes examples/generated/NAME/ (replacing it)
 
 Each generator writes a README.md saying the data are simulated, and a `.complete` marker last
-(the Makefile target), so an interrupted generation is redone.
+(the Makefile target), so an interrupted generation is redone. Aim repositories are written by
+`write_aim_runs`: in a child process, every step under a limit, a hung step killed and named.
 """
 
 import json
@@ -573,12 +574,12 @@ class AimRun:
     series: tuple[AimSeries, ...]
 
     @property
-    def values(self) -> int:
+    def value_count(self) -> int:
         """Number of values tracked (points x metrics over the series)."""
         return sum(len(s.steps) * len(s.values) for s in self.series)
 
 
-def _track(run, spec: AimRun) -> None:
+def track_run(run, spec: AimRun) -> None:
     """Name, tag, set the attributes of and track every series of *spec* into the open *run*."""
     run.name = spec.name
     for tag in spec.tags:
@@ -611,7 +612,7 @@ def _aim_writer(conn, root: str, runs: list[AimRun], init: bool, index: bool, in
             conn.send(("open", k))
             run = aim_guard.open_run(root, spec.experiment)
             conn.send(("track", k))
-            _track(run, spec)
+            track_run(run, spec)
             conn.send(("close", k))
             run.close()
         if index:
@@ -636,7 +637,7 @@ def _step(event: tuple, runs: list[AimRun], seconds: float) -> tuple[str, float]
     if what == "open":
         return f"opening {run}", seconds
     if what == "track":
-        return f"tracking the metrics of {run}", seconds + POINT_SECONDS * runs[k].values
+        return f"tracking the metrics of {run}", seconds + POINT_SECONDS * runs[k].value_count
     return f"closing {run} (aim's Run.close)", seconds
 
 
