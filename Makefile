@@ -60,7 +60,7 @@ $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
 
 env: $(ENV_STAMP) ## create or update the virtualenv (.venv) and the project kernel
 
-examples/generated/%/.complete: src/labbook/examples.py | $(ENV_STAMP)
+examples/generated/%/.complete: src/labbook/runner/examples.py | $(ENV_STAMP)
 	$(PY) -m labbook.runner.examples $*
 
 examples: $(EXAMPLE_DATA) ## generate the simulated example inputs that are not in git
