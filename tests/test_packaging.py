@@ -7,7 +7,10 @@ import yaml
 
 from labbook import paths
 
-CONDA_NAMES = {"arch": "arch-py", "jupyter-client": "jupyter_client"}  # PyPI name -> conda-forge name where they differ
+CONDA_NAMES = {
+    "arch": "arch-py",
+    "jupyter-client": "jupyter_client",
+}  # PyPI name -> conda-forge name where they differ
 PIP_ONLY = {
     "rliable",
     "tueplots",
