@@ -1,9 +1,11 @@
 """Benchmark (not a test): reading TensorBoard logs of RUNS runs x TAGS tags x STEPS steps.
 
-Measures, in one run on the same folder: our first read (empty cache), our cached read, tbparse's
-`SummaryReader` (its scalars and tensors, the way it is documented), and our first read with
-every event parsed by protobuf one at a time (the vectorised decoder off) and in one process, to
-show what each part buys; then checks that tbparse and we yield the same values.
+Measures, in one run on the same folder: our first read (empty cache; cache written), our cached
+read, our first read in one and in two processes (each REPEAT times, interleaved; medians; the
+reader itself picks two only when a core is idle), tbparse's `SummaryReader` (its scalars and
+tensors, the way it is documented), and our first read with every event parsed by protobuf one
+at a time (the vectorised decoder off), to show what each part buys; then checks that tbparse
+and we yield the same values, and the protobuf path too.
     python benchmarks/bench_tensorboard.py [--runs 1000] [--tags 5] [--steps 1000] [--quick]
 The logs are written once to .cache/labbook/bench/tensorboard_<runs>x<tags>x<steps>/ and reused:
 even runs by tensorboardX (simple_value scalars, hyperparameters through its hparams summaries in
@@ -14,6 +16,7 @@ hyperparameters in a second event file, written by its event writer).
 import argparse
 import json
 import multiprocessing
+import os
 import shutil
 import time
 
@@ -25,6 +28,7 @@ from labbook.sources import trackers
 from labbook.sources.trackers import tensorboard
 
 OUT = paths.ROOT / "benchmarks" / "results"
+REPEAT = 3  # each of our reads, interleaved; medians reported
 TAG_NAMES = ("loss/train", "loss/val", "accuracy/train", "accuracy/val", "lr", "grad_norm")
 
 
@@ -118,22 +122,30 @@ def main() -> None:
     wrote = write_store(folder, args.runs, args.tags, args.steps)
     if wrote:
         print(f"wrote {args.runs} runs x {args.tags} tags x {args.steps} steps in {wrote:.1f} s")
-    clear_cache()
-    first, data = timed(tensorboard.read, folder)
-    cached, again = timed(tensorboard.read, folder)
-    assert again.from_cache and not data.from_cache
-    pd.testing.assert_frame_equal(again.scalars, data.scalars)
-    pd.testing.assert_frame_equal(again.runs, data.runs)
+    firsts, cacheds, processes = [], [], {1: [], 2: []}
+    adaptive = tensorboard.workers
+    for _ in range(REPEAT):  # interleaved, so a busy machine weighs on each alike
+        clear_cache()
+        t, data = timed(tensorboard.read, folder)
+        firsts.append(t)
+        t, again = timed(tensorboard.read, folder)
+        cacheds.append(t)
+        assert again.from_cache and not data.from_cache
+        pd.testing.assert_frame_equal(again.scalars, data.scalars)
+        pd.testing.assert_frame_equal(again.runs, data.runs)
+        for count, times in processes.items():
+            clear_cache()
+            tensorboard.workers = lambda count=count: count
+            times.append(timed(tensorboard.read, folder)[0])
+        tensorboard.workers = adaptive
     tbparse_s, ref = timed(tbparse_read, folder)
     ours = data.scalars.astype({"run": str, "key": str})
     same = ours.equals(ref)
-    workers, tensorboard.WORKERS = tensorboard.WORKERS, 1
-    one_process, _ = timed(tensorboard.read, folder, use_cache=False)
-    decode_fast = tensorboard.decode_fast
-    tensorboard.decode_fast = _nothing_fast
+    tensorboard.decode_fast, tensorboard.workers = _nothing_fast, lambda: 1
     protobuf_loop, slow = timed(tensorboard.read, folder, use_cache=False)
-    tensorboard.decode_fast, tensorboard.WORKERS = decode_fast, workers
+    tensorboard.decode_fast, tensorboard.workers = _original_decode_fast, adaptive
     assert slow.scalars.equals(data.scalars), "the protobuf path reads other values"
+    first, cached = float(np.median(firsts)), float(np.median(cacheds))
     results = {
         "runs": len(data.runs),
         "tags": args.tags,
@@ -141,10 +153,18 @@ def main() -> None:
         "scalars": len(data.scalars),
         "store_mb": round(sum(p.stat().st_size for p in folder.rglob("events*")) / 2**20, 1),
         "cpus": multiprocessing.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "repeats": REPEAT,
         "first_read_s": first,
+        "first_read_all_s": firsts,
         "cached_read_s": cached,
+        "cached_read_all_s": cacheds,
+        "workers_chosen": adaptive(),
+        "first_read_one_process_s": float(np.median(processes[1])),
+        "first_read_one_process_all_s": processes[1],
+        "first_read_two_processes_s": float(np.median(processes[2])),
+        "first_read_two_processes_all_s": processes[2],
         "tbparse_s": tbparse_s,
-        "first_read_one_process_s": one_process,
         "protobuf_loop_one_process_s": protobuf_loop,
         "same_values_as_tbparse": bool(same),
         "first_vs_tbparse": tbparse_s / first,

@@ -248,6 +248,7 @@ def test_many_runs_in_worker_processes(tmp_path, monkeypatch):
         tb_writer(store / f"r{i}", {"x": [(s, i + s / 4) for s in range(5)]})
     serial = tb.read(store, use_cache=False)
     monkeypatch.setattr(tb, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(tb, "workers", lambda: 2)
     parallel = tb.read(store, use_cache=False)
     pd.testing.assert_frame_equal(parallel.scalars, serial.scalars)
     assert values(parallel, "r5", "x")[-1] == (4, 6.0)
@@ -261,9 +262,14 @@ def test_crc_matches_tensorboards(tmp_path):
     data = rng.integers(0, 256, 5000, dtype=np.uint8)
     start = np.array([0, 7, 100, 0, 3, 1500], np.int64)
     length = np.array([0, 1, 9, 1024, 1025, 3333], np.int64)
-    got = tb.masked_crc32c(data, start, length)
-    want = [masked_crc32c(data[s : s + n].tobytes()) for s, n in zip(start, length, strict=True)]
-    assert got.tolist() == want
+    many = rng.integers(0, 1100, 200)  # more sizes than are checked size by size
+    start = np.concatenate([start, rng.integers(0, 3000, 200)])
+    length = np.concatenate([length, many])
+    assert len(np.unique(many)) > tb.SIZES
+    for part in (slice(0, 6), slice(None)):
+        got = tb.masked_crc32c(data, start[part], length[part])
+        want = [masked_crc32c(data[s : s + n].tobytes()) for s, n in zip(start, length)][part]
+        assert got.tolist() == want
 
 
 # ---------------------------------------------------------------- bad input: errors
@@ -297,7 +303,7 @@ def test_file_cut_short_keeps_the_records_before(tmp_path):
     (w,) = said(data, "run 'run'", path.name, "incomplete", f"read its {records} records")
 
 
-@pytest.mark.parametrize("where", ["length", "data"])
+@pytest.mark.parametrize("where", ["length", "length's last byte", "data"])
 def test_damaged_record_ends_the_file(tmp_path, where):
     """A byte changed in record 6's length or payload: records 1-5 are kept (as TensorBoard's
     loader keeps them), the checksum that failed is named, the other runs are read whole."""
@@ -308,14 +314,15 @@ def test_damaged_record_ends_the_file(tmp_path, where):
     path = event_file(tmp_path / "store" / "bad")
     raw = bytearray(path.read_bytes())
     fr = tb.frames(bytes(raw), np.frombuffer(bytes(raw) + bytes(16), np.uint8), 0)
-    at = int(fr.start[5]) + (-12 if where == "length" else 3)
+    at = int(fr.start[5]) + {"length": -12, "length's last byte": -5, "data": 3}[where]
     raw[at] ^= 0x40
     path.write_bytes(bytes(raw))
     data = read(tmp_path / "store")
     assert len(list(RawEventFileLoader(str(path)).Load())) == 5
     assert values(data, "bad", "x") == [(s, float(s)) for s in range(4)]  # record 1: version
     assert len(values(data, "good", "x")) == 10
-    (w,) = said(data, "run 'bad'", path.name, f"the {where} checksum of record 6 is wrong")
+    checksum = where.split("'")[0]
+    (w,) = said(data, "run 'bad'", path.name, f"the {checksum} checksum of record 6 is wrong")
 
 
 def test_empty_event_file_and_a_run_without_scalars(tmp_path):
@@ -419,7 +426,7 @@ def test_non_scalar_summaries_are_left_out_and_said(tmp_path):
     assert said(data, "no scalars in run 'pics'")
     assert said(data, "histograms not read", "tag 'weights'", "run 'pics'")
     assert said(data, "images not read", "tag 'sample'", "run 'pics'")
-    assert said(data, "histograms tensors not read", "tag 'w2'", "run 'mixed'")
+    assert said(data, "histograms (tensor-encoded) not read", "tag 'w2'", "run 'mixed'")
 
 
 def test_tag_in_simple_value_and_tensor(tmp_path):

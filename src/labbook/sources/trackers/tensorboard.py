@@ -15,8 +15,9 @@ hyperparameter of the session start info is a column ``hparam:<name>`` (a number
 string or a bool); the session end info gives the status (finished, failed, running; ``unknown``
 without one). torch's and tensorboardX's ``add_hparams`` write the hyperparameters into a
 sub-folder of the run named by a timestamp: a run without hyperparameters of its own that has
-exactly one such sub-folder takes that session's hyperparameters, status and scalars (the metric
-values given to ``add_hparams``), and the sub-folder is not a run of its own.
+exactly one such sub-folder (hyperparameters and at most one value per key: the metric values
+given to ``add_hparams``) takes that session's hyperparameters, status and scalars, and the
+sub-folder is not a run of its own.
 
 What is not read, and why: histograms, images, audio, text, graphs and tensors of other plugins
 (the tracker layer carries scalars; each kind left out is named in a warning with its tags and
@@ -29,11 +30,11 @@ How it reads, fast. Each file is read whole and split into TFRecord frames; both
 every record (CRC-32C of the length and of the data) are checked, vectorised with numpy, and the
 first damaged record ends the file, keeping the records before it. Events of the scalar layouts
 above are decoded vectorised; every other event is parsed in full by protobuf (TensorBoard's own
-``event_pb2``). Many runs are read by two worker processes. What was read is cached as Parquet
-under ``.cache/labbook/tensorboard`` (never next to the data), keyed by each event file's path,
-size and modification time, so a run still being written is read again. Nothing under the source
-is opened for writing. The scalars table's ``run`` and ``key`` columns are pandas categoricals
-of str (a cached read of millions of rows stays a file read).
+``event_pb2``). Many runs are read by two worker processes when a core is idle. What was read
+is cached as Parquet under ``.cache/labbook/tensorboard`` (never next to the data), keyed by each
+event file's path, size and modification time, so a run still being written is read again.
+Nothing under the source is opened for writing. The scalars table's ``run`` and ``key`` columns
+are pandas categoricals of str (a cached read of millions of rows stays a file read).
 
 Warnings, each naming the run and the file or key: a damaged event file or one cut short (the
 records before the damage are kept), a file still being written (an incomplete last record), an
@@ -68,7 +69,7 @@ TRACKER = "tensorboard"
 EVENT_FILE = "events.out.tfevents."
 CACHE_VERSION = 1  # bump when the cached tables' layout or the reading rules change
 WORKERS = 2  # processes reading runs at once, at most
-PARALLEL_FROM = 64  # below this many runs one process reads them all
+PARALLEL_FROM = 64  # below this many runs one process reads them all (a pool costs ~0.1 s)
 HPARAMS_PLUGIN = "hparams"
 SCALARS_PLUGIN = "scalars"
 SESSION_START = "_hparams_/session_start_info"
@@ -76,6 +77,7 @@ SESSION_END = "_hparams_/session_end_info"
 STATUS = {0: "unknown", 1: "finished", 2: "failed", 3: "running"}  # hparams api Status
 LISTED = 10  # runs named in one warning; more are counted
 SIMPLE, TENSOR = 1, 2  # how a scalar was written
+MAX_TAG = 256  # bytes; events with longer tags are parsed by protobuf
 
 
 def read(location: str | Path, *, use_cache: bool = True) -> trackers.TrackerData:
@@ -105,28 +107,34 @@ def read(location: str | Path, *, use_cache: bool = True) -> trackers.TrackerDat
 
 def scan(root: Path) -> tuple[dict[str, list[Path]], list[str]]:
     """({run id: its event files}, warnings) for the logs at *root*: a run is a folder holding
-    event files (sorted by run id; files by name). Symbolic links to folders are not followed."""
+    event files (runs sorted by id, files by name). Symbolic links to folders are not followed.
+    One directory scan, no stat but for symbolic links."""
     if root.is_file():
         if not root.name.startswith(EVENT_FILE):
             raise InputError(f"{root}: not a TensorBoard event file (events.out.tfevents.*)")
         return {".": [root]}, []
     runs: dict[str, list[Path]] = {}
     notes = []
-    for folder, dirnames, filenames in os.walk(root):
-        here = Path(folder)
-        for d in sorted(dirnames):
-            if (here / d).is_symlink():
-                rel = (here / d).relative_to(root).as_posix()
-                notes.append(f"folder '{rel}' is a symbolic link: not followed, not read")
-        events = [here / f for f in sorted(filenames) if f.startswith(EVENT_FILE)]
-        events = [p for p in events if p.is_file()]
+    stack = [("", str(root))]
+    while stack:
+        rel, folder = stack.pop()
+        events = []
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((name, entry.path))
+                elif entry.is_symlink() and entry.is_dir():
+                    notes.append(f"folder '{name}' is a symbolic link: not followed, not read")
+                elif entry.name.startswith(EVENT_FILE) and entry.is_file():
+                    events.append(entry.name)
         if events:
-            runs[here.relative_to(root).as_posix()] = events
+            runs[rel or "."] = [Path(folder, f) for f in sorted(events)]
     if not runs:
         raise InputError(
             f"{root}: no TensorBoard event files (events.out.tfevents.*) in this folder or below"
         )
-    return dict(sorted(runs.items())), notes
+    return dict(sorted(runs.items())), sorted(notes)
 
 
 def store_digest(runs: dict[str, list[Path]]) -> tuple[str, dict[str, str]]:
@@ -172,27 +180,64 @@ def _crc_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return e, z, s
 
 
+CHUNK = 1 << 22  # bytes checked at once (the index arrays hold 8 bytes per byte checked)
+SIZES = 64  # record sizes in one file checked size by size; more go through flat arrays
+
+
 def masked_crc32c(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """TFRecord's masked CRC-32C of each range buf[start:start + length]: buf uint8, start and
     length int64 of shape (n,); returns uint32 of shape (n,)."""
-    e, z, _ = _crc_tables()
     reg = np.empty(len(start), np.uint32)
-    short = length <= _DEPTH
-    s, n = start[short], length[short]
-    part = z[n]
-    total = int(n.sum())
-    if total:
-        first = np.cumsum(n) - n  # where each range begins in the flat arrays
-        pos = np.arange(total, dtype=np.int64) - np.repeat(first - s, n)
-        dist = np.repeat(s + n - 1, n) - pos
-        contrib = e.ravel()[dist * 256 + buf[pos]]
-        nonempty = n > 0
-        part[nonempty] ^= np.bitwise_xor.reduceat(contrib, first[nonempty])
-    reg[short] = part
-    for i in np.flatnonzero(~short):
-        reg[i] = _crc_long(buf, int(start[i]), int(length[i]))
+    sizes, inverse = np.unique(length, return_inverse=True)
+    inverse = inverse.ravel()
+    if len(sizes) <= SIZES:
+        for i, size in enumerate(sizes):
+            same = np.flatnonzero(inverse == i)
+            reg[same] = _crc_rows(buf, start[same], int(size))
+    else:
+        short = np.flatnonzero(length <= _DEPTH)
+        ends = np.cumsum(length[short])
+        cuts = np.searchsorted(ends, np.arange(CHUNK, ends[-1] if len(ends) else 0, CHUNK))
+        for part in np.split(short, np.unique(cuts)):
+            reg[part] = _crc_flat(buf, start[part], length[part])
+        for i in np.flatnonzero(length > _DEPTH):
+            reg[i] = _crc_long(buf, int(start[i]), int(length[i]))
     crc = (reg ^ np.uint32(0xFFFFFFFF)).astype(np.uint64)
     return ((((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF).astype(np.uint32)
+
+
+def _crc_rows(buf: np.ndarray, start: np.ndarray, size: int) -> np.ndarray:
+    """The CRC registers after ranges of one *size* (shape (n,)), in row blocks of CHUNK bytes;
+    ranges longer than _DEPTH one by one."""
+    e, z, _ = _crc_tables()
+    if size > _DEPTH:
+        return np.array([_crc_long(buf, int(s), size) for s in start], np.uint32)
+    reg = np.full(len(start), z[size], np.uint32)
+    if size == 0:
+        return reg
+    cols = np.arange(size)
+    flat = (size - 1 - cols) * 256  # where each column's table row starts in e.ravel()
+    step = max(1, CHUNK // size)
+    for lo in range(0, len(start), step):
+        rows = buf.take(start[lo : lo + step, None] + cols, mode="clip")
+        reg[lo : lo + step] ^= np.bitwise_xor.reduce(e.ravel()[flat + rows], axis=1)
+    return reg
+
+
+def _crc_flat(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The CRC registers after ranges of many sizes (each at most _DEPTH bytes), all at once
+    through flat arrays (shape (n,))."""
+    e, z, _ = _crc_tables()
+    reg = z[length]
+    total = int(length.sum())
+    if total:
+        first = np.cumsum(length) - length  # where each range begins in the flat arrays
+        pos = np.arange(total, dtype=np.int64) - np.repeat(first - start, length)
+        dist = np.repeat(start + length - 1, length) - pos
+        contrib = e.ravel()[dist * 256 + buf[pos]]
+        nonempty = length > 0
+        reg[nonempty] ^= np.bitwise_xor.reduceat(contrib, first[nonempty])
+    return reg
 
 
 def _crc_long(buf: np.ndarray, start: int, length: int) -> int:
@@ -229,9 +274,7 @@ class Frames:
 
 def _gather(buf: np.ndarray, pos: np.ndarray, width: int, dtype: str) -> np.ndarray:
     """The little-endian *dtype* value of *width* bytes at each position (shape (n,))."""
-    last = len(buf) - 1
-    idx = np.minimum(pos[:, None] + np.arange(width), last)
-    return np.ascontiguousarray(buf[idx]).view(dtype).ravel()
+    return buf.take(pos[:, None] + np.arange(width), mode="clip").view(dtype).ravel()
 
 
 def frames(data: bytes, buf: np.ndarray, base: int) -> Frames:
@@ -251,7 +294,7 @@ def frames(data: bytes, buf: np.ndarray, base: int) -> Frames:
     bad = np.flatnonzero(~ok_len)
     count = len(heads)
     problem = ""
-    if bad.size and bad[0] < count:
+    if bad.size:  # a bad length is damage, also in a last record that looks incomplete
         count = int(bad[0])
         problem = f"the length checksum of record {count + 1} is wrong"
     elif pos < size:
@@ -274,14 +317,13 @@ def frames(data: bytes, buf: np.ndarray, base: int) -> Frames:
 def _varint(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(values, positions after) of the protobuf varints at *pos* (int64, shape (n,)). Values
     are int64 (a length that does not fit reads as -1); reads never leave the buffer."""
-    last = len(buf) - 1
-    byte = buf[np.minimum(pos, last)]
+    byte = buf.take(pos, mode="clip")
     val = (byte & 0x7F).astype(np.uint64)
     size = np.ones(len(pos), np.int64)
     more = np.flatnonzero(byte & 0x80)
     shift = 7
     while more.size and shift < 70:
-        byte = buf[np.minimum(pos[more] + size[more], last)]
+        byte = buf.take(pos[more] + size[more], mode="clip")
         val[more] |= (byte & 0x7F).astype(np.uint64) << np.uint64(shift)
         size[more] += 1
         more = more[(byte & 0x80) != 0]
@@ -309,10 +351,9 @@ def decode_fast(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> Fast:
     """Decode the records buf[start:end] laid out as every scalar writer lays them out:
     Event{wall_time, step?, summary{value{tag, simple_value | tensor, metadata?}}}, the tensor
     {dtype float|double, shape [], one float_val | double_val | tensor_content}."""
-    last = len(buf) - 1
 
-    def at(p):
-        return buf[np.minimum(p, last)]
+    def at(p):  # the bytes at positions p (clipped to the buffer)
+        return buf.take(p, mode="clip")
 
     def span(p, key):  # a length-delimited field *key* at p: (ok, content start, content end)
         n, q = _varint(buf, p + 1)
@@ -330,7 +371,7 @@ def decode_fast(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> Fast:
     good, p, stop = span(p, 0x0A)  # Summary.value, the only one
     ok &= good & (stop == end)
     good, tag_start, tag_end = span(p, 0x0A)  # Value.tag
-    ok &= good & (tag_end <= end)
+    ok &= good & (tag_end <= end) & (tag_end - tag_start <= MAX_TAG)
     p = tag_end
     kind = np.where(at(p) == 0x15, SIMPLE, np.where(at(p) == 0x42, TENSOR, 0))
     simple = _gather(buf, p + 1, 4, "<f4").astype(np.float64)
@@ -352,10 +393,9 @@ def decode_fast(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> Fast:
 def _tensor_scalar(buf: np.ndarray, start: np.ndarray, end: np.ndarray):
     """(values float64, ok) of the TensorProtos buf[start:end] that hold one float or double
     of shape []: dtype, an empty tensor_shape, then float_val, double_val or tensor_content."""
-    last = len(buf) - 1
 
-    def at(p):
-        return buf[np.minimum(p, last)]
+    def at(p):  # the bytes at positions p (clipped to the buffer)
+        return buf.take(p, mode="clip")
 
     dtype, p = _varint(buf, start + 1)
     ok = (at(start) == 0x08) & (at(p) == 0x12) & (at(p + 1) == 0x00)  # dtype, shape []
@@ -457,7 +497,8 @@ def _tensor_value(tensor, tensor_util) -> tuple[int | str, float]:
 @dataclass
 class RunRead:
     """What one run folder holds. Scalars as rows (shape (rows,) each): key index into *keys*,
-    step, value, wall time, write order, how written (SIMPLE/TENSOR)."""
+    step, value, wall time, write order, how written (SIMPLE/TENSOR). After finalize the rows are
+    in key and step order, one per (key, step), and the write order is their position."""
 
     run: str
     keys: list[str]
@@ -517,20 +558,27 @@ def _first_wall(buf: np.ndarray, fr: Frames) -> float:
 
 def _tag_strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray):
     """(distinct tags as str, index of each range's tag) for the tag ranges buf[start:start +
-    length] (shape (n,)): the ranges compared as zero-padded rows plus their length."""
+    length] (shape (n,), lengths up to MAX_TAG): the ranges as zero-padded byte rows, grouped by
+    a polynomial hash of row and length, each group checked byte for byte against its first row
+    (a hash collision falls back to sorting the rows)."""
     if not len(start):
         return [], np.zeros(0, np.int64)
-    width = max(int(length.max()), 1)
-    cols = np.arange(width)
-    rows = buf[np.minimum(start[:, None] + cols, len(buf) - 1)]
-    rows = np.where(cols < length[:, None], rows, 0).astype(np.uint8)
-    rows = np.hstack([rows, length.astype("<u4").view(np.uint8).reshape(-1, 4)])
-    keys = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.shape[1]))).ravel()
-    distinct, first, index = np.unique(keys, return_index=True, return_inverse=True)
+    cols = np.arange(max(int(length.max()), 1))
+    rows = buf.take(start[:, None] + cols, mode="clip")
+    rows[cols >= length[:, None]] = 0
+    powers = np.uint64(1099511628211) ** np.arange(len(cols) + 1, dtype=np.uint64)
+    h = rows.astype(np.uint64) @ powers[1:] + length.astype(np.uint64) * powers[0]
+    _, first, index = np.unique(h, return_index=True, return_inverse=True)
+    index = index.ravel()
+    if not (rows == rows[first][index]).all() or not (length == length[first][index]).all():
+        rows = np.hstack([rows, length.astype("<u4").view(np.uint8).reshape(-1, 4)])
+        keys = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.shape[1]))).ravel()
+        _, first, index = np.unique(keys, return_index=True, return_inverse=True)
+        index = index.ravel()
     tags = [
         buf[start[i] : start[i] + length[i]].tobytes().decode("utf-8", "replace") for i in first
     ]
-    return tags, index.ravel()
+    return tags, index
 
 
 def _collect(run: str, buf: np.ndarray, fast: Fast, slow: list[Value], warnings) -> RunRead:
@@ -579,7 +627,7 @@ def _collect(run: str, buf: np.ndarray, fast: Fast, slow: list[Value], warnings)
         elif name != HPARAMS_PLUGIN:
             label = v.kind if v is not None and isinstance(v.kind, str) else None
             if label in (None, "values without data", "tensors"):
-                label = f"{name} tensors" if name else "tensors without a plugin"
+                label = f"{name} (tensor-encoded)" if name else "tensors without a plugin"
             out.left_out.setdefault(label, set()).add(tags[k])
     _sessions(out, sorted(sessions, key=lambda s: s[0]))
     return finalize(out)
@@ -637,18 +685,18 @@ def finalize(r: RunRead) -> RunRead:
     rank[by_name] = np.arange(len(r.keys))
     r.keys, r.key = [r.keys[i] for i in by_name], rank[r.key]
     finite = np.isfinite(r.value)
-    for k in np.unique(r.key[~finite]):
-        bad = ~finite & (r.key == k)
+    bad = np.flatnonzero(~finite)
+    for k, at in _groups(r.key[bad]):
         r.warnings.append(
-            f"run '{r.run}', key '{r.keys[k]}': {int(bad.sum())} values are NaN or infinite "
-            f"({_steps(r.step[bad])}); left out"
+            f"run '{r.run}', key '{r.keys[k]}': {len(at)} values are NaN or infinite "
+            f"({_steps(r.step[bad[at]])}); left out"
         )
-    for k in np.unique(r.key[finite]):
-        if len(np.unique(r.how[finite & (r.key == k)])) > 1:
-            r.warnings.append(
-                f"run '{r.run}', key '{r.keys[k]}': logged both as simple_value and as a tensor; "
-                "read as one series"
-            )
+    pairs = np.unique(r.key[finite] * 4 + r.how[finite])  # (key, how written) pairs
+    for k in np.unique(pairs[1:][pairs[1:] // 4 == pairs[:-1] // 4] // 4):
+        r.warnings.append(
+            f"run '{r.run}', key '{r.keys[k]}': logged both as simple_value and as a tensor; "
+            "read as one series"
+        )
     written = np.flatnonzero(finite)
     written = written[np.lexsort((r.order[written], r.key[written]))]
     key, step = r.key[written], r.step[written]
@@ -658,11 +706,11 @@ def finalize(r: RunRead) -> RunRead:
     key, step = r.key[rows], r.step[rows]
     stale = np.zeros(len(rows), bool)  # rows overwritten: the next has the same key and step
     stale[:-1] = (key[1:] == key[:-1]) & (step[1:] == step[:-1])
-    for k in np.unique(key[stale]):
-        steps = step[stale & (key == k)]
+    for k, at in _groups(key[stale]):
+        steps = np.unique(step[stale][at])
         r.warnings.append(
-            f"run '{r.run}', key '{r.keys[k]}': {len(np.unique(steps))} steps logged more than "
-            f"once ({_steps(steps)}; a restarted run?); kept the last value written for each"
+            f"run '{r.run}', key '{r.keys[k]}': {len(steps)} steps logged more than once "
+            f"({_steps(steps)}; a restarted run?); kept the last value written for each"
         )
     for k in np.setdiff1d(back, key[stale]):
         r.warnings.append(
@@ -672,11 +720,19 @@ def finalize(r: RunRead) -> RunRead:
     used = np.unique(r.key[rows])
     rank = np.full(len(r.keys), -1, np.int64)
     rank[used] = np.arange(len(used))
-    r.keys, r.key = [r.keys[k] for k in used], rank[r.key[rows]]
-    r.step, r.value, r.wall, r.order, r.how = (
-        a[rows] for a in (r.step, r.value, r.wall, r.order, r.how)
-    )
+    r.keys, r.key = [r.keys[k] for k in used], rank[r.key[rows]].astype(np.int32)
+    r.step, r.value, r.wall = r.step[rows], r.value[rows], r.wall[rows]
+    r.how, r.order = r.how[rows].astype(np.int8), np.arange(len(rows))
     return r
+
+
+def _groups(keys: np.ndarray):
+    """(key, positions in *keys*) for each distinct key, in key order."""
+    if not len(keys):
+        return []
+    order = np.argsort(keys, kind="stable")
+    distinct, first = np.unique(keys[order], return_index=True)
+    return zip(distinct, np.split(order, first[1:]), strict=True)
 
 
 def _steps(steps: np.ndarray) -> str:
@@ -692,16 +748,26 @@ def _steps(steps: np.ndarray) -> str:
 
 
 def read_runs(runs: dict[str, list[Path]]) -> list[RunRead]:
-    """read_run over every run (in two forked worker processes when there are many: spawn
-    would re-run a notebook kernel's main)."""
+    """read_run over every run: in forked worker processes (spawn would re-run a notebook
+    kernel's main) when there are many runs and cores left idle (see workers), else here."""
     items = list(runs.items())
-    workers = min(WORKERS, os.cpu_count() or 1)
-    if workers < 2 or len(items) < PARALLEL_FROM:
+    count = workers()
+    if count < 2 or len(items) < PARALLEL_FROM:
         return [read_run(run, files) for run, files in items]
     import multiprocessing
 
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.starmap(read_run, items, chunksize=max(1, len(items) // (8 * workers)))
+    _protos(), _crc_tables()  # once, here: the forked workers inherit them
+    with multiprocessing.get_context("fork").Pool(count) as pool:
+        return pool.starmap(read_run, items, chunksize=max(1, len(items) // (8 * count)))
+
+
+def workers() -> int:
+    """Processes to read with: WORKERS at most, one more than the cores the machine's other
+    work leaves idle (1 + cpus - 1-minute load average, rounded down). On a busy machine (two
+    reports building at once on two cores) a pool only adds the cost of sending the tables
+    back: measured 5.5-6.0 s one process vs 5.7-7.0 s two, at load 6."""
+    idle = (os.cpu_count() or 1) - os.getloadavg()[0]
+    return max(1, min(WORKERS, 1 + int(idle)))
 
 
 def assemble(location: str, reads: list[RunRead], notes: list[str]) -> trackers.TrackerData:
@@ -719,13 +785,15 @@ def assemble(location: str, reads: list[RunRead], notes: list[str]) -> trackers.
 def fold_sessions(reads: list[RunRead]) -> list[RunRead]:
     """Runs with the hparams session that torch's and tensorboardX's add_hparams write into a
     sub-folder folded into their parent run: a run without hyperparameters and with exactly one
-    child run that has some (and no runs below it) takes the child's hyperparameters, status,
-    scalars and warnings; the child is dropped."""
+    child run that has some and at most one value per key (the metric values add_hparams
+    writes), and no runs below it, takes the child's hyperparameters, status, scalars and
+    warnings; the child is dropped."""
     by_id = {r.run: r for r in reads}
     children: dict[str, list[RunRead]] = {}
     for r in reads:
         parent = posixpath.dirname(r.run) or "."
-        if r.run != "." and r.hparams is not None and parent in by_id:
+        single = not len(r.key) or np.bincount(r.key).max() == 1  # a value per key at most
+        if r.run != "." and r.hparams is not None and single and parent in by_id:
             children.setdefault(parent, []).append(r)
     dropped = set()
     for parent_id, kids in children.items():
@@ -738,8 +806,7 @@ def fold_sessions(reads: list[RunRead]) -> list[RunRead]:
         said = list(parent.warnings) + list(kid.warnings)
         remap = [np.array([keys.index(k) for k in r.keys], np.int64) for r in (parent, kid)]
         parent.key = np.concatenate([remap[0][parent.key], remap[1][kid.key]]).astype(np.int64)
-        shift = int(parent.order.max()) + 1 if len(parent.order) else 0
-        parent.order = np.concatenate([parent.order, kid.order + shift])
+        parent.order = np.arange(len(parent.key))  # the child was written last
         for name in ("step", "value", "wall", "how"):
             setattr(parent, name, np.concatenate([getattr(parent, name), getattr(kid, name)]))
         parent.keys, parent.warnings = keys, []
@@ -772,7 +839,7 @@ def _store_warnings(reads: list[RunRead]) -> list[str]:
     inside: dict[str, list[str]] = {}
     for r in reads:
         parts = r.run.split("/") if r.run != "." else []
-        outer = [".".join([]) or "."] + ["/".join(parts[:i]) for i in range(1, len(parts))]
+        outer = ["."] + ["/".join(parts[:i]) for i in range(1, len(parts))]
         found = [o for o in outer if o in ids and o != r.run]
         if found:
             inside.setdefault(found[-1], []).append(r.run)
@@ -862,8 +929,8 @@ def _scalars_table(reads: list[RunRead]) -> pd.DataFrame:
         {
             "run": pd.Categorical.from_codes(run, [r.run for r in reads]),
             "key": pd.Categorical.from_codes(key, keys),
-            "step": np.concatenate([r.step for r in reads]).astype(np.int64),
-            "value": np.concatenate([r.value for r in reads]).astype(np.float64),
-            "wall_time": np.concatenate([r.wall for r in reads]).astype(np.float64),
+            "step": np.concatenate([r.step for r in reads]).astype(np.int64, copy=False),
+            "value": np.concatenate([r.value for r in reads]).astype(np.float64, copy=False),
+            "wall_time": np.concatenate([r.wall for r in reads]).astype(np.float64, copy=False),
         }
     )
