@@ -313,7 +313,7 @@ def test_damaged_record_ends_the_file(tmp_path, where):
     tbx(tmp_path / "store" / "good", {"x": [(s, float(s)) for s in range(10)]})
     path = event_file(tmp_path / "store" / "bad")
     raw = bytearray(path.read_bytes())
-    fr = tb.frames(bytes(raw), np.frombuffer(bytes(raw) + bytes(16), np.uint8), 0)
+    fr = tb.frames(np.frombuffer(bytes(raw) + bytes(16), np.uint8), 0, len(raw))
     at = int(fr.start[5]) + {"length": -12, "length's last byte": -5, "data": 3}[where]
     raw[at] ^= 0x40
     path.write_bytes(bytes(raw))
@@ -383,15 +383,16 @@ def test_hparams_written_twice_and_of_mixed_types(tmp_path):
     from tensorboard.plugins.hparams.summary_v2 import hparams_pb
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-    for run, sessions in {"a": [{"lr": 0.1}, {"lr": 0.2}], "b": [{"lr": "auto"}]}.items():
+    sessions_of = {"a": [{"lr": 0.1}, {"lr": 0.2}], "b": [{"lr": "auto"}], "c": [{"lr": 0.3}]}
+    for run, sessions in sessions_of.items():
         w = EventFileWriter(str(tmp_path / "store" / run))
         for hp in sessions:
             w.add_event(event_pb2.Event(wall_time=WALL, summary=hparams_pb(hp)))
         w.close()
     data = read(tmp_path / "store")
-    assert data.runs["hparam:lr"].tolist() == ["0.2", "auto"]
+    assert data.runs["hparam:lr"].tolist() == ["0.2", "auto", "0.3"]
     assert said(data, "run 'a'", "written twice with other values (lr)", "kept the last")
-    assert said(data, "hyperparameter 'lr' is a string in run 'b'", "kept as strings")
+    assert said(data, "hyperparameter 'lr' is a string in run 'b' and a number in the others")
 
 
 def test_lookalike_run_names(tmp_path):

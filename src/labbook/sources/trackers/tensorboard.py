@@ -277,14 +277,14 @@ def _gather(buf: np.ndarray, pos: np.ndarray, width: int, dtype: str) -> np.ndar
     return buf.take(pos[:, None] + np.arange(width), mode="clip").view(dtype).ravel()
 
 
-def frames(data: bytes, buf: np.ndarray, base: int) -> Frames:
-    """Split one event file (*data*, copied at offset *base* of *buf*) into TFRecord frames —
+def frames(buf: np.ndarray, base: int, size: int) -> Frames:
+    """Split one event file (its *size* bytes at offset *base* of *buf*) into TFRecord frames —
     u64 length, u32 masked CRC of the length, payload, u32 masked CRC of the payload — and check
     both checksums. The frames before the first bad one are kept."""
     heads = []
-    pos, size, unpack = 0, len(data), _U64.unpack_from
+    view, pos, unpack = memoryview(buf), 0, _U64.unpack_from
     while pos + 12 <= size:
-        end = pos + 16 + unpack(data, pos)[0]
+        end = pos + 16 + unpack(view, base + pos)[0]
         if end > size:
             break
         heads.append(pos)
@@ -425,7 +425,8 @@ def _protos():
 @dataclass
 class Value:
     """One summary value parsed in full: kind is SIMPLE, TENSOR (a one-element numeric
-    tensor), or the name of what it holds otherwise ("histograms", "images", "a tensor", ...)."""
+    tensor), or what it holds otherwise ("histograms", "images", "audio", "graphs", "tensors",
+    "values without data")."""
 
     order: int
     wall: float
@@ -515,21 +516,22 @@ class RunRead:
 
 
 def read_run(run: str, files: list[Path]) -> RunRead:
-    """Read one run folder's event files (opened read-only), oldest first."""
-    datas = []
-    for path in files:
+    """Read one run folder's event files (opened read-only, each read whole into one buffer, as
+    long as it was when looked at), oldest first."""
+    sizes = [path.stat().st_size for path in files]
+    buf = np.zeros(sum(sizes) + 16, np.uint8)  # 16 zero bytes: reads past the end stay inside
+    parts, warnings, base = [], [], 0
+    for path, size in zip(files, sizes, strict=True):
         with open(path, "rb") as f:
-            datas.append((path.name, f.read()))
-    warnings = [f"run '{run}': event file {name} is empty (0 bytes)" for name, d in datas if not d]
-    datas = [(name, d) for name, d in datas if d]
-    buf = np.frombuffer(b"".join(d for _, d in datas) + bytes(16), np.uint8)
-    parts, base = [], 0
-    for name, data in datas:
-        fr = frames(data, buf, base)
+            got = f.readinto(memoryview(buf)[base : base + size])
+        if not got:
+            warnings.append(f"run '{run}': event file {path.name} is empty (0 bytes)")
+            continue
+        fr = frames(buf, base, got)
         if fr.problem:
-            warnings.append(f"run '{run}': event file {name}: {fr.problem}")
-        parts.append((name, fr))
-        base += len(data)
+            warnings.append(f"run '{run}': event file {path.name}: {fr.problem}")
+        parts.append((path.name, fr))
+        base += size
     parts.sort(key=lambda p: (_first_wall(buf, p[1]), p[0]))  # files in the order started
     start = np.concatenate([fr.start for _, fr in parts] or [np.zeros(0, np.int64)])
     end = start + np.concatenate([fr.length for _, fr in parts] or [np.zeros(0, np.int64)])
@@ -608,7 +610,8 @@ def _collect(run: str, buf: np.ndarray, fast: Fast, slow: list[Value], warnings)
             meta = summary_pb2.SummaryMetadata.FromString(
                 buf[fast.meta_start[i] : fast.meta_end[i]].tobytes()
             )
-            name, scalar = meta.plugin_data.plugin_name, meta.data_class == 1
+            scalar = meta.data_class == summary_pb2.DATA_CLASS_SCALAR
+            name = meta.plugin_data.plugin_name
         else:
             v = slow[r - len(ok)]
             name, scalar = v.plugin, v.scalar_class
@@ -903,10 +906,14 @@ def _runs_table(reads: list[RunRead]) -> tuple[pd.DataFrame, list[str]]:
         elif types == {bool} and None not in values:
             column = pd.Series(values, dtype=bool)
         elif len(types) > 1:
-            odd = [r.run for r, v in zip(reads, values, strict=True) if isinstance(v, str)]
+            kinds = {float: "a number", str: "a string", bool: "a bool"}
+            kind = [kinds.get(type(v), "a value") if v is not None else None for v in values]
+            common = max(set(kinds.values()) & set(kind), key=lambda k: (kind.count(k), k))
+            odd = [r.run for r, k in zip(reads, kind, strict=True) if k not in (None, common)]
+            others = sorted({k for k in kind if k not in (None, common)})
             warnings.append(
-                f"hyperparameter '{name}' is a string in {_runs(odd)} and of another type in "
-                "others: kept as strings"
+                f"hyperparameter '{name}' is {' or '.join(others)} in {_runs(odd)} and {common} "
+                "in the others: kept as strings"
             )
             column = pd.Series([None if v is None else str(v) for v in values], dtype=object)
         else:
