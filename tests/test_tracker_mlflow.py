@@ -154,6 +154,17 @@ def test_sqlite_store_reads_runs_and_every_metric_value_as_mlflow_does(empty_sto
     assert [r["path"] for r in inputs.recorded()].count(str(db.resolve())) == 1
 
 
+def test_runs_logging_in_turns_are_read_as_mlflow_reads_them(empty_store, tmp_path):
+    db, client = new_store(empty_store, tmp_path / "store")
+    experiment = client.create_experiment("e")
+    a, b = (client.create_run(experiment, run_name=n).info.run_id for n in ("a", "b"))
+    for step in range(4):  # metric rows of the two runs interleaved in the table
+        for run, key in ((b, "loss"), (a, "loss"), (a, "acc"), (b, "acc")):
+            client.log_metric(run, key, step + (run == b) / 2, timestamp=T0 + step, step=step)
+    data = read_unchanged(db, db.parent)
+    pd.testing.assert_frame_equal(plain(data.scalars), mlflow_history(client), check_dtype=False)
+
+
 def test_uri_file_and_folder_and_prefix_name_the_same_store(empty_store, tmp_path, monkeypatch):
     db, client = new_store(empty_store, tmp_path / "store")
     log_run(client, client.create_experiment("e"), "r", {"loss": [(0, 1.0)]})
@@ -163,6 +174,7 @@ def test_uri_file_and_folder_and_prefix_name_the_same_store(empty_store, tmp_pat
     assert reader.locate(db.parent) == ("sqlite", db)
     assert trackers.resolve(str(db.parent)) == ("mlflow", str(db.parent))
     assert trackers.resolve(f"mlflow:sqlite:///{db}") == ("mlflow", f"sqlite:///{db}")
+    assert trackers.resolve(f"sqlite:///{db}") == ("mlflow", f"sqlite:///{db}")
     first = reader.read(f"sqlite:///{db}", use_cache=False)
     second = reader.read(db.parent, use_cache=False)
     pd.testing.assert_frame_equal(first.scalars, second.scalars)
@@ -196,8 +208,8 @@ def test_nan_and_infinite_values_are_left_out_naming_run_key_and_steps(empty_sto
     data = read_unchanged(db, db.parent)
     assert data.scalars["step"].tolist() == [0, 4]
     assert np.isfinite(data.scalars["value"]).all()
-    assert warned(data, "'bad'", run, "'loss'", "NaN", "step(s) 1")
-    assert warned(data, "'bad'", run, "'loss'", "infinite", "step(s) 2, 3")
+    assert warned(data, "metric 'loss'", "NaN", "in 1 run(s)", f"run 'bad' ({run}) at step(s) 1")
+    assert warned(data, "metric 'loss'", "infinite", f"run 'bad' ({run}) at step(s) 2, 3")
 
 
 def test_a_step_logged_twice_keeps_the_last_value_written(empty_store, tmp_path):
@@ -207,7 +219,14 @@ def test_a_step_logged_twice_keeps_the_last_value_written(empty_store, tmp_path)
     client.log_batch(run, metrics=[Metric("loss", 1.5, T0 + 5000, 1), Metric("loss", 1.25, T0, 1)])
     data = read_unchanged(db, db.parent)
     assert data.scalars["value"].tolist() == [3.0, 1.25]  # the last written, not the latest time
-    assert warned(data, "'restarted'", "'loss'", "more than one value at step(s) 1", "last")
+    assert warned(
+        data,
+        "metric 'loss'",
+        "more than one value",
+        "last value written",
+        "'restarted'",
+        "step(s) 1",
+    )
 
 
 def test_a_run_without_a_param_the_others_have_is_named(empty_store, tmp_path):
@@ -263,9 +282,14 @@ def test_unfinished_runs_are_named_and_statuses_mapped(empty_store, tmp_path):
         "killed",
     ]
     assert status[scheduled] == "unknown"
-    assert warned(data, f"run 'running' ({ids['RUNNING']}) is RUNNING", "incomplete")
-    assert warned(data, f"run 'scheduled' ({scheduled}) is SCHEDULED")
-    assert len(warned(data, "incomplete")) == 2
+    assert warned(
+        data,
+        "2 run(s) not finished",
+        "incomplete",
+        f"run 'running' ({ids['RUNNING']}) is RUNNING",
+        f"run 'scheduled' ({scheduled}) is SCHEDULED",
+    )
+    assert len(data.warnings) == 1
 
 
 def test_an_empty_store_gives_empty_tables_and_says_so(empty_store, tmp_path):
@@ -499,8 +523,8 @@ def test_file_store_faults(file_store):
     assert data.runs["name"].tolist() == ["cut"]
     assert data.scalars["value"].tolist() == [1.0]
     assert warned(data, f"run 'cut' ({run})", "'loss'", "1 malformed line(s)", "line 4")
-    assert warned(data, f"run 'cut' ({run})", "'loss'", "NaN at step(s) 1")
-    assert warned(data, f"run 'cut' ({run})", "'loss'", "infinite", "step(s) 2")
+    assert warned(data, "metric 'loss'", "NaN", f"run 'cut' ({run}) at step(s) 1")
+    assert warned(data, "metric 'loss'", "infinite", f"run 'cut' ({run}) at step(s) 2")
     assert warned(data, "2 deleted run(s) left out")
     assert warned(data, broken, "meta.yaml unreadable", "left out")
 

@@ -14,16 +14,20 @@ every param (text, as MLflow stores params), `tag:<key>` for every tag, MLflow's
 system tags included as they are stored (mlflow.runName, mlflow.user, mlflow.source.*,
 mlflow.parentRunId, ...), and `tag:mlflow.experimentName`, the name of the run's experiment (not
 a tag MLflow stores; named in MLflow's reserved tag namespace so it never collides with a user's
-tag). Scalars: every metric value logged (the metrics table, or each `metrics/<key>` file), with
-its step and its wall time (MLflow's timestamp in ms / 1000).
+tag). Runs sorted by name, then id. Scalars: every metric value logged (the metrics table, or
+each `metrics/<key>` file), with its step and its wall time (MLflow's timestamp in ms / 1000);
+`run` and `key` are pandas categoricals of str (as in the TensorBoard reader: a cached read of
+millions of rows stays a file read), the categories sorted, every run of the runs table among
+them.
 
 What is left out, with a warning naming run and key: deleted runs and the runs of deleted
 experiments (MLflow keeps both until `mlflow gc`; counted), NaN values (MLflow stores them as 0
 with is_nan set) and infinite ones (stored as +-1.8e308), and all but the last value written at a
 step logged twice (SQLite row order; line order in a metric file). Also warned: runs still running
 or scheduled (their scalars may be incomplete), runs sharing a name, a param that some runs lack,
-a metric file line that is not `timestamp value [step]`, a run or experiment folder whose
-meta.yaml cannot be read. Not read: artifacts, models, datasets and traces (not scalars), and the
+a metric file line that is not `timestamp value [step]` (e.g. cut short by a writer), a run or
+experiment folder whose meta.yaml cannot be read. A warning names at most SHOWN runs and counts
+the rest. Not read: artifacts, models, datasets and traces (not scalars), and the
 latest_metrics table (derived from the history, not the history).
 
 Read-only. MLflow's client is never used: MLflow 3 migrates an older database's schema when its
@@ -37,7 +41,9 @@ appends metric rows: what is read is the store as it was at the first transactio
 that holds its lock longer than LOCK_WAIT_S is an error. A database in WAL mode with no writer
 attached is read with `immutable=1` (`mode=ro` would create -wal and -shm files beside it) and read
 again if it changed meanwhile. An older schema is read when the columns in NEEDED exist; otherwise
-the error names the schema version found (alembic_version).
+the error names the schema version found (alembic_version). Errors (InputError, naming the path):
+a missing path, a folder with no store or with both kinds, a file that is no SQLite database, a
+database without MLflow's runs table, a damaged database, a lock held past LOCK_WAIT_S.
 
 Cached as Parquet under paths.CACHE / "mlflow", keyed by the database file's size, modification
 time and SQLite change counter (and its -wal file's), or by the name, size and modification time
@@ -385,7 +391,12 @@ def _metric_file(file: Path, label: str, key: str, warnings: list[str]) -> list[
     """(step, value, timestamp) per line of a metric file: `timestamp value [step [dataset
     digest]]`; a line of another shape is left out with a warning naming run, key and line."""
     rows, bad = [], []
-    with open(file, encoding="utf-8", errors="replace") as f:
+    try:
+        f = open(file, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        warnings.append(f"{label}: metric '{key}' unreadable ({exc}), left out")
+        return rows
+    with f:
         for number, line in enumerate(f, 1):
             parts = line.split()
             try:
@@ -449,13 +460,18 @@ def read_files(mlruns: Path) -> Store:
         except (OSError, yaml.YAMLError, AttributeError) as exc:
             warnings.append(f"run folder {folder}: meta.yaml unreadable ({exc}); run left out")
             continue
-        runs.append((run, meta.get("run_name") or None, status, deleted, experiment))
+        values = {}
         for kind in ("param", "tag"):
             for key, file in _files(folder / f"{kind}s").items():
-                text = file.read_text(encoding="utf-8", errors="replace")
-                attributes.append((run, f"{kind}:{key}", text))
-        label = f"run {meta.get('run_name') or run!r} ({run})"
+                try:
+                    values[f"{kind}:{key}"] = file.read_text(encoding="utf-8", errors="replace")
+                except OSError as exc:
+                    warnings.append(f"run folder {folder}: {kind} {key!r} unreadable ({exc})")
+        attributes += [(run, column, value) for column, value in values.items()]
+        name = meta.get("run_name") or values.get(f"tag:{RUN_NAME_TAG}") or None
+        runs.append((run, name, status, deleted, experiment))
         for key, file in _files(folder / "metrics").items():
+            label = _label(run, name or run)
             for step, value, timestamp in _metric_file(file, label, key, warnings):
                 metrics.append((run, key, step, value, timestamp))
     return Store(
@@ -487,16 +503,22 @@ def _steps(steps) -> str:
     return ", ".join(str(s) for s in steps[:SHOWN]) + more
 
 
+def _some(items: list[str]) -> str:
+    """The first SHOWN *items*, joined, and how many more there are."""
+    more = f"; ... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return "; ".join(items[:SHOWN]) + more
+
+
 def _runs_table(store: Store, warnings: list[str]) -> pd.DataFrame:
     """The runs table of the runs not deleted; warnings for deleted, unfinished and same-named
     runs and for params some runs lack."""
     runs = store.runs
     deleted = runs[runs["deleted"]]
     if len(deleted):
-        names = ", ".join(repr(n or r) for r, n in zip(deleted["run"], deleted["name"]))
+        shown = _some([_label(r, n or r) for r, n in zip(deleted["run"], deleted["name"])])
         warnings.append(
             f"{len(deleted)} deleted run(s) left out (deleted in MLflow, or in a deleted "
-            f"experiment; kept in the store until `mlflow gc`): {names}"
+            f"experiment; kept in the store until `mlflow gc`): {shown}"
         )
     runs = runs[~runs["deleted"]]
     wide = store.attributes[store.attributes["run"].isin(runs["run"])]
@@ -525,25 +547,29 @@ def _runs_table(store: Store, warnings: list[str]) -> pd.DataFrame:
 
 
 def _run_warnings(table: pd.DataFrame, runs: pd.DataFrame, warnings: list[str]) -> None:
+    """Warnings naming the runs still running or scheduled, of a status this reader does not
+    know, sharing a name, or lacking a param other runs have."""
     status = dict(zip(runs["run"], runs["status"]))
-    for run, name in zip(table["run"], table["name"]):
-        word = status[run]
-        if word in UNFINISHED:
-            warnings.append(
-                f"{_label(run, name)} is {word} in MLflow: its scalars may be incomplete"
-            )
-        elif word not in STATUS:
-            warnings.append(f"{_label(run, name)} has status {word!r}, unknown to this reader")
+    labels = [(_label(r, n), status[r]) for r, n in zip(table["run"], table["name"])]
+    unfinished = [f"{label} is {word}" for label, word in labels if word in UNFINISHED]
+    if unfinished:
+        warnings.append(
+            f"{len(unfinished)} run(s) not finished in MLflow (their scalars may be "
+            f"incomplete): {_some(unfinished)}"
+        )
+    odd = [f"{label}: {word!r}" for label, word in labels if word not in (*STATUS, *UNFINISHED)]
+    if odd:
+        warnings.append(f"run status unknown to this reader (status unknown): {_some(odd)}")
     for name, group in table.groupby("name", sort=True):
         if len(group) > 1:
             warnings.append(
-                f"{len(group)} runs share the name {name!r} (ids {', '.join(group['run'])}): "
-                "the name alone does not tell them apart"
+                f"{len(group)} runs share the name {name!r} (the name alone does not tell "
+                f"them apart): ids {_some(list(group['run']))}"
             )
     for column in [c for c in table.columns if c.startswith("param:")]:
         lacking = table[table[column].isna()]
         if len(lacking):
-            shown = ", ".join(_label(r, n) for r, n in zip(lacking["run"], lacking["name"]))
+            shown = _some([_label(r, n) for r, n in zip(lacking["run"], lacking["name"])])
             warnings.append(
                 f"param {column.removeprefix('param:')!r} is missing from {len(lacking)} of "
                 f"{len(table)} runs ({column} is None for them): {shown}"
@@ -583,18 +609,21 @@ def _scalars_table(metrics: pd.DataFrame, names: dict[str, str], warnings: list[
     nan = last & np.isnan(value)
     inf = last & ~nan & (np.abs(value) >= MLFLOW_INFINITY)
     flags = {
-        "logged more than one value at step(s) {steps}; kept the last value written": same_next,
-        "has NaN at step(s) {steps}, left out": nan,
-        "has infinite values (MLflow stores +-inf as +-1.8e308) at step(s) {steps}, left out": inf,
+        "more than one value logged at one step (the last value written kept)": same_next,
+        "NaN values (left out)": nan,
+        "infinite values (MLflow stores +-inf as +-1.8e308; left out)": inf,
     }
-    for template, mask in flags.items():
+    for what, mask in flags.items():
         if not mask.any():
             continue
         bad = pd.DataFrame({"run": run_codes[mask], "key": key_codes[mask], "step": step[mask]})
-        for (r, k), group in bad.groupby(["run", "key"], sort=True):
-            run = run_ids[r]
-            text = template.format(steps=_steps(group["step"].drop_duplicates()))
-            warnings.append(f"{_label(run, names[run])}: metric {keys[k]!r} {text}")
+        for k, in_key in bad.groupby("key", sort=True):
+            found = [
+                f"{_label(run_ids[r], names[run_ids[r]])} at step(s) "
+                + _steps(group["step"].drop_duplicates())
+                for r, group in in_key.groupby("run", sort=True)
+            ]
+            warnings.append(f"metric {keys[k]!r}: {what} in {len(found)} run(s): {_some(found)}")
     keep = last & ~nan & ~inf
     every_run = sorted(names)  # runs without scalars are categories too
     return pd.DataFrame(
