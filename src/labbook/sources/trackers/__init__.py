@@ -146,9 +146,11 @@ def store_cached(data: TrackerData, version: int) -> None:
 
 def split_source(source: str) -> tuple[str | None, str]:
     """("tensorboard", "runs/") for "tensorboard:runs/"; (None, source) without a known prefix.
-    An aim:// server URI is Aim's."""
+    An aim:// server URI is Aim's, an sqlite:/// URI MLflow's (its tracking URI for a database)."""
     if source.startswith("aim://"):
         return "aim", source
+    if source.startswith("sqlite:"):
+        return "mlflow", source
     prefix, sep, rest = source.partition(":")
     if sep and prefix in TRACKERS:
         return prefix, rest
