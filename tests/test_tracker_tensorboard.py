@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from readonly import read_only, snapshot
 
-from labbook import paths
+from labbook import inputs, paths
 from labbook.inputs import InputError
 from labbook.sources import trackers
 from labbook.sources.trackers import tensorboard as tb
@@ -213,6 +213,31 @@ def test_hparams_from_the_plugin(tmp_path):
     assert data.warnings == []
 
 
+def test_hparams_lists_and_structs_as_json(tmp_path):
+    """The hparams protos allow lists and structs (TensorBoard's own writers write none): kept
+    as JSON strings; null as missing."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    data = plugin_data_pb2.HParamsPluginData()
+    hp = data.session_start_info.hparams
+    hp["layers"].list_value.values.add().number_value = 64
+    hp["layers"].list_value.values.add().string_value = "out"
+    hp["opt"].struct_value.fields["beta"].number_value = 0.9
+    hp["none"].null_value = 0
+    value = summary_pb2.Summary.Value(
+        tag=metadata.SESSION_START_INFO_TAG, metadata=metadata.create_summary_metadata(data)
+    )
+    w = EventFileWriter(str(tmp_path / "store" / "run"))
+    w.add_event(event_pb2.Event(wall_time=WALL, summary=summary_pb2.Summary(value=[value])))
+    w.close()
+    runs = read(tmp_path / "store").runs
+    assert runs.loc[0, "hparam:layers"] == '[64.0, "out"]'
+    assert runs.loc[0, "hparam:opt"] == '{"beta": 0.9}'
+    assert runs.loc[0, "hparam:none"] is None
+
+
 def test_single_event_file_and_relative_path(tmp_path, monkeypatch):
     tbx(tmp_path / "logs" / "run", {"x": [(1, 2.0)]})
     path = event_file(tmp_path / "logs" / "run")
@@ -235,6 +260,8 @@ def test_cache_is_read_back_and_follows_a_growing_run(tmp_path):
     pd.testing.assert_frame_equal(again.runs, first.runs)
     assert again.warnings == first.warnings and again.run_digests == first.run_digests
     assert list((tmp_path / "cache" / "tensorboard").glob("*.json"))
+    recorded = {r["path"]: r["sha256"] for r in inputs.recorded()}
+    assert recorded[str(store.resolve())] == first.digest
     tbx(store / "a", {"x": [(2, 4.0)]}, suffix=".resumed")
     grown = read(store)
     assert not grown.from_cache and values(grown, "a", "x") == [(0, 1.0), (1, 2.0), (2, 4.0)]

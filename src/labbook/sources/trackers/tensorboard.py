@@ -442,12 +442,12 @@ class Value:
 def decode_full(payload: bytes, order: int) -> list[Value] | None:
     """Every summary value of one Event record parsed by protobuf; None when the record is not
     an Event."""
-    from google.protobuf.message import DecodeError
-
     event_pb2, summary_pb2, _, tensor_util = _protos()
     try:
         event = event_pb2.Event.FromString(payload)
-    except DecodeError:
+    # protobuf's DecodeError, the one error FromString raises: importing it from google.protobuf
+    # would look like an import of google-auth, which shares the google namespace (test_packaging)
+    except Exception:
         return None
     wall = event.wall_time or np.nan  # 0.0: not written
     values = []
@@ -652,8 +652,6 @@ def _sessions(out: RunRead, sessions: list) -> None:
     """The run's hyperparameters and status from its hparams sessions (in the order written):
     the last start info and the last end info win; a second start info with other values is
     said."""
-    from google.protobuf.json_format import MessageToDict
-
     for _, data in sessions:
         which = data.WhichOneof("data")
         if which == "session_end_info":
@@ -661,13 +659,10 @@ def _sessions(out: RunRead, sessions: list) -> None:
         elif which == "session_start_info":
             hp = {}
             for name, value in sorted(data.session_start_info.hparams.items()):
-                kind = value.WhichOneof("kind")
-                if kind in ("number_value", "string_value", "bool_value"):
-                    hp[name] = getattr(value, kind)
-                elif kind in ("list_value", "struct_value"):
-                    hp[name] = json.dumps(MessageToDict(value), sort_keys=True)
-                else:
-                    hp[name] = None
+                plain = _plain(value)
+                hp[name] = (
+                    json.dumps(plain, sort_keys=True) if isinstance(plain, list | dict) else plain
+                )
             if out.hparams is not None and out.hparams != hp:
                 changed = sorted(
                     k for k in set(hp) | set(out.hparams) if hp.get(k) != out.hparams.get(k)
@@ -677,6 +672,17 @@ def _sessions(out: RunRead, sessions: list) -> None:
                     f"({', '.join(changed)}); kept the last written"
                 )
             out.hparams = hp
+
+
+def _plain(value):
+    """A protobuf Value (an hparam's value) as Python: a number (float), str, bool, None, or a
+    list or dict of these."""
+    kind = value.WhichOneof("kind")
+    if kind == "list_value":
+        return [_plain(v) for v in value.list_value.values]
+    if kind == "struct_value":
+        return {k: _plain(v) for k, v in value.struct_value.fields.items()}
+    return None if kind in (None, "null_value") else getattr(value, kind)
 
 
 def finalize(r: RunRead) -> RunRead:
