@@ -69,7 +69,7 @@ def test_lock_file_is_committed():
 
 
 def _imported_distributions() -> dict[tuple, str]:
-    """{distributions owning a module: a file of src/ importing it}, for every third-party import."""
+    """{owners of a module: a file of src/ importing it}, for every third-party import."""
     import ast
     import sys
     from importlib.metadata import packages_distributions
