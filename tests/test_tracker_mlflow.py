@@ -75,12 +75,13 @@ def log_run(client, experiment, name, metrics, params=None, tags=None, status="F
 
 def read_unchanged(location, store: Path, **kw):
     """reader.read under the audit hook; the store must be left byte-identical, and every
-    SQLite connection opened read-only."""
+    SQLite connection opened read-only (a database read opens at least one)."""
     before = snapshot(store)
     with read_only(store) as seen:
         data = reader.read(location, **kw)
     assert seen.writes == []
     assert all("mode=ro" in c for c in seen.connections)
+    assert seen.connections or data.from_cache or reader.locate(location)[0] == "files"
     assert snapshot(store) == before
     return data
 
