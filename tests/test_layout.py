@@ -152,3 +152,24 @@ def test_editing_the_runner_rebuilds_no_report_and_a_template_rebuilds_it(tmp_pa
     assert _out_of_date(tree) == []
     touch("src/labbook/stats.py")  # code the notebook runs (through statplots and the analysis)
     assert _out_of_date(tree) == ["sparse_training/good"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(paths.NOTEBOOKS.glob("*.ipynb")) + [paths.TEMPLATES / "new" / "notebook.ipynb"],
+    ids=lambda p: p.stem if p.parent == paths.NOTEBOOKS else "make-new template",
+)
+def test_no_notebook_code_cell_over_40_lines(path):
+    """A cell reads as the report it produces: computation and figure-building live in tested
+    functions (the tagged parameters cell, a list of documented parameters, aside)."""
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    long = {
+        i: len("".join(c["source"]).splitlines())
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code"
+        and "parameters" not in c.get("metadata", {}).get("tags", [])
+        and len("".join(c["source"]).splitlines()) > 40
+    }
+    assert not long, f"cells over 40 lines (cell index: lines): {long}"
