@@ -10,7 +10,8 @@ Every reader returns a `TrackerData`:
   named ``<kind>:<key>`` with kind one of ``tag``, ``param``, ``hparam``, ``config``, ``summary``
   (e.g. ``param:lr``, ``tag:dataset``); values as the tracker stored them (str, or a number where
   the tracker keeps numbers), missing as None.
-- ``scalars``: one row per logged value. Columns ``run`` (str), ``key`` (str), ``step`` (int64),
+- ``scalars``: one row per logged value. Columns ``run`` and ``key`` (str, held as a pandas
+  categorical: millions of rows share a few thousand names), ``step`` (int64),
   ``value`` (float64, finite), ``wall_time`` (float64 seconds since the epoch; NaN where the
   tracker keeps none). Sorted by run, key, step; one row per (run, key, step): a step logged twice
   keeps the last value written, and the reader says so in a warning.
