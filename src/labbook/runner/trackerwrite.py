@@ -1,0 +1,132 @@
+"""Writing runs into a tracker's store with that tracker's own library: the example stores `make
+examples` writes and the tests' fixtures. Never hand-made protobuf or SQL.
+
+One description serves every tracker: a `TrackedRun` (name, attributes by kind, scalar series),
+written by `write_tensorboard` (tensorboardX's SummaryWriter, one folder per run, hparams through
+its hparams plugin), `write_mlflow` (MlflowClient into an SQLite store, `sqlite:///...`) or
+`write_aim` (aim's SDK through labbook.guards.aim, in a bounded child process). The numbers are
+written as given: to compare a report built from a tracker with one built from JSON, give
+float32-exact values (TensorBoard stores float32).
+
+How the attributes land in each store (what the tracker layer reads back):
+
+| kind | TensorBoard | MLflow | Aim |
+|---|---|---|---|
+| ``param`` | hparams plugin: ``hparam:<k>`` | ``log_param``: ``param:<k>`` | ``run["params"][k]`` |
+| ``tag`` | hparams plugin: ``hparam:<k>`` | ``set_tag``: ``tag:<k>`` | ``run["tags"][k]`` |
+
+Readers name what they read back as their tracker keeps it; a mapping parameter such as
+``method_from: method`` finds the attribute whatever its kind.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    """One run to write.
+
+    name: the run's name (TensorBoard: its folder, relative to the store root; may hold '/').
+    params, tags: attribute name -> str, int, float or bool.
+    scalars: key -> (steps int array(n), values float array(n)); written in step order.
+    wall_time: seconds since the epoch of step 0 (each step one second later), so stores written
+    twice from one description hold the same times."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+    scalars: dict = field(default_factory=dict)
+    wall_time: float = 1_700_000_000.0
+
+    def points(self):
+        """(key, step, value, wall_time) for every value, key by key in step order."""
+        for key, (steps, values) in self.scalars.items():
+            for s, v in zip(np.asarray(steps), np.asarray(values, dtype=float)):
+                yield key, int(s), float(v), self.wall_time + int(s)
+
+
+def float32_exact(values) -> np.ndarray:
+    """*values* rounded to the nearest float32 and back (what a TensorBoard store can hold)."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+def write_tensorboard(root: Path, runs: list[TrackedRun]) -> None:
+    """One folder per run under *root* (created), written by tensorboardX: scalars with
+    add_scalar, attributes with the hparams plugin (params and tags together)."""
+    from tensorboardX import SummaryWriter
+    from tensorboardX.summary import hparams
+
+    root = Path(root)
+    for run in runs:
+        folder = root / run.name
+        folder.mkdir(parents=True, exist_ok=True)
+        writer = SummaryWriter(logdir=str(folder), flush_secs=3600)
+        try:
+            attrs = {**run.params, **run.tags}
+            if attrs:
+                exp, ssi, sei = hparams(attrs, {})
+                for summary in (exp, ssi, sei):
+                    writer.file_writer.add_summary(summary, walltime=run.wall_time)
+            for key, step, value, wall in run.points():
+                writer.add_scalar(key, value, global_step=step, walltime=wall)
+        finally:
+            writer.close()
+
+
+def write_mlflow(database: Path, runs: list[TrackedRun], experiment: str = "examples") -> None:
+    """Every run into the SQLite store *database* (created), written by MlflowClient: params with
+    log_param, tags with set_tag, scalars with log_batch; each run ends FINISHED."""
+    import os
+
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.tracking import MlflowClient
+
+    database = Path(database)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_TRACKING_DIR", str(database.parent))  # nothing beside the cwd
+    client = MlflowClient(tracking_uri=f"sqlite:///{database}")
+    found = client.get_experiment_by_name(experiment)
+    exp_id = (
+        found.experiment_id
+        if found
+        else client.create_experiment(
+            experiment, artifact_location=(database.parent / "artifacts").as_uri()
+        )
+    )
+    for run in runs:
+        created = client.create_run(exp_id, run_name=run.name, start_time=int(run.wall_time * 1000))
+        run_id = created.info.run_id
+        params = [Param(k, str(v)) for k, v in run.params.items()]
+        tags = [RunTag(k, str(v)) for k, v in run.tags.items()]
+        metrics = [Metric(k, v, int(w * 1000), s) for k, s, v, w in run.points()]
+        client.log_batch(run_id, params=params, tags=tags)
+        for i in range(0, len(metrics), 1000):  # MLflow takes at most 1000 metrics a call
+            client.log_batch(run_id, metrics=metrics[i : i + 1000])
+        client.set_terminated(run_id, "FINISHED", end_time=int(run.wall_time * 1000))
+
+
+def write_aim(root: Path, runs: list[TrackedRun], experiment: str = "examples") -> None:
+    """Every run into a new Aim repository at *root* (the folder that will hold .aim), written by
+    aim's SDK without its status reporter, in a child process whose every step has a limit
+    (labbook.runner.examples.write_aim_runs); indexed at the end. Attributes go to
+    run["params"] and run["tags"] (dicts); each scalar key is one metric with an empty context."""
+    from labbook.runner.examples import AimRun, AimSeries, write_aim_runs
+
+    specs = []
+    for run in runs:
+        series = tuple(
+            AimSeries(
+                context={},
+                steps=np.asarray(steps, dtype=int),
+                epochs=np.asarray(steps, dtype=int),
+                values={key: np.asarray(values, dtype=float)},
+            )
+            for key, (steps, values) in run.scalars.items()
+        )
+        attrs = {"params": dict(run.params), "tags": dict(run.tags)}
+        specs.append(AimRun(run.name, experiment, (), attrs, series))
+    Path(root).mkdir(parents=True, exist_ok=True)
+    write_aim_runs(Path(root), specs, init=True, index=True)
