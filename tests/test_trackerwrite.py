@@ -58,3 +58,21 @@ def test_float32_exact_values_survive_tensorboard(tmp_path):
     tw.write_tensorboard(tmp_path, [run])
     read = tb_reader.read(tmp_path, use_cache=False).scalars["value"].to_numpy()
     assert np.array_equal(read, values)
+
+
+def test_a_store_whose_runs_say_simulated_marks_the_report_as_example_data(tmp_path):
+    from labbook import inputs
+    from labbook.sources import trackers
+
+    inputs.clear()
+    marked = [
+        tw.TrackedRun(r.name, params=r.params, tags={"simulated": True}, scalars=r.scalars)
+        for r in RUNS
+    ]
+    tw.write_mlflow(tmp_path / "sim" / "mlflow.db", marked)
+    tw.write_mlflow(tmp_path / "real" / "mlflow.db", RUNS)
+    trackers.read(f"mlflow:{tmp_path / 'real' / 'mlflow.db'}", use_cache=False)
+    assert not any(i.get("simulated") for i in inputs.recorded())
+    trackers.read(f"sqlite:///{tmp_path / 'sim' / 'mlflow.db'}", use_cache=False)
+    assert [i.get("simulated", False) for i in inputs.recorded()].count(True) == 1
+    inputs.clear()

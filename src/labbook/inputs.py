@@ -49,10 +49,21 @@ def read_json(path: Path):
         raise InputError(f"{Path(path).resolve()}: malformed JSON ({exc})") from None
 
 
-def record_directory(path: Path, digest: str) -> None:
-    """Record a directory input (e.g. a database folder) under a caller-computed content digest."""
+def record_directory(path: Path, digest: str, simulated: bool = False) -> None:
+    """Record a directory input (e.g. a database folder) under a caller-computed content digest;
+    *simulated*: its runs say they hold simulated numbers (the report then shows the example-data
+    banner wherever the store lies)."""
     path = Path(path).resolve()
     _READ[str(path)] = {"path": str(path), "sha256": digest, "bytes": None}
+    if simulated:
+        _READ[str(path)]["simulated"] = True
+
+
+def mark_simulated(digest: str) -> None:
+    """Mark the recorded input(s) with content digest *digest* as simulated example data."""
+    for entry in _READ.values():
+        if entry["sha256"] == digest:
+            entry["simulated"] = True
 
 
 def recorded() -> list[dict]:

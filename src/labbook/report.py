@@ -215,7 +215,9 @@ class Report:
         _display({"text/markdown": md, "text/plain": text}, {contract.META_KEY: {"findings": True}})
 
     def uses_example_data(self) -> bool:
-        return any(paths.is_example_input(Path(i["path"])) for i in inputs.recorded())
+        return any(
+            paths.is_example_input(Path(i["path"])) or i.get("simulated") for i in inputs.recorded()
+        )
 
     def finish(self) -> None:
         """Write findings.json and inputs.json (inputs read, warnings, figure problems); call once,

@@ -38,6 +38,9 @@ SCALAR_COLUMNS = ["run", "key", "step", "value", "wall_time"]
 ATTRIBUTE_KINDS = ("tag", "param", "hparam", "config", "summary")
 STATUSES = ("finished", "running", "failed", "killed", "unknown")
 TRACKERS = ("tensorboard", "mlflow", "aim")
+# A run attribute (of any kind) named so, true for every run of a store, marks the store as
+# simulated example data: reports built from it show the example-data banner, wherever it lies.
+SIMULATED = "simulated"
 
 
 @dataclass
@@ -187,3 +190,31 @@ def resolve(source: str) -> tuple[str, str]:
             f"a prefix ({', '.join(f'{t}:{location}' for t in found)})"
         )
     return found[0], location
+
+
+def is_simulated(runs: pd.DataFrame) -> bool:
+    """True when every run carries a true `simulated` attribute (see SIMULATED)."""
+    columns = [c for c in runs.columns if c.split(":", 1)[-1] == SIMULATED and ":" in c]
+    if runs.empty or not columns:
+        return False
+    truth = {"true", "1", "1.0", "yes"}
+    flags = runs[columns].map(lambda v: str(v).strip().lower() in truth)
+    return bool(flags.any(axis=1).all())
+
+
+def read(source: str, use_cache: bool = True) -> TrackerData:
+    """Read the store named by a `source` parameter (see resolve) with its tracker's reader; the
+    store is recorded as an input of the report (with `simulated` when its runs say so)."""
+    import importlib
+
+    from labbook import inputs
+
+    tracker, location = resolve(source)
+    try:
+        reader = importlib.import_module(f"labbook.sources.trackers.{tracker}")
+    except ImportError as exc:
+        raise InputError(f"{source}: the {tracker} reader cannot be loaded ({exc})") from None
+    data = reader.read(location, use_cache=use_cache)
+    if is_simulated(data.runs):
+        inputs.mark_simulated(data.digest)
+    return data
