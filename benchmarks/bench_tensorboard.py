@@ -2,7 +2,7 @@
 
 Measures, in one run on the same folder: our first read (empty cache; cache written), our cached
 read, our first read in one and in two processes (each REPEAT times, interleaved; medians; the
-reader itself picks two only when a core is idle), tbparse's `SummaryReader` (its scalars and
+reader uses two), tbparse's `SummaryReader` (its scalars and
 tensors, the way it is documented), and our first read with every event parsed by protobuf one
 at a time (the vectorised decoder off), to show what each part buys; then checks that tbparse
 and we yield the same values, and the protobuf path too.
@@ -123,7 +123,7 @@ def main() -> None:
     if wrote:
         print(f"wrote {args.runs} runs x {args.tags} tags x {args.steps} steps in {wrote:.1f} s")
     firsts, cacheds, processes = [], [], {1: [], 2: []}
-    adaptive = tensorboard.workers
+    shipped = tensorboard.workers
     for _ in range(REPEAT):  # interleaved, so a busy machine weighs on each alike
         clear_cache()
         t, data = timed(tensorboard.read, folder)
@@ -137,13 +137,13 @@ def main() -> None:
             clear_cache()
             tensorboard.workers = lambda count=count: count
             times.append(timed(tensorboard.read, folder)[0])
-        tensorboard.workers = adaptive
+        tensorboard.workers = shipped
     tbparse_s, ref = timed(tbparse_read, folder)
     ours = data.scalars.astype({"run": str, "key": str})
     same = ours.equals(ref)
     tensorboard.decode_fast, tensorboard.workers = _nothing_fast, lambda: 1
     protobuf_loop, slow = timed(tensorboard.read, folder, use_cache=False)
-    tensorboard.decode_fast, tensorboard.workers = _original_decode_fast, adaptive
+    tensorboard.decode_fast, tensorboard.workers = _original_decode_fast, shipped
     assert slow.scalars.equals(data.scalars), "the protobuf path reads other values"
     first, cached = float(np.median(firsts)), float(np.median(cacheds))
     results = {
@@ -159,7 +159,6 @@ def main() -> None:
         "first_read_all_s": firsts,
         "cached_read_s": cached,
         "cached_read_all_s": cacheds,
-        "workers_chosen": adaptive(),
         "first_read_one_process_s": float(np.median(processes[1])),
         "first_read_one_process_all_s": processes[1],
         "first_read_two_processes_s": float(np.median(processes[2])),
