@@ -771,9 +771,10 @@ def read_runs(runs: dict[str, list[Path]]) -> list[RunRead]:
 
 
 def workers() -> int:
-    """Processes to read with: WORKERS, at most one per core. Measured on 2 cores, 1,000 runs
-    (read_runs, one process vs two): 3.35-3.39 s vs 2.12-2.26 s at load 1.4; 5.5-6.0 s vs
-    5.7-7.0 s at load 6, where two reports build beside it; the gain outweighs the loss."""
+    """Processes to read with: WORKERS, at most one per core. Measured on 2 cores, 1,000 runs x 5
+    tags x 1,000 steps (bench_tensorboard.py), a first read in one process vs two: 4.50-4.59 s
+    vs 2.74-3.04 s at load 1.5; 5.5-6.0 s vs 5.7-7.0 s (read_runs alone) at load 6, with two
+    reports building beside it. The gain outweighs the loss."""
     return max(1, min(WORKERS, os.cpu_count() or 1))
 
 
