@@ -442,12 +442,12 @@ class Value:
 def decode_full(payload: bytes, order: int) -> list[Value] | None:
     """Every summary value of one Event record parsed by protobuf; None when the record is not
     an Event."""
+    from google.protobuf.message import DecodeError
+
     event_pb2, summary_pb2, _, tensor_util = _protos()
     try:
         event = event_pb2.Event.FromString(payload)
-    # protobuf's DecodeError, the one error FromString raises: importing it from google.protobuf
-    # would look like an import of google-auth, which shares the google namespace (test_packaging)
-    except Exception:
+    except DecodeError:
         return None
     wall = event.wall_time or np.nan  # 0.0: not written
     values = []
