@@ -19,7 +19,7 @@ sample-by-sample timing runs need only `epoch_times`. The metric names are the s
 can be renamed with *names* (our name -> the file's name).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,14 @@ DEFAULT_NAMES = {
 GATED_REQUIRED = ("train_loss", "val_accuracy", "activation_rate", "energy_savings", "epoch_time")
 FRACTIONS = ("activation_rate", "energy_savings")
 KINDS = ("gated", "baseline", "sample_by_sample")
+CONFIG_FIELDS = (
+    "target_activation_rate",
+    "activation_threshold",
+    "energy_pressure",
+    "lr",
+    "epochs",
+    "samples_per_epoch",
+)
 
 
 @dataclass
@@ -48,19 +56,19 @@ class Run:
     kind: str
     config: dict
     epochs: pd.DataFrame  # epoch (1-based) + one column per metric present
-    path: Path
+    path: Path | str  # the file; for a tracker run "<store> (run '<name>')"
 
     @property
     def target(self) -> float | None:
         return self.config.get("target_activation_rate")
 
 
-def _check_domains(columns: dict, names: dict, path: Path) -> None:
+def _check_domains(columns: dict, names: dict, path: Path | str, section: str) -> None:
     """Values outside their domain: accuracy in % (0-100, and not fractions), loss and thresholds
     not negative, epoch times positive."""
 
     def field(ours):
-        return f"'metrics.{names[ours]}'"
+        return f"'{section}.{names[ours]}'"
 
     if "val_accuracy" in columns:
         acc = np.asarray(columns["val_accuracy"], dtype=float)
@@ -90,8 +98,25 @@ def _check_domains(columns: dict, names: dict, path: Path) -> None:
 
 def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None = None) -> Run:
     """Load and validate one metrics file; *kind* (if given) must match the file's `kind`."""
-    names = {**DEFAULT_NAMES, **(names or {})}
     doc = fields.mapping(inputs.read_json(path), path)
+    return run_from_doc(doc, Path(path), names, kind, default_name=Path(path).stem)
+
+
+def run_from_doc(
+    doc: dict,
+    path: Path | str,
+    names: dict[str, str] | None = None,
+    kind: str | None = None,
+    default_name: str = "",
+    section: str = "metrics",
+    epochs: np.ndarray | None = None,
+) -> Run:
+    """Validate one run's document (a metrics file's content, or a tracker run rebuilt in that
+    shape) into a Run; errors start with *path* (the file, or the store and the run) and name
+    the field (*section*.<name> for a per-epoch series). *kind* (if given) must match the
+    document's. *epochs*: the epoch numbers of the per-epoch values, array(epochs) of int
+    (default 1, 2, ...; the caller keeps its length equal to the lists')."""
+    names = {**DEFAULT_NAMES, **(names or {})}
     file_kind = fields.text(doc, "kind", path, default="gated") or "gated"
     if file_kind not in KINDS:
         raise InputError(f"{path}: field 'kind' must be one of {KINDS}, got {file_kind!r}")
@@ -102,23 +127,16 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
     config = doc.get("config", {})
     if not isinstance(config, dict):
         raise InputError(f"{path}: field 'config' must be an object")
-    metrics = doc.get("metrics")
+    metrics = doc.get(section)
     if not isinstance(metrics, dict):
-        raise InputError(f"{path}: field 'metrics' must be an object of per-epoch lists")
+        raise InputError(f"{path}: field '{section}' must be an object of per-epoch lists")
     required = GATED_REQUIRED if file_kind == "gated" else ("epoch_time",)
     columns = fields.per_epoch_vectors(
-        metrics, names, path, required=required, fractions=FRACTIONS, where="metrics"
+        metrics, names, path, required=required, fractions=FRACTIONS, where=section
     )
-    _check_domains(columns, names, path)
+    _check_domains(columns, names, path, section)
     cfg = {}
-    for key in (
-        "target_activation_rate",
-        "activation_threshold",
-        "energy_pressure",
-        "lr",
-        "epochs",
-        "samples_per_epoch",
-    ):
+    for key in CONFIG_FIELDS:
         v = fields.number(
             config, key, path, required=key == "target_activation_rate" and file_kind == "gated"
         )
@@ -129,9 +147,10 @@ def load_run(path: Path, names: dict[str, str] | None = None, kind: str | None =
             f"{path}: field 'config.target_activation_rate' must be a fraction in (0, 1]"
         )
     df = pd.DataFrame(columns)
-    df.insert(0, "epoch", np.arange(1, len(df) + 1))
-    name = fields.text(doc, "run", path, default=Path(path).stem) or Path(path).stem
-    return Run(name=name, kind=file_kind, config=cfg, epochs=df, path=Path(path))
+    numbers = np.arange(1, len(df) + 1) if epochs is None else np.asarray(epochs, dtype=np.int64)
+    df.insert(0, "epoch", numbers)
+    name = fields.text(doc, "run", path, default=default_name) or default_name
+    return Run(name=name, kind=file_kind, config=cfg, epochs=df, path=path)
 
 
 def check_names(runs: list[Run]) -> None:
@@ -144,3 +163,39 @@ def check_names(runs: list[Run]) -> None:
                 "each run its own name"
             )
         seen[r.name] = r
+
+
+@dataclass
+class Runs:
+    """The runs of one report: the gated run, the optional timing runs, and the warnings met while
+    reading them (to show in the report)."""
+
+    gated: Run
+    baseline: Run | None = None
+    sample_by_sample: Run | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def all(self) -> list[Run]:
+        """The runs given, gated first."""
+        return [r for r in (self.gated, self.baseline, self.sample_by_sample) if r is not None]
+
+
+def load_files(
+    run_file: Path,
+    baseline_file: Path | None = None,
+    sample_by_sample_file: Path | None = None,
+    names: dict[str, str] | None = None,
+) -> Runs:
+    """The gated run and the optional timing runs from their metrics files, each file's `kind`
+    checked against its role and the names checked distinct."""
+    runs = Runs(
+        load_run(run_file, names, kind="gated"),
+        load_run(baseline_file, names, kind="baseline") if baseline_file else None,
+        (
+            load_run(sample_by_sample_file, names, kind="sample_by_sample")
+            if sample_by_sample_file
+            else None
+        ),
+    )
+    check_names(runs.all())
+    return runs
