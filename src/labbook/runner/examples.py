@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from labbook import paths
+from labbook.runner.tracker_examples import credit_assignment as credit_assignment_trackers
 from labbook.runner.tracker_examples import sparse_training as sparse_training_trackers
 
 SIMULATED = (
@@ -724,6 +725,7 @@ GENERATORS = {
     "sparse_training": sparse_training,
     "sparse_training_trackers": sparse_training_trackers.generate,
     "credit_assignment": credit_assignment,
+    "credit_assignment_trackers": credit_assignment_trackers.generate,
     "nonlinearity_reduction": nonlinearity_reduction,
     "moe_aim": moe_aim,
 }

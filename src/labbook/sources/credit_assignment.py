@@ -20,16 +20,22 @@ A seed file holds one top-level key, the seed (as a string), mapping method -> r
 What is wrong with a file is an InputError naming the file and the field. What is merely absent
 (a method missing from one seed, a diagnostic not recorded, logs of different lengths across
 seeds) is kept out and listed in ``Results.notes`` for the report to show.
+
+The same Results come from a tracker's runs (sources.credit_assignment_trackers.from_tracker):
+both readers check each (seed, method) into a `SeedResult` and leave the rest to `collect`, so
+what is absent gives the same notes whichever way the numbers came. `load_any` picks the reader
+from the notebook's parameters.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from labbook import inputs
+from labbook import inputs, paths
 from labbook.inputs import InputError
 from labbook.sources import METRICS_COLUMNS, fields, validate_metrics_table
 
@@ -47,8 +53,13 @@ class Results:
         pd.DataFrame
     )  # seed, method, diagnostic (bp_cosine | perturbation_rho | nudging), eta, layer, value
     drift: pd.DataFrame  # seed, method, block, value
-    files: dict[str, Path]
+    files: dict[str, Path]  # seed -> results JSON (empty when read from a tracker)
     notes: list[str] = field(default_factory=list)
+    # field (LOG_METRICS, diagnostics, "drift") -> what it was read from: the JSON field name, or
+    # the tracker's key template; "drift": the block pattern of the drift keys
+    keys: dict[str, str] = field(default_factory=dict)
+    runs: dict[str, list[str]] = field(default_factory=dict)  # seed -> tracker run names
+    store: str = ""  # the tracker store read ("" for JSON files)
 
     def metrics_table(self, dataset: str | None = None) -> pd.DataFrame:
         """The shared long metrics table: accuracy (train/test) and state-prediction error per
@@ -108,47 +119,48 @@ def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _layer_rows(result: dict, seed: str, method: str, path: Path, missing: dict) -> list[tuple]:
+def _layer_rows(result: dict, seed: str, method: str, path: Path) -> tuple[list[tuple], list]:
+    """The per-layer rows (diagnostic, eta, layer, value) of one result and the diagnostics it does
+    not record (None: no diagnostics at all)."""
     if result.get("diagnostics") is None:
-        missing.setdefault((method, None), []).append(seed)
-        return []
+        return [], [None]
     diag = result["diagnostics"]
     where = f"{seed}.{method}.diagnostics"
     if not isinstance(diag, dict):
         raise InputError(f"{path}: field '{where}' must be an object")
-    rows = []
+    rows, missing = [], []
     for name in LAYER_DIAGNOSTICS:
         values = fields.vector(diag, name, path, required=False, where=f"{where}.{name}")
         if values is None:
-            missing.setdefault((method, name), []).append(seed)
+            missing.append(name)
             continue
         fields.check_range(
             values, path, f"'{where}.{name}'", -1, 1, "a cosine or correlation in [-1, 1]"
         )
-        rows += [(seed, method, name, None, layer, v) for layer, v in enumerate(values)]
+        rows += [(name, None, layer, v) for layer, v in enumerate(values)]
     nudging = diag.get("nudging")
     if nudging is None:
-        missing.setdefault((method, "nudging"), []).append(seed)
+        missing.append("nudging")
     elif not isinstance(nudging, dict):
         raise InputError(f"{path}: field '{where}.nudging' must be an object eta -> per-layer list")
     else:
         for eta in nudging:
             values = fields.vector(nudging, eta, path)
-            rows += [
-                (seed, method, "nudging", str(eta), layer, v) for layer, v in enumerate(values)
-            ]
-    return rows
+            rows += [("nudging", str(eta), layer, v) for layer, v in enumerate(values)]
+    return rows, missing
 
 
 def _drift_rows(
-    result: dict, seed: str, method: str, path: Path, regex: re.Pattern, unmatched: set
-) -> list[tuple]:
+    result: dict, seed: str, method: str, path: Path, regex: re.Pattern
+) -> tuple[list[tuple], set]:
+    """The (block, value) rows of one result's drift keys matching *regex*, and the keys that do
+    not match."""
     drift = result.get("drift", {})
     if not isinstance(drift, dict):
         raise InputError(
             f"{path}: field '{seed}.{method}.drift' must be an object parameter -> value"
         )
-    rows = []
+    rows, unmatched = [], set()
     for key in drift:
         match = regex.match(key)
         if match is None:
@@ -162,48 +174,63 @@ def _drift_rows(
             0,
             what="a relative drift, not negative",
         )
-        rows.append((seed, method, int(match.group(1)), value))
-    return rows
+        rows.append((int(match.group(1)), value))
+    return rows, unmatched
 
 
-def load(
-    seed_files: dict, methods: list[str] | None = None, drift_pattern: str = "blocks.{i}.w1.weight"
-) -> Results:
-    """Read one results file per seed. seed_files: {seed: path}; methods: the ones to analyse in
-    this order (None or empty: every method of the first seed file, in file order)."""
-    if not seed_files:
-        raise InputError("no seed files given (parameter seed_files is empty)")
-    regex = block_regex(drift_pattern)
-    files = {str(s): Path(p) for s, p in seed_files.items()}
-    entries = {
-        seed: _seed_entry(inputs.read_json(path), seed, path) for seed, path in files.items()
-    }
-    wanted = list(methods) if methods else list(next(iter(entries.values())))
+@dataclass
+class SeedResult:
+    """One method's results in one seed, read and checked (by either reader).
+
+    log: LOG_METRICS name -> array(epochs), in LOG_METRICS order, equal lengths;
+    layers: rows (diagnostic, eta, layer, value), eta None but for nudging;
+    drift: rows (block, value); missing: the diagnostics not recorded, in DIAGNOSTICS order
+    (None alone: no diagnostics at all); unmatched: drift keys that do not match the pattern."""
+
+    log: dict[str, np.ndarray]
+    layers: list[tuple] = field(default_factory=list)
+    drift: list[tuple] = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    unmatched: set = field(default_factory=set)
+
+
+def collect(
+    seeds: list[str],
+    wanted: list[str],
+    have: Callable[[str], list[str]],
+    read: Callable[[str, str], SeedResult],
+    absent: Callable[[str, list[str]], str],
+    drift_pattern: str,
+) -> tuple[list[str], pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Every method of *wanted* over the seeds that have it, into the Results tables.
+
+    have(method): the seeds holding *method* (in *seeds* order; the caller raises when none does);
+    read(seed, method): that result, checked; absent(method, seeds): where the seeds lacking it
+    were looked for (for the note). Returns methods present, curves, diagnostics, drift, notes.
+    """
     notes, curves, layer_rows, drift_rows = [], [], [], []
     missing_diag: dict = {}
     unmatched: set = set()
     present = []
     for method in wanted:
-        have = [s for s in files if method in entries[s]]
-        if not have:
-            raise InputError(
-                f"method {method!r} is in none of the seed files "
-                f"({', '.join(str(p) for p in files.values())})"
-            )
-        absent = [s for s in files if s not in have]
-        if absent:
+        holding = have(method)
+        lacking = [s for s in seeds if s not in holding]
+        if lacking:
             notes.append(
-                f"Method {method!r} is missing from seed(s) {', '.join(absent)} "
-                f"({', '.join(str(files[s]) for s in absent)}): its curves and statistics use "
-                f"{len(have)} seed(s)."
+                f"Method {method!r} is missing from seed(s) {', '.join(lacking)} "
+                f"({absent(method, lacking)}): its curves and statistics use "
+                f"{len(holding)} seed(s)."
             )
         present.append(method)
         logs = {}
-        for seed in have:
-            result = fields.mapping(entries[seed][method], files[seed])
-            logs[seed] = _log(result, f"{seed}.{method}", files[seed])
-            layer_rows += _layer_rows(result, seed, method, files[seed], missing_diag)
-            drift_rows += _drift_rows(result, seed, method, files[seed], regex, unmatched)
+        for seed in holding:
+            result = read(seed, method)
+            logs[seed] = result.log
+            layer_rows += [(seed, method, *row) for row in result.layers]
+            drift_rows += [(seed, method, *row) for row in result.drift]
+            for name in result.missing:
+                missing_diag.setdefault((method, name), []).append(seed)
+            unmatched |= result.unmatched
         lengths = {s: len(next(iter(log.values()))) for s, log in logs.items()}
         common = min(lengths.values())
         if len(set(lengths.values())) > 1:
@@ -225,16 +252,16 @@ def load(
                         }
                     )
                 )
-    for (method, name), seeds in missing_diag.items():
+    for (method, name), missing_seeds in missing_diag.items():
         if name is None:
             notes.append(
-                f"Method {method!r} records no diagnostics in seed(s) {', '.join(seeds)}: left out "
-                "of the per-layer panels."
+                f"Method {method!r} records no diagnostics in seed(s) "
+                f"{', '.join(missing_seeds)}: left out of the per-layer panels."
             )
         else:
             notes.append(
                 f"Diagnostic {name!r} is not recorded for method {method!r} in seed(s) "
-                f"{', '.join(seeds)}: left out of that panel."
+                f"{', '.join(missing_seeds)}: left out of that panel."
             )
     if unmatched:
         shown = sorted(unmatched)
@@ -242,14 +269,102 @@ def load(
             f"{len(shown)} drift key(s) do not match the block pattern {drift_pattern!r} and are "
             f"not plotted (e.g. {', '.join(repr(k) for k in shown[:3])})."
         )
+    return (
+        present,
+        pd.concat(curves, ignore_index=True),
+        pd.DataFrame(layer_rows, columns=["seed", "method", "diagnostic", "eta", "layer", "value"]),
+        pd.DataFrame(drift_rows, columns=["seed", "method", "block", "value"]),
+        notes,
+    )
+
+
+def load(
+    seed_files: dict, methods: list[str] | None = None, drift_pattern: str = "blocks.{i}.w1.weight"
+) -> Results:
+    """Read one results file per seed. seed_files: {seed: path}; methods: the ones to analyse in
+    this order (None or empty: every method of the first seed file, in file order)."""
+    if not seed_files:
+        raise InputError("no seed files given (parameter seed_files is empty)")
+    regex = block_regex(drift_pattern)
+    files = {str(s): Path(p) for s, p in seed_files.items()}
+    entries = {
+        seed: _seed_entry(inputs.read_json(path), seed, path) for seed, path in files.items()
+    }
+    wanted = list(methods) if methods else list(next(iter(entries.values())))
+
+    def have(method: str) -> list[str]:
+        holding = [s for s in files if method in entries[s]]
+        if not holding:
+            raise InputError(
+                f"method {method!r} is in none of the seed files "
+                f"({', '.join(str(p) for p in files.values())})"
+            )
+        return holding
+
+    def read(seed: str, method: str) -> SeedResult:
+        path = files[seed]
+        result = fields.mapping(entries[seed][method], path)
+        log = _log(result, f"{seed}.{method}", path)
+        layers, missing = _layer_rows(result, seed, method, path)
+        drift, unmatched = _drift_rows(result, seed, method, path, regex)
+        return SeedResult(log, layers, drift, missing, unmatched)
+
+    def absent(method: str, lacking: list[str]) -> str:
+        return ", ".join(str(files[s]) for s in lacking)
+
+    present, curves, diagnostics, drift, notes = collect(
+        list(files), wanted, have, read, absent, drift_pattern
+    )
+    keys = {name: name for name in (*LOG_METRICS, *LAYER_DIAGNOSTICS, "nudging")}
     return Results(
         seeds=list(files),
         methods=present,
-        curves=pd.concat(curves, ignore_index=True),
-        diagnostics=pd.DataFrame(
-            layer_rows, columns=["seed", "method", "diagnostic", "eta", "layer", "value"]
-        ),
-        drift=pd.DataFrame(drift_rows, columns=["seed", "method", "block", "value"]),
+        curves=curves,
+        diagnostics=diagnostics,
+        drift=drift,
         files=files,
         notes=notes,
+        keys={**keys, "drift": drift_pattern},
     )
+
+
+# The simulated CIFAR-10 example (`make examples`): what the notebook reads when its parameters
+# name neither seed files nor a tracker.
+EXAMPLE_SEED_FILES = {
+    s: f"examples/generated/credit_assignment/cifar10/seed{s}/results_cifar10.json"
+    for s in ("42", "123", "456")
+}
+
+
+def load_any(
+    source: str | None,
+    seed_files: dict | None,
+    methods: list[str] | None = None,
+    drift_pattern: str = "blocks.{i}.w1.weight",
+    **mapping,
+) -> Results:
+    """Results from the notebook's inputs: the tracker store *source* (read with
+    trackers.read, mapped by *mapping*: the keyword parameters of
+    credit_assignment_trackers.from_tracker), or the JSON files *seed_files* ({seed: path,
+    relative to the repo root}; None: EXAMPLE_SEED_FILES). InputError naming both parameters
+    when both are given."""
+    if source is not None and seed_files is not None:
+        raise InputError(
+            f"parameters `source` ({source!r}) and `seed_files` are both set: read either a "
+            "tracker store (source) or the results JSON files (seed_files); remove one of them"
+        )
+    if source is None:
+        files = EXAMPLE_SEED_FILES if seed_files is None else seed_files
+        return load({s: paths.resolve_input(p) for s, p in files.items()}, methods, drift_pattern)
+    # imported here: the tracker reader builds on this module's SeedResult and collect
+    from labbook.sources import credit_assignment_trackers, trackers
+
+    return credit_assignment_trackers.from_tracker(trackers.read(source), methods, **mapping)
+
+
+def seed_origins(results: Results) -> tuple[str, list[str]]:
+    """Where each seed of *results* was read from, for the table of seeds read: ("file", the
+    results JSON relative to the repo root) or ("runs", the tracker run names), in seed order."""
+    if results.files:
+        return "file", [paths.relative(results.files[s]) for s in results.seeds]
+    return "runs", [", ".join(results.runs.get(s, [])) for s in results.seeds]

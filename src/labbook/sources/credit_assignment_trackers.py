@@ -1,0 +1,354 @@
+"""Credit-assignment results from an experiment tracker's runs (TensorBoard, MLflow, Aim): the same
+`Results` the JSON files give, mapped by the notebook's parameters (defaults: the seed's names).
+
+One run is one method trained from one seed:
+
+    method, seed      run attributes `method`, `seed` (method_from, seed_from: any spec of
+                      trackers.mapping.attribute: kind:key, a bare name, name, name:<regex>)
+    train_acc         scalar `train_acc` (train_acc_key), one value per epoch, a fraction
+    test_acc          scalar `test_acc` (test_acc_key), one value per epoch, a fraction
+    state_pred_error  scalar `state_pred_error` (state_error_key), per epoch; optional
+    bp_cosine         `diag/{layer}/bp_cosine` (cosine_key), one key per layer; optional
+    perturbation_rho  `diag/{layer}/perturbation_rho` (rho_key); optional
+    nudging           `diag/{layer}/nudging/{eta}` (nudging_key), per layer and step size; optional
+    drift             `drift/blocks.{block}.w1.weight` (drift_key), per block; optional
+
+Per-epoch series: the k-th value in step order is epoch k (logging epoch e at step e numbers the
+epochs as the JSON lists do); a run logs its per-epoch keys at the same steps. Per-layer
+diagnostics are read at `diagnostics_step` (None: each key's last step); drift, the distance from
+the initial weights, at each key's last step. {layer} and {block} are whole numbers.
+
+What the JSON reader rejects is rejected here, by the same field checks, naming the run and the
+key; what it leaves out with a note is left out with the same note. Besides: runs lacking the
+method or seed attribute are left out with a note (an error when no run has both); runs that did
+not finish are kept with a note; two runs of one method and seed are an error naming both.
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from labbook import paths
+from labbook.inputs import InputError
+from labbook.sources import fields
+from labbook.sources.credit_assignment import (
+    FRACTIONS,
+    LAYER_DIAGNOSTICS,
+    LOG_METRICS,
+    Results,
+    SeedResult,
+    collect,
+)
+from labbook.sources.trackers import TrackerData, mapping
+
+# field -> (notebook parameter naming its key, the placeholders its key template must have)
+KEY_PARAMETERS = {
+    "train_acc": ("train_acc_key", ()),
+    "test_acc": ("test_acc_key", ()),
+    "state_pred_error": ("state_error_key", ()),
+    "bp_cosine": ("cosine_key", ("layer",)),
+    "perturbation_rho": ("rho_key", ("layer",)),
+    "nudging": ("nudging_key", ("layer", "eta")),
+    "drift": ("drift_key", ("block",)),
+}
+UNFINISHED = ("running", "failed", "killed")  # statuses noted ("unknown": the tracker keeps none)
+
+
+def seed_text(value) -> str | None:
+    """A seed attribute as the seed's name: 42, 42.0 and "42.0" (TensorBoard keeps numbers as
+    floats, MLflow as strings) are all "42"; other values as written; None stays None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    text = str(value)
+    return text.split(".")[0] if re.fullmatch(r"-?\d+\.0+", text) else text
+
+
+def _seed_order(seeds) -> list[str]:
+    """Seeds in numeric order when every one is a whole number, else in text order."""
+    seeds = sorted(set(seeds))
+    if all(re.fullmatch(r"-?\d+", s) for s in seeds):
+        return sorted(seeds, key=int)
+    return seeds
+
+
+def check_templates(keys: dict[str, str]) -> None:
+    """Each field's key template has exactly the placeholders KEY_PARAMETERS asks for; else an
+    InputError naming the parameter."""
+    for name, template in keys.items():
+        parameter, wanted = KEY_PARAMETERS[name]
+        found = re.findall(r"\{(\w+)\}", template)
+        if sorted(found) != sorted(wanted):
+            need = " and ".join(f"{{{w}}}" for w in wanted) or "no placeholder"
+            raise InputError(
+                f"parameter {parameter} = {template!r}: the key of {name!r} needs {need} "
+                f"(it has {', '.join(f'{{{f}}}' for f in found) or 'none'})"
+            )
+
+
+def _whole(frame: pd.DataFrame, column: str, template: str, parameter: str, where: str) -> None:
+    """Replace *column* ({layer} or {block} values, str) by ints; InputError naming the run's
+    key when one is not a whole number."""
+    bad = ~frame[column].str.fullmatch(r"\d+")
+    if bad.any():
+        value = frame.loc[bad, column].iloc[0]
+        raise InputError(
+            f"{where}: key `{template.replace('{' + column + '}', value)}` gives {{{column}}} = "
+            f"{value!r}, not a whole number ({parameter} = {template!r})"
+        )
+    frame[column] = frame[column].astype(int)
+
+
+def _at_step(rows: pd.DataFrame, by: list[str], step: int | None) -> pd.DataFrame:
+    """One row per *by* group: the one at *step*, or each group's last step (step None)."""
+    if step is not None:
+        return rows[rows["step"] == step]
+    return rows.sort_values("step", kind="stable").groupby(by, sort=False).tail(1)
+
+
+def _check_each(rows: pd.DataFrame, where: str, key, low: float, high: float, what: str) -> None:
+    """Every value of *rows* (one per key) in [low, high], by fields.check_range on the first
+    one outside: the error names the key (key(row)) and its step."""
+    outside = rows[(rows["value"] < low) | (rows["value"] > high)]
+    if not outside.empty:
+        row = outside.iloc[0]
+        label = f"`{key(row)}` at step {int(row['step'])}"
+        fields.check_range(float(row["value"]), where, label, low, high, what)
+
+
+class _Reader:
+    """The checked SeedResult of each (seed, method) from one store's series."""
+
+    def __init__(self, data: TrackerData, keys: dict[str, str], step: int | None, where: str):
+        self.keys, self.step, self.where = keys, step, where
+        self.names = dict(zip(data.runs["run"].astype(str), data.runs["name"].astype(str)))
+        self.series = {}
+        for name, template in keys.items():
+            parameter = KEY_PARAMETERS[name][0]
+            rows = mapping.series(
+                data.scalars, template, parameter, where, required=name in FRACTIONS
+            )
+            rows["run"] = rows["run"].astype(str)
+            for column in ("layer", "block"):
+                if column in rows and not rows.empty:
+                    _whole(rows, column, template, parameter, where)
+            self.series[name] = dict(tuple(rows.groupby("run", sort=False)))
+        scalars = data.scalars
+        self.run_keys = {
+            str(r): set(map(str, k))
+            for r, k in scalars.groupby("run", observed=True)["key"].unique().items()
+        }
+        self.off_step: dict[str, list[str]] = {}  # diagnostic -> runs without diagnostics_step
+
+    def read(self, run: str) -> SeedResult:
+        where = f"{self.where}: run `{self.names[run]}`"
+        layers, missing = self._layers(run, where)
+        drift, unmatched = self._drift(run, where)
+        return SeedResult(self._log(run, where), layers, drift, missing, unmatched)
+
+    def _log(self, run: str, where: str) -> dict[str, np.ndarray]:
+        out, steps = {}, {}
+        for name in LOG_METRICS:
+            rows = self.series[name].get(run)
+            template = self.keys[name]
+            if rows is None:
+                if name in FRACTIONS:
+                    raise InputError(
+                        f"{where}: required key `{template}` is not logged "
+                        f"(set by {KEY_PARAMETERS[name][0]})"
+                    )
+                continue
+            rows = rows.sort_values("step", kind="stable")
+            values, at = rows["value"].to_numpy(), rows["step"].to_numpy()
+            label = f"`{template}` (steps {at[0]}–{at[-1]})"
+            if name in FRACTIONS:
+                fields.check_fractions(values, where, label)
+            else:
+                fields.check_range(values, where, label, 0, what="an error, not negative")
+            out[name], steps[name] = values, at
+        first = next(iter(steps.values()))
+        odd = [n for n, at in steps.items() if not np.array_equal(at, first)]
+        if odd:
+            told = "; ".join(
+                f"`{self.keys[n]}`: {len(a)} steps {a[0]}–{a[-1]}" for n, a in steps.items()
+            )
+            raise InputError(
+                f"{where}: the per-epoch keys are logged at different steps ({told}); each needs "
+                "one value per epoch, at the same steps"
+            )
+        return out
+
+    def _layers(self, run: str, where: str) -> tuple[list[tuple], list]:
+        rows_out, missing, logged = [], [], False
+        for name in (*LAYER_DIAGNOSTICS, "nudging"):
+            rows = self.series[name].get(run)
+            if rows is None:
+                missing.append(name)
+                continue
+            logged = True
+            by = ["layer", "eta"] if name == "nudging" else ["layer"]
+            picked = _at_step(rows, by, self.step)
+            if picked.empty:
+                self.off_step.setdefault(name, []).append(run)
+                missing.append(name)
+                continue
+            template = self.keys[name]
+            if name != "nudging":
+                _check_each(
+                    picked,
+                    where,
+                    lambda r, t=template: t.replace("{layer}", str(r["layer"])),
+                    -1,
+                    1,
+                    "a cosine or correlation in [-1, 1]",
+                )
+            picked = picked.sort_values(by[::-1], kind="stable")
+            etas = picked["eta"] if name == "nudging" else [None] * len(picked)
+            rows_out += [
+                (name, eta, int(layer), float(v))
+                for eta, layer, v in zip(etas, picked["layer"], picked["value"])
+            ]
+        return rows_out, (missing if logged else [None])
+
+    def _drift(self, run: str, where: str) -> tuple[list[tuple], set]:
+        template = self.keys["drift"]
+        head = template.split("{")[0]
+        prefix = head[: head.rfind("/") + 1] or head
+        rows = self.series["drift"].get(run)
+        matched = set()
+        out = []
+        if rows is not None:
+            picked = _at_step(rows, ["block"], None).sort_values("block", kind="stable")
+            _check_each(
+                picked,
+                where,
+                lambda r: template.replace("{block}", str(r["block"])),
+                0,
+                np.inf,
+                "a relative drift, not negative",
+            )
+            out = [(int(b), float(v)) for b, v in zip(picked["block"], picked["value"])]
+            matched = {template.replace("{block}", str(b)) for b in picked["block"]}
+        under = {k for k in self.run_keys.get(run, ()) if k.startswith(prefix)}
+        return out, under - matched
+
+
+def from_tracker(
+    data: TrackerData,
+    methods: list[str] | None = None,
+    method_from: str = "method",
+    seed_from: str = "seed",
+    train_acc_key: str = "train_acc",
+    test_acc_key: str = "test_acc",
+    state_error_key: str = "state_pred_error",
+    cosine_key: str = "diag/{layer}/bp_cosine",
+    rho_key: str = "diag/{layer}/perturbation_rho",
+    nudging_key: str = "diag/{layer}/nudging/{eta}",
+    drift_key: str = "drift/blocks.{block}.w1.weight",
+    diagnostics_step: int | None = None,
+) -> Results:
+    """The Results of the runs in *data* (see the module docstring for the mapping).
+
+    methods: the ones to analyse, in this order (None or empty: every method the runs have, in
+    text order). The notes start with the reader's warnings about the store."""
+    keys = {
+        "train_acc": train_acc_key,
+        "test_acc": test_acc_key,
+        "state_pred_error": state_error_key,
+        "bp_cosine": cosine_key,
+        "perturbation_rho": rho_key,
+        "nudging": nudging_key,
+        "drift": drift_key,
+    }
+    check_templates(keys)
+    where = f"{data.tracker}:{paths.relative(data.location)}"
+    notes = list(data.warnings)
+    runs = data.runs.assign(run=data.runs["run"].astype(str))
+    if runs.empty:
+        raise InputError(f"{where}: the store holds no runs")
+    method = mapping.attribute(runs, method_from, "method_from", where).map(
+        lambda v: None if v is None else str(v)
+    )
+    seed = mapping.attribute(runs, seed_from, "seed_from", where).map(seed_text)
+    names = dict(zip(runs["run"], runs["name"].astype(str)))
+    lacking = [r for r in runs["run"] if method[r] is None or seed[r] is None]
+    if len(lacking) == len(runs):
+        raise InputError(
+            f"{where}: no run has both a method (method_from = {method_from!r}) and a seed "
+            f"(seed_from = {seed_from!r})"
+        )
+    if lacking:
+        notes.append(
+            f"{len(lacking)} run(s) lack the method ({method_from!r}) or the seed "
+            f"({seed_from!r}) and are left out: {_names(lacking, names)}."
+        )
+    kept = runs[~runs["run"].isin(lacking)]
+    found = sorted(set(method[kept["run"]]))
+    wanted = list(methods) if methods else found
+    kept = kept[kept["run"].map(method).isin(wanted)]
+    run_of = _run_of(kept, method, seed, names, where)
+    unfinished = kept[kept["status"].isin(UNFINISHED)]
+    if not unfinished.empty:
+        told = ", ".join(f"`{n}` ({s})" for n, s in zip(unfinished["name"], unfinished["status"]))
+        notes.append(f"Run(s) that did not finish, kept with the values they logged: {told}.")
+    seeds = _seed_order(s for _, s in run_of)
+    reader = _Reader(data, keys, diagnostics_step, where)
+
+    def have(m: str) -> list[str]:
+        holding = [s for s in seeds if (m, s) in run_of]
+        if not holding:
+            raise InputError(
+                f"{where}: method {m!r} has no run (methods of the runs, by method_from = "
+                f"{method_from!r}: {', '.join(repr(f) for f in found)})"
+            )
+        return holding
+
+    def absent(m: str, lacking_seeds: list[str]) -> str:
+        return f"no run in {where}"
+
+    present, curves, diagnostics, drift, collected = collect(
+        seeds, wanted, have, lambda s, m: reader.read(run_of[(m, s)]), absent, drift_key
+    )
+    for name, off in reader.off_step.items():
+        collected.append(
+            f"Run(s) {_names(off, names)} do not log `{keys[name]}` at step {diagnostics_step} "
+            f"(diagnostics_step): {name!r} left out for them."
+        )
+    return Results(
+        seeds=seeds,
+        methods=present,
+        curves=curves,
+        diagnostics=diagnostics,
+        drift=drift,
+        files={},
+        notes=notes + collected,
+        keys=keys,
+        runs={s: [names[run_of[(m, s)]] for m in present if (m, s) in run_of] for s in seeds},
+        store=where,
+    )
+
+
+def _names(runs, names: dict[str, str], shown: int = 5) -> str:
+    """'`a`, `b`, … (7 in all)' for run ids *runs*, by name, in name order."""
+    told = sorted(names[r] for r in runs)
+    text = ", ".join(f"`{n}`" for n in told[:shown])
+    return text + (f", … ({len(told)} in all)" if len(told) > shown else "")
+
+
+def _run_of(
+    kept: pd.DataFrame, method: pd.Series, seed: pd.Series, names: dict[str, str], where: str
+) -> dict[tuple[str, str], str]:
+    """(method, seed) -> run id; InputError naming the runs when two share a method and seed."""
+    out: dict[tuple[str, str], str] = {}
+    for run in sorted(kept["run"], key=lambda r: names[r]):
+        pair = (method[run], seed[run])
+        if pair in out:
+            raise InputError(
+                f"{where}: runs `{names[out[pair]]}` and `{names[run]}` are both method "
+                f"{pair[0]!r}, seed {pair[1]!r}: keep one (or map method_from / seed_from so "
+                "they differ)"
+            )
+        out[pair] = run
+    return out
