@@ -24,7 +24,7 @@ What is left out, with a warning naming run and key: deleted runs and the runs o
 experiments (MLflow keeps both until `mlflow gc`; counted), NaN values (MLflow stores them as 0
 with is_nan set) and infinite ones (stored as +-1.8e308), and all but the last value written at a
 step logged twice (SQLite row order; line order in a metric file). Also warned: runs still running
-or scheduled (their scalars may be incomplete), runs sharing a name, a param that some runs lack,
+or scheduled (their scalars may be incomplete), runs sharing a name,
 a metric file line that is not `timestamp value [step]` (e.g. cut short by a writer), a run or
 experiment folder whose meta.yaml cannot be read. A warning names at most SHOWN runs and counts
 the rest. Not read: artifacts, models, datasets and traces (not scalars), and the
@@ -70,7 +70,7 @@ from labbook.sources import trackers
 from labbook.sources.trackers import TrackerData
 
 TRACKER = "mlflow"
-CACHE_VERSION = 1  # bump when what a read returns changes
+CACHE_VERSION = 2  # bump when what a read returns changes
 LOCK_WAIT_S = 10.0  # how long a read waits for a writer's lock before giving up
 CHUNK_ROWS = 200_000  # metric rows read per read transaction
 EXPERIMENT_NAME = "tag:mlflow.experimentName"
@@ -548,7 +548,8 @@ def _runs_table(store: Store, warnings: list[str]) -> pd.DataFrame:
 
 def _run_warnings(table: pd.DataFrame, runs: pd.DataFrame, warnings: list[str]) -> None:
     """Warnings naming the runs still running or scheduled, of a status this reader does not
-    know, sharing a name, or lacking a param other runs have."""
+    know, or sharing a name. (A param some runs lack is None for them: whether that matters is the
+    mapping's to say, for the attributes an analysis uses.)"""
     status = dict(zip(runs["run"], runs["status"]))
     labels = [(_label(r, n), status[r]) for r, n in zip(table["run"], table["name"])]
     unfinished = [f"{label} is {word}" for label, word in labels if word in UNFINISHED]
@@ -565,14 +566,6 @@ def _run_warnings(table: pd.DataFrame, runs: pd.DataFrame, warnings: list[str]) 
             warnings.append(
                 f"{len(group)} runs share the name {name!r} (the name alone does not tell "
                 f"them apart): ids {_some(list(group['run']))}"
-            )
-    for column in [c for c in table.columns if c.startswith("param:")]:
-        lacking = table[table[column].isna()]
-        if len(lacking):
-            shown = _some([_label(r, n) for r, n in zip(lacking["run"], lacking["name"])])
-            warnings.append(
-                f"param {column.removeprefix('param:')!r} is missing from {len(lacking)} of "
-                f"{len(table)} runs ({column} is None for them): {shown}"
             )
 
 
