@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labbook import inputs
+from labbook import inputs, paths
 from labbook.inputs import InputError
 from labbook.sources import METRICS_COLUMNS, fields, validate_metrics_table
 
@@ -37,7 +37,18 @@ class MethodResult:
     block_entropy: np.ndarray | None  # array(blocks)
     gate_means: np.ndarray | None  # array(blocks, experts)
     notes: str
-    path: Path
+    path: Path | str  # the method file; for a tracker store, "<store>, runs of method `key`"
+    runs: list[str] = field(default_factory=list)  # names of the tracker runs read (one a seed)
+
+
+# What each section says when its data are absent (the tracker loader says it in its own terms).
+SKIPPED = {
+    "ablation": "No experts-per-block ablation file was given; section skipped.",
+    "entropy": "No entropy-regularization file was given; section skipped.",
+    "convergence": "No convergence data: the convergence file is absent or not set; section "
+    "skipped.",
+}
+FIELD_NAMES = ("gate_means", "params_m", "gflops")  # fields notes name as the input names them
 
 
 @dataclass
@@ -47,6 +58,10 @@ class ChainOfExpertsResults:
     entropy: pd.DataFrame | None = None  # entropy_coeff, seed, accuracy, avg_entropy
     convergence: pd.DataFrame | None = None  # method, epoch, train_loss, val_acc
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # input left out (tracker stores)
+    skipped: dict[str, str] = field(default_factory=lambda: dict(SKIPPED))
+    field_names: dict[str, str] = field(default_factory=lambda: {f: f for f in FIELD_NAMES})
+    store: str | None = None  # the tracker store read ("mlflow store path"); None: JSON files
 
     def metrics_table(self) -> pd.DataFrame:
         """The shared long metrics table: one row per method x seed x metric (accuracy, params_m,
@@ -216,6 +231,19 @@ def load_convergence(path: Path) -> pd.DataFrame:
     return df[["method", "epoch", "train_loss", "val_acc"]]
 
 
+# The notebook's defaults for the JSON inputs (the seed's example files); tests keep them equal.
+EXAMPLE_INPUTS = {
+    "method_files": {
+        "baseline": "examples/chain_of_experts/baseline.json",
+        "chain_seq": "examples/chain_of_experts/chain_sequential.json",
+        "chain_par": "examples/chain_of_experts/chain_parallel.json",
+    },
+    "ablation_file": "examples/chain_of_experts/ablation_experts.json",
+    "entropy_file": "examples/chain_of_experts/entropy.json",
+    "convergence_file": "examples/chain_of_experts/convergence.csv",
+}
+
+
 def load(
     method_files: dict[str, str | Path],
     ablation_file: str | Path | None = None,
@@ -241,3 +269,19 @@ def load(
         else:
             res.notes.append(f"No convergence curves: {path} does not exist.")
     return res
+
+
+def inputs_table(res: ChainOfExpertsResults) -> tuple[pd.DataFrame, str]:
+    """What was read, for the report's Inputs section: (one row per method: key, method, seeds,
+    and its file or its runs; the caption)."""
+    rows = []
+    for m in res.methods.values():
+        row = {"key": m.key, "method": m.name, "seeds": len(m.accuracy)}
+        if res.store is None:
+            row["file"] = paths.relative(m.path)
+        else:
+            row["runs"] = ", ".join(m.runs)
+        rows.append(row)
+    if res.store is None:
+        return pd.DataFrame(rows), "Result files read."
+    return pd.DataFrame(rows), f"Runs read from the {res.store}."
