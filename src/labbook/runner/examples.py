@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from labbook import paths
+from labbook.runner.tracker_examples import chain_of_experts as chain_of_experts_trackers
 from labbook.runner.tracker_examples import credit_assignment as credit_assignment_trackers
 from labbook.runner.tracker_examples import sparse_training as sparse_training_trackers
 
@@ -722,6 +723,7 @@ def write_aim_runs(
 
 GENERATORS = {
     "chain_of_experts_seeds": chain_of_experts_seeds,
+    "chain_of_experts_trackers": chain_of_experts_trackers.generate,
     "sparse_training": sparse_training,
     "sparse_training_trackers": sparse_training_trackers.generate,
     "credit_assignment": credit_assignment,
