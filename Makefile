@@ -38,7 +38,7 @@ OPTIONS := .cache/labbook/build-options
 $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTIONS) || echo 'SHOW_CODE=$(SHOW_CODE)' > $(OPTIONS))
 EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds chain_of_experts_trackers sparse_training sparse_training_trackers credit_assignment credit_assignment_trackers nonlinearity_reduction moe_aim)
 
-.PHONY: help env figures report reports examples test lint lab new clean distclean benchmark
+.PHONY: help env figures report reports changes examples test lint lab new clean distclean benchmark
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -102,6 +102,10 @@ report: ## build one report: make report R=nb/variant (SHOW_CODE=1, TIMEOUT= as 
 	@[ -n "$(R)" ] || { echo "usage: make report R=<notebook>/<variant>  (make figures ONLY='<glob>' for several)"; exit 2; }
 	@[ -f params/$(R).yaml ] || { echo "no params file params/$(R).yaml; reports: $(ALL_NAMES)"; exit 2; }
 	@$(MAKE) --no-print-directory figures R=$(R)
+
+changes: $(ENV_STAMP) ## what the last rebuild of a report changed, and why: make changes R=nb/variant
+	@[ -n "$(R)" ] || { echo "usage: make changes R=<notebook>/<variant>"; exit 2; }
+	@$(PY) -m labbook.runner.changes $(R)
 
 test: lint ## lint (ruff), then run the test suite (installs what it needs)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ inputs.json; the runner turns it into provenance and the make dependency list (i
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 _READ: dict[str, dict] = {}
@@ -64,6 +65,23 @@ def mark_simulated(digest: str) -> None:
     for entry in _READ.values():
         if entry["sha256"] == digest:
             entry["simulated"] = True
+
+
+def record_runs(
+    digest: str, run_digests: dict[str, str], names: dict[str, str] | None = None
+) -> None:
+    """Give the recorded input(s) with content digest *digest* a "runs" field, {run: digest of
+    that run} (the change report names the runs added, removed or changed). A run is named by
+    *names* ({run id: name}) where its name is unique in the store, else "name (id)"."""
+    names = names or {}
+    counts = Counter(names.get(run, run) for run in run_digests)
+    runs = {}
+    for run, run_digest in run_digests.items():
+        name = names.get(run, run)
+        runs[name if counts[name] == 1 else f"{name} ({run})"] = run_digest
+    for entry in _READ.values():
+        if entry["sha256"] == digest:
+            entry["runs"] = dict(sorted(runs.items()))
 
 
 def recorded() -> list[dict]:

@@ -9,7 +9,7 @@ PDF is typeset from.
 import base64
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -73,6 +73,29 @@ def _restore_exceptions() -> None:
         ip.set_custom_exc((), None)
 
 
+def row_keys(df: pd.DataFrame, name: str, keys: Sequence[str] | None = None) -> list[str] | None:
+    """The columns that identify each row of table *name* (the change report matches the rows of
+    two builds by them). *keys* when given: each a column of *df*, together naming every row once
+    (else ValueError naming the table). Otherwise the shortest run of leading columns whose values
+    are unique per row (["Method"], ["MoE type", "Epoch"]), or None when no run is (rows are then
+    matched by position)."""
+    if keys is not None:
+        keys = [str(k) for k in keys]
+        missing = [k for k in keys if k not in df.columns]
+        if missing:
+            raise ValueError(
+                f"table {name!r}: key column(s) {missing} not among {list(df.columns)}"
+            )
+        if df.duplicated(subset=keys).any():
+            raise ValueError(f"table {name!r}: key columns {keys} name some rows more than once")
+        return keys
+    columns = [str(c) for c in df.columns]
+    for n in range(1, len(columns) + 1):
+        if not df.duplicated(subset=list(df.columns[:n])).any():
+            return columns[:n]
+    return None
+
+
 class Report:
     """Output folder of one report: reports/<notebook>/<variant>/ when built by the runner."""
 
@@ -85,6 +108,7 @@ class Report:
         self.warnings: list[str] = []
         self.figure_problems: list[dict] = []
         self.figure_repairs: list[dict] = []
+        self.table_keys: dict[str, list[str] | None] = {}  # table name -> its row keys
         inputs.clear()
         # Python warnings raised while the report runs become report warnings; finish() puts the
         # previous handler back (nothing process-wide outlives the report)
@@ -149,9 +173,12 @@ class Report:
         show: bool = True,
         digits: Mapping[str, int] | None = None,
         intervals: Mapping[str, tables.Interval] | None = None,
+        keys: Sequence[str] | None = None,
     ) -> None:
         """Save *df* as tables/<name>.csv (full precision) and .tex (if *latex*), and show it
-        formatted for reading (see tables.present) with its caption, unless *show* is False."""
+        formatted for reading (see tables.present) with its caption, unless *show* is False.
+        *keys*: the columns that identify a row (see row_keys; recorded for the change report)."""
+        self.table_keys[name] = row_keys(df, name, keys)
         tables.save(
             df,
             self.tables_dir,
@@ -229,6 +256,7 @@ class Report:
             "figure_problems": self.figure_problems,
             "figure_repairs": self.figure_repairs,
             "example_data": self.uses_example_data(),
+            "tables": {name: {"keys": keys} for name, keys in self.table_keys.items()},
         }
         (self.dir / contract.RECORD_FILE).write_text(
             json.dumps(record, indent=2, sort_keys=True) + "\n"

@@ -188,16 +188,32 @@ def _error_notebook(title: str, message: str):
 # ---------------------------------------------------------------- one report
 
 
-def _make_deps(notebook: str, variant: str, inputs: list[dict]) -> str:
-    """inputs.d: the stamp depends on notebook, params, the code and templates it runs, and every
-    data file read (see labbook.runner.deps)."""
+def _code_files(nb_path: Path) -> list[Path]:
+    """The notebook, the labbook modules its code runs and the report templates (see
+    labbook.runner.deps): the code a report depends on."""
+    from labbook.runner import deps
+
+    return [nb_path, *deps.code_modules(deps.notebook_code(nb_path)), *deps.templates()]
+
+
+def _make_deps(notebook: str, variant: str, inputs: list[dict], code: list[Path]) -> str:
+    """inputs.d: the stamp depends on notebook, params, the code and templates it runs (*code*, as
+    _code_files gives it), and every data file read (the order of deps.report_dependencies)."""
     from labbook.runner import deps
 
     data = [Path(i["path"]) for i in inputs if Path(i["path"]).exists()]
-    files = deps.report_dependencies(
-        paths.notebook_path(notebook), paths.params_path(notebook, variant), data
-    )
+    nb_path, params_path = paths.notebook_path(notebook), paths.params_path(notebook, variant)
+    files = [nb_path, params_path, *code[1:], *data]
     return deps.make_rule(paths.report_dir(notebook, variant) / STAMP, files)
+
+
+def _good_build(final: Path) -> dict | None:
+    """The provenance of the good build in *final* (its stamp written, status ok), or None."""
+    prov = final / "provenance.json"
+    if not (final / STAMP).exists() or not prov.exists():
+        return None
+    good = json.loads(prov.read_text())
+    return good if good.get("status") == "ok" else None
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
@@ -337,8 +353,8 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     """Build one report; prints one status line; returns 0 if it succeeded, 1 if not."""
     import nbformat
 
+    from labbook.runner import changes, provenance, render
     from labbook.runner import params as params_mod
-    from labbook.runner import provenance, render
 
     t0 = time.monotonic()
     notebook, variant = _split(name)
@@ -390,15 +406,10 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         record.update(json.loads((tmp / contract.RECORD_FILE).read_text()))
         (tmp / contract.RECORD_FILE).unlink()
 
-    keep_good = status != "ok" and (final / STAMP).exists()
-    previous = None
-    if keep_good:
-        good = json.loads((final / "provenance.json").read_text())
-        previous = (
-            f"This build FAILED; reports/{name}/ still holds the last good build, of "
-            f"{good.get('built_at', '?')}."
-        )
+    good = _good_build(final)  # the provenance of the last good build, or None
+    keep_good = status != "ok" and good is not None
     seconds = time.monotonic() - t0
+    code = _code_files(nb_path) if nb_path.exists() else []
     prov = provenance.stamp(notebook, variant, params, record["inputs"], seconds, status)
     prov.update(
         title=_title(nb, f"{notebook} / {variant}"),
@@ -410,22 +421,38 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         example_data=record["example_data"],
         show_code=show_code,
         built_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        code=changes.file_hashes(code),  # what the change report names as edited
+        tables=record.get("tables", {}),  # each table's row keys
     )
+    banner = EXAMPLE_BANNER if record["example_data"] else None
 
     _normalize(nb)
-    target = final / FAILURE if keep_good else final
-    text = nbformat.writes(nb).replace(str(tmp), str(target))
-    executed.write_text(text)
-    nb = nbformat.reads(text, as_version=4)
-    ctx = render.context(prov, EXAMPLE_BANNER if record["example_data"] else None, previous)
-    (tmp / "report.html").write_text(render.html(nb, ctx, show_code))
-    if status == "ok":
+    raw = nbformat.writes(nb)
+    changed = None
+    if status == "ok":  # only good builds are compared, with the good build they replace
+        changed = changes.record(final, tmp, prov, good)
+        ctx = render.context(prov, banner, None, changed, tmp)
         try:
-            render.pdf(nb, ctx, tmp, tmp / "report.pdf")
+            done = nbformat.reads(raw.replace(str(tmp), str(final)), as_version=4)
+            render.pdf(done, ctx, tmp, tmp / "report.pdf")
         except Exception as exc:  # a typesetting failure fails the report, with its reason
             status, failing = "FAILED", f"report.pdf: {type(exc).__name__}: {str(exc)[:300]}"
             failure = Failure("pdf", f"{type(exc).__name__}: {exc}")
             prov.update(status=status, failing_cell=failing, failure=_failure_record(failure, None))
+            changes.discard(tmp)
+            changed, keep_good = None, good is not None
+    previous = None
+    if keep_good:
+        previous = (
+            f"This build FAILED; reports/{name}/ still holds the last good build, of "
+            f"{good.get('built_at', '?')}."
+        )
+    target = final / FAILURE if keep_good else final
+    text = raw.replace(str(tmp), str(target))
+    executed.write_text(text)
+    nb = nbformat.reads(text, as_version=4)
+    ctx = render.context(prov, banner, previous, changed, tmp)
+    (tmp / "report.html").write_text(render.html(nb, ctx, show_code))
     (tmp / "provenance.json").write_text(
         json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n"
     )
@@ -434,10 +461,10 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
             tmp, target
         )  # the good report stays as it was; the failure lands beside it
     else:
-        (tmp / "inputs.d").write_text(_make_deps(notebook, variant, record["inputs"]))
+        (tmp / "inputs.d").write_text(_make_deps(notebook, variant, record["inputs"], code))
         if status == "ok":
             (tmp / STAMP).write_text("")
-        _swap_into_place(tmp, final)
+        _swap_into_place(tmp, final)  # the change report and previous/ move in with it
 
     _progress_line(
         k, n, name, status + (" (kept the last good build)" if keep_good else ""), seconds, failing
@@ -499,10 +526,22 @@ def _provenance(name: str, failure: bool = False) -> dict | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def _changes(name: str, prov: dict | None) -> dict | None:
+    """The change report of the good build *prov* of report *name* (changes.json), or None."""
+    from labbook.runner import changes
+
+    path = paths.report_dir(*_split(name)) / changes.FILE
+    if prov is None or not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    return report if report.get("built_at") == prov.get("built_at") else None
+
+
 def state(name: str, since: float | None = None) -> dict:
     """What a reader should know about one report: status (ok, FAILED, MISSING), whether it shows
-    the last good build after a failure, the failing cell, seconds, when built, and whether it was
-    rebuilt since *since* (epoch seconds) or was already up to date."""
+    the last good build after a failure, the failing cell, seconds, when built, whether it was
+    rebuilt since *since* (epoch seconds) or was already up to date, and the change report of the
+    build it shows (what changed since the good build before it, and why)."""
     prov = _provenance(name)
     failed = _provenance(name, failure=True)
     stamp = paths.report_dir(*_split(name)) / STAMP
@@ -515,6 +554,7 @@ def state(name: str, since: float | None = None) -> dict:
         "built_at": None,
         "rebuilt": None,
         "prov": prov,
+        "changes": None,
     }
     if prov is None:
         return out
@@ -525,6 +565,7 @@ def state(name: str, since: float | None = None) -> dict:
         seconds=current["seconds"],
         built_at=prov.get("built_at"),
         kept_good=failed is not None,
+        changes=_changes(name, prov),
     )
     if since is not None:
         changed = max(
@@ -546,6 +587,8 @@ def state(name: str, since: float | None = None) -> dict:
 def summary(names: list[str] | None = None, since: float | None = None) -> int:
     """Print one line per report (name, status, seconds, rebuilt or up to date, failing cell);
     return 1 if any failed or is missing."""
+    from labbook.runner import changes
+
     names = names or report_names()
     bad = 0
     print(f"{'report':<45} {'status':<8} {'seconds':>8}  this build")
@@ -559,7 +602,10 @@ def summary(names: list[str] | None = None, since: float | None = None) -> int:
         when = "" if st["rebuilt"] is None else ("rebuilt" if st["rebuilt"] else "up to date")
         kept = f" — showing the last good build of {st['built_at']}" if st["kept_good"] else ""
         failing = f"  {st['failing']}" if st["failing"] else ""
-        print(f"{name:<45} {st['status']:<8} {st['seconds']:7.1f}s  {when}{kept}{failing}")
+        changed = ""
+        if st["rebuilt"] and not st["kept_good"] and st["changes"]:
+            changed = f"  — {changes.summary(st['changes'])}"
+        print(f"{name:<45} {st['status']:<8} {st['seconds']:7.1f}s  {when}{changed}{kept}{failing}")
     rebuilt = sum(1 for n in names if state(n, since)["rebuilt"]) if since is not None else None
     print(
         f"{len(names) - bad} ok, {bad} failed or missing"
@@ -594,6 +640,7 @@ def index_html() -> str:
                 "warnings": len(prov.get("warnings", [])),
                 "has_pdf": (folder / "report.pdf").exists(),
                 "thumbs": [p.name for p in sorted((folder / "figures").glob("*.png"))],
+                "changes": _card_changes(st["changes"]),
             }
         )
     env = jinja2.Environment(
@@ -602,6 +649,21 @@ def index_html() -> str:
         keep_trailing_newline=True,
     )
     return env.get_template("gallery.html.j2").render(cards=cards)
+
+
+def _card_changes(report: dict | None) -> dict | None:
+    """The gallery's mark for a report whose last build changed an output: when the build it was
+    compared with was made, what changed, the cause, and the number of verdicts changed."""
+    from labbook.runner import changes
+
+    if not report or not report.get("outputs_changed"):
+        return None
+    return {
+        "since": changes.when(report.get("previous_built_at")),
+        "headline": report["headline"],
+        "cause": report["cause"],
+        "verdicts": report.get("verdicts_changed", 0),
+    }
 
 
 def write_index() -> Path:

@@ -16,14 +16,23 @@ import threading
 from pathlib import Path
 
 from labbook import contract, markup, paths
+from labbook.runner import changes
 
 TEMPLATES = paths.TEMPLATES
 PDF_TIMEOUT = 120.0  # seconds Typst may take to typeset one report.pdf
 PAGE_WIDTH_IN = 8.27 - 2 * 0.7  # A4 with 0.7 in margins: room for a 6.75 in figure
 
 
-def context(prov: dict, banner: str | None, previous: str | None = None) -> dict:
-    """What the template needs beside the notebook: provenance, banner, params as text."""
+def context(
+    prov: dict,
+    banner: str | None,
+    previous: str | None = None,
+    changed: dict | None = None,
+    folder: Path | None = None,
+) -> dict:
+    """What the template needs beside the notebook: provenance, banner, params as text, and the
+    change report *changed* of this build (labbook.runner.changes; None for a failed build): the
+    box it opens with, and each changed figure's previous version, read from *folder*/previous."""
     return {
         "provenance": prov,
         "example_data": bool(banner),
@@ -32,6 +41,8 @@ def context(prov: dict, banner: str | None, previous: str | None = None) -> dict
         "params": [
             (k, json.dumps(v, ensure_ascii=False)) for k, v in sorted(prov["params"].items())
         ],
+        "changes": changes.view(changed) if changed else None,
+        "previous_figures": changes.previous_figures(changed, folder) if changed and folder else {},
     }
 
 
@@ -286,6 +297,40 @@ def _provenance(ctx: dict) -> str:
     return "\n".join(lines)
 
 
+def _changes_box(box: dict) -> str:
+    """The PDF's change box (see changes.view): the verdict changes first, what changed, the cause
+    in one line, then the findings, tables and figures that changed, named in small type."""
+    lines = [f"*{markup.typst(box['title'])}*"]
+    if box["kind"] in ("first", "error"):
+        lines.append(markup.typst(box["headline"]))
+    else:
+        lines += [
+            f'#text(fill: rgb("#9c4221"))[*Verdict changed:*] {markup.typst(v)}'
+            for v in box["verdicts"]
+        ]
+        said = "No output changed." if box["kind"] == "same" else f"Changed: {box['counts']}."
+        lines += [markup.typst(said), f"Cause: {markup.typst(box['cause'])}"]
+        named = [
+            f"{title}: {'; '.join(items)}"
+            for title, items in (
+                ("Findings", [f["key"] for f in box["findings"]]),
+                ("Tables", [t for t in box["tables"] if not t.startswith("  ")]),
+                ("Figures", box["figures"]),
+            )
+            if items
+        ]
+        if named:
+            lines.append(
+                f"#text(size: 8pt)[{markup.typst('. '.join(named))}. Before and after: "
+                f"#raw({markup.typst_string(changes.FILE)}) and report.html.]"
+            )
+    return (
+        '#block(fill: rgb("#eef4fb"), stroke: 1pt + rgb("#2b6cb0"), inset: 8pt, width: 100%)['
+        + " \\\n".join(lines)
+        + "]"
+    )
+
+
 def typst_source(nb, ctx: dict, report_dir: Path) -> str:
     """The whole report as a Typst document (paths relative to *report_dir*)."""
     parts = [
@@ -308,6 +353,8 @@ def typst_source(nb, ctx: dict, report_dir: Path) -> str:
             '#block(fill: rgb("#fde2e1"), stroke: 1.5pt + rgb("#b00020"), inset: 8pt, width: 100%)'
             f"[*{markup.typst(ctx['previous'])}*]"
         )
+    if ctx.get("changes"):
+        parts.append(_changes_box(ctx["changes"]))
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             parts.append(markdown_to_typst(cell.source))

@@ -215,6 +215,9 @@ def read(source: str, use_cache: bool = True) -> TrackerData:
     except ImportError as exc:
         raise InputError(f"{source}: the {tracker} reader cannot be loaded ({exc})") from None
     data = reader.read(location, use_cache=use_cache)
+    inputs.record_runs(
+        data.digest, data.run_digests, dict(zip(data.runs["run"], data.runs["name"]))
+    )
     if is_simulated(data.runs):
         inputs.mark_simulated(data.digest)
     return data
