@@ -22,6 +22,9 @@ import numpy as np
 from labbook import paths
 from labbook.runner.tracker_examples import chain_of_experts as chain_of_experts_trackers
 from labbook.runner.tracker_examples import credit_assignment as credit_assignment_trackers
+from labbook.runner.tracker_examples import (
+    nonlinearity_reduction as nonlinearity_reduction_trackers,
+)
 from labbook.runner.tracker_examples import sparse_training as sparse_training_trackers
 
 SIMULATED = (
@@ -729,6 +732,7 @@ GENERATORS = {
     "credit_assignment": credit_assignment,
     "credit_assignment_trackers": credit_assignment_trackers.generate,
     "nonlinearity_reduction": nonlinearity_reduction,
+    "nonlinearity_reduction_trackers": nonlinearity_reduction_trackers.generate,
     "moe_aim": moe_aim,
 }
 

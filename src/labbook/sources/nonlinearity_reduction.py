@@ -37,6 +37,13 @@ RATIO_RULES = {
     "mean_alpha": "1 − mean α over layers (final epoch)",
     "below_threshold": "share of neurons with α < threshold (final epoch)",
 }
+# Where each optional field is read from, as the report's notes name it when no run has it
+JSON_LABELS = {
+    "mean_latency_s": "latency.mean_latency_s",
+    "approx_linear_flops": "approx_linear_flops",
+    "alphas": "alphas",
+    "activation": "activation_stats.json",
+}
 RUN_COLUMNS = [
     "run",
     "dataset",
@@ -70,6 +77,7 @@ class RunSet:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (run folder, reason)
     configs: dict[str, dict] = field(default_factory=dict)  # run -> its other scalar config keys
     notes: list[str] = field(default_factory=list)  # what the report should warn about (duplicates)
+    labels: dict[str, str] = field(default_factory=lambda: dict(JSON_LABELS))  # optional fields
 
     def metrics_table(self) -> pd.DataFrame:
         """The shared long metrics table: accuracy and loss (train/val) per run and epoch."""
@@ -118,6 +126,33 @@ def gating_ratio(final_gating: list[dict], rule: str, threshold: float) -> float
     return float(np.mean(shares)) if len(shares) == len(final_gating) else None
 
 
+def check_epoch_value(metric: str, value: float, path, label: str) -> None:
+    """The domain of an epoch metric (one of EPOCH_METRICS): accuracies are fractions in [0, 1],
+    losses are not negative. InputError naming *path* and the field *label* otherwise."""
+    if metric in ACCURACIES and not 0 <= value <= 1:
+        raise InputError(
+            f"{path}: field {label} = {value} is not a fraction in [0, 1]"
+            + (" (percentages? divide by 100)" if value <= 100 else "")
+        )
+    if metric not in ACCURACIES and value < 0:
+        raise InputError(
+            f"{path}: field {label} = {value:g} is outside its domain (a loss, not negative)"
+        )
+
+
+def check_ratio(value: float, path, label: str) -> None:
+    """A set linear ratio is a fraction in [0, 1]; InputError naming *path* and *label*."""
+    if not 0 <= value <= 1:
+        raise InputError(f"{path}: field {label} = {value} is not a fraction in [0, 1]")
+
+
+def check_not_negative(value: float, path, label: str) -> None:
+    """Latency, parameter count, FLOPs and memory are not negative; InputError naming *path* and
+    *label* otherwise."""
+    if value < 0:
+        raise InputError(f"{path}: field {label} = {value:g} is outside its domain (not negative)")
+
+
 def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
     """history.json -> (per-epoch metrics, gating rows); InputError for a bad field."""
     if not isinstance(history, list):
@@ -136,16 +171,8 @@ def _epochs(history, path: Path) -> tuple[pd.DataFrame, list[dict]]:
                 v = fields.number(ep, metric, path, required=metric in ACCURACIES)
             except InputError as exc:
                 raise InputError(f"{exc} (epoch entry [{i}])") from None
-            if v is not None and metric in ACCURACIES and not 0 <= v <= 1:
-                raise InputError(
-                    f"{path}: field [{i}].{metric} = {v} is not a fraction in [0, 1]"
-                    + (" (percentages? divide by 100)" if v <= 100 else "")
-                )
-            if v is not None and metric not in ACCURACIES and v < 0:
-                raise InputError(
-                    f"{path}: field [{i}].{metric} = {v:g} is outside its domain (a loss, not "
-                    "negative)"
-                )
+            if v is not None:
+                check_epoch_value(metric, v, path, f"[{i}].{metric}")
             row[metric] = v
         rows.append(row)
         gating = ep.get("gating") or []
@@ -199,10 +226,8 @@ def _meta(meta, path: Path) -> dict:
     if not isinstance(counts, dict):
         raise InputError(f"{path}: field 'param_counts' must be an object")
     ratio = fields.number(config, "linear_ratio", path, required=False)
-    if ratio is not None and not 0 <= ratio <= 1:
-        raise InputError(
-            f"{path}: field 'config.linear_ratio' = {ratio} is not a fraction in [0, 1]"
-        )
+    if ratio is not None:
+        check_ratio(ratio, path, "'config.linear_ratio'")
     seed = config.get("seed")
     for group, key in (
         (latency, "mean_latency_s"),
@@ -213,10 +238,8 @@ def _meta(meta, path: Path) -> dict:
         (meta, "memory_mb"),
     ):
         value = fields.number(group, key, path, required=False)
-        if value is not None and value < 0:
-            raise InputError(
-                f"{path}: field {key!r} = {value:g} is outside its domain (not negative)"
-            )
+        if value is not None:
+            check_not_negative(value, path, repr(key))
     known = ("approach", "dataset", "seed", "linear_ratio")
     extra = {
         k: v for k, v in config.items() if k not in known and isinstance(v, (str, int, float, bool))
@@ -246,6 +269,168 @@ def _activation(path: Path, run: str) -> list[tuple]:
     return rows
 
 
+@dataclass
+class RunParts:
+    """One usable run's checked fields, whatever the source (run folder or tracker run).
+
+    history: one row per epoch, columns epoch (float) and EPOCH_METRICS (None where not
+    recorded); gates: one dict per epoch and layer {epoch, layer (str), GATE_STATS...,
+    alphas?: array(neurons)};
+    meta: as _meta returns it (approach, dataset, seed, config_ratio, latency, params, FLOPs,
+    memory, extra: the other scalar config keys); activation: (run, layer, stat, value) rows."""
+
+    name: str
+    history: pd.DataFrame
+    gates: list[dict]
+    meta: dict
+    activation: list[tuple] = field(default_factory=list)
+
+
+def run_ratio(part: RunParts, ratio_rule: str, alpha_threshold: float):
+    """(linear ratio, the rule that gave it) of one run, or (None, reason) when no rule gives one:
+    gating runs from their final gates (RATIO_RULES), then the set ratio, then the run name."""
+    meta, name = part.meta, part.name
+    last_epoch = part.history["epoch"].max()
+    final_gates = [g for g in part.gates if g["epoch"] == last_epoch]
+    ratio, rule = None, None
+    if meta["approach"] == "gating":
+        ratio = gating_ratio(final_gates, ratio_rule, alpha_threshold)
+        rule = (
+            (
+                f"gating: share α < {alpha_threshold:g}"
+                if ratio_rule == "below_threshold"
+                else "gating: 1 − mean α"
+            )
+            if ratio is not None
+            else None
+        )
+    if ratio is None and meta["config_ratio"] is not None:
+        ratio, rule = meta["config_ratio"], "config"
+    if ratio is None and ratio_from_name(name) is not None:
+        ratio, rule = ratio_from_name(name), "run name"
+    if ratio is None:
+        return None, "no linear ratio: no config.linear_ratio, no 0-100 token in the name" + (
+            ", no final gating stats for the rule" if meta["approach"] == "gating" else ""
+        )
+    return ratio, rule
+
+
+def _run_row(part: RunParts, ratio: float, rule: str, default_dataset: str) -> dict:
+    meta, hist = part.meta, part.history
+    final = hist.sort_values("epoch").iloc[-1]
+    return {
+        "run": part.name,
+        "dataset": meta["dataset"] or default_dataset,
+        "approach": meta["approach"],
+        "seed": meta["seed"],
+        "linear_ratio": ratio,
+        "ratio_rule": rule,
+        "epochs": len(hist),
+        **{m: final[m] for m in EPOCH_METRICS},
+        **{
+            k: meta[k]
+            for k in (
+                "mean_latency_s",
+                "p50_latency_s",
+                "p90_latency_s",
+                "params",
+                "approx_linear_flops",
+                "memory_mb",
+            )
+        },
+    }
+
+
+def _final_alphas(part: RunParts) -> list[pd.DataFrame]:
+    """The per-neuron gates of the last epoch that recorded them (run, layer, alpha)."""
+    with_alphas = [g for g in part.gates if "alphas" in g]
+    if not with_alphas:
+        return []
+    last = max(g["epoch"] for g in with_alphas)
+    return [
+        pd.DataFrame({"run": part.name, "layer": g["layer"], "alpha": g["alphas"]})
+        for g in with_alphas
+        if g["epoch"] == last
+    ]
+
+
+def duplicate_notes(table: pd.DataFrame) -> list[str]:
+    """A warning for each setting (dataset, approach, set ratio, seed) held by several runs."""
+    notes = []
+    fixed = table[~table["ratio_rule"].str.startswith("gating") & table["seed"].notna()]
+    for (dataset, approach, ratio, seed), g in fixed.groupby(
+        ["dataset", "approach", "linear_ratio", "seed"]
+    ):
+        if len(g) > 1:
+            notes.append(
+                f"Runs {', '.join(g['run'])} share dataset {dataset}, approach {approach}, linear "
+                f"ratio {ratio:g} and seed {seed}: duplicates of one setting; all are pooled as "
+                "separate seeds."
+            )
+    return notes
+
+
+def assemble(
+    parts: list[RunParts],
+    skipped: list[tuple[str, str]],
+    ratio_rule: str,
+    alpha_threshold: float,
+    default_dataset: str,
+    where: str,
+) -> RunSet:
+    """The RunSet of *parts* (in reading order): each run's linear ratio (run_ratio; a run without
+    one joins *skipped*, which ends sorted by run name), the run table sorted by approach, ratio
+    and run, and the notes on duplicate settings. *default_dataset*: the dataset of runs that name
+    none; *where*: the source, for the error when no usable run is left."""
+    runs, histories, gatings, alphas, activation, configs = [], [], [], [], [], {}
+    for part in parts:
+        ratio, rule = run_ratio(part, ratio_rule, alpha_threshold)
+        if ratio is None:
+            skipped.append((part.name, rule))
+            continue
+        runs.append(_run_row(part, ratio, rule, default_dataset))
+        configs[part.name] = part.meta["extra"]
+        histories.append(part.history.assign(run=part.name))
+        gatings += [
+            {"run": part.name, **{k: v for k, v in g.items() if k != "alphas"}} for g in part.gates
+        ]
+        alphas += _final_alphas(part)
+        activation += part.activation
+    skipped.sort(key=lambda item: item[0])  # in run-name order, as the runs were read
+    if not runs:
+        reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "the folder is empty"
+        raise InputError(f"{where}: no usable run ({reasons})")
+    table = pd.DataFrame(runs, columns=RUN_COLUMNS).sort_values(
+        ["approach", "linear_ratio", "run"], kind="stable"
+    )
+    history = pd.concat(histories, ignore_index=True)[["run", "epoch", *EPOCH_METRICS]]
+    return RunSet(
+        runs=table.reset_index(drop=True),
+        history=history,
+        gating=pd.DataFrame(gatings, columns=["run", "epoch", "layer", *GATE_STATS]),
+        alphas=pd.concat(alphas, ignore_index=True)
+        if alphas
+        else pd.DataFrame(columns=["run", "layer", "alpha"]),
+        activation=pd.DataFrame(activation, columns=["run", "layer", "stat", "value"]),
+        skipped=skipped,
+        configs=configs,
+        notes=duplicate_notes(table),
+    )
+
+
+def _read_folder(folder: Path) -> RunParts:
+    """One run folder's files, checked; InputError naming the file and the field."""
+    name = folder.name
+    hist, gates = _epochs(inputs.read_json(folder / "history.json"), folder / "history.json")
+    meta = _meta(inputs.read_json(folder / "meta.json"), folder / "meta.json")
+    act = (
+        _activation(folder / "activation_stats.json", name)
+        if (folder / "activation_stats.json").is_file()
+        else []
+    )
+    return RunParts(name, hist, gates, meta, act)
+
+
 def load_runs(
     runs_dir: Path, ratio_rule: str = "mean_alpha", alpha_threshold: float = 0.5
 ) -> RunSet:
@@ -258,7 +443,7 @@ def load_runs(
     runs_dir = Path(runs_dir).resolve()
     if not runs_dir.is_dir():
         raise inputs.not_found(runs_dir, "runs folder")
-    runs, histories, gatings, alphas, activation, skipped, configs = [], [], [], [], [], [], {}
+    parts, skipped = [], []
     for folder in sorted(p for p in runs_dir.iterdir() if not p.name.startswith(".")):
         name = folder.name
         if not folder.is_dir():
@@ -269,112 +454,7 @@ def load_runs(
             skipped.append((name, f"{' and '.join(missing)} missing"))
             continue
         try:
-            hist, gates = _epochs(
-                inputs.read_json(folder / "history.json"), folder / "history.json"
-            )
-            meta = _meta(inputs.read_json(folder / "meta.json"), folder / "meta.json")
-            act = (
-                _activation(folder / "activation_stats.json", name)
-                if (folder / "activation_stats.json").is_file()
-                else []
-            )
+            parts.append(_read_folder(folder))
         except InputError as exc:
             skipped.append((name, str(exc).replace(str(folder) + "/", "")))
-            continue
-        last_epoch = hist["epoch"].max()
-        final_gates = [g for g in gates if g["epoch"] == last_epoch]
-        ratio, rule = None, None
-        if meta["approach"] == "gating":
-            ratio = gating_ratio(final_gates, ratio_rule, alpha_threshold)
-            rule = (
-                (
-                    f"gating: share α < {alpha_threshold:g}"
-                    if ratio_rule == "below_threshold"
-                    else "gating: 1 − mean α"
-                )
-                if ratio is not None
-                else None
-            )
-        if ratio is None and meta["config_ratio"] is not None:
-            ratio, rule = meta["config_ratio"], "config"
-        if ratio is None and ratio_from_name(name) is not None:
-            ratio, rule = ratio_from_name(name), "run name"
-        if ratio is None:
-            skipped.append(
-                (
-                    name,
-                    "no linear ratio: no config.linear_ratio, no 0-100 token in the name"
-                    + (
-                        ", no final gating stats for the rule"
-                        if meta["approach"] == "gating"
-                        else ""
-                    ),
-                )
-            )
-            continue
-        final = hist.sort_values("epoch").iloc[-1]
-        runs.append(
-            {
-                "run": name,
-                "dataset": meta["dataset"] or runs_dir.name,
-                "approach": meta["approach"],
-                "seed": meta["seed"],
-                "linear_ratio": ratio,
-                "ratio_rule": rule,
-                "epochs": len(hist),
-                **{m: final[m] for m in EPOCH_METRICS},
-                **{
-                    k: meta[k]
-                    for k in (
-                        "mean_latency_s",
-                        "p50_latency_s",
-                        "p90_latency_s",
-                        "params",
-                        "approx_linear_flops",
-                        "memory_mb",
-                    )
-                },
-            }
-        )
-        configs[name] = meta["extra"]
-        histories.append(hist.assign(run=name))
-        gatings += [{"run": name, **{k: v for k, v in g.items() if k != "alphas"}} for g in gates]
-        with_alphas = [g for g in gates if "alphas" in g]
-        if with_alphas:
-            last = max(g["epoch"] for g in with_alphas)
-            alphas += [
-                pd.DataFrame({"run": name, "layer": g["layer"], "alpha": g["alphas"]})
-                for g in with_alphas
-                if g["epoch"] == last
-            ]
-        activation += act
-    if not runs:
-        reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "the folder is empty"
-        raise InputError(f"{runs_dir}: no usable run ({reasons})")
-    table = pd.DataFrame(runs, columns=RUN_COLUMNS).sort_values(
-        ["approach", "linear_ratio", "run"], kind="stable"
-    )
-    notes = []
-    fixed = table[~table["ratio_rule"].str.startswith("gating") & table["seed"].notna()]
-    for (dataset, approach, ratio, seed), g in fixed.groupby(
-        ["dataset", "approach", "linear_ratio", "seed"]
-    ):
-        if len(g) > 1:
-            notes.append(
-                f"Runs {', '.join(g['run'])} share dataset {dataset}, approach {approach}, linear "
-                f"ratio {ratio:g} and seed {seed}: duplicates of one setting; all are pooled as "
-                "separate seeds."
-            )
-    history = pd.concat(histories, ignore_index=True)[["run", "epoch", *EPOCH_METRICS]]
-    return RunSet(
-        runs=table.reset_index(drop=True),
-        history=history,
-        gating=pd.DataFrame(gatings, columns=["run", "epoch", "layer", *GATE_STATS]),
-        alphas=pd.concat(alphas, ignore_index=True)
-        if alphas
-        else pd.DataFrame(columns=["run", "layer", "alpha"]),
-        activation=pd.DataFrame(activation, columns=["run", "layer", "stat", "value"]),
-        skipped=skipped,
-        configs=configs,
-        notes=notes,
-    )
+    return assemble(parts, skipped, ratio_rule, alpha_threshold, runs_dir.name, str(runs_dir))
