@@ -14,9 +14,11 @@ One run is one method trained from one seed:
     drift             `drift/blocks.{block}.w1.weight` (drift_key), per block; optional
 
 Per-epoch series: the k-th value in step order is epoch k (logging epoch e at step e numbers the
-epochs as the JSON lists do); a run logs its per-epoch keys at the same steps. Per-layer
-diagnostics are read at `diagnostics_step` (None: each key's last step); drift, the distance from
-the initial weights, at each key's last step. {layer} and {block} are whole numbers.
+epochs as the JSON lists do; steps that skip are noted); a run logs its per-epoch keys at the same
+steps. Per-layer diagnostics are read at `diagnostics_step` (None: each key's last step); drift,
+the distance from the initial weights, at each key's last step. {layer} is a whole number (else an
+error); a key under drift_key's folder (`drift/`) that does not match it with a whole {block} is
+left over, as the JSON reader leaves drift keys that do not match drift_pattern.
 
 What the JSON reader rejects is rejected here, by the same field checks, naming the run and the
 key; what it leaves out with a note is left out with the same note. Besides: runs lacking the
@@ -89,8 +91,8 @@ def check_templates(keys: dict[str, str]) -> None:
 
 
 def _whole(frame: pd.DataFrame, column: str, template: str, parameter: str, where: str) -> None:
-    """Replace *column* ({layer} or {block} values, str) by ints; InputError naming the run's
-    key when one is not a whole number."""
+    """Replace *column* (the {layer} values, str) by ints; InputError naming the key when one is
+    not a whole number."""
     bad = ~frame[column].str.fullmatch(r"\d+")
     if bad.any():
         value = frame.loc[bad, column].iloc[0]
@@ -131,9 +133,10 @@ class _Reader:
                 data.scalars, template, parameter, where, required=name in FRACTIONS
             )
             rows["run"] = rows["run"].astype(str)
-            for column in ("layer", "block"):
-                if column in rows and not rows.empty:
-                    _whole(rows, column, template, parameter, where)
+            if name == "drift":  # as in the JSON files: a key without a block number is left over
+                rows = rows[rows["block"].str.fullmatch(r"\d+")].astype({"block": int})
+            elif "layer" in rows and not rows.empty:
+                _whole(rows, "layer", template, parameter, where)
             self.series[name] = dict(tuple(rows.groupby("run", sort=False)))
         scalars = data.scalars
         self.run_keys = {
@@ -141,6 +144,7 @@ class _Reader:
             for r, k in scalars.groupby("run", observed=True)["key"].unique().items()
         }
         self.off_step: dict[str, list[str]] = {}  # diagnostic -> runs without diagnostics_step
+        self.gaps: dict[str, list[int]] = {}  # run -> its per-epoch steps, where not consecutive
 
     def read(self, run: str) -> SeedResult:
         where = f"{self.where}: run `{self.names[run]}`"
@@ -169,6 +173,8 @@ class _Reader:
                 fields.check_range(values, where, label, 0, what="an error, not negative")
             out[name], steps[name] = values, at
         first = next(iter(steps.values()))
+        if (np.diff(first) != 1).any():
+            self.gaps[run] = first.tolist()
         odd = [n for n, at in steps.items() if not np.array_equal(at, first)]
         if odd:
             told = "; ".join(
@@ -190,9 +196,8 @@ class _Reader:
             logged = True
             by = ["layer", "eta"] if name == "nudging" else ["layer"]
             picked = _at_step(rows, by, self.step)
-            if picked.empty:
+            if picked.empty:  # logged, but not at diagnostics_step: its own note, not `missing`
                 self.off_step.setdefault(name, []).append(run)
-                missing.append(name)
                 continue
             template = self.keys[name]
             if name != "nudging":
@@ -311,10 +316,17 @@ def from_tracker(
     present, curves, diagnostics, drift, collected = collect(
         seeds, wanted, have, lambda s, m: reader.read(run_of[(m, s)]), absent, drift_key
     )
-    for name, off in reader.off_step.items():
+    if reader.gaps:
+        run, at = next(iter(reader.gaps.items()))
+        shown = ", ".join(map(str, at[:4])) + (", …" if len(at) > 4 else "")
         collected.append(
-            f"Run(s) {_names(off, names)} do not log `{keys[name]}` at step {diagnostics_step} "
-            f"(diagnostics_step): {name!r} left out for them."
+            f"Run(s) {_names(reader.gaps, names)} log their per-epoch keys at steps that do not "
+            f"follow one another (`{names[run]}`: {shown}): epoch k is the k-th value logged."
+        )
+    for name in [n for n in (*LAYER_DIAGNOSTICS, "nudging") if n in reader.off_step]:
+        collected.append(
+            f"Run(s) {_names(reader.off_step[name], names)} do not log `{keys[name]}` at step "
+            f"{diagnostics_step} (diagnostics_step): {name!r} left out for them."
         )
     return Results(
         seeds=seeds,
