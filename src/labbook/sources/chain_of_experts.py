@@ -210,7 +210,9 @@ def _same_seed_count(path: Path, series: dict[str, np.ndarray]) -> None:
 def load_convergence(path: Path) -> pd.DataFrame:
     raw = inputs.read_bytes(path)
     try:
-        df = pd.read_csv(io.BytesIO(raw))
+        # round_trip: every number as written (pandas' default parser can be 1 ulp off a
+        # 17-digit value, so a float32-exact twin of tracker values would not read back equal)
+        df = pd.read_csv(io.BytesIO(raw), float_precision="round_trip")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable CSV ({exc})") from None
     missing = [c for c in ("epoch", "train_loss", "val_acc") if c not in df.columns]

@@ -161,9 +161,13 @@ def check_rows(rows: pd.DataFrame, template: str, names: dict, where: str, **lim
     places = {c: row[c] for c in rows.columns if c not in ("run", "step", "value")}
     key = template.format(**places) if places else template
     fields.check_range(
-        [row["value"]], f"{where}, run `{names[row['run']]}`", repr(key), low, high,
+        row["value"],  # a number, not a list: the message names no index
+        f"{where}, run `{names[row['run']]}`",
+        repr(key),
+        low,
+        high,
         limits.get("what", ""),
-    )  # fmt: skip
+    )
 
 
 def optional_attribute(runs: pd.DataFrame, spec: str, parameter: str, where: str):
@@ -348,9 +352,13 @@ def cost(values: dict, runs: pd.DataFrame, spec: str, limit: float, where: str, 
     given = [(name, values[run]) for run, name in zip(runs["run"], runs["name"]) if run in values]
     for name, value in given:
         fields.check_range(
-            [value], f"{where}, run `{name}`", repr(spec), 0, limit,
+            value,
+            f"{where}, run `{name}`",
+            repr(spec),
+            0,
+            limit,
             f"not negative, and at most {limit:g}: larger is not a real model",
-        )  # fmt: skip
+        )
     if not given:
         return None
     numbers = [v for _, v in given]
@@ -447,16 +455,28 @@ def sweeps(m: Mapping) -> dict[str, Sweep]:
     """The two sweep sections of the report, by their ChainOfExpertsResults attribute."""
     return {
         "ablation": Sweep(
-            "experts-per-block ablation", "ablation_sweep", m.ablation_sweep, m.experts_from,
-            "experts_from", "experts_per_block", 1, "a count of at least 1",
+            "experts-per-block ablation",
+            "ablation_sweep",
+            m.ablation_sweep,
+            m.experts_from,
+            "experts_from",
+            "experts_per_block",
+            1,
+            "a count of at least 1",
             {"accuracy": True, "params_m": False},
         ),
         "entropy": Sweep(
-            "entropy-regularization sweep", "entropy_sweep", m.entropy_sweep,
-            m.entropy_coeff_from, "entropy_coeff_from", "entropy_coeff", 0, "",
+            "entropy-regularization sweep",
+            "entropy_sweep",
+            m.entropy_sweep,
+            m.entropy_coeff_from,
+            "entropy_coeff_from",
+            "entropy_coeff",
+            0,
+            "",
             {"accuracy": True, "avg_entropy": True},
         ),
-    }  # fmt: skip
+    }
 
 
 LIMITS = {  # field -> the checks of its values (fields.check_range arguments)
@@ -481,7 +501,7 @@ def sweep_points(
     ]
     for name, x in zip(points["name"], points[sweep.x_name]):
         label = f"{where}, run `{name}`"
-        fields.check_range([x], label, repr(sweep.x_from), sweep.x_low, what=sweep.x_what)
+        fields.check_range(x, label, repr(sweep.x_from), sweep.x_low, what=sweep.x_what)
     if m.seed_from is None:
         points = in_order(points, [sweep.x_name, "name"])
         points["seed_text"] = points.groupby(sweep.x_name).cumcount().astype(str)
