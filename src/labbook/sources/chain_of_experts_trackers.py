@@ -24,6 +24,7 @@ them; an attribute or key that no run has is an InputError listing what the stor
 section whose data no run logged gets a note saying so (`ChainOfExpertsResults.skipped`).
 """
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -71,7 +72,7 @@ def keys_of(given: dict) -> dict[str, str]:
     InputError for a field this analysis does not read, naming the closest."""
     unknown = sorted(set(given) - set(KEYS))
     if unknown:
-        near = mapping._closest(unknown[0], KEYS)
+        near = difflib.get_close_matches(unknown[0], list(KEYS), n=1, cutoff=0.5)
         hint = f" (closest: `{near[0]}`)" if near else ""
         raise InputError(
             f"params `scalar_keys`: unknown field `{unknown[0]}`{hint}; the fields are "
