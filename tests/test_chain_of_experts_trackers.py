@@ -392,7 +392,7 @@ def test_the_notebook_defaults_are_the_example_inputs_load_any_compares_with():
 def test_a_report_from_the_example_mlflow_store_equals_the_one_from_its_json_twin(tmp_path):
     tree = sandbox.copy_tree(tmp_path / "tree")
     store = tree / "userdata" / "coe"
-    example.generate(store)
+    example.generate(store, examples.chain_of_experts_seeds)
     data = trackers.read(f"mlflow:{store / 'mlflow' / 'mlflow.db'}", use_cache=False)
     assert trackers.is_simulated(data.runs) and data.warnings == []
     assert_same_results(source.from_tracker(data, LABELS), example.load_twin(store))

@@ -726,7 +726,9 @@ def write_aim_runs(
 
 GENERATORS = {
     "chain_of_experts_seeds": chain_of_experts_seeds,
-    "chain_of_experts_trackers": chain_of_experts_trackers.generate,
+    "chain_of_experts_trackers": lambda out: chain_of_experts_trackers.generate(
+        out, chain_of_experts_seeds
+    ),
     "sparse_training": sparse_training,
     "sparse_training_trackers": sparse_training_trackers.generate,
     "credit_assignment": credit_assignment,

@@ -22,6 +22,7 @@ natural order), so a report from either is the same report.
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -137,17 +138,20 @@ def load_twin(folder: Path) -> coe.ChainOfExpertsResults:
     return coe.load(**TWIN_INPUTS, resolve=lambda p: folder / p)
 
 
-def generate(out: Path) -> None:
-    """examples/generated/chain_of_experts_trackers/: the twin (json/) and the MLflow store
-    (mlflow/mlflow.db) of the numbers labbook.runner.examples.chain_of_experts_seeds draws."""
-    from labbook.runner import examples  # here: examples imports this module for GENERATORS
+SIMULATED = "Simulated example data (labbook.runner.examples) — not experimental results."
 
+
+def generate(out: Path, write_numbers: Callable[[Path], None]) -> None:
+    """examples/generated/chain_of_experts_trackers/: the twin (json/) and the MLflow store
+    (mlflow/mlflow.db) of the numbers *write_numbers* writes in the seed's formats
+    (labbook.runner.examples.chain_of_experts_seeds, passed in by its GENERATORS entry: this
+    module imports nothing from examples, which imports it)."""
     with tempfile.TemporaryDirectory() as tmp:
-        examples.chain_of_experts_seeds(Path(tmp))
+        write_numbers(Path(tmp))
         write_twin(Path(tmp), out / "json")
     tw.write_mlflow(out / "mlflow" / "mlflow.db", runs(load_twin(out)))
     (out / "README.md").write_text(
-        f"# chain_of_experts_trackers\n\n{examples.SIMULATED}\n\n"
+        f"# chain_of_experts_trackers\n\n{SIMULATED}\n\n"
         "mlflow/: the runs, written by MlflowClient; json/: the same numbers (float32-exact) in "
         "the seed's JSON/CSV formats.\n"
     )
