@@ -180,6 +180,31 @@ def test_figures_are_compared_on_their_decoded_pixels(tmp_path):
     assert changes.figure_said(dict(out, name="f")) == "f: size changed from 50×40 to 60×40 px"
 
 
+def test_figures_written_while_the_notebook_runs_are_compared_then_checked_by_content(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    (old / "figures").mkdir(parents=True)
+    (new / "figures").mkdir(parents=True)
+    base = np.full((30, 40, 4), 255, dtype=np.uint8)
+    moved = base.copy()
+    moved[:3, :4] = 0  # 12 of 1200 pixels
+    _png(old / "figures" / "f.png", base)
+    final = _png(tmp_path / "f.png", moved).read_bytes()
+    watch = changes.FigureWatch(old, new, interval=0.01)
+    (new / "figures" / "f.png").write_bytes(final[:60])  # caught half-written
+    time.sleep(0.1)
+    (new / "figures" / "f.png").write_bytes(final)
+    for _ in range(200):  # compared while "the notebook runs"
+        if any(v is not None for v in watch.cache.values()):
+            break
+        time.sleep(0.01)
+    cache = watch.stop()
+    assert list(cache.values()) == [{"share": 12 / 1200, "size": None}]
+    assert watch.seconds > 0
+    # a figure rewritten after it was compared is compared again, by its content
+    (new / "figures" / "f.png").write_bytes(_png(tmp_path / "g.png", base).read_bytes())
+    assert changes.figures_changes(old, new, dict(cache))["changed"] == []
+
+
 # ---------------------------------------------------------------- causes
 
 

@@ -13,7 +13,10 @@ reports/<notebook>/<variant>/ with renames. A failed build never replaces a good
 failure goes to reports/<notebook>/<variant>/last-failure/ beside it (a report that never succeeded
 shows its error page in place). The make stamp `.ok` is only written for a report that succeeded,
 so a failed report is rebuilt next time. Folders a killed build left behind (.<variant>.tmp.<pid>,
-.<variant>.old.<pid>) are repaired or removed by the next build of that report.
+.<variant>.old.<pid>) are repaired or removed by the next build of that report. A good build is
+compared with the good build it replaces (labbook.runner.changes): changes.json, the change box
+the report opens with, and previous/ (the replaced build's files) are written into the temporary
+folder and swapped in with it; the summary adds what changed and why to each rebuilt report.
 This module imports nothing heavy at start-up so that a no-op `make figures` stays fast.
 """
 
@@ -378,7 +381,11 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     except params_mod.ParamsError as exc:
         failure = Failure("params", f"Invalid parameters:\n{exc}")
 
+    good = _good_build(final)  # the provenance of the last good build, or None
+    watch = None
     if failure is None:
+        # the figures are compared with the good build's while the notebook writes them
+        watch = changes.FigureWatch(final, tmp) if good is not None else None
         failure = _execute(nb_path, executed, params, tmp, timeout)
 
     if executed.exists():
@@ -406,7 +413,6 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         record.update(json.loads((tmp / contract.RECORD_FILE).read_text()))
         (tmp / contract.RECORD_FILE).unlink()
 
-    good = _good_build(final)  # the provenance of the last good build, or None
     keep_good = status != "ok" and good is not None
     seconds = time.monotonic() - t0
     code = _code_files(nb_path) if nb_path.exists() else []
@@ -425,12 +431,14 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         tables=record.get("tables", {}),  # each table's row keys
     )
     banner = EXAMPLE_BANNER if record["example_data"] else None
+    if watch is not None and status != "ok":
+        watch.stop()  # a failed build is compared with nothing
 
     _normalize(nb)
     raw = nbformat.writes(nb)
     changed = None
     if status == "ok":  # only good builds are compared, with the good build they replace
-        changed = changes.record(final, tmp, prov, good)
+        changed = changes.record(final, tmp, prov, good, watch)
         ctx = render.context(prov, banner, None, changed, tmp)
         try:
             done = nbformat.reads(raw.replace(str(tmp), str(final)), as_version=4)
@@ -660,8 +668,7 @@ def _card_changes(report: dict | None) -> dict | None:
         return None
     return {
         "since": changes.when(report.get("previous_built_at")),
-        "headline": report["headline"],
-        "cause": report["cause"],
+        "said": changes.summary(report),
         "verdicts": report.get("verdicts_changed", 0),
     }
 

@@ -31,6 +31,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +43,9 @@ LISTED = 20  # rows added or removed listed per table (the rest counted)
 CELLS_LISTED = 50  # changed cells listed per table, largest changes first (the rest counted)
 CAUSES_IN_LINE = 4  # causes named in the report's cause line (the rest counted)
 SUMMARY_CAUSES = 2  # causes named in the build summary's line
+FIGURE_THREADS = 4  # figures compared at once, at most
+WATCH_INTERVAL = 0.25  # seconds between two looks at a running build's figures (FigureWatch)
+WATCH_STOP = 10.0  # seconds FigureWatch.stop waits for the comparison under way
 OPTIONS = {"show_code": "SHOW_CODE"}  # build options recorded in provenance, by make's name
 
 
@@ -229,27 +233,91 @@ def table_changes(old_csv: Path, new_csv: Path, keys: list[str] | None) -> dict 
 # ---------------------------------------------------------------- figures
 
 
-def png_pixels(path: Path):
-    """The decoded pixels of a PNG file: array (height, width, 4) of uint8, RGBA."""
+def png_pixels(data: bytes):
+    """The decoded pixels of a PNG file's bytes: array (height, width, 4) of uint8, RGBA."""
+    import io
+
     import numpy as np
     from PIL import Image
 
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGBA"))
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return np.asarray(image if image.mode == "RGBA" else image.convert("RGBA"))
 
 
-def figure_change(old_png: Path, new_png: Path) -> dict | None:
-    """How a figure moved: None when the PNG files are equal, or decode to the same pixels; else
-    {"share": fraction of pixels (0-1) that differ in any channel, "size": None or {"old",
-    "new"} as [width, height] px when the size changed (then share is None)}."""
-    if old_png.read_bytes() == new_png.read_bytes():
+def pixel_change(old: bytes, new: bytes) -> dict | None:
+    """How a figure moved, from the bytes of its two PNG files: None when they are equal or
+    decode to the same pixels; else {"share": fraction of pixels (0-1) that differ in any
+    channel, "size": None, or {"old", "new"} as [width, height] px when the size changed (then
+    share is None)}."""
+    import numpy as np
+
+    if old == new:
         return None
-    a, b = png_pixels(old_png), png_pixels(new_png)
+    a, b = png_pixels(old), png_pixels(new)
     if a.shape != b.shape:
         size = {"old": [a.shape[1], a.shape[0]], "new": [b.shape[1], b.shape[0]]}
         return {"share": None, "size": size}
-    share = float((a != b).any(axis=-1).mean())
-    return {"share": share, "size": None} if share > 0 else None
+    # one 32-bit word per RGBA pixel: a pixel differs when its word does
+    differ = np.count_nonzero(a.view(np.uint32) != b.view(np.uint32))
+    return {"share": differ / (a.shape[0] * a.shape[1]), "size": None} if differ else None
+
+
+def figure_change(old_png: Path, new_png: Path, cache: dict | None = None) -> dict | None:
+    """pixel_change of two PNG files. *cache*: {(sha256 old, sha256 new): result}, read and
+    filled (the figures a FigureWatch compared while the notebook ran)."""
+    old, new = Path(old_png).read_bytes(), Path(new_png).read_bytes()
+    if cache is None:
+        return pixel_change(old, new)
+    key = (hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest())
+    if key not in cache:
+        cache[key] = pixel_change(old, new)
+    return cache[key]
+
+
+class FigureWatch:
+    """Compares a build's figures with the good build's while its notebook still runs, so that
+    little is left to compare when it ends: a thread looks at new_dir/figures every WATCH_INTERVAL
+    seconds and compares each PNG written or rewritten since (figure_change). Results are kept by
+    the sha256 of both files: a PNG read half-written, or rewritten later, is compared again at
+    the end (figures_changes). *seconds*: the thread's CPU time spent comparing."""
+
+    def __init__(self, old_dir: Path, new_dir: Path, interval: float = WATCH_INTERVAL):
+        self.old, self.new = Path(old_dir) / "figures", Path(new_dir) / "figures"
+        self.interval = interval
+        self.cache: dict = {}
+        self.seconds = 0.0
+        self._seen: dict[str, tuple[int, int]] = {}
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="figure-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._halt.wait(self.interval):
+            self._scan()
+
+    def _scan(self) -> None:
+        t0 = time.thread_time()
+        for png in sorted(self.new.glob("*.png")):
+            old = self.old / png.name
+            if self._halt.is_set() or not old.exists():
+                continue
+            try:
+                stat = png.stat()
+                if self._seen.get(png.name) == (stat.st_size, stat.st_mtime_ns):
+                    continue
+                self._seen[png.name] = (stat.st_size, stat.st_mtime_ns)
+                figure_change(old, png, self.cache)
+            except Exception:  # read half-written: compared again once complete, or at the end
+                continue
+        self.seconds += time.thread_time() - t0
+
+    def stop(self, timeout: float = WATCH_STOP) -> dict:
+        """End the thread (waiting at most *timeout* seconds) and return its results ({} when
+        it did not end: then everything is compared at the end)."""
+        self._halt.set()
+        self._thread.join(timeout)
+        return {} if self._thread.is_alive() else self.cache
 
 
 # ---------------------------------------------------------------- causes
@@ -432,14 +500,18 @@ def tables_changes(old_dir: Path, new_dir: Path, keys: dict) -> dict:
     }
 
 
-def figures_changes(old_dir: Path, new_dir: Path) -> dict:
-    """Figures changed (see figure_change), added and removed, by name."""
+def figures_changes(old_dir: Path, new_dir: Path, cache: dict | None = None) -> dict:
+    """Figures changed (see figure_change; *cache* as there), added and removed, by name. Those
+    not in *cache* are compared in up to FIGURE_THREADS threads (PNG decoding and numpy release
+    the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     old, new = _by_stem(old_dir / "figures", "*.png"), _by_stem(new_dir / "figures", "*.png")
-    changed = []
-    for name in sorted(set(old) & set(new)):
-        moved = figure_change(old[name], new[name])
-        if moved:
-            changed.append({"name": name, **moved})
+    names = sorted(set(old) & set(new))
+    workers = max(1, min(len(names), os.cpu_count() or 1, FIGURE_THREADS))
+    with ThreadPoolExecutor(workers) as pool:
+        moved = pool.map(lambda name: figure_change(old[name], new[name], cache), names)
+    changed = [{"name": name, **m} for name, m in zip(names, moved) if m]
     return {
         "changed": changed,
         "added": sorted(set(new) - set(old)),
@@ -453,9 +525,12 @@ def _table_keys(old_prov: dict, new_prov: dict) -> dict:
     return keys
 
 
-def compare(old_dir: Path, new_dir: Path, old_prov: dict, new_prov: dict) -> dict:
+def compare(
+    old_dir: Path, new_dir: Path, old_prov: dict, new_prov: dict, figures: dict | None = None
+) -> dict:
     """The change report of the build in *new_dir* (provenance *new_prov*) against the good build
-    in *old_dir* (*old_prov*): findings, tables, figures, causes, a headline and the cause line."""
+    in *old_dir* (*old_prov*): findings, tables, figures (*figures*: the results of a FigureWatch),
+    causes, a headline and the cause line."""
     t0 = time.perf_counter()
     out = {
         "report": new_prov.get("report"),
@@ -467,7 +542,7 @@ def compare(old_dir: Path, new_dir: Path, old_prov: dict, new_prov: dict) -> dic
             _load(old_dir / "findings.json"), _load(new_dir / "findings.json")
         ),
         "tables": tables_changes(old_dir, new_dir, _table_keys(old_prov, new_prov)),
-        "figures": figures_changes(old_dir, new_dir),
+        "figures": figures_changes(old_dir, new_dir, dict(figures or {})),
         "causes": causes(old_prov, new_prov),
     }
     out["outputs_changed"] = any(
@@ -519,19 +594,25 @@ def write(folder: Path, changes: dict) -> None:
     )
 
 
-def record(final: Path, tmp: Path, prov: dict, old_prov: dict | None) -> dict:
+def record(
+    final: Path, tmp: Path, prov: dict, old_prov: dict | None, watch: "FigureWatch | None" = None
+) -> dict:
     """Compare the new build in *tmp* (provenance *prov*) with the good build in *final*
     (*old_prov*; None: there is none), keep the good build's files in tmp/PREVIOUS and write
-    tmp/changes.json; returns the change report. A comparison that fails (an unreadable file of
-    the earlier build) is a change report saying so, with the error: the build goes on."""
+    tmp/changes.json; returns the change report. *watch*: the FigureWatch that compared figures
+    while the notebook ran (its CPU time is recorded as "seconds_while_running"). A comparison
+    that fails (an unreadable file of the earlier build) is a change report saying so, with the
+    error: the build goes on."""
     t0 = time.perf_counter()
+    early = watch.stop() if watch else None
     if old_prov is None:
         changes = first_build(prov)
     else:
         try:
-            changes = compare(final, tmp, old_prov, prov)
+            changes = compare(final, tmp, old_prov, prov, early)
             keep_previous(final, tmp)
             changes["seconds"] = round(time.perf_counter() - t0, 4)  # with previous/ kept
+            changes["seconds_while_running"] = round(watch.seconds, 4) if watch else 0.0
         except Exception as exc:  # said in the report and changes.json, never hidden
             shutil.rmtree(tmp / PREVIOUS, ignore_errors=True)
             changes = dict(
