@@ -88,7 +88,7 @@ def test_a_store_reads_as_its_json_twin(tmp_path, tracker):
     _assert_same(got, want)
     assert got.runs["42"] == ["bp_s42", "dfa_s42", "state_bridge_s42", "credit_bridge_s42"]
     assert got.store.startswith(f"{tracker}:") and got.files == {}
-    assert files.seed_origins(got) == ("runs", [", ".join(got.runs[s]) for s in got.seeds])
+    assert got.origins() == ("runs", [", ".join(got.runs[s]) for s in got.seeds])
 
 
 def test_the_example_store_and_twin_hold_the_example_numbers_float32_exact(tmp_path):
@@ -316,13 +316,22 @@ def test_sections_the_runs_did_not_log_are_left_to_their_notes():
 def test_load_any_takes_the_seed_files_or_the_source_never_both(tmp_path):
     twin = {s: str(p) for s, p in example.write_twin(tmp_path / "json", DOCS).items()}
     with pytest.raises(InputError) as err:
-        files.load_any("tensorboard:runs/", twin, METHODS)
+        source.load_any("tensorboard:runs/", twin, METHODS)
     assert "`source`" in str(err.value) and "`seed_files`" in str(err.value)
-    from_files = files.load_any(None, twin, METHODS)
+    from_files = source.load_any(None, twin, METHODS)
     tw.write_tensorboard(tmp_path / "tb", example.runs(DOCS))
-    from_store = files.load_any(str(tmp_path / "tb"), None, METHODS, method_from="method")
+    from_store = source.load_any(str(tmp_path / "tb"), None, METHODS, method_from="method")
     _assert_same(from_store, from_files)
-    assert files.seed_origins(from_files)[0] == "file"
+    assert from_files.origins()[0] == "file"
+
+
+def test_without_seed_files_or_source_the_cifar10_example_is_read(monkeypatch):
+    cifar10 = yaml.safe_load((paths.ROOT / "params" / "credit_assignment" / "cifar10.yaml").open())
+    assert files.EXAMPLE_SEED_FILES == cifar10["seed_files"]
+    seen = {}
+    monkeypatch.setattr(source, "load", lambda seed_files, *a: seen.update(seed_files))
+    source.load_any(None, None)
+    assert seen == {s: paths.resolve_input(p) for s, p in cifar10["seed_files"].items()}
 
 
 def test_the_mapping_defaults_are_the_notebooks():
@@ -340,7 +349,11 @@ def test_the_mapping_defaults_are_the_notebooks():
 # ---------------------------------------------------------------- one report built both ways
 
 
-def test_a_report_from_the_tensorboard_store_equals_the_one_from_its_json_twin(tmp_path):
+def test_a_report_from_the_tensorboard_store_equals_the_one_from_its_json_twin(
+    tmp_path, monkeypatch
+):
+    # examples/ is not needed (the data are written below) and may be rewritten while copied
+    monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
     tree = sandbox.copy_tree(tmp_path / "tree")
     example.generate(tree / "userdata" / "ca")
     folder = tree / "params" / "credit_assignment"

@@ -23,8 +23,8 @@ seeds) is kept out and listed in ``Results.notes`` for the report to show.
 
 The same Results come from a tracker's runs (sources.credit_assignment_trackers.from_tracker):
 both readers check each (seed, method) into a `SeedResult` and leave the rest to `collect`, so
-what is absent gives the same notes whichever way the numbers came. `load_any` picks the reader
-from the notebook's parameters.
+what is absent gives the same notes whichever way the numbers came (its load_any picks the reader
+from the notebook's parameters).
 """
 
 import re
@@ -76,6 +76,13 @@ class Results:
 
     def epochs(self) -> int:
         return int(self.curves["epoch"].max())
+
+    def origins(self) -> tuple[str, list[str]]:
+        """Where each seed was read from, for the table of seeds read: ("file", the results JSON
+        relative to the repo root) or ("runs", the tracker run names), in seed order."""
+        if self.files:
+            return "file", [paths.relative(self.files[s]) for s in self.seeds]
+        return "runs", [", ".join(self.runs.get(s, [])) for s in self.seeds]
 
 
 def block_regex(pattern: str) -> re.Pattern:
@@ -334,37 +341,3 @@ EXAMPLE_SEED_FILES = {
     s: f"examples/generated/credit_assignment/cifar10/seed{s}/results_cifar10.json"
     for s in ("42", "123", "456")
 }
-
-
-def load_any(
-    source: str | None,
-    seed_files: dict | None,
-    methods: list[str] | None = None,
-    drift_pattern: str = "blocks.{i}.w1.weight",
-    **mapping,
-) -> Results:
-    """Results from the notebook's inputs: the tracker store *source* (read with
-    trackers.read, mapped by *mapping*: the keyword parameters of
-    credit_assignment_trackers.from_tracker), or the JSON files *seed_files* ({seed: path,
-    relative to the repo root}; None: EXAMPLE_SEED_FILES). InputError naming both parameters
-    when both are given."""
-    if source is not None and seed_files is not None:
-        raise InputError(
-            f"parameters `source` ({source!r}) and `seed_files` are both set: read either a "
-            "tracker store (source) or the results JSON files (seed_files); remove one of them"
-        )
-    if source is None:
-        files = EXAMPLE_SEED_FILES if seed_files is None else seed_files
-        return load({s: paths.resolve_input(p) for s, p in files.items()}, methods, drift_pattern)
-    # imported here: the tracker reader builds on this module's SeedResult and collect
-    from labbook.sources import credit_assignment_trackers, trackers
-
-    return credit_assignment_trackers.from_tracker(trackers.read(source), methods, **mapping)
-
-
-def seed_origins(results: Results) -> tuple[str, list[str]]:
-    """Where each seed of *results* was read from, for the table of seeds read: ("file", the
-    results JSON relative to the repo root) or ("runs", the tracker run names), in seed order."""
-    if results.files:
-        return "file", [paths.relative(results.files[s]) for s in results.seeds]
-    return "runs", [", ".join(results.runs.get(s, [])) for s in results.seeds]

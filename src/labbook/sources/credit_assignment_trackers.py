@@ -33,14 +33,16 @@ import pandas as pd
 
 from labbook import paths
 from labbook.inputs import InputError
-from labbook.sources import fields
+from labbook.sources import fields, trackers
 from labbook.sources.credit_assignment import (
+    EXAMPLE_SEED_FILES,
     FRACTIONS,
     LAYER_DIAGNOSTICS,
     LOG_METRICS,
     Results,
     SeedResult,
     collect,
+    load,
 )
 from labbook.sources.trackers import TrackerData, mapping
 
@@ -364,3 +366,26 @@ def _run_of(
             )
         out[pair] = run
     return out
+
+
+def load_any(
+    source: str | None,
+    seed_files: dict | None,
+    methods: list[str] | None = None,
+    drift_pattern: str = "blocks.{i}.w1.weight",
+    **mapping,
+) -> Results:
+    """Results from the notebook's inputs: the tracker store *source* (read with
+    trackers.read, mapped by *mapping*: the keyword parameters of from_tracker), or the JSON
+    files *seed_files* ({seed: path, relative to the repo root}; None:
+    credit_assignment.EXAMPLE_SEED_FILES). InputError naming both parameters when both are
+    given."""
+    if source is not None and seed_files is not None:
+        raise InputError(
+            f"parameters `source` ({source!r}) and `seed_files` are both set: read either a "
+            "tracker store (source) or the results JSON files (seed_files); remove one of them"
+        )
+    if source is None:
+        files = EXAMPLE_SEED_FILES if seed_files is None else seed_files
+        return load({s: paths.resolve_input(p) for s, p in files.items()}, methods, drift_pattern)
+    return from_tracker(trackers.read(source), methods, **mapping)
