@@ -24,6 +24,9 @@ What the JSON reader rejects is rejected here, by the same field checks, naming 
 key; what it leaves out with a note is left out with the same note. Besides: runs lacking the
 method or seed attribute are left out with a note (an error when no run has both); runs that did
 not finish are kept with a note; two runs of one method and seed are an error naming both.
+
+`load_any` is the notebook's load: the JSON files or the store, an error naming both when both
+are set.
 """
 
 import re
