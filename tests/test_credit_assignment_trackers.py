@@ -15,8 +15,8 @@ import yaml
 from labbook import paths
 from labbook.analyses import credit_assignment as credit
 from labbook.inputs import InputError
+from labbook.runner import examples, sandbox
 from labbook.runner import params as runner_params
-from labbook.runner import sandbox
 from labbook.runner import trackerwrite as tw
 from labbook.runner.tracker_examples import credit_assignment as example
 from labbook.sources import credit_assignment as files
@@ -53,7 +53,7 @@ def _small(docs: dict) -> dict:
     return example.float32_docs(out)
 
 
-DOCS = _small(example.simulated("cifar10"))
+DOCS = _small(example.simulated(examples.credit_assignment))
 
 
 def _twin(folder) -> files.Results:
@@ -92,7 +92,7 @@ def test_a_store_reads_as_its_json_twin(tmp_path, tracker):
 
 
 def test_the_example_store_and_twin_hold_the_example_numbers_float32_exact(tmp_path):
-    docs = example.simulated("cifar10")
+    docs = example.simulated(examples.credit_assignment)
     assert list(docs) == ["42", "123", "456"] and list(docs["42"]) == METHODS
     exact = example.float32_docs(docs)
     acc = exact["42"]["bp"]["log"]["test_acc"]
@@ -104,7 +104,7 @@ def test_the_example_store_and_twin_hold_the_example_numbers_float32_exact(tmp_p
     assert steps.tolist() == list(range(1, 101)) and values.tolist() == acc
     assert run.scalars["diag/11/bp_cosine"][0].tolist() == [100]
     assert "drift/blocks.11.w1.weight" in run.scalars
-    example.generate(tmp_path)
+    example.generate(tmp_path, examples.credit_assignment)
     data = trackers.read(str(tmp_path / "cifar10" / "tensorboard"), use_cache=False)
     assert trackers.is_simulated(data.runs) and len(data.runs) == 12
     twin = {s: tmp_path / "cifar10" / "json" / f"seed{s}" / "results_cifar10.json" for s in docs}
@@ -355,7 +355,7 @@ def test_a_report_from_the_tensorboard_store_equals_the_one_from_its_json_twin(
     # examples/ is not needed (the data are written below) and may be rewritten while copied
     monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
     tree = sandbox.copy_tree(tmp_path / "tree")
-    example.generate(tree / "userdata" / "ca")
+    example.generate(tree / "userdata" / "ca", examples.credit_assignment)
     folder = tree / "params" / "credit_assignment"
     store = yaml.safe_load((folder / "cifar10_tensorboard.yaml").read_text())
     store["source"] = "userdata/ca/cifar10/tensorboard"

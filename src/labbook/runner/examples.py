@@ -732,7 +732,9 @@ GENERATORS = {
     "sparse_training": sparse_training,
     "sparse_training_trackers": sparse_training_trackers.generate,
     "credit_assignment": credit_assignment,
-    "credit_assignment_trackers": credit_assignment_trackers.generate,
+    "credit_assignment_trackers": lambda out: credit_assignment_trackers.generate(
+        out, credit_assignment
+    ),
     "nonlinearity_reduction": nonlinearity_reduction,
     "nonlinearity_reduction_trackers": nonlinearity_reduction_trackers.generate,
     "moe_aim": moe_aim,

@@ -16,6 +16,7 @@ steps 1..epochs (step e = epoch e, the JSON lists' numbering), and at the last e
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +25,15 @@ from labbook.runner import trackerwrite
 from labbook.runner.trackerwrite import TrackedRun, float32_exact
 
 DATASET = "cifar10"
+SIMULATED = "Simulated example data (labbook.runner.examples) — not experimental results."
 
 
-def simulated(dataset: str = DATASET) -> dict[str, dict]:
-    """{seed: {method: result}} (seed 004's format) of the example generator for *dataset*
-    ("cifar10" or "mnist"), seeds in numeric order."""
-    from labbook.runner import examples  # not at the top: examples.py imports this module
-
+def simulated(write_numbers: Callable[[Path], None], dataset: str = DATASET) -> dict[str, dict]:
+    """{seed: {method: result}} (seed 004's format) of *dataset* ("cifar10" or "mnist") as the
+    example generator *write_numbers* (labbook.runner.examples.credit_assignment) writes it,
+    seeds in numeric order."""
     with tempfile.TemporaryDirectory() as tmp:
-        examples.credit_assignment(Path(tmp))
+        write_numbers(Path(tmp))
         docs = {}
         for path in (Path(tmp) / dataset).glob("seed*/results_*.json"):
             docs.update(json.loads(path.read_text()))
@@ -95,11 +96,11 @@ def write_twin(folder: Path, docs: dict[str, dict], dataset: str = DATASET) -> d
     return files
 
 
-def generate(out: Path) -> None:
-    """Write the TensorBoard store and its JSON twin under *out* (layout: module docstring)."""
-    from labbook.runner.examples import SIMULATED
-
-    docs = float32_docs(simulated(DATASET))
+def generate(out: Path, write_numbers: Callable[[Path], None]) -> None:
+    """Write the TensorBoard store and its JSON twin under *out* (layout: module docstring) from
+    the numbers *write_numbers* writes (labbook.runner.examples.credit_assignment, passed in by
+    its GENERATORS entry: this module imports nothing from examples, which imports it)."""
+    docs = float32_docs(simulated(write_numbers, DATASET))
     trackerwrite.write_tensorboard(Path(out) / DATASET / "tensorboard", runs(docs))
     write_twin(Path(out) / DATASET / "json", docs)
     (Path(out) / "README.md").write_text(
