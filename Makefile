@@ -120,6 +120,7 @@ benchmark: $(ENV_STAMP) ## time the Aim reader, the MoE notebook, the build and 
 	$(PY) benchmarks/bench_stats.py $(if $(QUICK),--skip-poi)
 	$(PY) benchmarks/bench_mlflow.py $(if $(QUICK),--quick)
 	$(PY) benchmarks/bench_tensorboard.py $(if $(QUICK),--quick)
+	$(PY) benchmarks/bench_changes.py $(if $(QUICK),--quick)
 
 new: $(ENV_STAMP) ## scaffold a new analysis: make new NAME=my_analysis (notebook, params, example data, test)
 	@$(PY) -m labbook.runner.scaffold $(NAME)

@@ -46,6 +46,7 @@ SUMMARY_CAUSES = 2  # causes named in the build summary's line
 FIGURE_THREADS = 4  # figures compared at once, at most
 WATCH_INTERVAL = 0.25  # seconds between two looks at a running build's figures (FigureWatch)
 WATCH_STOP = 10.0  # seconds FigureWatch.stop waits for the comparison under way
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the last chunk of a complete PNG file
 OPTIONS = {"show_code": "SHOW_CODE"}  # build options recorded in provenance, by make's name
 
 
@@ -306,9 +307,13 @@ class FigureWatch:
                 stat = png.stat()
                 if self._seen.get(png.name) == (stat.st_size, stat.st_mtime_ns):
                     continue
+                with open(png, "rb") as f:
+                    f.seek(max(0, stat.st_size - len(PNG_END)))
+                    if f.read() != PNG_END:
+                        continue  # still being written: looked at again next time
                 self._seen[png.name] = (stat.st_size, stat.st_mtime_ns)
                 figure_change(old, png, self.cache)
-            except Exception:  # read half-written: compared again once complete, or at the end
+            except Exception:  # read half-written after all: compared again at the end
                 continue
         self.seconds += time.thread_time() - t0
 
