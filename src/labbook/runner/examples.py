@@ -736,7 +736,9 @@ GENERATORS = {
         out, credit_assignment
     ),
     "nonlinearity_reduction": nonlinearity_reduction,
-    "nonlinearity_reduction_trackers": nonlinearity_reduction_trackers.generate,
+    "nonlinearity_reduction_trackers": lambda out: nonlinearity_reduction_trackers.generate(
+        out, nonlinearity_reduction
+    ),
     "moe_aim": moe_aim,
 }
 

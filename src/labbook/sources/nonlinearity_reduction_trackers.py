@@ -45,6 +45,7 @@ from labbook.sources.trackers import TrackerData, mapping
 
 EXAMPLE_RUNS = "examples/generated/nonlinearity_reduction/mnist"  # with neither input set
 LEFT_OUT = ("running", "failed", "killed")  # statuses whose runs are left out ("unknown": kept)
+OWN = ("mlflow.", "aim.")  # attributes a tracker keeps for itself (run name, experiment)
 SUMMARY_FIELDS = {  # RunSet column -> Mapping attribute naming its attribute or scalar
     "mean_latency_s": "mean_latency_from",
     "p50_latency_s": "p50_latency_from",
@@ -337,11 +338,11 @@ def meta(name: str, attrs: dict, summary: dict, extra: dict) -> dict:
 
 def _config(row: pd.Series, used: set[str]) -> dict:
     """A run's other attributes (bare name -> plain value), as a JSON config's extra keys: not
-    those mapped to a field, nor `simulated`, nor MLflow's own mlflow.* tags."""
+    those mapped to a field, nor `simulated`, nor the trackers' own (OWN: mlflow.*, aim.*)."""
     out = {}
     for column, value in row.items():
         kind, _, key = str(column).partition(":")
-        if not key or column in used or key == trackers.SIMULATED or key.startswith("mlflow."):
+        if not key or column in used or key == trackers.SIMULATED or key.startswith(OWN):
             continue
         if not given(value) or key in out:
             continue

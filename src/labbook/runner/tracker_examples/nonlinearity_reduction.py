@@ -19,12 +19,14 @@ the last epoch `gating/<layer>/alphas/<neuron>` (per-neuron gates), `activation/
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from labbook.runner import trackerwrite
 from labbook.runner.trackerwrite import TrackedRun, float32_exact
 
 DATASET = "mnist"
+SIMULATED = "Simulated example data (labbook.runner.examples) — not experimental results."
 EPOCH_KEYS = ("train_acc", "val_acc", "train_loss", "val_loss")
 GATE_STATS = ("alpha_mean", "alpha_median", "alpha_lt_0.1", "alpha_gt_0.9")
 LATENCY_KEYS = ("mean_latency_s", "p50_latency_s", "p90_latency_s")
@@ -48,15 +50,14 @@ def _float32_gate(gate: dict) -> dict:
     return out
 
 
-def simulated(dataset: str = DATASET) -> dict[str, dict]:
-    """{run name: {"history": [...], "meta": {...}, "activation": {...} or None}} of the example
-    generator's run folders for *dataset* ("mnist" or "cifar10"), by name; folders without both
-    history.json and meta.json (the crashed cifar10 run) are left out."""
-    from labbook.runner import examples  # not at the top: examples.py imports this module
-
+def simulated(write_numbers: Callable[[Path], None], dataset: str = DATASET) -> dict[str, dict]:
+    """{run name: {"history": [...], "meta": {...}, "activation": {...} or None}} of the run
+    folders *write_numbers* writes for *dataset* ("mnist" or "cifar10"; the example generator
+    labbook.runner.examples.nonlinearity_reduction), by name; folders without both history.json
+    and meta.json (the crashed cifar10 run) are left out."""
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        examples.nonlinearity_reduction(Path(tmp))
+        write_numbers(Path(tmp))
         for folder in sorted((Path(tmp) / dataset).iterdir()):
             if not ((folder / "history.json").is_file() and (folder / "meta.json").is_file()):
                 continue
@@ -142,12 +143,12 @@ def write_json(folder: Path, docs: dict[str, dict]) -> None:
             (run / "activation_stats.json").write_text(text)
 
 
-def generate(out: Path) -> None:
+def generate(out: Path, write_numbers: Callable[[Path], None]) -> None:
     """examples/generated/nonlinearity_reduction_trackers/: the MNIST runs as a TensorBoard store
-    and as their JSON twin (module docstring), with a README saying they are simulated."""
-    from labbook.runner.examples import SIMULATED
-
-    docs = float32_docs(simulated(DATASET))
+    and as their JSON twin (module docstring), with a README saying they are simulated. The runs
+    are those *write_numbers* writes (labbook.runner.examples.nonlinearity_reduction, passed in by
+    its GENERATORS entry: this module imports nothing from examples, which imports it)."""
+    docs = float32_docs(simulated(write_numbers, DATASET))
     write_json(out / DATASET / "json", docs)
     trackerwrite.write_tensorboard(out / DATASET / "tensorboard", runs(docs))
     (out / "README.md").write_text(
