@@ -270,6 +270,41 @@ def test_tracker_runs_are_recorded_by_name_with_their_id_where_names_repeat(tmp_
     inputs.clear()
 
 
+def test_a_tracker_store_names_the_runs_added_removed_and_changed(tmp_path):
+    import shutil
+
+    from labbook.runner import trackerwrite as tw
+    from labbook.sources import trackers
+
+    store = tmp_path / "tb"
+
+    def write(values: dict[str, list[float]]) -> None:
+        runs = [
+            tw.TrackedRun(name, scalars={"acc": (np.arange(3), tw.float32_exact(v))})
+            for name, v in values.items()
+        ]
+        tw.write_tensorboard(store, runs)
+
+    def read() -> list[dict]:
+        inputs.clear()
+        trackers.read(f"tensorboard:{store}", use_cache=False)
+        return inputs.recorded()
+
+    write({"bp_s0": [0.1, 0.2, 0.3], "dfa_s0": [0.1, 0.1, 0.2], "fa_s0": [0.2, 0.2, 0.2]})
+    old = read()
+    shutil.rmtree(store / "fa_s0")
+    shutil.rmtree(store / "dfa_s0")
+    write({"dfa_s0": [0.1, 0.1, 0.25], "dfa_s1": [0.1, 0.2, 0.2]})  # bp_s0 left as it was
+    new = read()
+    inputs.clear()
+    assert sorted(old[0]["runs"]) == ["bp_s0", "dfa_s0", "fa_s0"]
+    changed = changes.input_changes(old, new)["changed"]
+    assert changed[0]["runs"] == {"added": ["dfa_s1"], "removed": ["fa_s0"], "changed": ["dfa_s0"]}
+    assert changes.cause_parts(changes.causes({"inputs": old}, {"inputs": new}))[0].endswith(
+        "changed (1 run(s) added, 1 run(s) removed, 1 run(s) changed: dfa_s1, fa_s0, dfa_s0)"
+    )
+
+
 # ---------------------------------------------------------------- rebuilt reports
 
 NAME = "chain_of_experts/flip"
