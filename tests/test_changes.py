@@ -492,6 +492,31 @@ def test_a_failed_rebuild_leaves_the_last_change_report_as_it_was(tree):
         params.write_text(PARAMS)
 
 
+def test_a_report_pdf_that_fails_to_typeset_keeps_the_last_good_build_and_its_changes(tree):
+    kept = _kept(tree)
+    good = (_report(tree) / "provenance.json").read_bytes()
+    _write_method(tree, "chain_parallel", [78.0, 78.1, 78.3])  # a rebuild that would change
+    failing_pdf = (
+        "import sys\n"
+        "from labbook.runner import build, render\n"
+        "def fail(*args, **kwargs):\n"
+        "    raise RuntimeError('typesetting failed')\n"
+        "render.pdf = fail\n"
+        f"sys.exit(build.main(['run', '{NAME}'], forward=False))\n"
+    )
+    try:
+        failed = sandbox.run(tree, ".venv/bin/python", "-c", failing_pdf)
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "FAILED (kept the last good build)" in failed.stdout
+        assert (_report(tree) / "provenance.json").read_bytes() == good
+        assert _kept(tree) == kept
+        failure = json.loads((_report(tree) / "last-failure" / "provenance.json").read_text())
+        assert failure["failure"]["kind"] == "pdf"
+        assert not (_report(tree) / "last-failure" / "changes.json").exists()
+    finally:
+        _write_method(tree, "chain_parallel", METHODS["chain_parallel"][1])
+
+
 def test_a_killed_rebuild_leaves_the_last_change_report_and_the_next_build_compares_good_builds(
     tree,
 ):
