@@ -352,7 +352,10 @@ def _kept(root: Path) -> dict:
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     """A copy of the tree whose only report is NAME, built once (its first build)."""
-    root = sandbox.copy_tree(tmp_path_factory.mktemp("changes"))
+    # examples/ is not needed (the data are written below) and may be rewritten while copied
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
+        root = sandbox.copy_tree(tmp_path_factory.mktemp("changes"))
     for p in root.glob("params/*/*.yaml"):
         p.unlink()
     (root / "userdata" / "flip").mkdir(parents=True)
