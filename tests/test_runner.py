@@ -42,7 +42,7 @@ def _complete(rep: Path) -> bool:
     return (
         prov["status"] == "ok"
         and (rep / "report.pdf").stat().st_size > 0
-        and html.count("<img") == len(pngs)
+        and html.count("<img") - html.count(', previous build"') == len(pngs)
         and sorted(p.stem for p in (rep / "figures").glob("*.pdf")) == pngs
         and (rep / "findings.json").exists()
     )
