@@ -173,3 +173,12 @@ def test_no_notebook_code_cell_over_40_lines(path):
         and len("".join(c["source"]).splitlines()) > 40
     }
     assert not long, f"cells over 40 lines (cell index: lines): {long}"
+
+
+def test_a_report_reading_a_tracker_depends_on_every_reader():
+    found = {paths.relative(p) for p in deps.code_modules("from labbook.sources import trackers")}
+    assert {
+        "src/labbook/sources/trackers/tensorboard.py",
+        "src/labbook/sources/trackers/mlflow.py",
+        "src/labbook/sources/trackers/detection.py",
+    } <= found

@@ -205,19 +205,28 @@ def is_simulated(runs: pd.DataFrame) -> bool:
 def read(source: str, use_cache: bool = True) -> TrackerData:
     """Read the store named by a `source` parameter (see resolve) with its tracker's reader; the
     store is recorded as an input of the report (with `simulated` when its runs say so)."""
-    import importlib
-
     from labbook import inputs
 
     tracker, location = resolve(source)
-    try:
-        reader = importlib.import_module(f"labbook.sources.trackers.{tracker}")
-    except ImportError as exc:
-        raise InputError(f"{source}: the {tracker} reader cannot be loaded ({exc})") from None
-    data = reader.read(location, use_cache=use_cache)
+    data = _reader(tracker, source).read(location, use_cache=use_cache)
     inputs.record_runs(
         data.digest, data.run_digests, dict(zip(data.runs["run"], data.runs["name"]))
     )
     if is_simulated(data.runs):
         inputs.mark_simulated(data.digest)
     return data
+
+
+def _reader(tracker: str, source: str):
+    """The reader module of *tracker*, imported by name in the code (not through importlib) so that
+    a report's dependencies (labbook.runner.deps, read from the imports) include every reader."""
+    try:
+        if tracker == "tensorboard":
+            from labbook.sources.trackers import tensorboard as reader
+        elif tracker == "mlflow":
+            from labbook.sources.trackers import mlflow as reader
+        else:
+            from labbook.sources.trackers import aim as reader
+    except ImportError as exc:
+        raise InputError(f"{source}: the {tracker} reader cannot be loaded ({exc})") from None
+    return reader
