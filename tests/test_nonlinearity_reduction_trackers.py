@@ -6,6 +6,7 @@ tracker tables); a report built from the example store equals the one built from
 
 import json
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -239,11 +240,16 @@ def test_sections_the_runs_did_not_log_say_so():
     assert "no scalar `gating/{layer}/alphas/{neuron}`" in notes
     assert "set `alphas_key` (None when the runs do not log it): no per-neuron gate" in notes
     assert "set `activation_key` (None when the runs do not log it): no activation" in notes
-    assert "no run attribute or scalar `mean_latency_s`" in notes and "`train_loss_key`" in notes
+    assert (
+        "no run attribute or scalar `mean_latency_s` (mean_latency_from), `p50_latency_s`" in notes
+    )
+    assert "`train_loss_key`" in notes
     assert rs.labels["alphas"] == "gating/{layer}/alphas/{neuron}"
     assert rs.labels["activation"] == "activation/{layer}/{stat}"
-    quiet = nt.Mapping(alphas_key=None, activation_key=None, train_loss_key=None)
+    quiet = nt.Mapping(alphas_key=None, activation_key=None, train_loss_key=None, flops_from="f")
+    runs["a_0_s0"]["hparam:approx_linear_flops"] = 5.0
     rs = nt.from_tracker(_store(runs, scalars), quiet)
+    assert rs.configs["a_0_s0"] == {}  # the seed's meta names are never config, mapped or not
     assert not any("alphas_key" in n or "activation_key" in n for n in rs.notes)
     assert rs.labels["alphas"] == "alphas_key: None"
 
@@ -286,16 +292,30 @@ def test_attribute_values_read_as_a_json_config_holds_them():
 # ------------------------------------------------------------ the report, through make's runner
 
 
+def _without(runs: list, *parts: str) -> list:
+    """*runs* without the scalar keys holding any of *parts*."""
+    return [
+        replace(r, scalars={k: v for k, v in r.scalars.items() if not any(p in k for p in parts)})
+        for r in runs
+    ]
+
+
 def test_the_report_from_the_example_store_equals_the_one_from_its_twin(tmp_path_factory):
+    """Built by the runner in a copy of the tree: the example store, its twin, and a store of the
+    same runs that logged no latency, per-neuron gates or activation statistics."""
     tree = sandbox.copy_tree(tmp_path_factory.mktemp("tree"))
     example.generate(tree / "userdata" / "nlr", examples.nonlinearity_reduction)
+    docs = example.float32_docs(example.simulated(examples.nonlinearity_reduction))
+    tw.write_tensorboard(
+        tree / "userdata" / "sparse", _without(example.runs(docs), "latency", "/alphas/", "activ")
+    )
     params = tree / "params" / "nonlinearity_reduction"
-    (params / "tracker.yaml").write_text(
-        "source: userdata/nlr/mnist/tensorboard\nsubset_pattern: mnist_gating\n"
-    )
-    (params / "twin.yaml").write_text(
-        "runs_dir: userdata/nlr/mnist/json\nsubset_pattern: mnist_gating\n"
-    )
+    for name, line in (
+        ("tracker", "source: userdata/nlr/mnist/tensorboard"),
+        ("twin", "runs_dir: userdata/nlr/mnist/json"),
+        ("sparse", "source: userdata/sparse"),
+    ):
+        (params / f"{name}.yaml").write_text(f"{line}\nsubset_pattern: mnist_gating\n")
     builds = [
         subprocess.Popen(
             [str(tree / ".venv" / "bin" / "python"), "-m", "labbook.runner.build", "run", name],
@@ -307,6 +327,15 @@ def test_the_report_from_the_example_store_equals_the_one_from_its_twin(tmp_path
         )
         for name in ("nonlinearity_reduction/tracker", "nonlinearity_reduction/twin")
     ]
+    sparse = sandbox.run(
+        tree,
+        str(tree / ".venv" / "bin" / "python"),
+        "-m",
+        "labbook.runner.build",
+        "run",
+        "nonlinearity_reduction/sparse",
+        timeout=600,
+    )
     for build in builds:
         out, _ = build.communicate(timeout=600)
         assert build.returncode == 0, out
@@ -322,3 +351,19 @@ def test_the_report_from_the_example_store_equals_the_one_from_its_twin(tmp_path
     assert "alpha_distributions.png" in figures and "activation_stats.png" in figures
     provenance = json.loads((store / "provenance.json").read_text())
     assert provenance["example_data"] and provenance["warnings"] == []
+    assert sparse.returncode == 0, sparse.stdout + sparse.stderr
+    report = tree / "reports" / "nonlinearity_reduction" / "sparse"
+    assert (report / "report.pdf").is_file()
+    html = (report / "report.html").read_text()
+    for note in (
+        "No run records <code>mean_latency_s</code>: no latency plot.",
+        "No run records <code>mean_latency_s</code>: no efficiency ranking.",
+        "No gating run stores per-neuron <code>gating/{layer}/alphas/{neuron}</code>",
+        "No run has <code>activation/{layer}/{stat}</code>: no activation statistics.",
+    ):
+        assert note in html
+    names = sorted(p.stem for p in (report / "figures").glob("*.png"))
+    assert names == sorted(
+        {n[:-4] for n in figures if n.endswith(".png")}
+        - {"latency_vs_accuracy", "alpha_distributions", "activation_stats"}
+    )

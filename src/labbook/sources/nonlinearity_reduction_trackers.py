@@ -30,6 +30,7 @@ report section it feeds says it is left out. Runs sharing a name are told apart 
 "name (id)".
 """
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,26 +201,44 @@ def _series(data: TrackerData, m: Mapping, parameter: str, notes: list[str], wha
     return {str(r): g for r, g in frame.groupby("run", observed=True, sort=False)}
 
 
-def _summary(data: TrackerData, spec: str | None, parameter: str, notes: list[str]):
-    """({run id: value}, label) of a summary field: the run attribute *spec*, else the last value
-    of the scalar key *spec*; ({}, label) with a note when the store has neither."""
+def _summary(data: TrackerData, spec: str | None) -> tuple[dict, bool]:
+    """({run id: value}, found) of a summary field: the run attribute *spec*, else the last value
+    of the scalar key *spec*; ({}, False) when the store has neither ({}, True for None)."""
     if spec is None:
-        return {}, f"{parameter}: None"
+        return {}, True
     column = attribute_column(data.runs, spec)
     if column is not None:
         values = data.runs.set_index("run")[column]
-        return {str(r): v for r, v in values.items() if given(v)}, f"{spec}"
+        return {str(r): v for r, v in values.items() if given(v)}, True
     rows = data.scalars[data.scalars["key"] == spec]
     if rows.empty:
-        held = mapping.attribute_names(data.runs) + [str(k) for k in data.scalars["key"].unique()]
-        error = mapping.missing_key(spec, parameter, data.location, held)
-        notes.append(
-            str(error).replace("no scalar", "no run attribute or scalar", 1)
-            + " (None when the runs do not log it): left empty."
-        )
-        return {}, f"{spec}"
+        return {}, False
     last = rows.sort_values("step", kind="stable").groupby("run", observed=True).last()
-    return {str(r): v for r, v in last["value"].items()}, f"{spec}"
+    return {str(r): v for r, v in last["value"].items()}, True
+
+
+def _listing(names: list[str], shown: int = 6) -> str:
+    more = f", … ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(f"`{n}`" for n in names[:shown]) + more if names else "none"
+
+
+def absent_summaries(data: TrackerData, missing: dict[str, str]) -> str:
+    """The note for summary fields (*missing*: parameter -> spec) that are neither a run attribute
+    nor a scalar key of the store: what the runs have and log, and the closest names."""
+    columns = mapping.attribute_names(data.runs)
+    bare = {c.split(":", 1)[1]: c for c in columns}
+    keys = sorted(str(k) for k in data.scalars["key"].unique())
+    near = []
+    for spec in missing.values():
+        for name in difflib.get_close_matches(spec, [*bare, *keys], n=2, cutoff=0.5):
+            near.append(bare.get(name, name))
+    hint = f" (closest: {', '.join(f'`{n}`' for n in dict.fromkeys(near))})" if near else ""
+    wanted = ", ".join(f"`{spec}` ({parameter})" for parameter, spec in missing.items())
+    return (
+        f"{data.location}: no run attribute or scalar {wanted}; the runs have attributes "
+        f"{_listing(sorted(columns))} and log {_listing(keys)}{hint}: set the parameter (None "
+        "when the runs do not record it); left empty."
+    )
 
 
 def _values(frame: pd.DataFrame | None) -> dict[int, float]:
@@ -388,11 +407,15 @@ def from_tracker(
     }
     alphas = _series(data, m, "alphas_key", notes, "no per-neuron gate distributions")
     acts = _series(data, m, "activation_key", notes, "no activation statistics")
-    summary = {f: _summary(data, getattr(m, p), p, notes) for f, p in SUMMARY_FIELDS.items()}
+    summary = {f: _summary(data, getattr(m, p)) for f, p in SUMMARY_FIELDS.items()}
+    labels = {f: getattr(m, p) or f"{p}: None" for f, p in SUMMARY_FIELDS.items()}
+    missing = {p: getattr(m, p) for f, p in SUMMARY_FIELDS.items() if not summary[f][1]}
+    if missing:
+        notes.append(absent_summaries(data, missing))
     used = {attribute_column(data.runs, s) for s, _, _ in specs.values() if s is not None}
-    used |= {
-        attribute_column(data.runs, getattr(m, p)) for p in SUMMARY_FIELDS.values() if getattr(m, p)
-    }
+    for parameter in SUMMARY_FIELDS.values():  # the mapped names and the seed's: never config
+        for spec in {getattr(m, parameter), getattr(SEED_NAMES, parameter)} - {None}:
+            used.add(attribute_column(data.runs, spec))
     rows = data.runs.set_index("run")
     parts, skipped = [], []
     for run, name in sorted(names.items(), key=lambda item: item[1]):
@@ -417,7 +440,7 @@ def from_tracker(
                     meta(
                         name,
                         {k: (specs[k][0], attrs[k][run]) for k in specs},
-                        {f: (label, v.get(run)) for f, (v, label) in summary.items()},
+                        {f: (labels[f], v.get(run)) for f, (v, _) in summary.items()},
                         _config(rows.loc[run], used),
                     ),
                     activation(name, acts.get(run)),
@@ -429,8 +452,8 @@ def from_tracker(
     runset = nlr.assemble(parts, skipped, ratio_rule, alpha_threshold, default, data.location)
     runset.notes = notes + runset.notes
     runset.labels = {
-        "mean_latency_s": summary["mean_latency_s"][1],
-        "approx_linear_flops": summary["approx_linear_flops"][1],
+        "mean_latency_s": labels["mean_latency_s"],
+        "approx_linear_flops": labels["approx_linear_flops"],
         "alphas": m.alphas_key or "alphas_key: None",
         "activation": m.activation_key or "activation_key: None",
     }
