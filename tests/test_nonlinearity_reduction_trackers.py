@@ -254,6 +254,13 @@ def test_sections_the_runs_did_not_log_say_so():
     assert rs.labels["alphas"] == "alphas_key: None"
 
 
+def test_a_store_without_gates_says_so_once():
+    rs = nt.from_tracker(_store({"a_0_s0": _fixed(0)}, {"a_0_s0": _epochs()}))
+    gate_notes = [n for n in rs.notes if "gating/" in n.split(";")[0]]
+    assert len(gate_notes) == 1 and "set `alpha_mean_key`" in gate_notes[0]
+    assert gate_notes[0].endswith("no gate statistics.") and rs.gating.empty
+
+
 def test_names_patterns_duplicates_and_layer_order():
     runs = {"lin_fixed_20_s3": {"hparam:x": 1.0}, "lin_gating_s4": {"hparam:x": 1.0}}
     gates = {f"gating/{layer}/alpha_mean": {2: 0.4} for layer in ("fc10", "fc2", "fc1")}

@@ -9,7 +9,8 @@ notebook's mapping parameters; defaults: the seed's names):
   (`dataset_from`; None: the store's name, as a runs folder's name for the JSON files), seed
   (`seed_from`; None: no seeds) and set linear ratio (`ratio_from`: a fraction; a store without
   that attribute takes every ratio from the gates or the run name, as the JSON reader does). The
-  other attributes are the run's config (its gating runs are pooled only when those agree).
+  other attributes are the run's config (its gating runs are pooled only when those agree), but
+  for the summary fields' names and the trackers' own (mlflow.*, aim.*) and `simulated`.
 - per-epoch scalars, the step being the epoch: `val_acc_key` gives the epochs; `train_acc_key`
   must be logged at each of them; the losses where logged.
 - per-layer gate statistics, one key per layer and epoch (``gating/{layer}/alpha_mean``, ...), and
@@ -25,9 +26,9 @@ are not finished (running, failed, killed: their last epoch is not a final resul
 the approach, dataset or seed attribute are left out with a warning naming them; when no run has
 the attribute at all, or no run logs `val_acc_key`/`train_acc_key`, it is an InputError listing
 what the store holds and the closest names. An optional key or attribute that no run has is a
-warning with the same listing (set its parameter to None when the runs do not log it), and the
-report section it feeds says it is left out. Runs sharing a name are told apart by their id:
-"name (id)".
+warning with the same listing (set its parameter to None when the runs do not log it; a store
+without gates gets one, for alpha_mean_key), and the report section it feeds says it is left
+out. Runs sharing a name are told apart by their id: "name (id)".
 """
 
 import difflib
@@ -401,11 +402,11 @@ def from_tracker(
     epochs = {
         f: _series(data, m, p, notes, "the column is left empty") for f, p in EPOCH_FIELDS.items()
     }
-    stats = {
-        f: _series(data, m, p, notes, "the gate statistic is left empty")
-        for f, p in GATE_FIELDS.items()
-    }
-    alphas = _series(data, m, "alphas_key", notes, "no per-neuron gate distributions")
+    stats = {"alpha_mean": _series(data, m, "alpha_mean_key", notes, "no gate statistics")}
+    gate_notes = notes if stats["alpha_mean"] or m.alpha_mean_key is None else []  # said once
+    for f, p in list(GATE_FIELDS.items())[1:]:
+        stats[f] = _series(data, m, p, gate_notes, "the gate statistic is left empty")
+    alphas = _series(data, m, "alphas_key", gate_notes, "no per-neuron gate distributions")
     acts = _series(data, m, "activation_key", notes, "no activation statistics")
     summary = {f: _summary(data, getattr(m, p)) for f, p in SUMMARY_FIELDS.items()}
     labels = {f: getattr(m, p) or f"{p}: None" for f, p in SUMMARY_FIELDS.items()}
