@@ -98,3 +98,14 @@ def test_git_that_does_not_answer_is_bounded_and_named(tmp_path, monkeypatch):
         "dirty": None,
         "error": "`git status --porcelain` did not finish within 0.5 s",
     }
+
+
+def test_an_empty_table_typesets(tmp_path):
+    import typst
+
+    from labbook.runner import render
+
+    data = {"columns": ["run", "acc"], "numeric": [False, True], "rows": [], "caption": "None."}
+    source = tmp_path / "t.typ"
+    source.write_text(render._table(data))
+    assert typst.compile(str(source))[:4] == b"%PDF"

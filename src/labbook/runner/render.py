@@ -212,7 +212,8 @@ def _table(data: dict) -> str:
         return out
 
     head = ", ".join(f"[*{cell(c, False)}*]" for c in data["columns"])
-    body = ", ".join(f"[{cell(v, n)}]" for r in data["rows"] for v, n in zip(r, data["numeric"]))
+    cells = [f"[{cell(v, n)}]" for r in data["rows"] for v, n in zip(r, data["numeric"])]
+    body = ", ".join(cells) or f"table.cell(colspan: {cols})[_no rows_]"  # an empty table
     table = (
         f"#table(columns: {cols}, align: ({align},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
         f"  table.hline(stroke: 0.8pt), table.header({head}), table.hline(stroke: 0.5pt),\n"
