@@ -8,18 +8,15 @@ Each generator writes a README.md saying the data are simulated, and a `.complet
 """
 
 import json
-import multiprocessing
-import os
 import shutil
-import signal
 import sys
-import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from labbook import paths
+from labbook.runner.aimwrite import AimRun, AimSeries, AimWriteError, write_aim_runs
+from labbook.runner.aimwrite import track_run as track_run  # re-exported for the tests
 from labbook.runner.tracker_examples import chain_of_experts as chain_of_experts_trackers
 from labbook.runner.tracker_examples import credit_assignment as credit_assignment_trackers
 from labbook.runner.tracker_examples import (
@@ -545,184 +542,6 @@ def moe_aim(
 # Writing Aim repositories under bounded waits. aim's Run.close can wait forever (see
 # labbook.guards.aim): runs are opened without the status reporter it waits on, and, as the
 # backstop, written by a child process that is killed when a step outlives its limit.
-
-STEP_SECONDS = 60.0  # limit of each step: start the writer (import aim), create, open, close a run
-POINT_SECONDS = 0.01  # added to a run's tracking limit per value tracked
-INDEX_RUN_SECONDS = 1.0  # added to the indexing limit per run indexed
-
-
-class AimWriteError(RuntimeError):
-    """Writing an Aim repository failed or a step did not finish in time; names the step."""
-
-
-@dataclass(frozen=True)
-class AimSeries:
-    """One context of a run's metrics: values[name][i] is tracked at steps[i], epochs[i].
-
-    steps, epochs: int array(points); values: {metric name: array(points)} of floats or ints
-    (tracked as Python float or int); context: aim context, e.g. {"subset": "val"}."""
-
-    context: dict
-    steps: np.ndarray
-    epochs: np.ndarray
-    values: dict
-
-
-@dataclass(frozen=True)
-class AimRun:
-    """One run to write: run.name, experiment, tags, run[key] = value for each attribute (in
-    order), then its series."""
-
-    name: str
-    experiment: str | None
-    tags: tuple[str, ...]
-    attrs: dict
-    series: tuple[AimSeries, ...]
-
-    @property
-    def value_count(self) -> int:
-        """Number of values tracked (points x metrics over the series)."""
-        return sum(len(s.steps) * len(s.values) for s in self.series)
-
-
-def track_run(run, spec: AimRun) -> None:
-    """Name, tag, set the attributes of and track every series of *spec* into the open *run*."""
-    run.name = spec.name
-    for tag in spec.tags:
-        run.add_tag(tag)
-    for key, value in spec.attrs.items():
-        run[key] = value
-    for series in spec.series:
-        for i, (step, epoch) in enumerate(zip(series.steps, series.epochs, strict=True)):
-            values = {name: v[i].item() for name, v in series.values.items()}
-            run.track(values, step=int(step), epoch=int(epoch), context=series.context)
-
-
-def _aim_writer(conn, root: str, runs: list[AimRun], init: bool, index: bool, initializer) -> None:
-    """The child process of `write_aim_runs`: sends (step, run index) before each step, then
-    ("done", None), or ("error", traceback) when a step raises. Leads its own process group, so
-    killing the group also ends an `aim storage reindex` it started."""
-    os.setsid()
-    try:
-        if initializer is not None:
-            initializer()
-        from aim import Repo
-
-        from labbook.guards import aim as aim_guard
-        from labbook.sources.aim_repo import reindex
-
-        if init:
-            conn.send(("init", None))
-            Repo.from_path(root, init=True)
-        for k, spec in enumerate(runs):
-            conn.send(("open", k))
-            run = aim_guard.open_run(root, spec.experiment)
-            conn.send(("track", k))
-            track_run(run, spec)
-            conn.send(("close", k))
-            run.close()
-        if index:
-            conn.send(("index", None))
-            reindex(Path(root))
-        conn.send(("done", None))
-    # any failure is reported to the parent with its traceback; the parent names the step
-    except Exception:
-        conn.send(("error", traceback.format_exc()[-3000:]))
-    finally:
-        conn.close()
-
-
-def _step(event: tuple, runs: list[AimRun], seconds: float) -> tuple[str, float]:
-    """(what the step does, in words; its limit in seconds) for a message of `_aim_writer`."""
-    what, k = event
-    if what == "init":
-        return "creating the repository", seconds
-    if what == "index":
-        return "indexing it (aim storage reindex)", seconds + INDEX_RUN_SECONDS * len(runs)
-    run = f"run {k + 1} of {len(runs)} ({runs[k].name!r})"
-    if what == "open":
-        return f"opening {run}", seconds
-    if what == "track":
-        return f"tracking the metrics of {run}", seconds + POINT_SECONDS * runs[k].value_count
-    return f"closing {run} (aim's Run.close)", seconds
-
-
-def _stop(proc) -> None:
-    """Kill the writing process and its process group, waiting at most 10 s for it to go."""
-    if proc.pid is None:  # never started
-        return
-    if proc.is_alive():
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):  # not yet its own group: the process alone
-            proc.kill()
-    proc.join(10)
-
-
-def write_aim_runs(
-    root: Path,
-    runs: list[AimRun],
-    init: bool = False,
-    index: bool = False,
-    seconds: float | None = None,
-    initializer=None,
-) -> None:
-    """Write *runs* into the Aim repository at *root* (the folder holding .aim; created first with
-    *init*; indexed last with *index*), each run opened without aim's status reporter
-    (labbook.guards.aim.open_run).
-
-    The writing happens in a child process, and no wait is unbounded: starting it, creating the
-    repository, opening, tracking and closing each run each get *seconds* (tracking also
-    POINT_SECONDS per value, indexing INDEX_RUN_SECONDS per run). A step that outlives its limit
-    is killed with its process, and AimWriteError names it, e.g. "writing the Aim repository R:
-    closing run 3 of 210 ('ffn-mnist-s2') (aim's Run.close) did not finish within 60 s — killed";
-    a failing step raises AimWriteError with the child's traceback. Either way the repository is
-    incomplete: write into a temporary folder and mark it complete after this returns.
-
-    *seconds* defaults to STEP_SECONDS. *initializer*, if given, is called with no arguments in
-    the writing process before anything else (as multiprocessing.Pool's); it is pickled, so it
-    must be a module-level function. The process is spawned, not forked: a fork would inherit the
-    caller's open RocksDB databases without their background threads, and can hang on them."""
-    seconds = STEP_SECONDS if seconds is None else seconds
-    ctx = multiprocessing.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    args = (send, str(root), runs, init, index, initializer)
-    proc = ctx.Process(target=_aim_writer, args=args, name="aim-writer")
-    where = f"writing the Aim repository {root}"
-    step, limit = "starting the writing process (importing aim)", seconds
-    try:
-        proc.start()
-        send.close()
-        while True:
-            if not receive.poll(limit):
-                _stop(proc)
-                raise AimWriteError(f"{where}: {step} did not finish within {limit:g} s — killed")
-            try:
-                event = receive.recv()
-            except EOFError:
-                proc.join(seconds)
-                raise AimWriteError(
-                    f"{where}: the writing process ended (exit code {proc.exitcode}) while {step}"
-                ) from None
-            if event[0] == "error":
-                raise AimWriteError(f"{where}: {step} failed:\n{event[1]}")
-            if event[0] == "done":
-                break
-            step, limit = _step(event, runs, seconds)
-        proc.join(seconds)
-        if proc.is_alive():
-            raise AimWriteError(
-                f"{where}: every run was written, but the writing process did not exit within "
-                f"{seconds:g} s — killed"
-            )
-        if proc.exitcode != 0:
-            raise AimWriteError(
-                f"{where}: the writing process exited with code {proc.exitcode} after writing"
-            )
-    finally:
-        _stop(proc)
-        receive.close()
-
 
 GENERATORS = {
     "chain_of_experts_seeds": chain_of_experts_seeds,

@@ -111,9 +111,9 @@ def write_mlflow(database: Path, runs: list[TrackedRun], experiment: str = "exam
 def write_aim(root: Path, runs: list[TrackedRun], experiment: str = "examples") -> None:
     """Every run into a new Aim repository at *root* (the folder that will hold .aim), written by
     aim's SDK without its status reporter, in a child process whose every step has a limit
-    (labbook.runner.examples.write_aim_runs); indexed at the end. Attributes go to
+    (labbook.runner.aimwrite.write_aim_runs); indexed at the end. Attributes go to
     run["params"] and run["tags"] (dicts); each scalar key is one metric with an empty context."""
-    from labbook.runner.examples import AimRun, AimSeries, write_aim_runs
+    from labbook.runner.aimwrite import AimRun, AimSeries, write_aim_runs
 
     specs = []
     for run in runs:
