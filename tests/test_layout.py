@@ -39,7 +39,10 @@ def _import_graph() -> dict[str, set[str]]:
                 if node.level:
                     anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(anchor + ([base] if base else []))
-                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+                # `from pkg import sub` imports the module pkg.sub (its package's __init__ runs
+                # first, as for every submodule, and is no edge); `from mod import name`, mod
+                subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in files]
+                targets = subs + ([base] if len(subs) < len(node.names) else [])
             else:
                 continue
             found |= {t for t in targets if t in files and t != name}

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from labbook.inputs import InputError
-from labbook.runner import sandbox
+from labbook.runner import examples, sandbox
 from labbook.runner import trackerwrite as tw
 from labbook.runner.tracker_examples import sparse_training as example
 from labbook.sources import sparse_training as files
@@ -88,7 +88,7 @@ def test_a_store_reads_as_its_json_twin(tmp_path, tracker):
 
 
 def test_the_example_store_holds_the_example_numbers_float32_exact(tmp_path):
-    docs = example.example_docs(epochs=4)
+    docs = example.example_docs(examples.sparse_training, epochs=4)
     assert sorted(docs) == [
         "baseline.json",
         "gated_good.json",
@@ -106,8 +106,10 @@ def test_the_example_store_holds_the_example_numbers_float32_exact(tmp_path):
     assert (
         steps.tolist() == [1, 2, 3, 4] and values.tolist() == gated["metrics"]["activation_rates"]
     )
-    assert [r.name for r in example.runs(epochs=4)] == [d["run"] for d in docs.values()]
-    tw.write_tensorboard(tmp_path, example.runs(epochs=4))
+    assert [r.name for r in example.runs(examples.sparse_training, epochs=4)] == [
+        d["run"] for d in docs.values()
+    ]
+    tw.write_tensorboard(tmp_path, example.runs(examples.sparse_training, epochs=4))
     assert trackers.is_simulated(trackers.read(f"tensorboard:{tmp_path}", use_cache=False).runs)
 
 
@@ -280,7 +282,7 @@ def test_load_any_takes_the_files_or_the_source_never_both(tmp_path):
 
 def test_a_report_from_the_mlflow_store_equals_the_one_from_its_json_twin(tmp_path):
     tree = sandbox.copy_tree(tmp_path / "tree")
-    example.generate(tree / "userdata" / "st")
+    example.generate(tree / "userdata" / "st", examples.sparse_training)
     params = tree / "params" / "sparse_training"
     twin = {
         "run_file": "userdata/st/json/gated_good.json",

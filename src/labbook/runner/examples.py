@@ -549,7 +549,7 @@ GENERATORS = {
         out, chain_of_experts_seeds
     ),
     "sparse_training": sparse_training,
-    "sparse_training_trackers": sparse_training_trackers.generate,
+    "sparse_training_trackers": lambda out: sparse_training_trackers.generate(out, sparse_training),
     "credit_assignment": credit_assignment,
     "credit_assignment_trackers": lambda out: credit_assignment_trackers.generate(
         out, credit_assignment

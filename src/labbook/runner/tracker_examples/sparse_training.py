@@ -15,11 +15,14 @@ per-epoch list is one scalar key with step = epoch (1, 2, ...; the seed's number
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from labbook.runner.trackerwrite import TrackedRun, float32_exact, write_mlflow
+
+SIMULATED = "Simulated example data (labbook.runner.examples) — not experimental results."
 
 
 def twin(doc: dict) -> dict:
@@ -41,29 +44,28 @@ def tracked_run(doc: dict, simulated: bool = True) -> TrackedRun:
     return TrackedRun(doc["run"], params=params, tags=tags, scalars=scalars)
 
 
-def example_docs(seed: int = 0, epochs: int = 12) -> dict[str, dict]:
-    """The example metrics documents (file name -> document) that
-    labbook.runner.examples.sparse_training writes for *seed* and *epochs*, made float32-exact."""
-    from labbook.runner import examples  # here: examples.py imports this module for GENERATORS
-
+def example_docs(
+    write_numbers: Callable[..., None], seed: int = 0, epochs: int = 12
+) -> dict[str, dict]:
+    """The example metrics documents (file name -> document) that *write_numbers*
+    (labbook.runner.examples.sparse_training, passed in: this module imports nothing from examples,
+    which imports it) writes for *seed* and *epochs*, made float32-exact."""
     with tempfile.TemporaryDirectory() as tmp:
-        examples.sparse_training(Path(tmp), seed, epochs)
+        write_numbers(Path(tmp), seed, epochs)
         docs = {p.name: json.loads(p.read_text()) for p in sorted(Path(tmp).glob("*.json"))}
     return {name: twin(doc) for name, doc in docs.items()}
 
 
-def runs(seed: int = 0, epochs: int = 12) -> list[TrackedRun]:
+def runs(write_numbers: Callable[..., None], seed: int = 0, epochs: int = 12) -> list[TrackedRun]:
     """The example runs as TrackedRuns (float32-exact, steps = epochs 1..*epochs*), tagged
     simulated, in file-name order."""
-    return [tracked_run(doc) for doc in example_docs(seed, epochs).values()]
+    return [tracked_run(doc) for doc in example_docs(write_numbers, seed, epochs).values()]
 
 
-def generate(out: Path) -> None:
+def generate(out: Path, write_numbers: Callable[..., None]) -> None:
     """Write *out*/mlflow/mlflow.db (the example runs, by MLflow's own client) and *out*/json/ (the
     float32-exact JSON twin), with a README saying the numbers are simulated."""
-    from labbook.runner.examples import SIMULATED
-
-    docs = example_docs()
+    docs = example_docs(write_numbers)
     (out / "json").mkdir(parents=True, exist_ok=True)
     for name, doc in docs.items():
         (out / "json" / name).write_text(json.dumps(doc, indent=2) + "\n")

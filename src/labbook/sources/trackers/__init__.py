@@ -23,183 +23,47 @@ Faults in the store (a damaged file, NaN values, a run still being written) are 
 the run and the key, kept in ``warnings``; the notebook shows them (Report.warn).
 """
 
-import hashlib
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import pandas as pd
-
-from labbook import paths
 from labbook.inputs import InputError
+from labbook.sources.trackers.base import (
+    ATTRIBUTE_KINDS,
+    RUN_COLUMNS,
+    SCALAR_COLUMNS,
+    SIMULATED,
+    STATUSES,
+    TRACKERS,
+    TrackerData,
+    cache_dir,
+    check_tables,
+    detect,
+    empty_runs,
+    empty_scalars,
+    is_simulated,
+    load_cached,
+    resolve,
+    split_source,
+    store_cached,
+)
 
-RUN_COLUMNS = ["run", "name", "status"]
-SCALAR_COLUMNS = ["run", "key", "step", "value", "wall_time"]
-ATTRIBUTE_KINDS = ("tag", "param", "hparam", "config", "summary")
-STATUSES = ("finished", "running", "failed", "killed", "unknown")
-TRACKERS = ("tensorboard", "mlflow", "aim")
-# A run attribute (of any kind) named so, true for every run of a store, marks the store as
-# simulated example data: reports built from it show the example-data banner, wherever it lies.
-SIMULATED = "simulated"
-
-
-@dataclass
-class TrackerData:
-    """What one store holds: runs, scalars, the reader's warnings, and digests of the store (for
-    the cache and provenance) and of each run (for the change report)."""
-
-    tracker: str
-    location: str
-    runs: pd.DataFrame
-    scalars: pd.DataFrame
-    warnings: list[str] = field(default_factory=list)
-    digest: str = ""
-    run_digests: dict[str, str] = field(default_factory=dict)
-    from_cache: bool = False
-
-
-def empty_runs() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"run": pd.Series(dtype=str), "name": pd.Series(dtype=str), "status": pd.Series(dtype=str)}
-    )
-
-
-def empty_scalars() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "run": pd.Series(dtype=str),
-            "key": pd.Series(dtype=str),
-            "step": pd.Series(dtype="int64"),
-            "value": pd.Series(dtype="float64"),
-            "wall_time": pd.Series(dtype="float64"),
-        }
-    )
-
-
-def check_tables(data: TrackerData) -> TrackerData:
-    """Check the two tables keep the contract above (a reader's bug, not the user's input, when
-    they do not); returns *data*."""
-    runs, scalars = data.runs, data.scalars
-    if list(runs.columns[:3]) != RUN_COLUMNS:
-        raise AssertionError(f"{data.tracker} runs table starts {list(runs.columns[:3])}")
-    extra = [c for c in runs.columns[3:] if c.split(":", 1)[0] not in ATTRIBUTE_KINDS]
-    if extra:
-        raise AssertionError(f"{data.tracker} runs table has attribute columns {extra}")
-    if list(scalars.columns) != SCALAR_COLUMNS:
-        raise AssertionError(f"{data.tracker} scalars table has columns {list(scalars.columns)}")
-    if runs["run"].duplicated().any():
-        raise AssertionError(f"{data.tracker}: a run id appears twice in the runs table")
-    bad = sorted(set(runs["status"]) - set(STATUSES))
-    if bad:
-        raise AssertionError(f"{data.tracker}: unknown run status {bad}")
-    return data
-
-
-# ---------------------------------------------------------------- the cache
-
-
-def cache_dir(tracker: str) -> Path:
-    """Where *tracker*'s cached tables live (never next to the user's data)."""
-    return paths.CACHE / tracker
-
-
-def _cache_stem(tracker: str, location: str, digest: str, version: int) -> Path:
-    key = f"{location}|{digest}|{version}"
-    return cache_dir(tracker) / hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def load_cached(tracker: str, location: str, digest: str, version: int) -> TrackerData | None:
-    """The cached read of this store state, or None."""
-    stem = _cache_stem(tracker, location, digest, version)
-    meta = stem.with_suffix(".json")
-    if not meta.exists():
-        return None
-    try:
-        info = json.loads(meta.read_text())
-        runs = pd.read_parquet(stem.with_suffix(".runs.parquet"))
-        scalars = pd.read_parquet(stem.with_suffix(".scalars.parquet"))
-    except (OSError, ValueError):
-        return None  # a damaged cache entry is read again from the store
-    return TrackerData(
-        tracker,
-        location,
-        runs,
-        scalars,
-        info["warnings"],
-        digest,
-        info["run_digests"],
-        from_cache=True,
-    )
-
-
-def store_cached(data: TrackerData, version: int) -> None:
-    """Write *data* to the cache (atomically: a killed write leaves no entry that looks valid)."""
-    stem = _cache_stem(data.tracker, data.location, data.digest, version)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stem.with_name(stem.name + ".tmp")
-    data.runs.to_parquet(tmp.with_suffix(".runs.parquet"), index=False)
-    data.scalars.to_parquet(tmp.with_suffix(".scalars.parquet"), index=False)
-    tmp.with_suffix(".runs.parquet").replace(stem.with_suffix(".runs.parquet"))
-    tmp.with_suffix(".scalars.parquet").replace(stem.with_suffix(".scalars.parquet"))
-    info = {"warnings": data.warnings, "run_digests": data.run_digests}
-    stem.with_suffix(".json").write_text(json.dumps(info, sort_keys=True))
-
-
-# ---------------------------------------------------------------- which tracker
-
-
-def split_source(source: str) -> tuple[str | None, str]:
-    """("tensorboard", "runs/") for "tensorboard:runs/"; (None, source) without a known prefix.
-    An aim:// server URI is Aim's, an sqlite:/// URI MLflow's (its tracking URI for a database)."""
-    if source.startswith("aim://"):
-        return "aim", source
-    if source.startswith("sqlite:"):
-        return "mlflow", source
-    prefix, sep, rest = source.partition(":")
-    if sep and prefix in TRACKERS:
-        return prefix, rest
-    return None, source
-
-
-def detect(path: Path) -> list[str]:
-    """The trackers whose stores *path* looks like (a folder or a file), in TRACKERS order."""
-    from labbook.sources.trackers import detection
-
-    return detection.detect(path)
-
-
-def resolve(source: str) -> tuple[str, str]:
-    """(tracker, location) for a `source` parameter: the named prefix, or the one tracker the path
-    looks like. InputError when it looks like none, or like two at once (naming both)."""
-    tracker, location = split_source(source)
-    if tracker is not None:
-        return tracker, location
-    path = paths.resolve_input(location)
-    if not path.exists():
-        raise InputError(f"{path}: source not found")
-    found = detect(path)
-    if not found:
-        raise InputError(
-            f"{path}: source holds no tracker data this product reads (TensorBoard event files "
-            "events.out.tfevents.*, an MLflow store (mlflow.db / mlruns/), an Aim repository "
-            "(.aim)); name one with a prefix such as tensorboard:"
-        )
-    if len(found) > 1:
-        raise InputError(
-            f"{path}: source looks like {' and '.join(found)} at once; name the one to read with "
-            f"a prefix ({', '.join(f'{t}:{location}' for t in found)})"
-        )
-    return found[0], location
-
-
-def is_simulated(runs: pd.DataFrame) -> bool:
-    """True when every run carries a true `simulated` attribute (see SIMULATED)."""
-    columns = [c for c in runs.columns if c.split(":", 1)[-1] == SIMULATED and ":" in c]
-    if runs.empty or not columns:
-        return False
-    truth = {"true", "1", "1.0", "yes"}
-    flags = runs[columns].map(lambda v: str(v).strip().lower() in truth)
-    return bool(flags.any(axis=1).all())
+__all__ = [
+    "RUN_COLUMNS",
+    "SCALAR_COLUMNS",
+    "ATTRIBUTE_KINDS",
+    "STATUSES",
+    "TRACKERS",
+    "SIMULATED",
+    "TrackerData",
+    "empty_runs",
+    "empty_scalars",
+    "check_tables",
+    "cache_dir",
+    "load_cached",
+    "store_cached",
+    "split_source",
+    "detect",
+    "resolve",
+    "is_simulated",
+    "read",
+]
 
 
 def read(source: str, use_cache: bool = True) -> TrackerData:

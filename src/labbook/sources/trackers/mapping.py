@@ -22,7 +22,7 @@ import re
 import pandas as pd
 
 from labbook.inputs import InputError
-from labbook.sources import trackers
+from labbook.sources.trackers import base as trackers
 
 SHOWN = 8  # names listed in an error message
 

@@ -66,8 +66,8 @@ import yaml
 
 from labbook import inputs, paths
 from labbook.inputs import InputError
-from labbook.sources import trackers
-from labbook.sources.trackers import TrackerData
+from labbook.sources.trackers import base as trackers
+from labbook.sources.trackers.base import TrackerData
 
 TRACKER = "mlflow"
 CACHE_VERSION = 2  # bump when what a read returns changes

@@ -63,7 +63,7 @@ import pandas as pd
 
 from labbook import inputs, paths
 from labbook.inputs import InputError
-from labbook.sources import trackers
+from labbook.sources.trackers import base as trackers
 
 TRACKER = "tensorboard"
 EVENT_FILE = "events.out.tfevents."
