@@ -10,6 +10,7 @@ Each generator writes a README.md saying the data are simulated, and a `.complet
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -568,17 +569,23 @@ def generate(name: str, root: Path | None = None) -> Path:
         raise SystemExit(f"unknown example {name!r}; choose from {sorted(GENERATORS)}")
     root = root or paths.EXAMPLES / "generated"
     final = root / name
-    tmp = root / f".{name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
+    # a folder of this process's own: two makes generating at once never write into one folder
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
     try:
         GENERATORS[name](tmp)
     except BaseException:  # nothing half-written is left behind, whatever stopped the generator
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     (tmp / ".complete").write_text("")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    old = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
+    if final.exists():
+        final.replace(old / name)
+    try:
+        tmp.rename(final)
+    except OSError:  # another generation put its (identical) folder in place first
+        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
     return final
 
 
