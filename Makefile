@@ -62,6 +62,11 @@ env: $(ENV_STAMP) ## create or update the virtualenv (.venv) and the project ker
 
 examples/generated/%/.complete: src/labbook/runner/examples.py | $(ENV_STAMP)
 	$(PY) -m labbook.runner.examples $*
+# a tracker example store is also rewritten when its module or the writers change, the Aim one
+# when the Aim writer does
+TRACKER_EXAMPLES := $(filter-out __init__,$(notdir $(basename $(wildcard src/labbook/runner/tracker_examples/*.py))))
+$(foreach t,$(TRACKER_EXAMPLES),$(eval examples/generated/$(t)_trackers/.complete: src/labbook/runner/tracker_examples/$(t).py src/labbook/runner/trackerwrite.py src/labbook/runner/aimwrite.py))
+examples/generated/moe_aim/.complete: src/labbook/runner/aimwrite.py
 
 examples: $(EXAMPLE_DATA) ## generate the simulated example inputs that are not in git
 
