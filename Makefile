@@ -36,7 +36,7 @@ REPORTS := $(NAMES:%=reports/%/.ok)
 # rewritten (and so newer than every report) only when they change.
 OPTIONS := .cache/labbook/build-options
 $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTIONS) || echo 'SHOW_CODE=$(SHOW_CODE)' > $(OPTIONS))
-EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds chain_of_experts_trackers sparse_training sparse_training_trackers credit_assignment credit_assignment_trackers nonlinearity_reduction nonlinearity_reduction_trackers moe_aim)
+EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds chain_of_experts_trackers sparse_training sparse_training_trackers credit_assignment credit_assignment_trackers nonlinearity_reduction nonlinearity_reduction_trackers moe_aim moe_trackers)
 
 .PHONY: help env figures report reports changes examples test lint lab new clean distclean benchmark
 

@@ -1,5 +1,6 @@
-"""MoE metrics over Aim: the repository reader (indexed, unindexed, corrupt run, missing path,
-tag selection, cache, never writing to the repo) and the tables checked against the generator."""
+"""MoE metrics over Aim: the repository as the MoE source reads it (indexed, unindexed, corrupt
+run, missing path, tag selection, cache, never writing to the repo) and the tables checked
+against the generator."""
 
 import hashlib
 import os
@@ -79,21 +80,22 @@ def test_missing_path_file_and_folder_without_aim(tmp_path):
     assert list((tmp_path / "plain").iterdir()) == []  # no repository was created there
 
 
-def test_unindexed_runs_detected_then_reindexed_and_tags_selected(repo, tmp_path):
+def test_unindexed_runs_read_reindexed_on_request_and_tags_selected(repo, tmp_path):
+    """Runs aim has not indexed yet are read all the same (named in a warning); reindex_missing
+    indexes them first (and they are no longer named)."""
     root = tmp_path / "repo"
     shutil.copytree(repo, root)
     _add_run(root, ["cifar10", "softmoe", "ablation"], "ablation-run")
     _add_run(root, ["softmoe"], "no-dataset-run")
     _add_run(root, ["cifar10", "mystery_router"], "unknown-type-run")
     total = 2 * len(TYPES) * SEEDS + 3
-    with pytest.raises(
-        InputError,
-        match=rf"3 of {total} runs are not in the repository's index.*"
-        rf"aim storage --repo .* reindex -y.*reindex: true",
-    ):
-        aim_repo.load(str(root), cache=False)
+    late = aim_repo.load(str(root), cache=False)
+    assert len(late.runs) == total and late.reindexed == 0
+    (w,) = [w for w in late.warnings if "not in the repository's index" in w]
+    assert w.startswith("3 run(s)") and "'ablation-run'" in w
     loaded = aim_repo.load(str(root), reindex_missing=True, cache=False)
     assert loaded.reindexed == 3 and len(loaded.runs) == total
+    assert not any("index" in w for w in loaded.warnings)
     sel = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES, exclude_tags=["ablation"])
     assert "ablation-run" not in set(sel.runs["name"]) and any(
         "exclude_tags=['ablation']" in n for n in sel.notes
@@ -108,21 +110,28 @@ def test_unindexed_runs_detected_then_reindexed_and_tags_selected(repo, tmp_path
         aim_repo.select(loaded, "imagenet", aim_repo.DEFAULT_MOE_TYPES)
 
 
-def test_corrupt_run_is_skipped_and_named(repo, tmp_path):
-    root = tmp_path / "repo"
-    shutil.copytree(repo, root)
+def _corrupt_first_run(root) -> str:
+    """The hash of the run whose metrics database gets a garbage MANIFEST."""
     victim = sorted((root / ".aim" / "seqs" / "chunks").iterdir())[0]
     for f in victim.glob("MANIFEST-*"):
         f.write_bytes(b"garbage" * 50)
+    return victim.name
+
+
+def test_corrupt_run_is_skipped_and_named(repo, tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(repo, root)
+    victim = _corrupt_first_run(root)
     before = _content(root)
     loaded = aim_repo.load(str(root), cache=False)
     assert (
         _content(root) == before
     )  # opening the corrupt run wrote nothing (no RocksDB LOG files, no locks)
-    assert [h for h, _ in loaded.skipped] == [victim.name] and "Corruption" in loaded.skipped[0][1]
+    (message,) = [w for w in loaded.warnings if victim in w]
+    assert "cannot be read and is left out: Corruption" in message
     assert len(loaded.runs) == 2 * len(TYPES) * SEEDS - 1
     sel = aim_repo.select(loaded, "cifar10", aim_repo.DEFAULT_MOE_TYPES)
-    assert any(victim.name in w and "could not be read" in w for w in sel.warnings)
+    assert message in sel.warnings
 
 
 def test_reads_a_repository_on_a_read_only_file_system(repo, tmp_path):
@@ -132,14 +141,13 @@ def test_reads_a_repository_on_a_read_only_file_system(repo, tmp_path):
 
     root = tmp_path / "repo"
     shutil.copytree(repo, root)
-    victim = sorted((root / ".aim" / "seqs" / "chunks").iterdir())[0]
-    for f in victim.glob("MANIFEST-*"):
-        f.write_bytes(b"garbage" * 50)
+    _corrupt_first_run(root)
     script = (
         f"mount --bind {root} {root} && mount -o remount,ro,bind {root} {root} && "
         f'! touch {root}/probe 2>/dev/null && {sys.executable} -c "from labbook.sources import '
         "aim_repo; "
-        f"l = aim_repo.load('{root}', cache=False); print(len(l.runs), len(l.skipped))\""
+        f"l = aim_repo.load('{root}', cache=False); "
+        "print(len(l.runs), sum('cannot be read' in w for w in l.warnings))\""
     )
     done = subprocess.run(
         ["unshare", "--mount", "--map-root-user", "sh", "-c", script],
@@ -164,7 +172,7 @@ def test_cache_is_keyed_by_the_repo_state(repo, tmp_path, monkeypatch):
     second = aim_repo.load(str(root))
     assert not first.from_cache and second.from_cache
     pd.testing.assert_frame_equal(first.metrics, second.metrics)
-    assert len(list((tmp_path / "cache" / "aim").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "cache" / "aim").glob("*.scalars.parquet"))) == 1
     assert not list(root.rglob("*.parquet"))  # never next to the user's data
     sqlite = root / ".aim" / "run_metadata.sqlite"
     os.utime(

@@ -1,6 +1,6 @@
 """MoE metrics: per-run wide tables, grouped summaries, expert-activation weights and entropy,
 the score matrices for the bootstrap, and the findings (each sentence by the claim policy).
-Input: sources.aim_repo.Selection.table (long)."""
+Input: sources.aim_repo.Selection.table (long), from any tracker the MoE source reads."""
 
 from collections.abc import Mapping, Sequence
 
@@ -211,6 +211,22 @@ SUMMARY_INTERVALS = {
     f"{m} mean [min, max]": (f"{m} mean", f"{m} min", f"{m} max")
     for m in ("Accuracy", "Memory (MB)", "CPU time (s)", "Loss")
 }  # the summary tables' mean [min, max] cells, by their display column names
+
+
+def summary_intervals(table: pd.DataFrame) -> dict[str, tuple[str, str, str]]:
+    """The SUMMARY_INTERVALS whose three columns *table* (display_summary's) has: a metric the
+    runs did not log has none."""
+    return {k: cols for k, cols in SUMMARY_INTERVALS.items() if all(c in table for c in cols)}
+
+
+COST_FIELDS = {"macs": "MACs", "cpu_time": "CPU time", "memory": "memory"}
+OPTIONAL_FIELDS = {"loss": "validation loss", **COST_FIELDS}  # per_epoch columns besides accuracy
+
+
+def unlogged(wide: pd.DataFrame) -> list[str]:
+    """The OPTIONAL_FIELDS of per_epoch's table that no run logged (no column, or all NaN), in
+    OPTIONAL_FIELDS order."""
+    return [f for f in OPTIONAL_FIELDS if f not in wide or wide[f].isna().all()]
 
 
 def display_summary(summary_table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
@@ -471,7 +487,7 @@ def cheapest_claim(
 def findings(
     scores: Mapping[str, np.ndarray],
     estimates: pd.DataFrame,
-    costs: pd.DataFrame,
+    costs: pd.DataFrame | None,
     relation: dict | None,
     *,
     dataset: str,
@@ -487,7 +503,9 @@ def findings(
 
     scores: {type: array(runs, epochs)} (score_matrices, display names, at least 2 runs each);
     estimates: stats.estimates_frame of them with "iqm"; costs: type_costs at *cost_epoch*;
-    relation: stats.correlation_ci of entropy and accuracy at *correlation_epoch*, by type."""
+    relation: stats.correlation_ci of entropy and accuracy at *correlation_epoch*, by type.
+    Without *costs* (the runs log no MACs, CPU time or memory) there is no cheapest-type
+    finding."""
     if not scores:
         raise ValueError("no MoE type has 2 complete runs: nothing to compare")
     run_means = {t: s.mean(axis=1) for t, s in scores.items()}
@@ -508,7 +526,8 @@ def findings(
     if relation is not None:
         claim = entropy_claim(relation, correlation_epoch, confidence)
         out.append(finding("entropy_accuracy", claim))
-    ties = ranked.values.get("ties", [])
-    claim = cheapest_claim(costs, best, ties, evidence, cost_epoch, confidence)
-    out.append(finding("cheapest_not_worse", claim))
+    if costs is not None:
+        ties = ranked.values.get("ties", [])
+        claim = cheapest_claim(costs, best, ties, evidence, cost_epoch, confidence)
+        out.append(finding("cheapest_not_worse", claim))
     return out

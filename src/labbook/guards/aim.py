@@ -13,13 +13,40 @@ under a hook, the hook raises AimChanged saying what moved.
    `open_run` builds it while those two names stand for "no reporter": nothing is started, and
    close has nothing to wait for.
 2. Every run's name, experiment and tags in one query (`run_infos`): Repo.structured_db, aim's
-   run-metadata SQLite, which aim documents nowhere.
+   run-metadata SQLite, which aim documents nowhere. Every run of a server's repository
+   (`remote_run_hashes`): Repo.list_all_runs goes through Repo._all_run_hashes, a cachetools
+   ttl_cache whose entry keeps the Repo alive; a remote Repo still alive when its server has gone
+   makes the interpreter's exit wait minutes on aim's cleanup thread, so the entry is dropped.
+3. Reading a local repository without writing to it (`read_database`, `run_rows` and the key
+   layout below). aim's own read path is not read-only: a run opened with Run(read_only=True)
+   goes through RocksContainer.optimize_for_read, which reopens any database whose write-ahead
+   log is not empty (a run still being written, or one whose writer died) *writable* to flush
+   it, so reading writes LOG, MANIFEST and OPTIONS files and a lock into the user's .aim, and on
+   a damaged log rewrites it; and aim's Repo opens the run-metadata SQLite read-write (SQLAlchemy)
+   and may upgrade its schema. Here each RocksDB is opened by aimrocks with read_only=True and
+   create_if_missing=False (RocksDB replays a write-ahead log in memory and writes nothing, not
+   even its info LOG), and the SQLite with sqlite3 `mode=ro`. What is read is laid out as aim
+   3.29 lays it out (encoded with aim.storage.encoding):
+   - meta/chunks/<run>/ (one RocksDB per run) and meta/index/ (the runs indexed so far): under
+     ("meta", "chunks", <run>): "attrs" (run[...] values), "contexts" {context id: dict},
+     "traces" {context id: {metric: {"dtype", "version", ...}}}, "end_time" (None while the run
+     is written);
+   - seqs/chunks/<run>/: under ("seqs", "v2", "chunks", <run>, <context id>, <metric>) one array
+     per field ("step", "val", "epoch", "time"), its elements keyed by a hash of the step, so the
+     four arrays list their elements in the same order;
+   - run_metadata.sqlite: tables run (hash, name, is_archived, experiment_id), experiment, tag and
+     run_tag.
 """
 
+import bisect
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 TESTED = "3.29.1"  # the aim version these hooks were written against and tested with
 _REPORTERS = ("RunStatusReporter", "ScheduledStatusReporter")  # globals of aim.sdk.run
@@ -116,3 +143,230 @@ def run_infos(repo) -> dict[str, tuple[str, str, list[str]]] | None:
             f"Repo.structured_db.runs() no longer yields runs with hash, name, experiment and "
             f"tags ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def remote_run_hashes(repo) -> set[str]:
+    """Every run of an aim server's repository (an open aim.Repo): Repo.list_all_runs, with its
+    ttl_cache entry (which keeps *repo* alive) dropped."""
+    cached = getattr(type(repo), "_all_run_hashes", None)
+    if cached is None or not hasattr(cached, "cache_clear"):
+        raise _changed("Repo._all_run_hashes is no longer a cachetools ttl_cache")
+    try:
+        return set(repo.list_all_runs())
+    finally:
+        cached.cache_clear()
+
+
+# ---------------------------------------------------------------- reading, never writing
+
+# aim's RocksContainer options for a run's database, as far as they matter to a reader
+_READ_OPTIONS = dict(
+    create_if_missing=False,
+    paranoid_checks=False,
+    keep_log_file_num=10,
+    skip_stats_update_on_db_open=True,
+    skip_checking_sst_file_sizes_on_db_open=True,
+    max_open_files=-1,
+    allow_mmap_reads=True,
+)
+SERIES_FIELDS = ("step", "val", "epoch", "time")  # the arrays of a metric (see 3. above)
+METRIC_DTYPES = ("float", "float64", "int", "number")  # a trace of these dtypes is a metric
+
+
+def read_database(path: Path) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) of the RocksDB at *path* in key order, opened read-only (see 3. above):
+    nothing is created or changed. FileNotFoundError when *path* holds no database (no CURRENT
+    file); a damaged database raises aimrocks' error (e.g. Corruption), which names the file."""
+    import aimrocks
+
+    path = Path(path)
+    if not (path / "CURRENT").is_file():
+        raise FileNotFoundError(f"{path}: no database here (no CURRENT file)")
+    db = aimrocks.DB(str(path), aimrocks.Options(**_READ_OPTIONS), read_only=True)
+    try:
+        it = db.iteritems()
+        it.seek_to_first()
+        return list(it)
+    finally:
+        del db  # closes it
+
+
+# aim.storage.encoding's format, decoded here: importing aim's own module imports all of aim's
+# SDK (half a second), and these few rules are all a reader needs. A key is its parts joined,
+# each followed by SENTINEL: a str part as UTF-8 (never holding the byte 0xFE), an int part as
+# SENTINEL + 8 bytes big-endian signed. A value is one type byte and its content.
+SENTINEL = b"\xfe"
+_NONE, _BOOL, _INT, _FLOAT, _STR, _BYTES, _ARRAY, _OBJECT, _CUSTOM = range(9)
+
+
+class _Flag:
+    """A stored value that says "a list/dict follows under this key"."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+
+ARRAY, OBJECT = _Flag("array"), _Flag("object")
+
+
+def encode_path(path: tuple) -> bytes:
+    """The key prefix of *path* (str and int parts), as aim encodes it."""
+    out = []
+    for part in path:
+        if isinstance(part, str):
+            out.append(part.encode("utf-8"))
+        elif isinstance(part, int):
+            out.append(SENTINEL + part.to_bytes(8, "big", signed=True))
+        else:
+            raise TypeError(f"a key part is str or int, got {part!r}")
+    return b"".join(p + SENTINEL for p in out)
+
+
+def decode_path(key: bytes) -> list:
+    """The parts of an encoded key (str and int)."""
+    parts, i, n = [], 0, len(key)
+    while i < n:
+        if key[i] == SENTINEL[0]:
+            parts.append(int.from_bytes(key[i + 1 : i + 9], "big", signed=True))
+            i += 10
+        else:
+            j = key.index(SENTINEL, i)
+            parts.append(key[i:j].decode("utf-8"))
+            i = j + 1
+    return parts
+
+
+def decode_value(value: bytes):
+    """One stored value: None, bool, int, float, str, bytes, or ARRAY / OBJECT (a list or dict
+    follows under its key; aim's custom objects, e.g. an aim.Image kept as a run attribute, read
+    as a dict of their fields)."""
+    kind, body = value[0], value[1:]
+    if kind == _BOOL:
+        return body[:1] != b"\x00"
+    if kind == _INT:
+        return int.from_bytes(body, "little", signed=True)
+    if kind == _FLOAT:
+        return float(np.frombuffer(body, dtype="<f8")[0])
+    if kind == _STR:
+        return body.decode("utf-8")
+    if kind == _BYTES:
+        return bytes(body)
+    if kind == _ARRAY:
+        return ARRAY
+    if kind in (_OBJECT, _CUSTOM):
+        return OBJECT
+    return None
+
+
+def decode_tree(items: list[tuple[bytes, bytes]], prefix: bytes):
+    """The nested value (dicts, lists, scalars) stored under *prefix*: *items* are (key, value)
+    pairs in key order, every key starting with *prefix*. None when there are none."""
+    if not items:
+        return None
+    root: dict = {}
+    arrays = []
+    for key, value in items:
+        path = decode_path(key[len(prefix) :])
+        leaf = decode_value(value)
+        if not path:
+            if leaf is ARRAY:
+                arrays.append(root)
+            elif leaf is not OBJECT:
+                return leaf
+            continue
+        node = root
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        if isinstance(leaf, _Flag):
+            node[path[-1]] = {}
+            if leaf is ARRAY:
+                arrays.append(node[path[-1]])
+        else:
+            node[path[-1]] = leaf
+    listed = {id(a) for a in arrays}
+    return _lists(root, listed)
+
+
+def _lists(node, listed: set[int]):
+    """*node* with every dict that stands for an array turned into a list (by index order)."""
+    if not isinstance(node, dict):
+        return node
+    out = {k: _lists(v, listed) for k, v in node.items()}
+    if id(node) in listed:
+        return [out[k] for k in sorted(out)]
+    return out
+
+
+def prefix_range(keys: list[bytes], prefix: bytes) -> tuple[int, int]:
+    """(lo, hi): keys[lo:hi] are the keys of sorted *keys* that start with *prefix*."""
+    lo = bisect.bisect_left(keys, prefix)
+    hi = bisect.bisect_left(keys, prefix + b"\xff", lo)
+    return lo, hi
+
+
+def run_meta_prefix(run_hash: str) -> bytes:
+    """Key prefix of a run's metadata, in meta/index and in meta/chunks/<run>."""
+    return encode_path(("meta", "chunks", run_hash))
+
+
+def arrays(items: list[tuple[bytes, bytes]]) -> list[tuple[list, np.ndarray]]:
+    """Every array stored in a database's *items* (read_database), in key order: (the parts of
+    its key, float64 array(n) of its elements in key order). Numbers are decoded vectorised; an
+    element that is not an int64 or float64 (None: an epoch aim was not given) is NaN. In a run's
+    seqs database a metric's arrays are ("seqs", "v2", "chunks", run, context id, metric, field)."""
+    if not items:
+        return []
+    values = [v for _, v in items]
+    lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    flags = [i for i in np.flatnonzero(lens == 1) if values[i][0] == _ARRAY]
+    if not flags:
+        return []
+    buf = np.frombuffer(b"".join(values), dtype=np.uint8)
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+    numbers = np.full(len(values), np.nan)
+    nine = np.flatnonzero(lens == 9)
+    rec = buf[starts[nine][:, None] + np.arange(9)]
+    kind, bits = rec[:, 0], np.ascontiguousarray(rec[:, 1:])
+    floats, ints = kind == _FLOAT, kind == _INT
+    numbers[nine[floats]] = bits[floats].view("<f8").ravel()
+    numbers[nine[ints]] = bits[ints].view("<i8").ravel().astype(np.float64)
+    bounds = [*flags, len(values)]
+    return [(decode_path(items[a][0]), numbers[a + 1 : b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as aim's run-metadata SQLite lists it."""
+
+    name: str | None
+    experiment: str | None
+    archived: bool
+    tags: tuple[str, ...]
+
+
+def run_rows(aim_dir: Path) -> dict[str, RunRow]:
+    """{run hash: RunRow} from .aim/run_metadata.sqlite, read with sqlite3 mode=ro in one read
+    transaction; {} when the file is missing. sqlite3.Error when it cannot be read."""
+    db = Path(aim_dir) / "run_metadata.sqlite"
+    if not db.is_file():
+        return {}
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        runs = conn.execute(
+            "SELECT run.id, run.hash, run.name, run.is_archived, experiment.name FROM run "
+            "LEFT JOIN experiment ON experiment.id = run.experiment_id"
+        ).fetchall()
+        tags: dict[int, list[str]] = {}
+        for run_id, tag in conn.execute(
+            "SELECT run_tag.run_id, tag.name FROM run_tag JOIN tag ON tag.id = run_tag.tag_id"
+        ):
+            tags.setdefault(run_id, []).append(tag)
+    finally:
+        conn.close()
+    return {
+        h: RunRow(name, experiment, bool(archived), tuple(sorted(tags.get(run_id, []))))
+        for run_id, h, name, archived, experiment in runs
+    }

@@ -29,13 +29,19 @@ def accuracy_loss_curves(
     colors: Mapping[str, str],
     ema_alpha: float,
 ) -> plt.Figure:
-    """Two panels, validation accuracy and validation loss per epoch: for every method its mean
-    over runs with the min-max band over runs, all three smoothed by an EMA (*ema_alpha*); one
-    legend above that says how many runs each band covers. wide: moe.per_epoch."""
+    """Two panels, validation accuracy and validation loss per epoch (the accuracy alone when
+    *wide* has no loss): for every method its mean over runs with the min-max band over runs, all
+    three smoothed by an EMA (*ema_alpha*); one legend above that says how many runs each band
+    covers. wide: moe.per_epoch."""
     n_runs = wide.groupby("method")["run"].nunique()
-    fig, axes = plt.subplots(1, 2)
-    titles = ("Validation accuracy (EMA)", "Validation loss (EMA)")
-    for ax, metric, title in zip(axes, ("accuracy", "loss"), titles):
+    panels = [
+        (metric, f"Validation {metric} (EMA)")
+        for metric in ("accuracy", "loss")
+        if metric in wide and wide[metric].notna().any()
+    ]
+    fig, axes = plt.subplots(1, len(panels), squeeze=False)
+    axes = axes[0]
+    for ax, (metric, title) in zip(axes, panels):
         for m in methods:
             agg = wide[wide["method"] == m].groupby("epoch")[metric].agg(["mean", "min", "max"])
             statplots.mean_band(

@@ -20,6 +20,7 @@ from labbook.runner.aimwrite import AimRun, AimSeries, AimWriteError, write_aim_
 from labbook.runner.aimwrite import track_run as track_run  # re-exported for the tests
 from labbook.runner.tracker_examples import chain_of_experts as chain_of_experts_trackers
 from labbook.runner.tracker_examples import credit_assignment as credit_assignment_trackers
+from labbook.runner.tracker_examples import moe as moe_trackers
 from labbook.runner.tracker_examples import (
     nonlinearity_reduction as nonlinearity_reduction_trackers,
 )
@@ -560,6 +561,7 @@ GENERATORS = {
         out, nonlinearity_reduction
     ),
     "moe_aim": moe_aim,
+    "moe_trackers": lambda out: moe_trackers.generate(out, moe_run_values),
 }
 
 

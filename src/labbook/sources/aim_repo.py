@@ -1,43 +1,58 @@
-"""MoE experiment runs in an Aim repository (seed 001) -> the shared long metrics table.
+"""MoE experiment runs (seed 001) from an experiment tracker -> the shared long metrics table.
 
-What is read, per run: its tags, name and hparams, and these metric sequences (value, step,
-epoch per point): `loss`, `accuracy`, `profiling_total_cpu_time`, `profiling_memory_usage` in
-context subset "val"; `macs` in context subset "train"; every `expert_<i>` (activation count of
-expert i) in whatever subset it was logged (the analysis picks one).
+    selection = aim_repo.load_any(source, repo_path, dataset="cifar10", moe_types=...)
+
+Where from: `source`, any store the tracker layer reads (an Aim repository, a TensorBoard log
+folder, an MLflow store; labbook.sources.trackers), or `repo_path`, an Aim repository (the
+parameter `source` replaced; both set is an error). Aim is read by labbook.sources.trackers.aim
+with aim's epoch as the step (`aim_epochs`), the other trackers' steps are the epochs.
+
+What is read, by the mapping parameters (defaults: the seed's names, as the seed's Aim runs hold
+them). Per run: its dataset (`dataset_from`: an attribute spec as labbook.sources.trackers.mapping
+reads them; None: the dataset is one of the run's tags, the seed's way), its MoE type
+(`type_from`; None: the first tag found in the `moe_types` table), its seed (`seed_from`,
+default `seed`: Aim's run["hparams"]["seed"], TensorBoard's hparam, MLflow's param). A run's tags
+are its `tag:<t>` attributes that are not false (tracker system tags, `aim.*` and `mlflow.*`,
+aside). Per value: the scalar key of each field in `metric_keys`: `accuracy`, `loss`,
+`profiling_total_cpu_time`, `profiling_memory_usage` (the validation subset), `macs` (train) and
+`expert` (`expert_{expert}[subset:{subset}]`: one series per expert, `{expert}` its number; the
+`{subset}` part, when the key has one, says which subset the counts were logged in, else they
+are the `activation_subset`'s).
+
+Faults. Errors (InputError, naming the parameter, and listing what the store holds and the
+closest names): `source` and `repo_path` both set; a dataset, type or accuracy mapping that finds
+nothing; a dataset no run has (with the closest datasets: case or a typo); every run left out.
+Warnings, each run named: runs without a type, runs whose values cannot be right (implausible_runs)
+or that log no validation accuracy (left out); runs without a seed (kept, ordered by name); two
+runs of one type with one seed (kept); include/exclude tags or MoE types that no run carries (with
+the closest names); and every warning of the tracker's reader (unreadable, unfinished, unindexed
+runs, NaN values...). A field other than accuracy that no run logs is a note (its sections say so).
 
 Runs are ordered by stable keys — MoE type, seed (numeric when it is a number), run name, then the
-hash only to break a tie — and numbered in that order ("run" = r0001, r0002, ...), so the same data
-give the same tables whatever hashes Aim drew or the order it lists runs in.
-
-Reading never creates or changes anything in the user's repository (aim's Repo(init=True) or a
-writable Run would): the path is checked first, runs are opened read-only. What was read is cached
-as Parquet in the project's cache folder (paths.CACHE / "aim"), keyed by a digest of every file's
-name, size and mtime under .aim — a changed repository is a new key. Aim 3.29 does not index runs
-when they close; runs missing from the index are counted, and either reindexed (when asked) or
-reported as an error that says how to fix it. A run that cannot be read (e.g. a rocksdb
-corruption) is skipped and named.
+tracker's id only to break a tie — and numbered in that order ("run" = r0001, r0002, ...), so the
+same data give the same tables whatever ids a tracker drew or the order it lists runs in.
 """
 
-import hashlib
-import json
-import os
-import subprocess
-import sys
+import difflib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from labbook import inputs, paths
-from labbook.guards import aim as aim_guard
 from labbook.inputs import InputError
-from labbook.sources import METRICS_COLUMNS, validate_metrics_table
+from labbook.sources import METRICS_COLUMNS, trackers, validate_metrics_table
+from labbook.sources.trackers import mapping
+from labbook.sources.trackers.aim import (  # noqa: F401 (this module's API before the tracker layer)
+    check_local_repo,
+    is_remote,
+    reindex,
+    repo_digest,
+)
 
 VAL_METRICS = ("loss", "accuracy", "profiling_total_cpu_time", "profiling_memory_usage")
 TRAIN_METRICS = ("macs",)
 EXPERT_PREFIX = "expert_"
-CACHE_VERSION = 2  # bump when the cached table's layout changes
 DEFAULT_MOE_TYPES = {
     "softmoe": "SoftMoE",
     "noisytopk": "Top-k",
@@ -47,306 +62,328 @@ DEFAULT_MOE_TYPES = {
     "expert_segmentation": "Expert Segmentation",
     "switch_transformer": "Switch Transformer",
 }
+# field -> scalar key: the seed's metrics as the tracker layer names Aim's (name[context])
+DEFAULT_METRIC_KEYS = {
+    "accuracy": "accuracy[subset:val]",
+    "loss": "loss[subset:val]",
+    "profiling_total_cpu_time": "profiling_total_cpu_time[subset:val]",
+    "profiling_memory_usage": "profiling_memory_usage[subset:val]",
+    "macs": "macs[subset:train]",
+    "expert": "expert_{expert}[subset:{subset}]",
+}
+FIELD_SUBSET = {**{m: "val" for m in VAL_METRICS}, "macs": "train"}  # the subset of each field
+EXAMPLE_REPO = "examples/generated/moe_aim/repo"  # read when neither source nor repo_path is set
+AIM_EPOCHS = ("epoch", "step")  # what an Aim value's epoch is: aim's epoch, or its step
+SYSTEM_TAGS = ("aim.", "mlflow.")  # tag prefixes of trackers' own bookkeeping, not user tags
+FALSE = ("", "false", "0", "no", "none", "nan")
 
 
 @dataclass
 class RepoLoad:
-    """Everything read from one repository (before selecting runs)."""
+    """Every run of a store, mapped (before selecting runs). runs: run (the tracker's id), name,
+    experiment, tags (sorted list), seed, dataset and type (the mapped values; None where taken
+    from the tags, see dataset_from / type_from). metrics: run, subset, metric, step, epoch,
+    value (the seed's metric names; expert counts as expert_<i>)."""
 
-    metrics: pd.DataFrame  # run, subset, metric, step, epoch, value
-    runs: pd.DataFrame  # run (hash), name, experiment, tags (list), seed
-    skipped: list[tuple[str, str]]  # (run hash, error)
-    total_runs: int  # runs in the repository (list_all_runs)
-    reindexed: int = 0  # runs that were missing from the index and were reindexed on request
+    metrics: pd.DataFrame
+    runs: pd.DataFrame
+    skipped: list[tuple[str, str]]  # (run, error): runs that could not be read
+    total_runs: int  # runs in the store
+    reindexed: int = 0  # runs that were missing from an Aim index and were reindexed on request
     from_cache: bool = False
     source: str = ""
+    warnings: list[str] = field(default_factory=list)  # the reader's and the mapping's
+    notes: list[str] = field(default_factory=list)  # fields no run logs
+    dataset_from: str | None = None
+    type_from: str | None = None
 
 
 @dataclass
 class Selection:
     table: pd.DataFrame  # METRICS_COLUMNS: method = MoE type key; run = stable run id (r0001, ...)
-    runs: pd.DataFrame  # run (stable id), hash, name, method, seed
+    runs: pd.DataFrame  # run (stable id), hash (the tracker's id), name, method, seed
     notes: list[str] = field(default_factory=list)  # runs of other datasets / filtered out by tags
     warnings: list[str] = field(default_factory=list)  # runs that could not be used
 
 
-def is_remote(repo_path: str) -> bool:
-    return str(repo_path).startswith("aim://")
+# ---------------------------------------------------------------- where the runs come from
 
 
-def check_local_repo(root: Path) -> Path:
-    """The repository root *root* checked: it exists and holds a .aim folder. Returns
-    the .aim path."""
-    if not root.exists():
-        raise inputs.not_found(root, "repo_path")
-    if not root.is_dir():
+def load_any(
+    source: str | None,
+    repo_path: str | None,
+    *,
+    dataset: str,
+    moe_types: dict[str, str],
+    include_tags=(),
+    exclude_tags=(),
+    reindex_missing: bool = False,
+    aim_epochs: str = "epoch",
+    **mapped,
+) -> tuple[Selection, RepoLoad]:
+    """The runs of *dataset* from the store named by *source* (any tracker) or *repo_path* (an Aim
+    repository, or aim://host:port); neither: the example repository. Both: an InputError naming
+    both parameters. *mapped*: to_load's mapping parameters. Returns (selection, what was read)."""
+    if source is not None and repo_path is not None:
         raise InputError(
-            f"{root}: repo_path must be a folder holding an Aim repository (.aim), got a file"
+            f"both `source` ({source!r}) and `repo_path` ({repo_path!r}) are set: set one of them "
+            "(`source` reads any tracker; `repo_path` is the Aim repository parameter it replaces)"
         )
-    aim_dir = root / ".aim"
-    if not aim_dir.is_dir():
-        raise InputError(
-            f"{root}: no .aim folder here, so this is not an Aim repository (point repo_path at "
-            "the folder that contains .aim)"
-        )
-    return aim_dir
+    if source is None and repo_path is None:
+        source = f"aim:{EXAMPLE_REPO}"
+    if repo_path is not None:
+        data, reindexed = read_aim(repo_path, "repo_path", reindex_missing, aim_epochs)
+    else:
+        tracker, location = trackers.resolve(source)
+        if tracker == "aim":
+            data, reindexed = read_aim(location, "source", reindex_missing, aim_epochs)
+        else:
+            data, reindexed = trackers.read(source), 0
+    loaded = to_load(data, **mapped)
+    loaded.reindexed = reindexed
+    return select(loaded, dataset, moe_types, include_tags, exclude_tags), loaded
 
 
-_NOT_DATA = ("locks", "check_ins", "progress")  # liveness and progress bookkeeping, not run data
+def read_aim(
+    location: str,
+    parameter: str,
+    reindex_missing: bool = False,
+    aim_epochs: str = "epoch",
+    use_cache: bool = True,
+) -> tuple[trackers.TrackerData, int]:
+    """(the Aim store at *location*, number of runs reindexed): read by the tracker layer's Aim
+    reader, aim's epoch (or step: *aim_epochs*) as the step; with *reindex_missing*, runs the
+    repository's index lacks are indexed first (`aim storage reindex`, which rewrites the index
+    only). *parameter* names the notebook parameter in errors."""
+    from labbook.sources.trackers import aim
 
-
-def repo_digest(aim_dir: Path) -> str:
-    """sha256 of the repository's run data as files: every file under .aim but bookkeeping (locks,
-    check-ins, progress), the search index (meta/index: derived from the runs, rewritten by aim's
-    background indexer) and RocksDB's info logs and lock files. Immutable table files (.sst) count
-    by name and size; every other file by name, size and modification time. Reading changes none
-    of these, so a second load hits the cache; any change to a run changes the digest. One
-    directory scan, one stat per file, excluded folders never entered (a 1,000-run repository
-    holds some 20,000 files)."""
-    files = []
-    stack = [("", str(aim_dir))]
-    while stack:
-        rel, folder = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if not (rel == "" and entry.name in _NOT_DATA) and name != "meta/index":
-                        stack.append((name, entry.path))
-                elif entry.is_file() and not (
-                    entry.name in ("LOCK", "LOG")
-                    or entry.name.startswith("LOG.old")
-                    or entry.name.endswith(".lock")
-                ):
-                    st = entry.stat()
-                    stamp = "" if entry.name.endswith(".sst") else str(st.st_mtime_ns)
-                    files.append(f"{name}\0{st.st_size}\0{stamp}\n")
-    h = hashlib.sha256()
-    for line in sorted(files):
-        h.update(line.encode())
-    return h.hexdigest()
-
-
-def reindex(root: Path) -> None:
-    """`aim storage --repo ROOT reindex -y` (rebuilds the repository's index; touches
-    nothing else)."""
-    aim = Path(sys.executable).with_name("aim")
-    done = subprocess.run(
-        [str(aim), "storage", "--repo", str(root), "reindex", "-y"], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise InputError(f"{root}: `aim storage reindex` failed: {done.stderr.strip()[-500:]}")
-
-
-def _cache_files(root: Path, digest: str, dataset: str | None) -> tuple[Path, Path]:
-    """(Parquet table, JSON run info) in the project cache for this repository state and dataset."""
-    key = f"{root}|{digest}|{dataset}|{CACHE_VERSION}"
-    stem = paths.CACHE / "aim" / hashlib.sha256(key.encode()).hexdigest()[:32]
-    return stem.with_suffix(".parquet"), stem.with_suffix(".json")
-
-
-def _wanted(name: str, subset) -> bool:
-    return (
-        (subset == "val" and name in VAL_METRICS)
-        or (subset == "train" and name in TRAIN_METRICS)
-        or name.startswith(EXPERT_PREFIX)
-    )
-
-
-def _read_run(repo, run_hash: str) -> tuple[object, dict[str, np.ndarray]]:
-    """(seed, columns) of one run: the metrics the analysis needs, as flat arrays. Reads each
-    metric through Run.get_metric: Run.metrics() refills aim's run cache from SQLite on every call
-    (quadratic in the number of runs)."""
-    from aim import Run
-
-    run = Run(run_hash, repo=repo, read_only=True)
-    hparams = run.get("hparams") or {}
-    seed = hparams.get("seed") if isinstance(hparams, dict) else None
-    cols = {"subset": [], "metric": [], "step": [], "epoch": [], "value": []}
-    for name, ctx, _ in run.iter_metrics_info():
-        subset = ctx.to_dict().get("subset")
-        if not _wanted(name, subset):
-            continue
-        steps, (values, epochs) = run.get_metric(name, ctx).data.view(["val", "epoch"]).numpy()
-        n = len(steps)
-        cols["subset"].append(np.full(n, subset, dtype=object))
-        cols["metric"].append(np.full(n, name, dtype=object))
-        cols["step"].append(np.asarray(steps, dtype=np.int64))
-        cols["epoch"].append(np.asarray(epochs, dtype=float))
-        cols["value"].append(np.asarray(values, dtype=float))
-    return seed, {
-        k: (
-            np.concatenate(v)
-            if v
-            else np.array([], dtype=object if k in ("subset", "metric") else float)
-        )
-        for k, v in cols.items()
-    }
-
-
-def _read_runs(repo_path: str, hashes: list[str]) -> tuple[list, list, list]:
-    """Read *hashes* from the repository at *repo_path*: (seeds, per-run columns, skipped)."""
-    from aim import Repo
-
-    repo = Repo(repo_path)
-    seeds, columns, skipped = [], [], []
-    for run_hash in hashes:
-        try:
-            seed, cols = _read_run(repo, run_hash)
-        # one unreadable run (aim raises e.g. rocksdb's Corruption, of no public class) is
-        # skipped and named in the report; it must not abort the others
-        except Exception as exc:
-            skipped.append((run_hash, f"{type(exc).__name__}: {str(exc).strip()[:300]}"))
-            continue
-        seeds.append((run_hash, seed))
-        columns.append((run_hash, cols))
-    return seeds, columns, skipped
-
-
-WORKERS = (
-    2  # processes reading runs in parallel (at most); below PARALLEL_FROM runs one process reads
-)
-PARALLEL_FROM = 100
-
-
-def _read_parallel(repo_path: str, hashes: list[str]) -> tuple[list, list, list]:
-    """_read_runs over *hashes*, split across worker processes when there are many runs."""
-    workers = min(WORKERS, os.cpu_count() or 1)
-    if workers < 2 or len(hashes) < PARALLEL_FROM or not str(repo_path).startswith("/"):
-        return _read_runs(repo_path, hashes)
-    import multiprocessing
-
-    parts = [hashes[i::workers] for i in range(workers)]
-    with multiprocessing.get_context("fork").Pool(
-        workers
-    ) as pool:  # spawn would re-run a notebook kernel's main
-        results = pool.starmap(_read_runs, [(repo_path, part) for part in parts])
-    return tuple(sum((r[i] for r in results), []) for i in range(3))
-
-
-def _run_info(repo, hashes: list[str]) -> dict[str, tuple[str, str, list[str]]]:
-    """{hash: (name, experiment, sorted tags)}: from the run-metadata SQLite in one query for a
-    local repository; through each run for a server (aim serves no SQLite to its clients)."""
-    infos = aim_guard.run_infos(repo)
-    if infos is not None:
-        return infos
-    from aim import Run
-
-    out = {}
-    for h in hashes:
-        run = Run(h, repo=repo, read_only=True)
-        out[h] = (run.name or "", run.experiment or "", sorted(run.tags))
-    return out
-
-
-def _read_repo(
-    repo_path: str, do_reindex: bool, root: Path | None, dataset: str | None
-) -> RepoLoad:
-    from aim import Repo
-
-    repo = Repo(repo_path)
-    all_runs = list(repo.list_all_runs())
-    indexed = {r.hash for r in repo.iter_runs()}
-    missing = [h for h in all_runs if h not in indexed]
+    if aim_epochs not in AIM_EPOCHS:
+        raise InputError(f"aim_epochs must be one of {AIM_EPOCHS}, got {aim_epochs!r}")
     reindexed = 0
-    if missing:
-        if not do_reindex or root is None:
-            raise InputError(
-                f"{repo_path}: {len(missing)} of {len(all_runs)} runs are not in the repository's "
-                "index (aim 3.29 indexes runs late), so they cannot be read and would be missing "
-                f"from this analysis. Fix it with `aim storage --repo {repo_path} reindex -y`, or "
-                "set the parameter reindex: true."
-            )
-        reindex(root)
-        repo = Repo(repo_path)
-        indexed = {r.hash for r in repo.iter_runs()}
-        reindexed = len(missing)
-    hashes = sorted(indexed)
-    info = _run_info(repo, hashes)
-    wanted = [h for h in hashes if dataset is None or dataset in info.get(h, ("", "", []))[2]]
-    seeds, columns, skipped = _read_parallel(repo_path, wanted)
-    seed_of = dict(seeds)
-    frames = [pd.DataFrame({"run": h, **cols}) for h, cols in sorted(columns, key=lambda c: c[0])]
-    metrics = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=["run", "subset", "metric", "step", "epoch", "value"])
-    )
-    read = set(seed_of)
-    runs = pd.DataFrame(
-        [
-            {
-                "run": h,
-                "name": info.get(h, ("", "", []))[0],
-                "experiment": info.get(h, ("", "", []))[1],
-                "tags": info.get(h, ("", "", []))[2],
-                "seed": seed_of.get(h),
-            }
-            for h in hashes
-            if h in read or h not in wanted
-        ],
-        columns=["run", "name", "experiment", "tags", "seed"],
-    )
-    return RepoLoad(
-        metrics=metrics,
-        runs=runs,
-        skipped=sorted(skipped),
-        total_runs=len(all_runs),
-        reindexed=reindexed,
-    )
+    if not is_remote(location):
+        root = paths.resolve_input(location).resolve()
+        check_local_repo(root, parameter)
+        if reindex_missing:
+            missing = aim.unindexed(root)
+            if missing:
+                reindex(root)
+                reindexed = len(missing)
+        location = str(root)
+    data = aim.read(location, use_cache=use_cache, step_from=aim_epochs)
+    if trackers.is_simulated(data.runs):
+        inputs.mark_simulated(data.digest)
+    return data, reindexed
 
 
 def load(
     repo_path: str, reindex_missing: bool = False, cache: bool = True, dataset: str | None = None
 ) -> RepoLoad:
-    """Read a repository (a folder holding .aim, or an aim://host:port server) through the cache.
-
-    With *dataset*, only the runs tagged with it are read (every run's name and tags are still
-    listed, for the report's counts); the cache is kept per repository state and dataset."""
-    if is_remote(repo_path):
-        loaded = _read_repo(repo_path, False, None, dataset)
-        loaded.source = repo_path
-        return loaded
-    root = Path(repo_path).resolve()
-    aim_dir = check_local_repo(root)
-    digest = repo_digest(aim_dir)
-    parquet, meta = _cache_files(root, digest, dataset)
-    if cache and parquet.exists() and meta.exists():
-        info = json.loads(meta.read_text())
-        loaded = RepoLoad(
-            metrics=pd.read_parquet(parquet),
-            runs=pd.DataFrame(info["runs"]),
-            skipped=[tuple(s) for s in info["skipped"]],
-            total_runs=info["total_runs"],
-            from_cache=True,
-        )
-    else:
-        loaded = _read_repo(str(root), reindex_missing, root, dataset)
-        if loaded.reindexed:  # reindexing changed the repository: store under its new state
-            digest = repo_digest(aim_dir)
-            parquet, meta = _cache_files(root, digest, dataset)
-        if cache:
-            parquet.parent.mkdir(parents=True, exist_ok=True)
-            tmp = parquet.with_suffix(f".tmp{os.getpid()}")
-            loaded.metrics.to_parquet(tmp, index=False)
-            tmp.rename(parquet)
-            meta.write_text(
-                json.dumps(
-                    {
-                        "runs": loaded.runs.to_dict(orient="records"),
-                        "skipped": loaded.skipped,
-                        "total_runs": loaded.total_runs,
-                        "repo": str(root),
-                    },
-                    default=str,
-                )
-            )
-    inputs.record_directory(root, digest)
-    inputs.record_directory(
-        aim_dir / "meta" / "index", digest
-    )  # the index changes when runs are (re)indexed
-    loaded.source = str(root)
+    """Every run of the Aim repository at *repo_path* (a folder holding .aim, or aim://host:port),
+    mapped with the seed's names (to_load's defaults). *dataset* is accepted for callers of the
+    reader this replaces: every run is read (and cached) once for all datasets."""
+    data, reindexed = read_aim(repo_path, "repo_path", reindex_missing, use_cache=cache)
+    loaded = to_load(data)
+    loaded.reindexed = reindexed
     return loaded
+
+
+# ---------------------------------------------------------------- from the tracker's tables
+
+
+def to_load(
+    data: trackers.TrackerData,
+    *,
+    seed_from: str | None = "seed",
+    dataset_from: str | None = None,
+    type_from: str | None = None,
+    metric_keys: dict[str, str] | None = None,
+    activation_subset: str = "val",
+) -> RepoLoad:
+    """Map a tracker's runs and scalars to the MoE runs and metrics (see the module docstring).
+    metric_keys: field -> scalar key (DEFAULT_METRIC_KEYS when None); a field left out is not
+    read. Each value's step is its epoch (float in the epoch column)."""
+    keys = DEFAULT_METRIC_KEYS if metric_keys is None else metric_keys
+    unknown = sorted(set(keys) - set(DEFAULT_METRIC_KEYS))
+    if unknown:
+        raise InputError(
+            f"metric_keys: unknown field(s) {unknown}; the fields are {list(DEFAULT_METRIC_KEYS)}"
+        )
+    if "accuracy" not in keys:
+        raise InputError("metric_keys: `accuracy` (the validation accuracy) is required")
+    location = data.location
+    warnings, notes = list(data.warnings), []
+    runs = _mapped_runs(data, seed_from, dataset_from, type_from, warnings)
+    frames = []
+    for name, template in keys.items():
+        rows = _field_rows(data, name, template, activation_subset)
+        if rows is None:
+            notes.append(_not_logged(data, name, template))
+        else:
+            frames.append(rows)
+    metrics = pd.concat(frames, ignore_index=True)
+    return RepoLoad(
+        metrics=metrics,
+        runs=runs,
+        skipped=[],
+        total_runs=len(data.runs),
+        from_cache=data.from_cache,
+        source=location,
+        warnings=warnings,
+        notes=notes,
+        dataset_from=dataset_from,
+        type_from=type_from,
+    )
+
+
+def _truthy(value) -> bool:
+    return value is not None and value is not False and str(value).strip().lower() not in FALSE
+
+
+def run_tags(runs: pd.DataFrame) -> list[list[str]]:
+    """Each run's tags: its `tag:<t>` attributes that are not false, system tags aside."""
+    columns = [
+        c
+        for c in mapping.attribute_names(runs)
+        if c.startswith("tag:") and not c[4:].startswith(SYSTEM_TAGS)
+    ]
+    flags = {c[4:]: runs[c].map(_truthy).to_numpy() for c in columns}
+    return [sorted(t for t, f in flags.items() if f[i]) for i in range(len(runs))]
+
+
+def _seed_value(value):
+    """A seed as a number where it is one (TensorBoard stores 0 as 0.0, MLflow as "0")."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _mapped_runs(data, seed_from, dataset_from, type_from, warnings) -> pd.DataFrame:
+    """RepoLoad.runs of the tracker's runs table."""
+    runs = data.runs
+    where = data.location
+    experiment = next(
+        (c for c in ("tag:aim.experiment", "tag:mlflow.experimentName") if c in runs), None
+    )
+    out = pd.DataFrame(
+        {
+            "run": runs["run"].astype(str).to_numpy(),
+            "name": runs["name"].astype(str).to_numpy(),
+            "experiment": runs[experiment].fillna("").to_numpy() if experiment else "",
+        }
+    )
+    out["tags"] = run_tags(runs)
+    out["seed"] = None
+    if seed_from is not None and len(runs):
+        try:
+            seeds = mapping.attribute(runs, seed_from, "seed_from", where)
+        except InputError as exc:  # seeds only order the runs: missing is not fatal
+            warnings.append(f"{exc}. Runs are ordered by name.")
+            seeds = pd.Series([None] * len(runs), index=runs["run"])
+        out["seed"] = [_seed_value(v) for v in seeds.to_numpy()]
+        lacking = out[out["seed"].isna()]
+        if 0 < len(lacking) < len(out):
+            warnings.append(
+                f"{len(lacking)} run(s) have no seed (`{seed_from}`, parameter seed_from; kept, "
+                f"ordered by name): {', '.join(map(repr, lacking['name'][:5]))}"
+            )
+    for column, spec, parameter in (
+        ("dataset", dataset_from, "dataset_from"),
+        ("type", type_from, "type_from"),
+    ):
+        values = mapping.attribute(runs, spec, parameter, where) if spec else None
+        out[column] = None if values is None else [None if v is None else str(v) for v in values]
+    return out
+
+
+def _field_rows(data, name: str, template: str, activation_subset: str) -> pd.DataFrame | None:
+    """RepoLoad.metrics rows of one field (None when no run logs its key; an InputError for the
+    accuracy, which every report needs)."""
+    parameter = f"metric_keys.{name}"
+    placeholders = mapping.key_regex(template)[1]
+    allowed = {"expert", "subset"} if name == "expert" else set()
+    if set(placeholders) - allowed or (name == "expert" and "expert" not in placeholders):
+        raise InputError(
+            f"{parameter} = {template!r}: only metric_keys.expert has placeholders, "
+            "`{expert}` (required: the expert's number) and `{subset}`"
+        )
+    rows = mapping.series(data.scalars, template, parameter, data.location, name == "accuracy")
+    if rows.empty:
+        return None
+    if name == "expert":
+        number = rows["expert"].astype(str)
+        bad = rows[~number.str.fullmatch(r"\d+")]
+        if len(bad):
+            run = data.runs.set_index("run").loc[str(bad["run"].iloc[0]), "name"]
+            raise InputError(
+                f"{data.location}: run {run!r}: {parameter} = {template!r} reads expert "
+                f"{bad['expert'].iloc[0]!r}, not a number (the {{expert}} part must be one)"
+            )
+        metric = EXPERT_PREFIX + number.astype(int).astype(str)
+        subset = rows["subset"].astype(str) if "subset" in rows else activation_subset
+    else:
+        metric, subset = name, FIELD_SUBSET[name]
+    return pd.DataFrame(
+        {
+            "run": rows["run"].astype(str).to_numpy(),
+            "subset": subset,
+            "metric": metric,
+            "step": rows["step"].astype("int64").to_numpy(),
+            "epoch": rows["step"].astype(float).to_numpy(),
+            "value": rows["value"].astype(float).to_numpy(),
+        }
+    )
+
+
+def _not_logged(data, name: str, template: str) -> str:
+    """The note for a field no run logs: the key, the parameter and the closest keys."""
+    keys = [str(k) for k in pd.unique(data.scalars["key"])]
+    near = difflib.get_close_matches(template, keys, n=3, cutoff=0.5)
+    hint = f" (closest: {', '.join(f'`{k}`' for k in near)})" if near else ""
+    return (
+        f"No run logs `{template}` (metric_keys.{name}){hint}: the sections that need "
+        f"{name} say so."
+    )
+
+
+# ---------------------------------------------------------------- selecting the runs
+
+
+def closest(wanted: str, names) -> list[str]:
+    """The names that *wanted* may have meant: the same but for case, else near by spelling."""
+    names = sorted({str(n) for n in names})
+    same = [n for n in names if n.lower() == wanted.lower() and n != wanted]
+    return same or difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
+
+
+def _did_you_mean(wanted: str, names) -> str:
+    near = closest(wanted, names)
+    return f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
+
+
+def _unknown_names(loaded: RepoLoad, include_tags, exclude_tags, moe_types) -> list[str]:
+    """Warnings for include/exclude tags no run carries and MoE types no run has."""
+    tags = {t for ts in loaded.runs["tags"] for t in ts}
+    out = []
+    for parameter, wanted in (("include_tags", include_tags), ("exclude_tags", exclude_tags)):
+        for tag in wanted:
+            if tag not in tags:
+                out.append(
+                    f"{parameter}: no run carries the tag {tag!r}{_did_you_mean(tag, tags)}."
+                )
+    types = tags if loaded.type_from is None else set(loaded.runs["type"].dropna())
+    missing = [t for t in moe_types if t not in types]
+    for t in missing:
+        hint = _did_you_mean(t, types - set(moe_types))
+        if hint:
+            out.append(f"moe_types: no run has the MoE type {t!r}{hint}.")
+    return out
 
 
 def select(
@@ -356,28 +393,33 @@ def select(
     include_tags: list[str] = (),
     exclude_tags: list[str] = (),
 ) -> Selection:
-    """Runs tagged *dataset*, having every include tag and no exclude tag, whose MoE type is the
-    first tag found in *moe_types* (tag -> display name). Every run left out is counted in a note.
-    """
-    notes = []
+    """Runs of *dataset* (a tag, or the mapped dataset), having every include tag and no exclude
+    tag, whose MoE type is in *moe_types* (type -> display name; the first of its tags found
+    there, or the mapped type). Every run left out is counted in a note or named in a warning."""
+    notes = list(loaded.notes)
     rows = []
     no_dataset, excluded, no_type = [], [], []
+    by_tag = loaded.dataset_from is None
     for r in loaded.runs.itertuples():
         tags = set(r.tags)
-        if dataset not in tags:
+        if (dataset not in tags) if by_tag else (r.dataset != dataset):
             no_dataset.append(r)
             continue
         if not set(include_tags) <= tags or tags & set(exclude_tags):
             excluded.append(r)
             continue
-        moe = next((t for t in moe_types if t in tags), None)
+        if loaded.type_from is None:
+            moe = next((t for t in moe_types if t in tags), None)
+        else:
+            moe = r.type if r.type in moe_types else None
         if moe is None:
             no_type.append(r)
             continue
         rows.append({"hash": r.run, "name": r.name, "method": moe, "seed": r.seed})
+    what = "dataset tag" if by_tag else f"dataset (`{loaded.dataset_from}`)"
     if no_dataset:
         notes.append(
-            f"{len(no_dataset)} of the repository's runs lack the dataset tag {dataset!r} (other "
+            f"{len(no_dataset)} of the repository's runs lack the {what} {dataset!r} (other "
             f"datasets) and are not part of this report (e.g. {_describe(no_dataset[:2])})."
         )
     if excluded:
@@ -385,19 +427,22 @@ def select(
             f"{len(excluded)} {dataset} run(s) left out by include_tags={list(include_tags)} / "
             f"exclude_tags={list(exclude_tags)}."
         )
-    warnings = []
+    warnings = list(loaded.warnings)
+    warnings += _unknown_names(loaded, include_tags, exclude_tags, moe_types)
     if no_type:
+        source = (
+            "tag from the name table"
+            if loaded.type_from is None
+            else (f"type (`{loaded.type_from}`) in moe_types")
+        )
         warnings.append(
-            f"{len(no_type)} {dataset} run(s) have no MoE-type tag from the name table and are "
-            f"left out: {_describe(no_type[:5])}. Add their tag to moe_types to include them."
+            f"{len(no_type)} {dataset} run(s) have no MoE-type {source} and are left out: "
+            f"{_describe(no_type[:5])}. Add their type to moe_types to include them."
         )
     for run_hash, error in loaded.skipped:
         warnings.append(f"Run {run_hash} could not be read and is skipped: {error}")
     if not rows:
-        raise InputError(
-            f"{loaded.source}: no run matches dataset {dataset!r} with the MoE-type tags "
-            f"{sorted(moe_types)} (include {list(include_tags)}, exclude {list(exclude_tags)})"
-        )
+        raise InputError(_nothing_matches(loaded, dataset, moe_types, include_tags, exclude_tags))
     runs = pd.DataFrame(rows)
     bad = implausible_runs(loaded.metrics[loaded.metrics["run"].isin(set(runs["hash"]))])
     for run_hash, reason in bad.items():
@@ -431,6 +476,29 @@ def select(
     t = t.sort_values(["run", "subset", "metric", "step"], kind="stable")
     table = validate_metrics_table(t[METRICS_COLUMNS].reset_index(drop=True), loaded.source)
     return Selection(table=table, runs=runs, notes=notes, warnings=warnings)
+
+
+def _nothing_matches(loaded, dataset, moe_types, include_tags, exclude_tags) -> str:
+    """The error when no run is left: what was asked, and what the runs have that is close."""
+    if loaded.dataset_from is None:
+        datasets, what = {t for ts in loaded.runs["tags"] for t in ts}, "tags"
+    else:
+        datasets, what = set(loaded.runs["dataset"].dropna()), f"`{loaded.dataset_from}` values"
+    hint = _did_you_mean(dataset, datasets)
+    for tag in include_tags:
+        hint += (
+            ""
+            if tag in datasets
+            else _did_you_mean(tag, datasets).replace(
+                " (did you mean", f" (include tag {tag!r}: did you mean"
+            )
+        )
+    listed = ", ".join(map(repr, sorted(datasets)[:12])) or "none"
+    return (
+        f"{loaded.source}: no run matches dataset {dataset!r}{hint} with the MoE types "
+        f"{sorted(moe_types)} (include {list(include_tags)}, exclude {list(exclude_tags)}); "
+        f"the runs' {what}: {listed}"
+    )
 
 
 DOMAINS = {  # metric: (low, high, what) — a run with a value outside is left out with a warning
