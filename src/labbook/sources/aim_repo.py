@@ -302,6 +302,36 @@ def _mapped_runs(data, seed_from, dataset_from, type_from, warnings) -> pd.DataF
     return out
 
 
+def _key_series(data, template: str, parameter: str, required: bool):
+    """(rows of the scalars whose key matches *template*, {placeholder: its value in each row}),
+    as mapping.series gives them, the template matched once per distinct key rather than once
+    per row (a million rows share a few hundred keys). None when nothing matches and not
+    *required*; else mapping's error listing the keys and the closest."""
+    regex, names = mapping.key_regex(template)
+    keys = pd.Categorical(data.scalars["key"])
+    codes = keys.codes
+    present = keys.categories[np.unique(codes[codes >= 0])]
+    found = {keys.categories.get_loc(k): m.groupdict() for k in present if (m := regex.match(k))}
+    if not found:
+        if required:
+            raise mapping.missing_key(template, parameter, data.location, present)
+        return None
+    hit = np.isin(codes, list(found))
+    rows = data.scalars[hit]
+    table = {
+        n: np.array([found.get(c, {}).get(n) for c in range(len(keys.categories))], object)
+        for n in names
+    }  # each placeholder's value per key
+    return rows, {n: values[codes[hit]] for n, values in table.items()}
+
+
+def _text(column: pd.Series) -> np.ndarray:
+    """A column of str (a categorical's categories taken by code: no per-row conversion)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.categories.astype(str), dtype=object)[column.cat.codes]
+    return column.astype(str).to_numpy()
+
+
 def _field_rows(data, name: str, template: str, activation_subset: str) -> pd.DataFrame | None:
     """RepoLoad.metrics rows of one field (None when no run logs its key; an InputError for the
     accuracy, which every report needs)."""
@@ -313,30 +343,34 @@ def _field_rows(data, name: str, template: str, activation_subset: str) -> pd.Da
             f"{parameter} = {template!r}: only metric_keys.expert has placeholders, "
             "`{expert}` (required: the expert's number) and `{subset}`"
         )
-    rows = mapping.series(data.scalars, template, parameter, data.location, name == "accuracy")
-    if rows.empty:
+    matched = _key_series(data, template, parameter, name == "accuracy")
+    if matched is None:
         return None
+    rows, parts = matched
     if name == "expert":
-        number = rows["expert"].astype(str)
-        bad = rows[~number.str.fullmatch(r"\d+")]
-        if len(bad):
-            run = data.runs.set_index("run").loc[str(bad["run"].iloc[0]), "name"]
-            raise InputError(
-                f"{data.location}: run {run!r}: {parameter} = {template!r} reads expert "
-                f"{bad['expert'].iloc[0]!r}, not a number (the {{expert}} part must be one)"
-            )
-        metric = EXPERT_PREFIX + number.astype(int).astype(str)
-        subset = rows["subset"].astype(str) if "subset" in rows else activation_subset
+        names = {e: None for e in parts["expert"]}  # each expert's metric, once per expert
+        for e in names:
+            if not (str(e).isascii() and str(e).isdigit()):
+                first = int(np.flatnonzero(parts["expert"] == e)[0])
+                run = data.runs.set_index("run").loc[str(rows["run"].iloc[first]), "name"]
+                raise InputError(
+                    f"{data.location}: run {run!r}: {parameter} = {template!r} reads expert "
+                    f"{e!r}, not a number (the {{expert}} part must be one)"
+                )
+            names[e] = f"{EXPERT_PREFIX}{int(e)}"
+        metric = np.array([names[e] for e in parts["expert"]], dtype=object)
+        subset = parts["subset"] if "subset" in parts else activation_subset
     else:
         metric, subset = name, FIELD_SUBSET[name]
+    step = rows["step"].to_numpy(dtype=np.int64)
     return pd.DataFrame(
         {
-            "run": rows["run"].astype(str).to_numpy(),
+            "run": _text(rows["run"]),
             "subset": subset,
             "metric": metric,
-            "step": rows["step"].astype("int64").to_numpy(),
-            "epoch": rows["step"].astype(float).to_numpy(),
-            "value": rows["value"].astype(float).to_numpy(),
+            "step": step,
+            "epoch": step.astype(float),
+            "value": rows["value"].to_numpy(dtype=float),
         }
     )
 
@@ -344,7 +378,7 @@ def _field_rows(data, name: str, template: str, activation_subset: str) -> pd.Da
 def _not_logged(data, name: str, template: str) -> str:
     """The note for a field no run logs: the key, the parameter and the closest keys."""
     keys = [str(k) for k in pd.unique(data.scalars["key"])]
-    near = difflib.get_close_matches(template, keys, n=3, cutoff=0.5)
+    near = difflib.get_close_matches(template, keys, n=3, cutoff=0.6)
     hint = f" (closest: {', '.join(f'`{k}`' for k in near)})" if near else ""
     return (
         f"No run logs `{template}` (metric_keys.{name}){hint}: the sections that need "

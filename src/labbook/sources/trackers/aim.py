@@ -262,24 +262,46 @@ def read_series(aim_dir: str, run_hash: str, metrics: list) -> RunRead:
     return out
 
 
-def _read_series_many(aim_dir: str, jobs: list[tuple[str, list]]) -> list[RunRead]:
-    return [read_series(aim_dir, run_hash, metrics) for run_hash, metrics in jobs]
+_INDEX: tuple[list, list] = ([], [])  # the index being read, for the forked workers
 
 
-def _read_all_series(aim_dir: Path, jobs: list[tuple[str, list]]) -> list[RunRead]:
-    """read_series for every (run, metrics) of *jobs*, by WORKERS forked processes when there are
-    many runs and cores (each opens its own databases: nothing open is inherited)."""
+def read_run(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> RunRead:
+    """One run: its metadata (_read_meta) and its metrics (read_series); a run whose metadata
+    cannot be read comes back with its error."""
+    try:
+        meta, indexed = _read_meta(aim_dir, run_hash, index)
+    # a damaged metadata database (rocksdb's errors have no public class): the run is named
+    except Exception as exc:
+        return RunRead(run_hash, {}, False, error=f"{type(exc).__name__}: {str(exc).strip()[:300]}")
+    out = read_series(str(aim_dir), run_hash, _metrics_of(meta))
+    out.meta, out.indexed = meta, indexed
+    return out
+
+
+def _read_many(aim_dir: Path, hashes: list[str]) -> list[RunRead]:
+    return [read_run(aim_dir, h, _INDEX) for h in hashes]
+
+
+def read_runs(aim_dir: Path, hashes: list[str], index: tuple[list, list]) -> list[RunRead]:
+    """read_run for every run of *hashes*, in that order, by WORKERS forked processes when there
+    are many runs and cores (each opens its own databases: nothing open is inherited; the index
+    reaches them through the fork, not a pipe)."""
+    global _INDEX
     workers = min(WORKERS, os.cpu_count() or 1)
-    if workers < 2 or len(jobs) < PARALLEL_FROM:
-        return _read_series_many(str(aim_dir), jobs)
+    if workers < 2 or len(hashes) < PARALLEL_FROM:
+        return [read_run(aim_dir, h, index) for h in hashes]
     import multiprocessing
 
-    parts = [jobs[i::workers] for i in range(workers)]
-    # fork, not spawn: spawn would re-run a notebook kernel's main module
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        done = pool.starmap(_read_series_many, [(str(aim_dir), part) for part in parts])
+    parts = [hashes[i::workers] for i in range(workers)]
+    _INDEX = index
+    try:
+        # fork, not spawn: spawn would re-run a notebook kernel's main module
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = pool.starmap(_read_many, [(aim_dir, part) for part in parts])
+    finally:
+        _INDEX = ([], [])
     by_run = {r.run: r for part in done for r in part}
-    return [by_run[run_hash] for run_hash, _ in jobs]
+    return [by_run[h] for h in hashes]
 
 
 def _read_meta(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> tuple[dict, bool]:
@@ -290,12 +312,23 @@ def _read_meta(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> tuple[
     lo, hi = guard.prefix_range(keys, prefix)
     writing = (aim_dir / "meta" / "progress" / run_hash).exists()
     if hi > lo:
-        meta = guard.decode_tree(list(zip(keys[lo:hi], values[lo:hi])), prefix) or {}
+        meta = guard.decode_tree(_needed(zip(keys[lo:hi], values[lo:hi]), prefix), prefix) or {}
         if meta.get("end_time") is not None and not writing:
             return meta, True
     items = guard.read_database(aim_dir / "meta" / "chunks" / run_hash)
-    mine = [(k, v) for k, v in items if k.startswith(prefix)]
+    mine = _needed(((k, v) for k, v in items if k.startswith(prefix)), prefix)
     return guard.decode_tree(mine, prefix) or {}, hi > lo
+
+
+_STATISTICS = tuple(
+    guard.encode_path((k,)) for k in ("first", "last", "min", "max", "first_step", "last_step")
+)  # what aim keeps of each metric for its UI (not read: a third of the metadata keys)
+
+
+def _needed(items, prefix: bytes) -> list[tuple[bytes, bytes]]:
+    """A run's metadata items (keys under *prefix*) without its metrics' statistics."""
+    traces = prefix + guard.encode_path(("traces",))
+    return [(k, v) for k, v in items if not (k.endswith(_STATISTICS) and k.startswith(traces))]
 
 
 # ---------------------------------------------------------------- attributes
@@ -510,20 +543,8 @@ def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerDat
     except Exception as exc:  # sqlite3's errors: the runs are still read, without names
         warnings.append(f"{aim_dir / 'run_metadata.sqlite'}: cannot be read ({exc}); runs unnamed")
         listed = {}
-    index = _index(aim_dir)
-    metas, unreadable = {}, {}
-    for h in hashes:
-        try:
-            metas[h] = _read_meta(aim_dir, h, index)
-        # a damaged metadata database: the run is named and left out
-        except Exception as exc:
-            unreadable[h] = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
-    jobs = [(h, _metrics_of(meta)) for h, (meta, _) in metas.items()]
-    reads = _read_all_series(aim_dir, jobs)
-    for r in reads:
-        r.meta, r.indexed = metas[r.run]
-        if r.error:
-            unreadable[r.run] = r.error
+    reads = read_runs(aim_dir, hashes, _index(aim_dir))
+    unreadable = {r.run: r.error for r in reads if r.error is not None}
     reads = [r for r in reads if r.error is None]
     rows, shadowed = [], []
     for r in reads:

@@ -1,0 +1,253 @@
+"""The MoE analysis from any tracker (labbook.sources.aim_repo.load_any / to_load / select): the
+same numbers written to TensorBoard, MLflow and Aim (trackerwrite) read as the Aim repository of
+the seed's layout written by aim's SDK (the analysis' own input, its twin); the mapping's bad
+input (an attribute or key no run has, runs lacking the mapped attribute, both inputs set, a
+field no run logs, a dataset, tag or type off by case or a typo); one MoE type; and one report
+built from a TensorBoard store and from its twin, plus a report of a single type."""
+
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from labbook import paths
+from labbook.analyses import moe
+from labbook.inputs import InputError
+from labbook.plots import moe as moe_plots
+from labbook.runner import examples, sandbox, trackerwrite
+from labbook.runner.tracker_examples import moe as example
+from labbook.sources import aim_repo
+
+TYPES = ("softmoe", "ffn", "expert_segmentation")
+SEEDS, EPOCHS = 3, 4
+MAPPING = example.TENSORBOARD_MAPPING  # the TensorBoard store's names, for MLflow's too
+MOE_TYPES = aim_repo.DEFAULT_MOE_TYPES
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """The same float32-exact numbers as a TensorBoard folder, an MLflow database, an Aim
+    repository written by trackerwrite, and the Aim twin in the seed's layout."""
+    root = tmp_path_factory.mktemp("moe_stores")
+    runs = example.runs(examples.moe_run_values, moe_types=TYPES, seeds=SEEDS, epochs=EPOCHS)
+    trackerwrite.write_tensorboard(root / "tb", runs)
+    trackerwrite.write_mlflow(root / "mlflow.db", runs)
+    trackerwrite.write_aim(root / "aim_tw", runs)
+    specs = example.aim_runs(examples.moe_run_values, moe_types=TYPES, seeds=SEEDS, epochs=EPOCHS)
+    example.write_aim_twin(root / "twin", specs)
+    return root
+
+
+def _load(source, repo_path=None, **kw):
+    selection, _ = aim_repo.load_any(
+        source, repo_path, dataset="cifar10", moe_types=MOE_TYPES, **kw
+    )
+    return selection
+
+
+def _same(a: aim_repo.Selection, b: aim_repo.Selection) -> None:
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.runs.drop(columns="hash"), b.runs.drop(columns="hash"))
+    assert (a.notes, a.warnings) == (b.notes, b.warnings)
+
+
+@pytest.mark.parametrize("store", ["tensorboard:tb", "mlflow:mlflow.db", "aim:aim_tw"])
+def test_every_tracker_reads_as_the_twin(stores, store):
+    tracker, name = store.split(":")
+    via = _load(f"{tracker}:{stores / name}", **MAPPING)
+    twin = _load(None, str(stores / "twin"))
+    _same(via, twin)
+    assert len(twin.runs) == len(TYPES) * SEEDS and twin.warnings == [] and twin.notes == []
+    truth = example.run_numbers(examples.moe_run_values, "cifar10", "softmoe", 0, EPOCHS)
+    first = twin.table[(twin.table["run"] == "r0001") & (twin.table["metric"] == "accuracy")]
+    assert first["value"].tolist() == truth["accuracy"].tolist()
+    assert first["epoch"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_the_twin_read_through_source_is_the_twin_read_through_repo_path(stores):
+    _same(_load(f"aim:{stores / 'twin'}"), _load(None, str(stores / "twin")))
+
+
+def test_source_and_repo_path_both_set_is_an_error_naming_both(stores):
+    with pytest.raises(InputError, match=r"both `source` \('aim:x'\) and `repo_path` \('y'\)"):
+        _load("aim:x", "y")
+
+
+def test_an_attribute_no_run_has_lists_the_attributes_and_the_closest(stores):
+    with pytest.raises(InputError) as err:
+        _load(f"mlflow:{stores / 'mlflow.db'}", **{**MAPPING, "dataset_from": "datset"})
+    message = str(err.value)
+    assert "no run attribute `datset` (set by dataset_from)" in message
+    assert "closest: `param:dataset`" in message
+
+
+def test_a_key_no_run_logs_lists_the_keys_and_the_closest(stores):
+    keys = {**MAPPING["metric_keys"], "accuracy": "val/acuracy"}
+    with pytest.raises(InputError) as err:
+        _load(f"tensorboard:{stores / 'tb'}", **{**MAPPING, "metric_keys": keys})
+    message = str(err.value)
+    assert "no scalar `val/acuracy`" in message and "set `metric_keys.accuracy`" in message
+    assert "(closest: `val/accuracy`" in message
+
+
+def test_bad_metric_keys(stores):
+    source = f"tensorboard:{stores / 'tb'}"
+    with pytest.raises(InputError, match=r"unknown field\(s\) \['acc'\]"):
+        _load(source, **{**MAPPING, "metric_keys": {"acc": "val/accuracy"}})
+    with pytest.raises(InputError, match="`accuracy` .* is required"):
+        _load(source, **{**MAPPING, "metric_keys": {"loss": "val/loss"}})
+    with pytest.raises(InputError, match="only metric_keys.expert has placeholders"):
+        _load(source, **{**MAPPING, "metric_keys": {"accuracy": "{subset}/accuracy"}})
+    keys = {"accuracy": "val/accuracy", "expert": "val/{expert}"}  # matches val/loss too
+    with pytest.raises(InputError, match=r"run '.*-cifar10-s\d': .* reads expert '.*', not a"):
+        _load(source, **{**MAPPING, "metric_keys": keys})
+
+
+def test_fields_no_run_logs_are_notes_and_their_sections_say_so(stores):
+    keys = {"accuracy": "val/accuracy", "expert": "val/expert_{expert}", "loss": "val/lost"}
+    sel = _load(f"tensorboard:{stores / 'tb'}", **{**MAPPING, "metric_keys": keys})
+    assert sel.notes == [
+        "No run logs `val/lost` (metric_keys.loss) (closest: `val/loss`): the sections that "
+        "need loss say so."
+    ]
+    wide = moe.per_epoch(sel.table)
+    assert moe.unlogged(wide) == ["loss", "macs", "cpu_time", "memory"]
+    shown = moe.display_summary(moe.summary(wide, ["method"]), MOE_TYPES)
+    assert list(moe.summary_intervals(shown)) == ["Accuracy mean [min, max]"]
+    methods = [m for m in MOE_TYPES if m in set(wide["method"])]
+    fig = moe_plots.accuracy_loss_curves(wide, methods, MOE_TYPES, dict(zip(methods, "rgb")), 0.3)
+    assert [ax.get_title() for ax in fig.axes] == ["Validation accuracy (EMA)"]
+    scores = {"A": np.array([[0.5, 0.6], [0.55, 0.65]]), "B": np.array([[0.4, 0.5], [0.45, 0.5]])}
+    estimates = pd.DataFrame(
+        [{"method": m, "metric": "iqm", "estimate": 0.5, "lower": 0.4, "upper": 0.6} for m in "AB"]
+    )
+    found = moe.findings(
+        scores, estimates, None, None, dataset="d", epochs=2, correlation_epoch=2, cost_epoch=2
+    )
+    assert [f.key for f in found] == ["best_type", "best_iqm"]  # no costs: no cheapest type
+
+
+def test_runs_lacking_the_mapped_attributes_are_named(stores, tmp_path):
+    runs = example.runs(examples.moe_run_values, moe_types=("ffn", "softmoe"), seeds=2, epochs=2)
+    runs[0] = trackerwrite.TrackedRun(
+        runs[0].name, {"dataset": "cifar10", "seed": 0}, runs[0].tags, runs[0].scalars
+    )  # no moe_type
+    runs[1] = trackerwrite.TrackedRun(
+        runs[1].name, {"dataset": "cifar10", "moe_type": "ffn"}, runs[1].tags, runs[1].scalars
+    )  # no seed
+    trackerwrite.write_mlflow(tmp_path / "m.db", runs)
+    sel = _load(f"mlflow:{tmp_path / 'm.db'}", **MAPPING)
+    assert sorted(sel.runs["name"]) == [
+        "ffn-cifar10-s1",
+        "softmoe-cifar10-s0",
+        "softmoe-cifar10-s1",
+    ]
+    warned = "\n".join(sel.warnings)
+    assert "1 cifar10 run(s) have no MoE-type type (`moe_type`) in moe_types" in warned
+    assert "'ffn-cifar10-s0'" in warned
+    assert "1 run(s) have no seed (`seed`, parameter seed_from; kept" in warned
+    assert "'ffn-cifar10-s1'" in warned
+    with pytest.raises(InputError, match="no run attribute `moe_tipe`"):
+        _load(f"mlflow:{tmp_path / 'm.db'}", **{**MAPPING, "type_from": "moe_tipe"})
+
+
+def test_a_dataset_tag_or_type_off_by_case_or_a_typo_gets_a_did_you_mean(stores):
+    twin = str(stores / "twin")
+    with pytest.raises(InputError, match=r"dataset 'CIFAR10' \(did you mean 'cifar10'\?\)"):
+        aim_repo.load_any(None, twin, dataset="CIFAR10", moe_types=MOE_TYPES)
+    with pytest.raises(InputError, match=r"dataset 'cifar1' \(did you mean 'cifar10'\?\)"):
+        aim_repo.load_any(None, twin, dataset="cifar1", moe_types=MOE_TYPES)
+    sel, _ = aim_repo.load_any(
+        None,
+        twin,
+        dataset="cifar10",
+        moe_types={"SoftMoE": "SoftMoE", "ffn": "FFN", "expert_segmentation": "ES"},
+        exclude_tags=["Softmoe"],
+    )
+    warned = "\n".join(sel.warnings)
+    assert "exclude_tags: no run carries the tag 'Softmoe' (did you mean 'softmoe'?)" in warned
+    assert "moe_types: no run has the MoE type 'SoftMoE' (did you mean 'softmoe'?)" in warned
+    with pytest.raises(InputError, match=r"include tag 'ffm': did you mean 'ffn'\?"):
+        aim_repo.load_any(None, twin, dataset="cifar10", moe_types=MOE_TYPES, include_tags=["ffm"])
+    by_value = MAPPING | {"dataset": "Cifar10"}
+    with pytest.raises(
+        InputError, match=r"'Cifar10' \(did you mean 'cifar10'\?\).*`dataset` values"
+    ):
+        aim_repo.load_any(f"tensorboard:{stores / 'tb'}", None, moe_types=MOE_TYPES, **by_value)
+
+
+def test_one_moe_type_compares_nothing(stores):
+    sel = _load(None, str(stores / "twin"))
+    wide = moe.per_epoch(sel.table[sel.table["method"] == "ffn"])
+    scores, _ = moe.score_matrices(wide, EPOCHS)
+    assert list(scores) == ["ffn"]
+    estimates = pd.DataFrame(
+        [{"method": "ffn", "metric": "iqm", "estimate": 0.5, "lower": 0.4, "upper": 0.6}]
+    )
+    costs = moe.type_costs(moe.hardware_table(wide, EPOCHS), {"ffn": "ffn"})
+    found = moe.findings(
+        scores,
+        estimates,
+        costs,
+        None,
+        dataset="d",
+        epochs=EPOCHS,
+        correlation_epoch=EPOCHS,
+        cost_epoch=EPOCHS,
+    )
+    assert found[0].verdict == "only_one" and found[0].text.startswith("Only ffn was compared")
+
+
+# ---------------------------------------------------------------- reports, built both ways
+
+
+def test_a_tensorboard_report_equals_its_twins_and_one_type_builds(stores, tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
+    tree = sandbox.copy_tree(tmp_path / "tree")
+    params = tree / "params" / "moe_analysis"
+    given = yaml.safe_load((paths.PARAMS / "moe_analysis" / "cifar10_tensorboard.yaml").read_text())
+    assert {k: given[k] for k in MAPPING} == MAPPING  # the example's params read its mapping
+    via_tb = {**given, "source": f"tensorboard:{stores / 'tb'}", "reps": 200}
+    (params / "via_tb.yaml").write_text(yaml.safe_dump(via_tb))
+    (params / "via_twin.yaml").write_text(
+        yaml.safe_dump({"repo_path": str(stores / "twin"), "dataset": "cifar10", "reps": 200})
+    )
+    (params / "one_type.yaml").write_text(
+        yaml.safe_dump(
+            {"source": f"aim:{stores / 'twin'}", "moe_types": {"ffn": "FFN"}, "reps": 200}
+        )
+    )
+    variants = ("via_tb", "via_twin", "one_type")
+    builds = [
+        subprocess.Popen(
+            [".venv/bin/python", "-m", "labbook.runner.build", "run", f"moe_analysis/{n}"],
+            cwd=tree,
+            env=sandbox.env(tree),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in variants
+    ]
+    for b in builds:
+        out, _ = b.communicate(timeout=300)
+        assert b.returncode == 0, out
+    reports = {n: tree / "reports" / "moe_analysis" / n for n in variants}
+    a, b = reports["via_tb"], reports["via_twin"]
+    tables = sorted(p.name for p in (a / "tables").glob("*.csv"))
+    assert tables == sorted(p.name for p in (b / "tables").glob("*.csv")) and len(tables) == 5
+    for name in tables:
+        assert (a / "tables" / name).read_bytes() == (b / "tables" / name).read_bytes(), name
+    findings = [json.loads((r / "findings.json").read_text()) for r in (a, b)]
+    assert set(findings[0]) == {"best_type", "best_iqm", "entropy_accuracy", "cheapest_not_worse"}
+    assert findings[0] == findings[1]
+    figures = [sorted(p.name for p in (r / "figures").iterdir()) for r in (a, b)]
+    assert figures[0] == figures[1] and len(figures[0]) == 18
+    one = reports["one_type"]
+    html = (one / "report.html").read_text()
+    assert "P(X &gt; Y) compares one type with another, so there is nothing to compare" in html
+    assert not (one / "figures" / "probability_of_improvement.png").exists()
+    assert json.loads((one / "findings.json").read_text())["best_type"]["verdict"] == "only_one"
