@@ -24,8 +24,20 @@ COPIED = (
 )
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    """Hard-link *src* to *dst* (same bytes and times, no copying), or copy it where linking is not
+    possible (another file system)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def copy_tree(dest: Path) -> Path:
-    """Copy the project's sources, params and examples into *dest* (created); returns *dest*."""
+    """Copy the project's sources, params and examples into *dest* (created); returns *dest*.
+    The generated example data (hundreds of MB of tracker stores) is hard-linked, not copied: the
+    runner and the readers never write into an input, and regenerating it in the copy writes new
+    files (examples.generate) instead of rewriting these."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         src = paths.ROOT / name
@@ -33,7 +45,7 @@ def copy_tree(dest: Path) -> Path:
             shutil.copytree(
                 src,
                 dest / name,
-                copy_function=shutil.copy2,
+                copy_function=_link_or_copy if name == "examples" else shutil.copy2,
                 ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
             )
         else:
