@@ -49,8 +49,9 @@ def test_text_cells_wrap_long_unbroken_strings_instead_of_overlapping():
     html = _page(_prov())
     assert f'<td class="txt">{LONG_PATH}</td>' in html
     declarations = _rules(html, "table.labbook-table td.txt")
-    # a path has no space to break at: without this the cell's text runs over the next column
-    assert re.search(r"overflow-wrap:\s*anywhere", declarations), declarations
+    # a path has no space to break at: without this the cell's text runs over the next column;
+    # break-word (not anywhere) breaks only a word too long for the cell, never "Segmentation"
+    assert re.search(r"overflow-wrap:\s*break-word", declarations), declarations
     assert re.search(r"max-width:\s*32em", declarations), declarations
     assert "nowrap" in _rules(html, "table.labbook-table td.num")  # numbers never break
 
