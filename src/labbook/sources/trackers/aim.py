@@ -68,6 +68,7 @@ EXPERIMENT = "tag:aim.experiment"
 SHOWN = 5  # runs or steps named in one warning before "..."
 WORKERS = 2  # processes reading metrics in parallel (at most)
 PARALLEL_FROM = 100  # runs from which the metrics are read by WORKERS processes
+THREADS = 3  # threads reading runs in each process
 _NOT_DATA = ("locks", "check_ins", "progress")  # liveness and progress bookkeeping, not run data
 
 
@@ -278,8 +279,14 @@ def read_run(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> RunRead:
     return out
 
 
-def _read_many(aim_dir: Path, hashes: list[str]) -> list[RunRead]:
-    return [read_run(aim_dir, h, _INDEX) for h in hashes]
+def _read_many(aim_dir: Path, hashes: list[str], index: tuple[list, list] | None = None):
+    """read_run over *hashes* (in that order) by THREADS threads: RocksDB opens a database
+    without the GIL, waiting on threads of its own, so one run's open overlaps another's read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    index = _INDEX if index is None else index
+    with ThreadPoolExecutor(THREADS) as threads:
+        return list(threads.map(lambda h: read_run(aim_dir, h, index), hashes))
 
 
 def read_runs(aim_dir: Path, hashes: list[str], index: tuple[list, list]) -> list[RunRead]:
@@ -289,7 +296,7 @@ def read_runs(aim_dir: Path, hashes: list[str], index: tuple[list, list]) -> lis
     global _INDEX
     workers = min(WORKERS, os.cpu_count() or 1)
     if workers < 2 or len(hashes) < PARALLEL_FROM:
-        return [read_run(aim_dir, h, index) for h in hashes]
+        return _read_many(aim_dir, hashes, index)
     import multiprocessing
 
     parts = [hashes[i::workers] for i in range(workers)]
