@@ -246,6 +246,9 @@ def test_a_tensorboard_report_equals_its_twins_and_one_type_builds(stores, tmp_p
     assert findings[0] == findings[1]
     figures = [sorted(p.name for p in (r / "figures").iterdir()) for r in (a, b)]
     assert figures[0] == figures[1] and len(figures[0]) == 18
+    provenance = [json.loads((r / "provenance.json").read_text()) for r in (a, b)]
+    assert [p["example_data"] for p in provenance] == [True, True]  # the runs say simulated
+    assert provenance[0]["warnings"] == provenance[1]["warnings"] == []
     one = reports["one_type"]
     html = (one / "report.html").read_text()
     assert "P(X &gt; Y) compares one type with another, so there is nothing to compare" in html
