@@ -5,7 +5,6 @@ files; one report built both ways."""
 
 import importlib.util
 import json
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -413,20 +412,9 @@ def test_a_report_from_the_example_mlflow_store_equals_the_one_from_its_json_twi
         )
     (params / "via_mlflow.yaml").write_text(yaml.safe_dump(mlflow_params))
     (params / "via_json.yaml").write_text(yaml.safe_dump(twin_params, sort_keys=False))
-    builds = [
-        subprocess.Popen(
-            [".venv/bin/python", "-m", "labbook.runner.build", "run", f"chain_of_experts/{n}"],
-            cwd=tree,
-            env=sandbox.env(tree),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for n in ("via_json", "via_mlflow")
-    ]
-    for b in builds:
-        out, _ = b.communicate(timeout=300)
-        assert b.returncode == 0, out
+    names = [f"chain_of_experts/{n}" for n in ("via_json", "via_mlflow")]
+    for rc, out in sandbox.build_reports(tree, names):
+        assert rc == 0, out
     reports = [tree / "reports" / "chain_of_experts" / n for n in ("via_json", "via_mlflow")]
     tables = [sorted(p.name for p in (r / "tables").glob("*.csv")) for r in reports]
     assert (

@@ -5,7 +5,6 @@ one report built both ways."""
 
 import importlib.util
 import json
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -365,20 +364,9 @@ def test_a_report_from_the_tensorboard_store_equals_the_one_from_its_json_twin(
     }
     (folder / "via_json.yaml").write_text(yaml.safe_dump(twin))
     (folder / "via_tensorboard.yaml").write_text(yaml.safe_dump(store))
-    builds = [
-        subprocess.Popen(
-            [".venv/bin/python", "-m", "labbook.runner.build", "run", f"credit_assignment/{n}"],
-            cwd=tree,
-            env=sandbox.env(tree),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for n in ("via_json", "via_tensorboard")
-    ]
-    for b in builds:
-        out, _ = b.communicate(timeout=300)
-        assert b.returncode == 0, out
+    names = [f"credit_assignment/{n}" for n in ("via_json", "via_tensorboard")]
+    for rc, out in sandbox.build_reports(tree, names):
+        assert rc == 0, out
     reports = [tree / "reports" / "credit_assignment" / n for n in ("via_json", "via_tensorboard")]
     tables = [sorted(p.name for p in (r / "tables").glob("*.csv")) for r in reports]
     assert len(tables[0]) == 3 and tables[0] == tables[1]

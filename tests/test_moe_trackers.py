@@ -6,7 +6,6 @@ field no run logs, a dataset, tag or type off by case or a typo); one MoE type; 
 built from a TensorBoard store and from its twin, plus a report of a single type."""
 
 import json
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -221,20 +220,9 @@ def test_a_tensorboard_report_equals_its_twins_and_one_type_builds(stores, tmp_p
         )
     )
     variants = ("via_tb", "via_twin", "one_type")
-    builds = [
-        subprocess.Popen(
-            [".venv/bin/python", "-m", "labbook.runner.build", "run", f"moe_analysis/{n}"],
-            cwd=tree,
-            env=sandbox.env(tree),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for n in variants
-    ]
-    for b in builds:
-        out, _ = b.communicate(timeout=300)
-        assert b.returncode == 0, out
+    names = [f"moe_analysis/{n}" for n in variants]
+    for rc, out in sandbox.build_reports(tree, names):
+        assert rc == 0, out
     reports = {n: tree / "reports" / "moe_analysis" / n for n in variants}
     a, b = reports["via_tb"], reports["via_twin"]
     tables = sorted(p.name for p in (a / "tables").glob("*.csv"))

@@ -5,7 +5,6 @@ one report built both ways."""
 
 import importlib.util
 import json
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -295,20 +294,9 @@ def test_a_report_from_the_mlflow_store_equals_the_one_from_its_json_twin(tmp_pa
     }
     (params / "via_json.yaml").write_text(yaml.safe_dump(twin))
     (params / "via_mlflow.yaml").write_text(yaml.safe_dump(store))
-    builds = [
-        subprocess.Popen(
-            [".venv/bin/python", "-m", "labbook.runner.build", "run", f"sparse_training/{n}"],
-            cwd=tree,
-            env=sandbox.env(tree),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for n in ("via_json", "via_mlflow")
-    ]
-    for b in builds:
-        out, _ = b.communicate(timeout=300)
-        assert b.returncode == 0, out
+    names = [f"sparse_training/{n}" for n in ("via_json", "via_mlflow")]
+    for rc, out in sandbox.build_reports(tree, names):
+        assert rc == 0, out
     json_rep, store_rep = (
         tree / "reports" / "sparse_training" / n for n in ("via_json", "via_mlflow")
     )

@@ -85,3 +85,30 @@ def make(tree: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedPro
     """`make ARGS` in *tree*, never rebuilding the shared environment (it belongs to the real tree:
     a sync from the copy would point the editable install at the copy)."""
     return run(tree, "make", "--no-print-directory", "-o", ENV_STAMP, *args, timeout=timeout)
+
+
+def build_reports(tree: Path, names: list[str], timeout: int = 300) -> list[tuple[int, str]]:
+    """Build the reports *names* ("notebook/variant") in *tree* side by side, each with
+    `labbook.runner.build run`; returns (exit status, output) per report, in order."""
+    builds = [
+        subprocess.Popen(
+            [str(tree / ".venv" / "bin" / "python"), "-m", "labbook.runner.build", "run", name],
+            cwd=tree,
+            env=env(tree),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        for name in names
+    ]
+    results = []
+    for b in builds:
+        try:
+            out, _ = b.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            b.kill()
+            out, _ = b.communicate()
+            out += f"\n(killed after {timeout} s)"
+        results.append((b.returncode, out))
+    return results
