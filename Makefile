@@ -50,7 +50,7 @@ $(UV):
 $(ENV_STAMP): pyproject.toml uv.lock | $(UV)
 	@# a sandbox copy of the tree (tests, benchmarks) shares this environment and must never sync it
 	@if [ -n "$$LABBOOK_SHARED_ENV" ]; then exit 0; fi; \
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --all-extras --python $(PYTHON)
 	@if [ -n "$$LABBOOK_SHARED_ENV" ]; then exit 0; fi; \
 	$(PY) -m ipykernel install --sys-prefix --name labbook --display-name "Python (labbook)" >/dev/null
 	@# notebooks are committed without outputs: git runs them through nbstripout (a clean filter)

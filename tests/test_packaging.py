@@ -16,11 +16,13 @@ PIP_ONLY = {
     "tueplots",
     "typst",
     "tbparse",
+    "snakemake-executor-plugin-slurm",
+    "snakemake-executor-plugin-cluster-generic",
 }  # not on conda-forge: environment.yml installs them with pip
 
 
 def _norm(spec: str) -> tuple[str, str]:
-    spec = spec.replace(" ", "")
+    spec = spec.split(";")[0].replace(" ", "")  # an environment marker is pyproject's alone
     for i, ch in enumerate(spec):
         if ch in "<>=!~":
             return spec[:i].lower(), ",".join(sorted(spec[i:].split(",")))
@@ -31,7 +33,9 @@ def _project() -> dict[str, str]:
     project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())
     return dict(
         _norm(s)
-        for s in project["project"]["dependencies"] + project["dependency-groups"]["dev"]
+        for s in project["project"]["dependencies"]
+        + [s for extra in project["project"]["optional-dependencies"].values() for s in extra]
+        + project["dependency-groups"]["dev"]
         if not s.startswith("ruff")
     )
 
