@@ -633,9 +633,9 @@ def test_moe_analysis_reports(tree):
             "hardware_usage",
         }
     assert not list(
-        (root / "examples" / "generated" / "moe_aim").rglob("*.parquet")
+        (root / "examples" / "generated" / "moe_aim").rglob("*.arrow")
     )  # cache lives in .cache
-    assert list((root / ".cache" / "labbook" / "aim").glob("*.parquet"))
+    assert list((root / ".cache" / "labbook" / "aim").glob("*.arrow"))
 
 
 def _built_reports(root: Path) -> list[Path]:

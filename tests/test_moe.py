@@ -172,8 +172,8 @@ def test_cache_is_keyed_by_the_repo_state(repo, tmp_path, monkeypatch):
     second = aim_repo.load(str(root))
     assert not first.from_cache and second.from_cache
     pd.testing.assert_frame_equal(first.metrics, second.metrics)
-    assert len(list((tmp_path / "cache" / "aim").glob("*.scalars.parquet"))) == 1
-    assert not list(root.rglob("*.parquet"))  # never next to the user's data
+    assert len(list((tmp_path / "cache" / "aim").glob("*.scalars.arrow"))) == 1
+    assert not list(root.rglob("*.arrow"))  # never next to the user's data
     sqlite = root / ".aim" / "run_metadata.sqlite"
     os.utime(
         sqlite, ns=(sqlite.stat().st_atime_ns, sqlite.stat().st_mtime_ns + 10**9)

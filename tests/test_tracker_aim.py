@@ -368,7 +368,7 @@ def test_the_cache_is_keyed_by_the_run_data(repo, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(first.scalars, second.scalars)
     pd.testing.assert_frame_equal(first.runs, second.runs)
     assert not reader.read(root, step_from="epoch").from_cache  # another table, another entry
-    assert not list(root.rglob("*.parquet"))
+    assert not list(root.rglob("*.arrow"))
     _written(root, ("late", "e", lambda run: run.track(1.0, name="loss", step=0)))
     third = reader.read(root)
     assert not third.from_cache and len(third.runs) == 5

@@ -191,7 +191,7 @@ def test_second_read_comes_from_the_cache_until_the_store_changes(empty_store, t
     pd.testing.assert_frame_equal(again.scalars, first.scalars)
     pd.testing.assert_frame_equal(again.runs, first.runs)
     assert again.run_digests == first.run_digests
-    assert list(paths.CACHE.glob("mlflow/*.json")) and not list(db.parent.glob("*.parquet"))
+    assert list(paths.CACHE.glob("mlflow/*.json")) and not list(db.parent.glob("*.arrow"))
 
     client.log_metric(run, "loss", 0.25, timestamp=T0 + 2000, step=2)
     changed = reader.read(db)
