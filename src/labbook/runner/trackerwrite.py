@@ -130,3 +130,109 @@ def write_aim(root: Path, runs: list[TrackedRun], experiment: str = "examples") 
         specs.append(AimRun(run.name, experiment, (), attrs, series))
     Path(root).mkdir(parents=True, exist_ok=True)
     write_aim_runs(Path(root), specs, init=True, index=True)
+
+
+WANDB_SECONDS = 60.0  # limit of a W&B writing process: starting it, plus RUN_SECONDS per run
+WANDB_RUN_SECONDS = 5.0
+WANDB_SETTINGS = {  # offline, silent, and nothing written but the run: no console capture, no
+    "mode": "offline",  # system metrics, no machine or git information, no code
+    "silent": True,
+    "console": "off",
+    "x_disable_stats": True,
+    "x_disable_meta": True,
+    "x_disable_machine_info": True,
+    "save_code": False,
+    "disable_git": True,
+}
+
+
+def _wandb_attributes(run: TrackedRun) -> tuple[dict, list[str]]:
+    """(config, W&B tags) of *run*: params and the tags with a value other than True go to the
+    config (a W&B tag is a label without a value), tags whose value is True become W&B tags."""
+
+    def plain(v):
+        return v.item() if isinstance(v, np.generic) else v
+
+    labels = [k for k, v in run.tags.items() if plain(v) is True]
+    config = {k: plain(v) for k, v in run.params.items()}
+    for k, v in run.tags.items():
+        if k in labels:
+            continue
+        if k in config:
+            raise ValueError(f"run {run.name!r}: {k!r} is both a param and a tag (one W&B config)")
+        config[k] = plain(v)
+    return config, labels
+
+
+def _wandb_child() -> None:
+    """The writing process of `write_wandb`: (root, runs, project) pickled on stdin."""
+    import pickle
+    import sys
+
+    import wandb
+
+    root, runs, project = pickle.load(sys.stdin.buffer)
+    settings = wandb.Settings(**WANDB_SETTINGS)
+    for spec in runs:
+        config, labels = _wandb_attributes(spec)
+        run = wandb.init(
+            dir=root, project=project, name=spec.name, config=config, tags=labels, settings=settings
+        )
+        rows: dict[int, dict] = {}
+        for key, step, value, wall in spec.points():
+            rows.setdefault(step, {"_timestamp": wall})[key] = value
+        for step in sorted(rows):
+            run.log(rows[step], step=step)
+        run.finish()
+    wandb.teardown()
+
+
+def write_wandb(root: Path, runs: list[TrackedRun], project: str = "examples") -> None:
+    """Every run as an offline W&B run folder under *root*/wandb/ (*root* created), written by
+    wandb itself: wandb.init(mode="offline") with the config and tags below, run.log of each
+    step's values (in step order, `_timestamp` the run's wall time + step), run.finish. The
+    writing happens in a child process leading its own process group (wandb starts its service,
+    wandb-core, in it), with WANDB_* folders in a temporary folder (nothing written in the home
+    folder); the group is killed after WANDB_SECONDS + WANDB_RUN_SECONDS per run (RuntimeError
+    naming the store). Params and the tags with a value other than True go to the run's config,
+    tags whose value is True become W&B tags (labels): see the table in the module docstring."""
+    import os
+    import pickle
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        _wandb_attributes(run)  # a param that is also a tag fails here, before wandb starts
+    limit = WANDB_SECONDS + WANDB_RUN_SECONDS * len(runs)
+    code = "from labbook.runner.trackerwrite import _wandb_child; _wandb_child()"
+    with tempfile.TemporaryDirectory(prefix="wandb-home-") as home:
+        env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true", WANDB_CONSOLE="off")
+        env.update({f"WANDB_{d}_DIR": home for d in ("CONFIG", "CACHE", "DATA", "ARTIFACT")})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(pickle.dumps((str(root), runs, project)), timeout=limit)
+        except subprocess.TimeoutExpired:
+            out = b""
+            raise RuntimeError(
+                f"writing the W&B runs {root}: not done within {limit:g} s — killed"
+            ) from None
+        finally:
+            try:  # the group: wandb-core too, if it outlived the writer
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait(10)
+    if proc.returncode != 0:
+        tail = out.decode(errors="replace")[-3000:]
+        raise RuntimeError(f"writing the W&B runs {root} failed ({proc.returncode}):\n{tail}")

@@ -1,10 +1,13 @@
 """Chain-of-experts example tracker store: the simulated numbers of
 labbook.runner.examples.chain_of_experts_seeds, rounded to float32, written as MLflow runs by
-MlflowClient, beside the JSON/CSV twin of the same numbers (the seed's formats).
+MlflowClient and as offline W&B runs by wandb, beside the JSON/CSV twin of the same numbers (the
+seed's formats).
 
     examples/generated/chain_of_experts_trackers/
         mlflow/mlflow.db     one run per method and seed, per ablation point and seed, per
                              entropy coefficient and seed; every run tagged simulated
+        wandb/wandb/         the same runs, offline W&B run folders written by wandb (tags and
+                             params in each run's config, `simulated` a W&B tag)
         json/                baseline.json, chain_sequential.json, chain_parallel.json,
                              ablation_experts.json, entropy.json, convergence.csv
 
@@ -142,16 +145,18 @@ SIMULATED = "Simulated example data (labbook.runner.examples) — not experiment
 
 
 def generate(out: Path, write_numbers: Callable[[Path], None]) -> None:
-    """examples/generated/chain_of_experts_trackers/: the twin (json/) and the MLflow store
-    (mlflow/mlflow.db) of the numbers *write_numbers* writes in the seed's formats
-    (labbook.runner.examples.chain_of_experts_seeds, passed in by its GENERATORS entry: this
-    module imports nothing from examples, which imports it)."""
+    """examples/generated/chain_of_experts_trackers/: the twin (json/), the MLflow store
+    (mlflow/mlflow.db) and the W&B runs (wandb/) of the numbers *write_numbers* writes in the
+    seed's formats (labbook.runner.examples.chain_of_experts_seeds, passed in by its GENERATORS
+    entry: this module imports nothing from examples, which imports it)."""
     with tempfile.TemporaryDirectory() as tmp:
         write_numbers(Path(tmp))
         write_twin(Path(tmp), out / "json")
-    tw.write_mlflow(out / "mlflow" / "mlflow.db", runs(load_twin(out)))
+    tracked = runs(load_twin(out))
+    tw.write_mlflow(out / "mlflow" / "mlflow.db", tracked)
+    tw.write_wandb(out / "wandb", tracked)
     (out / "README.md").write_text(
         f"# chain_of_experts_trackers\n\n{SIMULATED}\n\n"
-        "mlflow/: the runs, written by MlflowClient; json/: the same numbers (float32-exact) in "
-        "the seed's JSON/CSV formats.\n"
+        "mlflow/: the runs, written by MlflowClient; wandb/: the same runs, written by wandb "
+        "offline; json/: the same numbers (float32-exact) in the seed's JSON/CSV formats.\n"
     )

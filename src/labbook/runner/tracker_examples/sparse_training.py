@@ -1,15 +1,18 @@
 """The adaptive-sparse-training example as a tracker store: the simulated runs of
 labbook.runner.examples.sparse_training (a well-behaved and a misbehaving gated run, a baseline
 and a sample-by-sample timing run), every per-epoch value made float32-exact, written as an MLflow
-store beside a JSON twin of the same numbers (metrics files in the analysis' format).
+store and as offline W&B runs beside a JSON twin of the same numbers (metrics files in the
+analysis' format).
 
 How a metrics document becomes a tracked run (what sources.sparse_training_trackers reads back
 with its default mapping): the run name is `run`; `kind` and every `config` field are params; each
 per-epoch list is one scalar key with step = epoch (1, 2, ...; the seed's numbering); the tag
-`simulated: true` marks the run as simulated example data (its reports show the banner).
+`simulated: true` marks the run as simulated example data (its reports show the banner). In the
+W&B runs the params are the run's config and `simulated` a W&B tag (labbook.runner.trackerwrite).
 
     examples/generated/sparse_training_trackers/
         mlflow/mlflow.db        the four runs, written by MlflowClient
+        wandb/wandb/offline-run-*   the four runs, written by wandb (offline mode)
         json/*.json             the same numbers as metrics files
 """
 
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labbook.runner.trackerwrite import TrackedRun, float32_exact, write_mlflow
+from labbook.runner.trackerwrite import TrackedRun, float32_exact, write_mlflow, write_wandb
 
 SIMULATED = "Simulated example data (labbook.runner.examples) — not experimental results."
 
@@ -63,15 +66,17 @@ def runs(write_numbers: Callable[..., None], seed: int = 0, epochs: int = 12) ->
 
 
 def generate(out: Path, write_numbers: Callable[..., None]) -> None:
-    """Write *out*/mlflow/mlflow.db (the example runs, by MLflow's own client) and *out*/json/ (the
-    float32-exact JSON twin), with a README saying the numbers are simulated."""
+    """Write *out*/mlflow/mlflow.db (the example runs, by MLflow's own client), *out*/wandb/
+    (the same runs as offline W&B runs, by wandb) and *out*/json/ (the float32-exact JSON twin),
+    with a README saying the numbers are simulated."""
     docs = example_docs(write_numbers)
     (out / "json").mkdir(parents=True, exist_ok=True)
     for name, doc in docs.items():
         (out / "json" / name).write_text(json.dumps(doc, indent=2) + "\n")
     write_mlflow(out / "mlflow" / "mlflow.db", [tracked_run(doc) for doc in docs.values()])
+    write_wandb(out / "wandb", [tracked_run(doc) for doc in docs.values()])
     (out / "README.md").write_text(
         f"# sparse_training_trackers\n\n{SIMULATED}\n\nThe sparse_training example runs (seed 0, "
-        "12 epochs), float32-exact: `mlflow/mlflow.db` (MLflow) and `json/` (the same numbers as "
-        "metrics files).\n"
+        "12 epochs), float32-exact: `mlflow/mlflow.db` (MLflow), `wandb/` (offline W&B runs) and "
+        "`json/` (the same numbers as metrics files).\n"
     )

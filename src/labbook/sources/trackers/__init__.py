@@ -1,7 +1,7 @@
 """The tracker layer: every experiment tracker read into the same two tidy tables.
 
     data = trackers.read("runs/")            # recognised from what is there
-    data = trackers.read("tensorboard:runs/")  # or named with a prefix: tensorboard:, mlflow:, aim:
+    data = trackers.read("tensorboard:runs/")  # or named: tensorboard:, mlflow:, aim:, wandb:
 
 Every reader returns a `TrackerData`:
 
@@ -68,8 +68,10 @@ __all__ = [
 
 def read(source: str, use_cache: bool = True) -> TrackerData:
     """Read the store named by a `source` parameter (see resolve) with its tracker's reader; the
-    store is recorded as an input of the report (with `simulated` when its runs say so)."""
+    store is recorded as an input of the report (with `simulated` when its runs say so, and the
+    line describing them when they are real training runs: trackers.trained)."""
     from labbook import inputs
+    from labbook.sources.trackers import trained
 
     tracker, location = resolve(source)
     data = _reader(tracker, source).read(location, use_cache=use_cache)
@@ -78,6 +80,9 @@ def read(source: str, use_cache: bool = True) -> TrackerData:
     )
     if is_simulated(data.runs):
         inputs.mark_simulated(data.digest)
+    description = trained.description(data.runs)
+    if description is not None:
+        inputs.mark_trained(data.digest, description)
     return data
 
 
@@ -89,6 +94,8 @@ def _reader(tracker: str, source: str):
             from labbook.sources.trackers import tensorboard as reader
         elif tracker == "mlflow":
             from labbook.sources.trackers import mlflow as reader
+        elif tracker == "wandb":
+            from labbook.sources.trackers import wandb as reader
         else:
             from labbook.sources.trackers import aim as reader
     except ImportError as exc:

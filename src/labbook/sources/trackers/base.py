@@ -20,7 +20,7 @@ RUN_COLUMNS = ["run", "name", "status"]
 SCALAR_COLUMNS = ["run", "key", "step", "value", "wall_time"]
 ATTRIBUTE_KINDS = ("tag", "param", "hparam", "config", "summary")
 STATUSES = ("finished", "running", "failed", "killed", "unknown")
-TRACKERS = ("tensorboard", "mlflow", "aim")
+TRACKERS = ("tensorboard", "mlflow", "aim", "wandb")
 # A run attribute (of any kind) named so, true for every run of a store, marks the store as
 # simulated example data: reports built from it show the example-data banner, wherever it lies.
 SIMULATED = "simulated"
@@ -176,7 +176,8 @@ def resolve(source: str) -> tuple[str, str]:
         raise InputError(
             f"{path}: source holds no tracker data this product reads (TensorBoard event files "
             "events.out.tfevents.*, an MLflow store (mlflow.db / mlruns/), an Aim repository "
-            "(.aim)); name one with a prefix such as tensorboard:"
+            "(.aim), W&B run folders (wandb/offline-run-*, wandb/run-*)); name one with a "
+            "prefix such as tensorboard:"
         )
     if len(found) > 1:
         raise InputError(

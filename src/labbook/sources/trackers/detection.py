@@ -35,10 +35,22 @@ def _looks_like_mlflow(path: Path) -> bool:
     return (path / "mlruns").is_dir() or (path / "mlflow.db").is_file()
 
 
+def _looks_like_wandb(path: Path) -> bool:
+    """A W&B run's log (run-<id>.wandb), a run folder, a wandb folder holding run folders, or a
+    folder holding wandb/ (or .wandb/) with run folders."""
+    from labbook.sources.trackers import wandb
+
+    if path.is_file():
+        return bool(wandb.LOG_FILE.match(path.name))
+    if wandb.is_run_folder(path):
+        return True
+    return any(wandb.run_folders(base) for base in (path, path / "wandb", path / ".wandb"))
+
+
 def detect(path: Path) -> list[str]:
     """The trackers *path* looks like: "tensorboard" (event files in it or below), "mlflow" (an
     SQLite store file, a folder named mlruns, or a folder holding mlruns/ or mlflow.db), "aim" (a
-    folder holding .aim)."""
+    folder holding .aim), "wandb" (W&B run folders: see _looks_like_wandb)."""
     path = Path(path)
     found = []
     if path.is_file():
@@ -46,6 +58,8 @@ def detect(path: Path) -> list[str]:
             found.append("tensorboard")
         if _looks_like_mlflow(path):
             found.append("mlflow")
+        if _looks_like_wandb(path):
+            found.append("wandb")
         return found
     if _has_event_files(path):
         found.append("tensorboard")
@@ -53,4 +67,6 @@ def detect(path: Path) -> list[str]:
         found.append("mlflow")
     if (path / ".aim").is_dir():
         found.append("aim")
+    if _looks_like_wandb(path):
+        found.append("wandb")
     return found
