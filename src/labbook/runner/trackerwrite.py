@@ -3,17 +3,22 @@ examples` writes and the tests' fixtures. Never hand-made protobuf or SQL.
 
 One description serves every tracker: a `TrackedRun` (name, attributes by kind, scalar series),
 written by `write_tensorboard` (tensorboardX's SummaryWriter, one folder per run, hparams through
-its hparams plugin), `write_mlflow` (MlflowClient into an SQLite store, `sqlite:///...`) or
-`write_aim` (aim's SDK through labbook.guards.aim, in a bounded child process). The numbers are
-written as given: to compare a report built from a tracker with one built from JSON, give
-float32-exact values (TensorBoard stores float32).
+its hparams plugin), `write_mlflow` (MlflowClient into an SQLite store, `sqlite:///...`),
+`write_aim` (aim's SDK through labbook.guards.aim, in a bounded child process) or `write_wandb`
+(wandb itself, offline run folders, in a bounded child process). The numbers are written as
+given: to compare a report built from a tracker with one built from JSON, give float32-exact
+values (TensorBoard stores float32).
 
 How the attributes land in each store (what the tracker layer reads back):
 
-| kind | TensorBoard | MLflow | Aim |
-|---|---|---|---|
-| ``param`` | hparams plugin: ``hparam:<k>`` | ``log_param``: ``param:<k>`` | ``run["params"][k]`` |
-| ``tag`` | hparams plugin: ``hparam:<k>`` | ``set_tag``: ``tag:<k>`` | ``run["tags"][k]`` |
+| kind  | TensorBoard               | MLflow                 | Aim                  | W&B          |
+|-------|---------------------------|------------------------|----------------------|--------------|
+| param | hparams plugin: hparam:k  | log_param: param:k     | run["params"][k]     | config:k     |
+| tag   | hparams plugin: hparam:k  | set_tag: tag:k         | run["tags"][k]       | see below    |
+
+W&B: a W&B tag is a label without a value, so a tag whose value is True becomes a W&B tag (read
+back as tag:k, True), a tag with another value joins the run's config (config:k; a name that is
+both a param and such a tag is an error).
 
 Readers name what they read back as their tracker keeps it; a mapping parameter such as
 ``method_from: method`` finds the attribute whatever its kind.
