@@ -87,18 +87,28 @@ reports: $(REPORTS)
 # without one, `make figures` builds on every core.
 JOBS = $(or $(filter -j%,$(MAKEFLAGS)),-j$(shell nproc 2>/dev/null || echo 1))
 
-figures: $(ENV_STAMP) ## build every out-of-date report, on every core (-jN: N at once; ONLY='nb/*' globs; SHOW_CODE=1 shows code)
+# ENGINE=snakemake builds the same reports through Snakemake (workflow/Snakefile, the same targets
+# and dependencies); PROFILE=profiles/slurm submits them to a cluster (README "On a cluster"); the
+# gallery and the summary come after every job ended, as with make.
+ENGINE ?= make
+PROFILE ?=
+SNAKEMAKE = $(VENV)/bin/snakemake $(REPORTS) --snakefile workflow/Snakefile \
+  $(if $(PROFILE),--profile $(PROFILE),--cores $(or $(patsubst -j%,%,$(JOBS)),all)) \
+  --config TIMEOUT=$(TIMEOUT) $(if $(SHOW_CODE),SHOW_CODE=$(SHOW_CODE))
+
+figures: $(ENV_STAMP) $(if $(filter snakemake,$(ENGINE)),$(EXAMPLE_DATA)) ## build every out-of-date report, on every core (-jN: N at once; ONLY='nb/*' globs; SHOW_CODE=1 shows code; ENGINE=snakemake [PROFILE=profiles/slurm])
 	@start=$$(date +%s.%N); progress=.cache/labbook/progress.$$$$; : > $$progress; \
 	total=$$($(MAKE) --no-print-directory -n reports 2>/dev/null | grep -c 'labbook.runner.build run'); \
 	pool=$${TMPDIR:-/tmp}/labbook-kernels.$$$$.sock; poolpid=; \
 	trap '[ -n "$$poolpid" ] && kill $$poolpid 2>/dev/null; rm -f $$progress $$pool' EXIT; \
-	if [ "$$total" -gt 0 ]; then echo "building $$total of $(words $(NAMES)) report(s) ($(JOBS))"; \
+	if [ "$$total" -gt 0 ]; then echo "building $$total of $(words $(NAMES)) report(s) ($(if $(PROFILE),$(PROFILE),$(JOBS)))"; fi; \
+	if [ "$$total" -gt 0 ] && [ -z "$(PROFILE)" ]; then \
 	  PYTHONHASHSEED=0 MPLCONFIGDIR=$(CURDIR)/.cache/labbook/matplotlib $(PY) -m labbook.runner.build pool $$pool & \
 	  poolpid=$$!; \
 	  for i in $$(seq 600); do [ -S $$pool ] && break; kill -0 $$poolpid 2>/dev/null || break; sleep 0.05; done; \
 	  [ -S $$pool ] || echo "the build's fork server is not up after 30 s: each report starts on its own"; fi; \
 	LABBOOK_KERNEL_POOL=$$pool LABBOOK_PROGRESS=$$progress LABBOOK_TOTAL=$$total \
-	  $(MAKE) --no-print-directory -k $(if $(filter -j%,$(MAKEFLAGS)),,$(JOBS)) reports; rc=$$?; \
+	  $(if $(filter snakemake,$(ENGINE)),$(SNAKEMAKE),$(MAKE) --no-print-directory -k $(if $(filter -j%,$(MAKEFLAGS)),,$(JOBS)) reports); rc=$$?; \
 	$(PY) -m labbook.runner.build index; \
 	$(PY) -m labbook.runner.build summary --since $$start $(NAMES) || rc=1; \
 	exit $$rc
