@@ -198,7 +198,8 @@ def write_wandb(root: Path, runs: list[TrackedRun], project: str = "examples") -
     step's values (in step order, `_timestamp` the run's wall time + step), run.finish. The
     writing happens in a child process leading its own process group (wandb starts its service,
     wandb-core, in it), with WANDB_* folders in a temporary folder (nothing written in the home
-    folder); the group is killed after WANDB_SECONDS + WANDB_RUN_SECONDS per run (RuntimeError
+    folder; the links wandb-core leaves in each run's logs/ to its debug log there are removed
+    with it); the group is killed after WANDB_SECONDS + WANDB_RUN_SECONDS per run (RuntimeError
     naming the store). Params and the tags with a value other than True go to the run's config,
     tags whose value is True become W&B tags (labels): see the table in the module docstring."""
     import os
@@ -238,6 +239,9 @@ def write_wandb(root: Path, runs: list[TrackedRun], project: str = "examples") -
             except (ProcessLookupError, PermissionError):
                 pass
             proc.wait(10)
+        for link in root.glob("wandb/*/logs/*"):  # wandb-core's debug log, linked into the home
+            if link.is_symlink() and os.readlink(link).startswith(home):  # about to be removed
+                link.unlink()
     if proc.returncode != 0:
         tail = out.decode(errors="replace")[-3000:]
         raise RuntimeError(f"writing the W&B runs {root} failed ({proc.returncode}):\n{tail}")
