@@ -245,3 +245,25 @@ def write_wandb(root: Path, runs: list[TrackedRun], project: str = "examples") -
     if proc.returncode != 0:
         tail = out.decode(errors="replace")[-3000:]
         raise RuntimeError(f"writing the W&B runs {root} failed ({proc.returncode}):\n{tail}")
+
+
+STORES = {  # tracker -> (the store's path under the root write_store is given, its writer)
+    "tensorboard": ("", write_tensorboard),
+    "mlflow": ("mlflow.db", write_mlflow),
+    "aim": ("", write_aim),
+    "wandb": ("", write_wandb),
+}
+
+
+def write_store(tracker: str, root: Path, runs: list[TrackedRun]) -> str:
+    """*runs* written into a new store of *tracker* ("tensorboard", "mlflow", "aim" or "wandb",
+    the keys of STORES) at *root* (created) by that tracker's writer above; returns the `source`
+    that reads it back, "<tracker>:<path>" (TensorBoard, Aim, W&B: *root*; MLflow: the SQLite
+    database *root*/mlflow.db), *root* as given (relative stays relative)."""
+    if tracker not in STORES:
+        raise ValueError(f"no writer for the tracker {tracker!r}; trackers: {', '.join(STORES)}")
+    name, write = STORES[tracker]
+    location = Path(root) / name if name else Path(root)
+    Path(root).mkdir(parents=True, exist_ok=True)
+    write(location, runs)
+    return f"{tracker}:{location}"
