@@ -36,7 +36,7 @@ REPORTS := $(NAMES:%=reports/%/.ok)
 # rewritten (and so newer than every report) only when they change.
 OPTIONS := .cache/labbook/build-options
 $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTIONS) || echo 'SHOW_CODE=$(SHOW_CODE)' > $(OPTIONS))
-EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds chain_of_experts_trackers sparse_training sparse_training_trackers credit_assignment credit_assignment_trackers nonlinearity_reduction nonlinearity_reduction_trackers moe_aim moe_trackers)
+EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds chain_of_experts_trackers sparse_training sparse_training_trackers credit_assignment credit_assignment_trackers nonlinearity_reduction nonlinearity_reduction_trackers moe_aim moe_trackers credit_assignment_digits sparse_training_digits nonlinearity_reduction_digits)
 
 .PHONY: help env figures report reports changes examples test lint lab new clean distclean benchmark
 
@@ -67,8 +67,12 @@ examples/generated/%/.complete: src/labbook/runner/examples.py | $(ENV_STAMP)
 TRACKER_EXAMPLES := $(filter-out __init__,$(notdir $(basename $(wildcard src/labbook/runner/tracker_examples/*.py))))
 $(foreach t,$(TRACKER_EXAMPLES),$(eval examples/generated/$(t)_trackers/.complete: src/labbook/runner/tracker_examples/$(t).py src/labbook/runner/trackerwrite.py src/labbook/runner/aimwrite.py))
 examples/generated/moe_aim/.complete: src/labbook/runner/aimwrite.py
+# the real digits experiments are trained again when their code or their tracker's writer changes
+DIGITS := credit_assignment sparse_training nonlinearity_reduction
+$(foreach e,$(DIGITS),$(eval examples/generated/$(e)_digits/.complete: examples/experiments/$(e).py examples/experiments/common.py src/labbook/runner/experiments.py src/labbook/runner/trackerwrite.py))
+examples/generated/nonlinearity_reduction_digits/.complete: src/labbook/runner/aimwrite.py
 
-examples: $(EXAMPLE_DATA) ## generate the simulated example inputs that are not in git
+examples: $(EXAMPLE_DATA) ## generate the example inputs that are not in git (simulated, and the real digits runs)
 
 # One target per params file: reports/<notebook>/<variant>/.ok (written only when the report succeeded).
 # While `figures` builds, a fork server (labbook.runner.kernelpool) holds the heavy imports: each report

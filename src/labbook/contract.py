@@ -14,8 +14,9 @@ TABLE_MIME = "application/vnd.labbook.table+json"  # a shown table, as pandas' s
 # make dependencies; the runner removes the file once it has read it.
 RECORD_FILE = "inputs.json"
 # Its keys: inputs read [{path, sha256, bytes}], warnings shown, figure problems left, figure
-# repairs made [{figure, kind, detail}], whether any input is the project's example data.
-RECORD_KEYS = ("inputs", "warnings", "figure_problems", "figure_repairs", "example_data")
+# repairs made [{figure, kind, detail}], whether any input is the project's example data, and the
+# lines describing the real training runs read (shown where the example-data banner would be).
+RECORD_KEYS = ("inputs", "warnings", "figure_problems", "figure_repairs", "example_data", "trained")
 
 
 def empty_record() -> dict:
@@ -26,4 +27,5 @@ def empty_record() -> dict:
         "figure_problems": [],
         "figure_repairs": [],
         "example_data": False,
+        "trained": [],
     }

@@ -67,6 +67,15 @@ def mark_simulated(digest: str) -> None:
             entry["simulated"] = True
 
 
+def mark_trained(digest: str, description: str) -> None:
+    """Mark the recorded input(s) with content digest *digest* as real training runs, described
+    by *description* (labbook.sources.trackers.trained): the report shows that line instead of the
+    example-data banner, even where the store lies in the project's examples/ folder."""
+    for entry in _READ.values():
+        if entry["sha256"] == digest:
+            entry["trained"] = description
+
+
 def record_runs(
     digest: str, run_digests: dict[str, str], names: dict[str, str] | None = None
 ) -> None:

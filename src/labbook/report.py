@@ -242,9 +242,17 @@ class Report:
         _display({"text/markdown": md, "text/plain": text}, {contract.META_KEY: {"findings": True}})
 
     def uses_example_data(self) -> bool:
+        """True when an input is simulated, or lies in examples/ without being real training runs
+        (inputs.mark_trained)."""
         return any(
-            paths.is_example_input(Path(i["path"])) or i.get("simulated") for i in inputs.recorded()
+            (paths.is_example_input(Path(i["path"])) and not i.get("trained")) or i.get("simulated")
+            for i in inputs.recorded()
         )
+
+    def trained(self) -> list[str]:
+        """The lines saying what the real training runs read were (inputs.mark_trained), once
+        each, in input order."""
+        return list(dict.fromkeys(i["trained"] for i in inputs.recorded() if i.get("trained")))
 
     def finish(self) -> None:
         """Write findings.json and inputs.json (inputs read, warnings, figure problems); call once,
@@ -256,6 +264,7 @@ class Report:
             "figure_problems": self.figure_problems,
             "figure_repairs": self.figure_repairs,
             "example_data": self.uses_example_data(),
+            "trained": self.trained(),
             "tables": {name: {"keys": keys} for name, keys in self.table_keys.items()},
         }
         (self.dir / contract.RECORD_FILE).write_text(

@@ -120,7 +120,7 @@ def dashboard(
             [MODES[k] for k in speed.index],
             speed["seconds_per_epoch"],
             [colors[n] for n in speed["run"]],
-            value_format="{:.0f} s",
+            value_format=sparse.seconds_format(speed["seconds_per_epoch"], 0),
         )
         a5.set(title="Time per epoch (median)", ylabel="Seconds")
     processed, skipped = sparse.sample_shares(df, samples_per_epoch)
@@ -189,7 +189,7 @@ def baseline_vs_gated(
         ["Baseline", "Gated"],
         timed["seconds_per_epoch"].tolist(),
         [colors[n] for n in timed["run"]],
-        value_format="{:.1f} s",
+        value_format=sparse.seconds_format(timed["seconds_per_epoch"], 1),
     )
     c3.set(title="Time per epoch (median)", ylabel="Seconds")
     statplots.legend_above(fig, [c1])

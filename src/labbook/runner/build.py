@@ -425,6 +425,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         figure_problems=record["figure_problems"],
         figure_repairs=record["figure_repairs"],
         example_data=record["example_data"],
+        trained=record.get("trained", []),  # real training runs: the line shown instead of a banner
         show_code=show_code,
         built_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         code=changes.file_hashes(code),  # what the change report names as edited

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from labbook import paths
+from labbook.runner import experiments
 from labbook.runner.aimwrite import AimRun, AimSeries, AimWriteError, write_aim_runs
 from labbook.runner.aimwrite import track_run as track_run  # re-exported for the tests
 from labbook.runner.tracker_examples import chain_of_experts as chain_of_experts_trackers
@@ -562,6 +563,8 @@ GENERATORS = {
     ),
     "moe_aim": moe_aim,
     "moe_trackers": lambda out: moe_trackers.generate(out, moe_run_values),
+    # real training runs on scikit-learn's digits (examples/experiments/), not simulated
+    **{name: experiments.generator(name) for name in experiments.GENERATED},
 }
 
 

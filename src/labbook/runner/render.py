@@ -37,6 +37,7 @@ def context(
         "provenance": prov,
         "example_data": bool(banner),
         "banner": banner or "",
+        "trained": prov.get("trained") or [],  # lines describing the real training runs read
         "previous": previous,
         "params": [
             (k, json.dumps(v, ensure_ascii=False)) for k, v in sorted(prov["params"].items())
@@ -348,6 +349,11 @@ def typst_source(nb, ctx: dict, report_dir: Path) -> str:
         parts.append(
             '#block(fill: rgb("#fff3cd"), stroke: 1.5pt + rgb("#d39e00"), inset: 8pt, width: 100%)'
             f"[*{markup.typst(ctx['banner'])}*]"
+        )
+    for line in ctx.get("trained", []):
+        parts.append(
+            '#block(fill: rgb("#e6f4ea"), stroke: 1pt + rgb("#2e7d32"), inset: 8pt, width: 100%)'
+            f"[{markup.typst(line)}]"
         )
     if ctx.get("previous"):
         parts.append(

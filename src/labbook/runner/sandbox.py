@@ -62,6 +62,7 @@ def env(tree: Path) -> dict:
     out["LABBOOK_SHARED_ENV"] = (
         "1"  # the Makefile never syncs or reinstalls the shared .venv from a copy
     )
+    out.setdefault("LABBOOK_EXPERIMENTS", "quick")  # the digits experiments at seconds' scale
     return out
 
 

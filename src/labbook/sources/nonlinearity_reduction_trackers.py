@@ -43,11 +43,15 @@ from labbook import paths
 from labbook.inputs import InputError
 from labbook.sources import fields, trackers
 from labbook.sources import nonlinearity_reduction as nlr
-from labbook.sources.trackers import TrackerData, mapping
+from labbook.sources.trackers import TrackerData, mapping, trained
 
 EXAMPLE_RUNS = "examples/generated/nonlinearity_reduction/mnist"  # with neither input set
 LEFT_OUT = ("running", "failed", "killed")  # statuses whose runs are left out ("unknown": kept)
 OWN = ("mlflow.", "aim.")  # attributes a tracker keeps for itself (run name, experiment)
+NOT_CONFIG = (
+    *OWN,
+    trained.PREFIX,
+)  # nor what a real run says it trained (sources.trackers.trained)
 SUMMARY_FIELDS = {  # RunSet column -> Mapping attribute naming its attribute or scalar
     "mean_latency_s": "mean_latency_from",
     "p50_latency_s": "p50_latency_from",
@@ -358,11 +362,12 @@ def meta(name: str, attrs: dict, summary: dict, extra: dict) -> dict:
 
 def _config(row: pd.Series, used: set[str]) -> dict:
     """A run's other attributes (bare name -> plain value), as a JSON config's extra keys: not
-    those mapped to a field, nor `simulated`, nor the trackers' own (OWN: mlflow.*, aim.*)."""
+    those mapped to a field, nor `simulated`, nor the trackers' own (OWN: mlflow.*, aim.*), nor
+    the trained.* description of a real run."""
     out = {}
     for column, value in row.items():
         kind, _, key = str(column).partition(":")
-        if not key or column in used or key == trackers.SIMULATED or key.startswith(OWN):
+        if not key or column in used or key == trackers.SIMULATED or key.startswith(NOT_CONFIG):
             continue
         if not given(value) or key in out:
             continue
