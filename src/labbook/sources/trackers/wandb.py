@@ -181,9 +181,11 @@ def _plain(value):
 
 
 def _apply(target: dict, update, remove) -> None:
+    """Apply a config or summary record to *target* {name: JSON text} (decoded once, at the
+    end: wandb writes the summary again with every history row)."""
     for path, text in update:
         if path and path[0] != "_wandb":
-            target[path] = json.loads(text) if text else None
+            target[path] = text
     for path in remove:
         target.pop(path, None)
 
@@ -288,13 +290,13 @@ def read_run(run: str, folders: list[Path]) -> RunRead:
         )
     if any(_logs(f) for f in folders) and not out.exited:
         out.status = "running"
-    for path, value in config.items():
-        _flat(path, value, flat := {})
+    for path, text in config.items():
+        _flat(path, json.loads(text) if text else None, flat := {})
         out.attributes.update({f"config:{k}": _plain(v) for k, v in flat.items()})
-    for path, value in summary.items():
+    for path, text in summary.items():
         if path and path[0].startswith("_"):
             continue
-        _flat(path, value, flat := {})
+        _flat(path, json.loads(text) if text else None, flat := {})
         for k, v in flat.items():
             if _kind(v) in (None, "bool", "text"):
                 out.attributes[f"summary:{k}"] = _plain(v)
