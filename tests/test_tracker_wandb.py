@@ -3,7 +3,8 @@
 while it is read). Each read runs under the read-only audit hook and the folders are compared byte
 for byte afterwards. The bad-input corpus: a run folder without its log, a log cut short, a
 damaged log, a run still being written, NaN and infinite values, history values that are not
-numbers, a run without the mapped attribute, two runs with one name. Last, reports of two analyses
+numbers, a resumed run that logged a step again, a run without the mapped attribute, two runs with
+one name. Last, reports of two analyses
 built from W&B runs equal the ones built from their JSON twins."""
 
 import json
@@ -240,6 +241,15 @@ def test_a_log_cut_short_or_damaged_keeps_the_records_before(store, tmp_path):
     assert warned(data, "2 run(s) have no exit record", "'baseline'", "'vit gated'")
 
 
+def _kill_group(proc) -> None:
+    """Kill the process group *proc* leads (wandb's service with it), if any is left."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(10)
+
+
 LIVE = """
 import sys, time
 import wandb
@@ -269,10 +279,11 @@ def test_a_run_still_being_written_is_read_as_running_with_its_rows_so_far(tmp_p
         while not [p for p in tmp_path.glob("wandb/*/run-*.wandb") if p.stat().st_size > 20_000]:
             assert time.monotonic() < deadline, "wandb wrote no history within 30 s"
             time.sleep(0.1)
-        data = read_unchanged(tmp_path, tmp_path, use_cache=False)
+        with read_only(tmp_path) as seen:  # wandb itself writes on: no byte snapshot here
+            data = reader.read(tmp_path, use_cache=False)
+        assert seen.writes == []
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        _kill_group(proc)
     assert list(data.runs["status"]) == ["running"]
     assert warned(data, "1 run(s) have no exit record (still being written", "'still writing'")
     assert data.runs["config:seed"].tolist() == [3.0]
@@ -280,6 +291,44 @@ def test_a_run_still_being_written_is_read_as_running_with_its_rows_so_far(tmp_p
     assert 0 < len(steps) <= 400 and steps == list(range(len(steps)))
     assert warned(data, "history values of kind text are not scalars (left out): `note`")
     assert warned(data, "history values of kind bool are not scalars (left out): `ok`")
+
+
+RESUMED = """
+import sys
+import wandb
+for part in range(2):  # the second process resumes the run and logs step 2 again
+    run = wandb.init(dir=sys.argv[1], project="p", name="resumed", id="resumed1", resume="allow",
+                     config={"lr": 0.1}, settings=wandb.Settings(**%r))
+    for step in range(3):
+        run.log({"loss": 10.0 * part + step}, step=step + 2 * part)
+    run.finish()
+wandb.teardown()
+"""
+
+
+def test_a_resumed_run_is_read_from_both_folders_and_a_step_logged_twice_keeps_the_last(tmp_path):
+    env = dict(os.environ, WANDB_SILENT="true")
+    env.update({f"WANDB_{d}_DIR": str(tmp_path / "home") for d in ("CONFIG", "CACHE", "DATA")})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(RESUMED % (tw.WANDB_SETTINGS,)), str(tmp_path)],
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        assert proc.wait(120) == 0
+    finally:
+        _kill_group(proc)
+    assert len(list(tmp_path.glob("wandb/offline-run-*-resumed1"))) == 2
+    data = read_unchanged(tmp_path / "wandb", tmp_path / "wandb", use_cache=False)
+    assert list(data.runs["run"]) == ["resumed1"] and list(data.runs["status"]) == ["finished"]
+    assert data.scalars["step"].tolist() == [0, 1, 2, 3, 4]
+    assert data.scalars["value"].tolist() == [0.0, 1.0, 10.0, 11.0, 12.0]
+    assert warned(data, "run 'resumed' (resumed1) was resumed: read from 2 folders")
+    assert warned(
+        data,
+        "key `loss`: more than one value logged at one step (the last value written kept)",
+        "run 'resumed' (resumed1) at step(s) 2",
+    )
 
 
 def test_a_run_without_the_mapped_attribute_and_two_runs_with_one_name(store):
@@ -354,3 +403,4 @@ def test_reports_from_wandb_runs_equal_the_ones_from_their_json_twins(tmp_path, 
         assert figures[0] and figures[0] == figures[1]
         provenance = [json.loads((r / "provenance.json").read_text()) for r in reports]
         assert provenance[1]["example_data"] is True  # the runs carry the W&B tag simulated
+        assert provenance[0]["warnings"] == provenance[1]["warnings"]
