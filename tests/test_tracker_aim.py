@@ -16,6 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.extras import WITHOUT_AIM
+
+pytest.importorskip("aim", reason=WITHOUT_AIM)
+
 from labbook import inputs, paths
 from labbook.guards import aim as guard
 from labbook.inputs import InputError
@@ -117,6 +121,25 @@ def test_the_guards_decoding_is_aims_encoding():
     flag = (encoding.encode_path(("a", "x")), encoding.encode(ArrayFlag))
     ((parts, numbers),) = guard.arrays([flag, *items])
     assert parts == ["a", "x"] and numbers[:2].tolist() == [1.0, 2.5] and np.isnan(numbers[2])
+    other = [(encoding.encode_path(("b", "y")), encoding.encode(ArrayFlag))]
+    other.append((encoding.encode_path(("b", "y", 0)), encoding.encode(7)))
+    ((parts, numbers),) = guard.arrays([flag, *items, *other], encoding.encode_path(("a",)))
+    assert parts == ["x"] and numbers[:2].tolist() == [1.0, 2.5]  # only the arrays under "a"
+
+
+def test_several_reading_processes_read_what_one_reads(repo, monkeypatch):
+    """With many runs the runs are shared out among processes (here forced on four runs): the
+    tables are those one process reads; a reading process that dies is an error saying so."""
+    alone = reader.read(repo, use_cache=False)
+    monkeypatch.setattr(reader, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    shared = reader.read(repo, use_cache=False)
+    pd.testing.assert_frame_equal(shared.scalars, alone.scalars)
+    pd.testing.assert_frame_equal(shared.runs, alone.runs)
+    assert shared.warnings == alone.warnings == []
+    monkeypatch.setattr(reader, "_child", lambda *args: os._exit(3))
+    with pytest.raises(RuntimeError, match=r"ended without its runs \(exit code 3\)"):
+        reader.read(repo, use_cache=False)
 
 
 def test_trackerwrite_runs_read_back_and_mark_the_store_simulated(tmp_path):

@@ -2,6 +2,10 @@
 that touches them. tests/test_guards_aim.py exercises each behaviour relied on; when aim changes
 under a hook, the hook raises AimChanged saying what moved.
 
+0. aim is optional (the `aim` extra: aim and its RocksDB binding aimrocks, which install on Python
+   3.11 only). Every import of either goes through `require`, which names the extra to install
+   when it is missing; nothing here imports them at module level.
+
 1. Writing a run without aim's status reporter (`open_run`). Every writable aim.Run starts a
    RunStatusReporter (a writer thread for the check-in files under .aim/check_ins) and a heartbeat
    thread; Run.close stops them with RunStatusReporter.stop, which sets the stop flag before its
@@ -39,11 +43,14 @@ under a hook, the hook raises AimChanged saying what moved.
 """
 
 import bisect
+import importlib
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +60,34 @@ _REPORTERS = ("RunStatusReporter", "ScheduledStatusReporter")  # globals of aim.
 _PATCHING = threading.Lock()  # one run built at a time while the module globals are replaced
 
 
+EXTRA = "pip install 'labbook[aim]'"  # what installs aim and aimrocks
+AIM_PYTHONS = "Python 3.11"  # the Pythons aim 3.29 installs on (wheels for cp311 only)
+
+
 class AimChanged(RuntimeError):
     """aim no longer behaves as a labbook hook into its internals expects."""
+
+
+class AimMissing(ImportError):
+    """aim (or aimrocks) is not installed, so an Aim repository can be neither read nor written."""
+
+
+def require(module: str = "aim"):
+    """*module* ("aim", or "aimrocks": aim's RocksDB binding, all a local read needs), imported.
+    AimMissing when it is not installed, saying which extra installs it and on which Python; an
+    installed module that fails to import raises its own error."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name is None or not f"{module}.".startswith(f"{exc.name}."):
+            raise  # installed, but broken: its own error says more than "missing" would
+        here = ".".join(map(str, sys.version_info[:3]))
+        package = module.partition(".")[0]
+        raise AimMissing(
+            f"{package} is not installed: Aim repositories need the aim extra ({EXTRA}), which "
+            f"installs on {AIM_PYTHONS} only (this is Python {here}); every other input works "
+            "without it"
+        ) from None
 
 
 def _changed(what: str) -> AimChanged:
@@ -78,8 +111,8 @@ def open_run(repo: str, experiment: str | None = None):
     no thread. Call run.close() when done (or use `writing_run`). The run's log_info/log_warning/
     log_error methods report to the status reporter and are not available on it. A folder without
     .aim is an error (aim.Run would create a repository there without a word)."""
-    import aim.sdk.run as aim_run
-    from aim import Run
+    Run = require("aim").Run
+    aim_run = require("aim.sdk.run")
 
     if not (Path(repo) / ".aim").is_dir():
         raise FileNotFoundError(
@@ -177,8 +210,7 @@ def read_database(path: Path) -> list[tuple[bytes, bytes]]:
     """Every (key, value) of the RocksDB at *path* in key order, opened read-only (see 3. above):
     nothing is created or changed. FileNotFoundError when *path* holds no database (no CURRENT
     file); a damaged database raises aimrocks' error (e.g. Corruption), which names the file."""
-    import aimrocks
-
+    aimrocks = require("aimrocks")
     path = Path(path)
     if not (path / "CURRENT").is_file():
         raise FileNotFoundError(f"{path}: no database here (no CURRENT file)")
@@ -197,6 +229,8 @@ def read_database(path: Path) -> list[tuple[bytes, bytes]]:
 # SENTINEL + 8 bytes big-endian signed. A value is one type byte and its content.
 SENTINEL = b"\xfe"
 _NONE, _BOOL, _INT, _FLOAT, _STR, _BYTES, _ARRAY, _OBJECT, _CUSTOM = range(9)
+_ARRAY_VALUE = bytes([_ARRAY])  # the whole value that says "an array follows under this key"
+_NINE = np.arange(9)  # one type byte and 8 bytes of number
 
 
 class _Flag:
@@ -312,29 +346,35 @@ def run_meta_prefix(run_hash: str) -> bytes:
     return encode_path(("meta", "chunks", run_hash))
 
 
-def arrays(items: list[tuple[bytes, bytes]]) -> list[tuple[list, np.ndarray]]:
-    """Every array stored in a database's *items* (read_database), in key order: (the parts of
-    its key, float64 array(n) of its elements in key order). Numbers are decoded vectorised; an
-    element that is not an int64 or float64 (None: an epoch aim was not given) is NaN. In a run's
-    seqs database a metric's arrays are ("seqs", "v2", "chunks", run, context id, metric, field)."""
+def arrays(items: list[tuple[bytes, bytes]], prefix: bytes = b"") -> list[tuple[list, np.ndarray]]:
+    """Every array stored in a database's *items* (read_database) under the key *prefix*, in key
+    order: (the parts of its key after *prefix*, float64 array(n) of its elements in key order).
+    Numbers are decoded vectorised; an element that is not an int64 or float64 (None: an epoch
+    aim was not given) is NaN. In a run's seqs database a metric's arrays are ("seqs", "v2",
+    "chunks", run, context id, metric, field): under that run's prefix, (context id, metric,
+    field)."""
     if not items:
         return []
-    values = [v for _, v in items]
+    values = list(map(itemgetter(1), items))
     lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    flags = [i for i in np.flatnonzero(lens == 1) if values[i][0] == _ARRAY]
+    flags = [i for i in np.flatnonzero(lens == 1).tolist() if values[i] == _ARRAY_VALUE]
     if not flags:
         return []
     buf = np.frombuffer(b"".join(values), dtype=np.uint8)
-    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
     numbers = np.full(len(values), np.nan)
     nine = np.flatnonzero(lens == 9)
-    rec = buf[starts[nine][:, None] + np.arange(9)]
+    rec = buf[(np.cumsum(lens) - lens)[nine, None] + _NINE]
     kind, bits = rec[:, 0], np.ascontiguousarray(rec[:, 1:])
     floats, ints = kind == _FLOAT, kind == _INT
     numbers[nine[floats]] = bits[floats].view("<f8").ravel()
     numbers[nine[ints]] = bits[ints].view("<i8").ravel().astype(np.float64)
     bounds = [*flags, len(values)]
-    return [(decode_path(items[a][0]), numbers[a + 1 : b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    n = len(prefix)
+    return [
+        (decode_path(items[a][0][n:]), numbers[a + 1 : b])
+        for a, b in zip(bounds[:-1], bounds[1:])
+        if items[a][0].startswith(prefix)
+    ]
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ never changes the key. Errors (InputError): a missing path, a file, a folder wit
 import hashlib
 import json
 import os
+import pickle
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -61,14 +62,17 @@ from labbook.inputs import InputError
 from labbook.sources.trackers import base as trackers
 from labbook.sources.trackers.base import TrackerData
 
+guard.require("aimrocks")  # without the aim extra: AimMissing, naming it (not a later failure)
+
 TRACKER = "aim"
 CACHE_VERSION = 2  # bump when what a read returns changes
 STEP_FROM = ("step", "epoch")
 EXPERIMENT = "tag:aim.experiment"
 SHOWN = 5  # runs or steps named in one warning before "..."
-WORKERS = 2  # processes reading metrics in parallel (at most)
-PARALLEL_FROM = 100  # runs from which the metrics are read by WORKERS processes
+WORKERS = 2  # processes reading runs in parallel (at most; this one included)
+PARALLEL_FROM = 100  # runs from which WORKERS processes read them
 THREADS = 3  # threads reading runs in each process
+CHILD_WAIT = 10  # seconds a reading process has to end once it has sent its runs
 _NOT_DATA = ("locks", "check_ins", "progress")  # liveness and progress bookkeeping, not run data
 
 
@@ -234,9 +238,10 @@ def read_series(aim_dir: str, run_hash: str, metrics: list) -> RunRead:
         out.error = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
         return out
     stored = {}
-    for parts, numbers in guard.arrays(items):
-        if len(parts) == 7 and parts[:4] == ["seqs", "v2", "chunks", run_hash]:
-            stored[parts[4], parts[5], parts[6]] = numbers
+    prefix = guard.encode_path(("seqs", "v2", "chunks", run_hash))
+    for parts, numbers in guard.arrays(items, prefix):
+        if len(parts) == 3:
+            stored[parts[0], parts[1], parts[2]] = numbers
     columns = {f: [] for f in ("key", *guard.SERIES_FIELDS)}
     for ctx_id, metric, context, version in sorted(metrics, key=lambda m: scalar_key(*m[1:3])):
         key = scalar_key(metric, context)
@@ -263,9 +268,6 @@ def read_series(aim_dir: str, run_hash: str, metrics: list) -> RunRead:
     return out
 
 
-_INDEX: tuple[list, list] = ([], [])  # the index being read, for the forked workers
-
-
 def read_run(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> RunRead:
     """One run: its metadata (_read_meta) and its metrics (read_series); a run whose metadata
     cannot be read comes back with its error."""
@@ -279,36 +281,94 @@ def read_run(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> RunRead:
     return out
 
 
-def _read_many(aim_dir: Path, hashes: list[str], index: tuple[list, list] | None = None):
-    """read_run over *hashes* (in that order) by THREADS threads: RocksDB opens a database
+def _claim(aim_dir: Path, hashes: list[str], index: tuple[list, list], take) -> list:
+    """[(i, read_run of hashes[i])] for every i that THREADS threads draw from *take* (the next
+    run not yet taken by any reader) until the runs run out. Threads: RocksDB opens a database
     without the GIL, waiting on threads of its own, so one run's open overlaps another's read."""
     from concurrent.futures import ThreadPoolExecutor
 
-    index = _INDEX if index is None else index
+    def reader() -> list:
+        mine = []
+        while (i := take()) < len(hashes):
+            mine.append((i, read_run(aim_dir, hashes[i], index)))
+        return mine
+
     with ThreadPoolExecutor(THREADS) as threads:
-        return list(threads.map(lambda h: read_run(aim_dir, h, index), hashes))
+        futures = [threads.submit(reader) for _ in range(THREADS)]
+        return [pair for f in futures for pair in f.result()]
+
+
+def _shared_take(counter):
+    """take() over a counter in shared memory: each call returns the next number, once, to
+    whichever thread of whichever process asks."""
+
+    def take() -> int:
+        with counter.get_lock():
+            i = counter.value
+            counter.value = i + 1
+        return i
+
+    return take
+
+
+def _child(aim_dir: Path, hashes: list[str], index: tuple[list, list], counter, send) -> None:
+    """A forked reader: its share of the runs (_claim), pickled down *send*."""
+    send.send_bytes(pickle.dumps(_claim(aim_dir, hashes, index, _shared_take(counter)), -1))
+    send.close()
+
+
+def _received(child, receive) -> list:
+    """What *child* sent (it sends once, then ends). A child that ends without sending (a crash
+    in RocksDB, killed) closes the pipe: an error saying so, not a wait."""
+    try:
+        return pickle.loads(receive.recv_bytes())
+    except EOFError:
+        child.join(CHILD_WAIT)
+        raise RuntimeError(
+            f"a process reading the Aim repository ended without its runs (exit code "
+            f"{child.exitcode}); to read in this process alone: "
+            "labbook.sources.trackers.aim.WORKERS = 1"
+        ) from None
 
 
 def read_runs(aim_dir: Path, hashes: list[str], index: tuple[list, list]) -> list[RunRead]:
-    """read_run for every run of *hashes*, in that order, by WORKERS forked processes when there
-    are many runs and cores (each opens its own databases: nothing open is inherited; the index
-    reaches them through the fork, not a pipe)."""
-    global _INDEX
+    """read_run for every run of *hashes*, in that order. With many runs and cores, WORKERS
+    processes read them, this one and forked children (each opens its own databases: nothing
+    open is inherited; the index reaches them through the fork), every thread of every process
+    taking the next unread run from one counter, so a process slowed by other work reads fewer;
+    each child pickles its reads back through a pipe once."""
+    import itertools
+
     workers = min(WORKERS, os.cpu_count() or 1)
     if workers < 2 or len(hashes) < PARALLEL_FROM:
-        return _read_many(aim_dir, hashes, index)
+        done = _claim(aim_dir, hashes, index, itertools.count().__next__)
+        return [r for _, r in sorted(done, key=lambda pair: pair[0])]
     import multiprocessing
 
-    parts = [hashes[i::workers] for i in range(workers)]
-    _INDEX = index
+    # fork, not spawn: spawn would re-run a notebook kernel's main module
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("q", 0)
+    children = []
     try:
-        # fork, not spawn: spawn would re-run a notebook kernel's main module
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = pool.starmap(_read_many, [(aim_dir, part) for part in parts])
+        for _ in range(workers - 1):  # forked before this process starts threads of its own
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_child, args=(aim_dir, hashes, index, counter, send), daemon=True
+            )
+            child.start()
+            send.close()
+            children.append((child, receive))
+        done = _claim(aim_dir, hashes, index, _shared_take(counter))
+        for child, receive in children:
+            done += _received(child, receive)
     finally:
-        _INDEX = ([], [])
-    by_run = {r.run: r for part in done for r in part}
-    return [by_run[h] for h in hashes]
+        for child, receive in children:
+            receive.close()
+            child.join(CHILD_WAIT)
+            if child.is_alive():
+                child.kill()
+                child.join()
+    return [r for _, r in sorted(done, key=lambda pair: pair[0])]
 
 
 def _read_meta(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> tuple[dict, bool]:
@@ -598,7 +658,7 @@ def _remote(location: str, step_from: str) -> TrackerData:
     """Read an `aim server` through aim's SDK (read-only runs; the server owns the files)."""
     import gc
 
-    from aim import Repo
+    Repo = guard.require("aim").Repo
 
     repo = Repo(location)
     try:
