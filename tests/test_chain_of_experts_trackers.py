@@ -3,7 +3,6 @@ by each tracker's own library give what the JSON loader gives on the float32-exa
 the same numbers; the mapping's bad input; absent sections; the choice between source and JSON
 files; one report built both ways."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -20,6 +19,7 @@ from labbook.sources import chain_of_experts as coe
 from labbook.sources import chain_of_experts_trackers as source
 from labbook.sources import trackers
 from labbook.sources.trackers import TrackerData
+from tests.extras import needs_aim
 
 LABELS = source.Mapping(label_from="method_name")
 
@@ -62,15 +62,12 @@ def _write(tracker: str, root, runs) -> str:
     return f"aim:{root / 'aim'}"
 
 
-AIM_READER = importlib.util.find_spec("labbook.sources.trackers.aim") is not None
-
-
 @pytest.mark.parametrize(
     "tracker",
     [
         "tensorboard",
         "mlflow",
-        pytest.param("aim", marks=pytest.mark.skipif(not AIM_READER, reason="no Aim reader yet")),
+        pytest.param("aim", marks=needs_aim),
     ],
 )
 def test_a_store_of_each_tracker_reads_as_the_json_twin_of_its_numbers(tracker, twin, tmp_path):

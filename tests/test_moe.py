@@ -16,6 +16,7 @@ from labbook.analyses import moe
 from labbook.inputs import InputError
 from labbook.runner import examples
 from labbook.sources import METRICS_COLUMNS, aim_repo
+from tests.extras import WITHOUT_AIM, needs_aim
 
 TYPES = ("softmoe", "ffn", "roundrobin", "expert_segmentation")
 SEEDS, EPOCHS = 3, 4
@@ -23,6 +24,7 @@ SEEDS, EPOCHS = 3, 4
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
+    pytest.importorskip("aim", reason=WITHOUT_AIM)  # every test of the repository skips without
     return examples.moe_aim(
         tmp_path_factory.mktemp("aim"),
         datasets=("cifar10", "mnist"),
@@ -68,6 +70,7 @@ def test_loads_every_run_without_touching_the_repo(repo):
     assert not (paths.ROOT / str(repo).lstrip("/")).exists()
 
 
+@needs_aim  # without aim, an Aim source is first of all AimMissing (tests/test_without_aim.py)
 def test_missing_path_file_and_folder_without_aim(tmp_path):
     with pytest.raises(InputError, match="repo_path not found"):
         aim_repo.load(str(tmp_path / "nowhere"))

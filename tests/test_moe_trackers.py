@@ -19,6 +19,7 @@ from labbook.plots import moe as moe_plots
 from labbook.runner import examples, sandbox, trackerwrite
 from labbook.runner.tracker_examples import moe as example
 from labbook.sources import aim_repo
+from tests.extras import AIM, needs_aim
 
 TYPES = ("softmoe", "ffn", "expert_segmentation")
 SEEDS, EPOCHS = 3, 4
@@ -34,9 +35,12 @@ def stores(tmp_path_factory):
     runs = example.runs(examples.moe_run_values, moe_types=TYPES, seeds=SEEDS, epochs=EPOCHS)
     trackerwrite.write_tensorboard(root / "tb", runs)
     trackerwrite.write_mlflow(root / "mlflow.db", runs)
-    trackerwrite.write_aim(root / "aim_tw", runs)
-    specs = example.aim_runs(examples.moe_run_values, moe_types=TYPES, seeds=SEEDS, epochs=EPOCHS)
-    example.write_aim_twin(root / "twin", specs)
+    if AIM:  # the tests that read them are marked needs_aim
+        trackerwrite.write_aim(root / "aim_tw", runs)
+        specs = example.aim_runs(
+            examples.moe_run_values, moe_types=TYPES, seeds=SEEDS, epochs=EPOCHS
+        )
+        example.write_aim_twin(root / "twin", specs)
     return root
 
 
@@ -53,6 +57,7 @@ def _same(a: aim_repo.Selection, b: aim_repo.Selection) -> None:
     assert (a.notes, a.warnings) == (b.notes, b.warnings)
 
 
+@needs_aim
 @pytest.mark.parametrize("store", ["tensorboard:tb", "mlflow:mlflow.db", "aim:aim_tw"])
 def test_every_tracker_reads_as_the_twin(stores, store):
     tracker, name = store.split(":")
@@ -66,6 +71,7 @@ def test_every_tracker_reads_as_the_twin(stores, store):
     assert first["epoch"].tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
+@needs_aim
 def test_the_twin_read_through_source_is_the_twin_read_through_repo_path(stores):
     _same(_load(f"aim:{stores / 'twin'}"), _load(None, str(stores / "twin")))
 
@@ -153,6 +159,7 @@ def test_runs_lacking_the_mapped_attributes_are_named(stores, tmp_path):
         _load(f"mlflow:{tmp_path / 'm.db'}", **{**MAPPING, "type_from": "moe_tipe"})
 
 
+@needs_aim
 def test_a_dataset_tag_or_type_off_by_case_or_a_typo_gets_a_did_you_mean(stores):
     twin = str(stores / "twin")
     with pytest.raises(InputError, match=r"dataset 'CIFAR10' \(did you mean 'cifar10'\?\)"):
@@ -178,6 +185,7 @@ def test_a_dataset_tag_or_type_off_by_case_or_a_typo_gets_a_did_you_mean(stores)
         aim_repo.load_any(f"tensorboard:{stores / 'tb'}", None, moe_types=MOE_TYPES, **by_value)
 
 
+@needs_aim
 def test_one_moe_type_compares_nothing(stores):
     sel = _load(None, str(stores / "twin"))
     wide = moe.per_epoch(sel.table[sel.table["method"] == "ffn"])
@@ -203,6 +211,7 @@ def test_one_moe_type_compares_nothing(stores):
 # ---------------------------------------------------------------- reports, built both ways
 
 
+@needs_aim
 def test_a_tensorboard_report_equals_its_twins_and_one_type_builds(stores, tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
     tree = sandbox.copy_tree(tmp_path / "tree")

@@ -21,6 +21,7 @@ from labbook.sources import nonlinearity_reduction as nlr
 from labbook.sources import nonlinearity_reduction_trackers as nt
 from labbook.sources import trackers
 from labbook.sources.trackers import TrackerData
+from tests.extras import AIM, WITHOUT_AIM
 
 KEPT = ("_fixed_0_s0", "_fixed_0_s1", "_fixed_50_s0", "_fixed_50_s1", "_lam0.05_s0", "_lam0.05_s1")
 TABLES = ("runs", "history", "gating", "alphas", "activation")
@@ -60,10 +61,8 @@ def _write(tracker: str, root, runs) -> str:
 
 @pytest.mark.parametrize("tracker", ["tensorboard", "mlflow", "aim"])
 def test_a_store_reads_as_its_json_twin(tracker, docs, twin, tmp_path):
-    import importlib.util
-
-    if tracker == "aim" and importlib.util.find_spec("labbook.sources.trackers.aim") is None:
-        pytest.skip("no Aim reader in labbook.sources.trackers yet")
+    if tracker == "aim" and not AIM:
+        pytest.skip(WITHOUT_AIM)
     source = _write(tracker, tmp_path / tracker, example.runs(docs))
     data = trackers.read(source, use_cache=False)
     assert trackers.is_simulated(data.runs)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labbook.guards import aim as aim_guard
+
 STEP_SECONDS = 60.0  # limit of each step: start the writer (import aim), create, open, close a run
 POINT_SECONDS = 0.01  # added to a run's tracking limit per value tracked
 INDEX_RUN_SECONDS = 1.0  # added to the indexing limit per run indexed
@@ -70,16 +72,15 @@ def track_run(run, spec: AimRun) -> None:
 
 def _aim_writer(conn, root: str, runs: list[AimRun], init: bool, index: bool, initializer) -> None:
     """The child process of `write_aim_runs`: sends (step, run index) before each step, then
-    ("done", None), or ("error", traceback) when a step raises. Leads its own process group, so
+    ("done", None), or ("error", traceback) when a step raises (("missing", message) when aim is
+    not installed). Leads its own process group, so
     killing the group also ends an `aim storage reindex` it started."""
     os.setsid()
     try:
         if initializer is not None:
             initializer()
-        from aim import Repo
-
-        from labbook.guards import aim as aim_guard
-        from labbook.sources.aim_repo import reindex
+        Repo = aim_guard.require("aim").Repo
+        from labbook.sources.trackers.aim import reindex
 
         if init:
             conn.send(("init", None))
@@ -95,6 +96,8 @@ def _aim_writer(conn, root: str, runs: list[AimRun], init: bool, index: bool, in
             conn.send(("index", None))
             reindex(Path(root))
         conn.send(("done", None))
+    except aim_guard.AimMissing as exc:  # the parent raises it as it is: it names the extra
+        conn.send(("missing", str(exc)))
     # any failure is reported to the parent with its traceback; the parent names the step
     except Exception:
         conn.send(("error", traceback.format_exc()[-3000:]))
@@ -146,7 +149,8 @@ def write_aim_runs(
     POINT_SECONDS per value, indexing INDEX_RUN_SECONDS per run). A step that outlives its limit
     is killed with its process, and AimWriteError names it, e.g. "writing the Aim repository R:
     closing run 3 of 210 ('ffn-mnist-s2') (aim's Run.close) did not finish within 60 s — killed";
-    a failing step raises AimWriteError with the child's traceback. Either way the repository is
+    a failing step raises AimWriteError with the child's traceback; without aim installed,
+    AimMissing (labbook.guards.aim.require) names the extra. Either way the repository is
     incomplete: write into a temporary folder and mark it complete after this returns.
 
     *seconds* defaults to STEP_SECONDS. *initializer*, if given, is called with no arguments in
@@ -174,6 +178,8 @@ def write_aim_runs(
                 raise AimWriteError(
                     f"{where}: the writing process ended (exit code {proc.exitcode}) while {step}"
                 ) from None
+            if event[0] == "missing":
+                raise aim_guard.AimMissing(f"{where}: {event[1]}")
             if event[0] == "error":
                 raise AimWriteError(f"{where}: {step} failed:\n{event[1]}")
             if event[0] == "done":

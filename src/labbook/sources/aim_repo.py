@@ -40,15 +40,10 @@ import numpy as np
 import pandas as pd
 
 from labbook import inputs, paths
+from labbook.guards.aim import AimMissing
 from labbook.inputs import InputError
 from labbook.sources import METRICS_COLUMNS, trackers, validate_metrics_table
 from labbook.sources.trackers import mapping
-from labbook.sources.trackers.aim import (  # noqa: F401 (this module's API before the tracker layer)
-    check_local_repo,
-    is_remote,
-    reindex,
-    repo_digest,
-)
 
 VAL_METRICS = ("loss", "accuracy", "profiling_total_cpu_time", "profiling_memory_usage")
 TRAIN_METRICS = ("macs",)
@@ -154,19 +149,23 @@ def read_aim(
     """(the Aim store at *location*, number of runs reindexed): read by the tracker layer's Aim
     reader, aim's epoch (or step: *aim_epochs*) as the step; with *reindex_missing*, runs the
     repository's index lacks are indexed first (`aim storage reindex`, which rewrites the index
-    only). *parameter* names the notebook parameter in errors."""
-    from labbook.sources.trackers import aim
+    only). *parameter* names the notebook parameter in errors; without aim installed (the aim
+    extra), AimMissing names it and the extra."""
+    try:
+        from labbook.sources.trackers import aim
+    except AimMissing as exc:
+        raise AimMissing(f"{parameter} {location}: {exc}") from None
 
     if aim_epochs not in AIM_EPOCHS:
         raise InputError(f"aim_epochs must be one of {AIM_EPOCHS}, got {aim_epochs!r}")
     reindexed = 0
-    if not is_remote(location):
+    if not aim.is_remote(location):
         root = paths.resolve_input(location).resolve()
-        check_local_repo(root, parameter)
+        aim.check_local_repo(root, parameter)
         if reindex_missing:
             missing = aim.unindexed(root)
             if missing:
-                reindex(root)
+                aim.reindex(root)
                 reindexed = len(missing)
         location = str(root)
     data = aim.read(location, use_cache=use_cache, step_from=aim_epochs)

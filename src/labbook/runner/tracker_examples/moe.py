@@ -21,11 +21,14 @@ TENSORBOARD_MAPPING; the twin is read with the notebook's defaults. The numbers 
 module imports nothing from examples, which imports it).
 """
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from labbook.guards import aim as aim_guard
+from labbook.guards.aim import AimMissing
 from labbook.runner import trackerwrite as tw
 from labbook.runner.aimwrite import AimRun, AimSeries, write_aim_runs
 from labbook.sources.aim_repo import DEFAULT_MOE_TYPES
@@ -127,12 +130,19 @@ def write_aim_twin(root: Path, specs: list[AimRun]) -> Path:
 
 def generate(out: Path, values_of: Callable) -> None:
     """examples/generated/moe_trackers/: the TensorBoard store and its Aim twin (see above) of
-    the numbers *values_of* gives (labbook.runner.examples.moe_run_values)."""
+    the numbers *values_of* gives (labbook.runner.examples.moe_run_values). Without aim (the aim
+    extra) the twin is left out, saying so: the TensorBoard store is written all the same."""
     tw.write_tensorboard(out / "tensorboard", runs(values_of))
-    write_aim_twin(out / "aim" / "repo", aim_runs(values_of))
+    twin = "in the Aim repository aim/repo (the twin)"
+    try:
+        write_aim_twin(out / "aim" / "repo", aim_runs(values_of))
+    except AimMissing:
+        shutil.rmtree(out / "aim")
+        twin = "not in an Aim twin: aim was not installed when this was written"
+        missing = f"aim is not installed ({aim_guard.EXTRA}; {aim_guard.AIM_PYTHONS} only)"
+        print(f"examples moe_trackers: the Aim twin is left out: {missing}", flush=True)
     (out / "README.md").write_text(
         f"# moe_trackers\n\n{SIMULATED}\n\n{DATASET}: {len(DEFAULT_MOE_TYPES)} MoE types x "
         f"{SEEDS} seeds x {EPOCHS} epochs, float32-exact, in tensorboard/ (read by "
-        "params/moe_analysis/cifar10_tensorboard.yaml) and in the Aim repository aim/repo "
-        "(the twin).\n"
+        f"params/moe_analysis/cifar10_tensorboard.yaml) and {twin}.\n"
     )
