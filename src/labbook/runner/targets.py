@@ -17,6 +17,7 @@ import fnmatch
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 from labbook import paths
@@ -96,7 +97,9 @@ def settings(name: str, table: dict | None) -> dict:
     matching = [
         k
         for k in table
-        if k != "default" and k != name and fnmatch.fnmatchcase(notebook if "/" not in k else name, k)
+        if k != "default"
+        and k != name
+        and fnmatch.fnmatchcase(notebook if "/" not in k else name, k)
     ]
     for key in matching + ([name] if name in table else []):
         out.update(table[key] or {})
@@ -122,3 +125,21 @@ def restore_stamp(name: str) -> bool:
         mtime = prov.stat().st_mtime
         os.utime(stamp_file, (mtime, mtime))
     return good
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m labbook.runner.targets restore-stamp NB/VARIANT   (a Snakemake job's first step)
+    python -m labbook.runner.targets list [GLOB]                  (the report names)"""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "restore-stamp":
+        restore_stamp(args[1])
+        return 0
+    if args[:1] == ["list"] and len(args) <= 2:
+        print("\n".join(names(args[1] if len(args) == 2 else None)))
+        return 0
+    print(main.__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
