@@ -1,10 +1,13 @@
 """Recognising a tracker's store from what is on disk, without opening anything for writing."""
 
 import os
+import re
 from pathlib import Path
 
 EVENT_FILE = "events.out.tfevents."
 MAX_ENTRIES = 200_000  # directory entries looked at before giving up on finding event files
+WANDB_RUN_FOLDER = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(.+)$")  # wandb/offline-run-*, run-*
+WANDB_LOG = re.compile(r"^run-(.+)\.wandb$")  # a W&B run's transaction log
 
 
 def _has_event_files(folder: Path) -> bool:
@@ -35,16 +38,36 @@ def _looks_like_mlflow(path: Path) -> bool:
     return (path / "mlruns").is_dir() or (path / "mlflow.db").is_file()
 
 
+def wandb_logs(folder: Path) -> list[Path]:
+    """The W&B transaction logs (run-<id>.wandb) directly in *folder*, by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and WANDB_LOG.match(p.name))
+
+
+def is_wandb_run_folder(path: Path) -> bool:
+    """A folder named as wandb names a run folder, or holding a transaction log run-<id>.wandb."""
+    if not path.is_dir() or path.is_symlink():
+        return False
+    return bool(WANDB_RUN_FOLDER.match(path.name)) or any(wandb_logs(path))
+
+
+def wandb_run_folders(folder: Path) -> list[Path]:
+    """The W&B run folders directly in *folder* (a wandb folder), by name (= start time),
+    symbolic links (latest-run) left out."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir() if WANDB_RUN_FOLDER.match(p.name) and not p.is_symlink()
+    )
+
+
 def _looks_like_wandb(path: Path) -> bool:
     """A W&B run's log (run-<id>.wandb), a run folder, a wandb folder holding run folders, or a
     folder holding wandb/ (or .wandb/) with run folders."""
-    from labbook.sources.trackers import wandb
-
     if path.is_file():
-        return bool(wandb.LOG_FILE.match(path.name))
-    if wandb.is_run_folder(path):
+        return bool(WANDB_LOG.match(path.name))
+    if is_wandb_run_folder(path):
         return True
-    return any(wandb.run_folders(base) for base in (path, path / "wandb", path / ".wandb"))
+    return any(wandb_run_folders(base) for base in (path, path / "wandb", path / ".wandb"))
 
 
 def detect(path: Path) -> list[str]:

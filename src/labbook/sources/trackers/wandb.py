@@ -49,7 +49,6 @@ read); without it the error names the extra to install, labbook[wandb].
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,36 +59,22 @@ from labbook import inputs, paths
 from labbook.inputs import InputError
 from labbook.sources.trackers import base as trackers
 from labbook.sources.trackers.base import TrackerData
+from labbook.sources.trackers.detection import (  # how a W&B folder is recognised
+    WANDB_LOG,
+    WANDB_RUN_FOLDER,
+    is_wandb_run_folder,
+    wandb_logs,
+    wandb_run_folders,
+)
 from labbook.sources.trackers.mlflow import run_digests
 
 TRACKER = "wandb"
 CACHE_VERSION = 1  # bump when what a read returns changes
-RUN_FOLDER = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(.+)$")
-LOG_FILE = re.compile(r"^run-(.+)\.wandb$")
 INTERNAL = ("_step", "_timestamp", "_runtime", "_wandb")  # wandb's own history and summary keys
 SHOWN = 5  # runs or steps named in one warning before "..."
 
 
 # ---------------------------------------------------------------- where the runs are
-
-
-def is_run_folder(path: Path) -> bool:
-    """A folder named as wandb names a run folder, or holding a transaction log run-<id>.wandb."""
-    if not path.is_dir() or path.is_symlink():
-        return False
-    return bool(RUN_FOLDER.match(path.name)) or any(_logs(path))
-
-
-def _logs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and LOG_FILE.match(p.name))
-
-
-def run_folders(folder: Path) -> list[Path]:
-    """The run folders directly in *folder* (a wandb folder), by name (= start time), symbolic
-    links (latest-run) left out."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if RUN_FOLDER.match(p.name) and not p.is_symlink())
 
 
 def locate(location: str | Path) -> tuple[Path, list[Path]]:
@@ -100,13 +85,13 @@ def locate(location: str | Path) -> tuple[Path, list[Path]]:
     if not path.exists():
         raise inputs.not_found(path, "W&B run folder")
     if path.is_file():
-        if not LOG_FILE.match(path.name):
+        if not WANDB_LOG.match(path.name):
             raise InputError(f"{path}: not a W&B run's transaction log (run-<id>.wandb)")
         return path, [path.parent]
-    if is_run_folder(path):
+    if is_wandb_run_folder(path):
         return path, [path]
     for base in (path, path / "wandb", path / ".wandb"):
-        found = run_folders(base)
+        found = wandb_run_folders(base)
         if found:
             return path, found
     raise InputError(
@@ -117,10 +102,10 @@ def locate(location: str | Path) -> tuple[Path, list[Path]]:
 
 
 def _run_id(folder: Path) -> str:
-    logs = _logs(folder)
+    logs = wandb_logs(folder)
     if logs:
-        return LOG_FILE.match(logs[0].name).group(1)
-    m = RUN_FOLDER.match(folder.name)
+        return WANDB_LOG.match(logs[0].name).group(1)
+    m = WANDB_RUN_FOLDER.match(folder.name)
     return m.group(1) if m else folder.name
 
 
@@ -130,7 +115,7 @@ def store_digest(folders: list[Path]) -> str:
     h = hashlib.sha256(TRACKER.encode())
     for folder in folders:
         h.update(f"{folder}\n".encode())
-        for file in _logs(folder):
+        for file in wandb_logs(folder):
             st = file.stat()
             h.update(f"{file.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
@@ -256,7 +241,7 @@ def read_run(run: str, folders: list[Path]) -> RunRead:
     config: dict = {}
     summary: dict = {}
     for folder in folders:
-        logs = _logs(folder)
+        logs = wandb_logs(folder)
         if not logs:
             out.warnings.append(
                 f"run folder {folder} has no transaction log run-{run}.wandb (the file that holds "
@@ -288,7 +273,7 @@ def read_run(run: str, folders: list[Path]) -> RunRead:
             f"{out.label} was resumed: read from {len(folders)} folders in the order started "
             f"({', '.join(f.name for f in folders)})"
         )
-    if any(_logs(f) for f in folders) and not out.exited:
+    if any(wandb_logs(f) for f in folders) and not out.exited:
         out.status = "running"
     for path, text in config.items():
         _flat(path, json.loads(text) if text else None, flat := {})
