@@ -41,7 +41,7 @@ class Scale:
     seed: int = 0
 
 
-SCALES = {"full": Scale(epochs=25, sample_epochs=3), "quick": Scale(epochs=6, sample_epochs=1)}
+SCALES = {"full": Scale(epochs=25, sample_epochs=5), "quick": Scale(epochs=6, sample_epochs=2)}
 
 
 def model_name(s: Scale) -> str:

@@ -100,14 +100,20 @@ def rate_tolerances(
     return Tolerances(max(band, noise_band), max(swing, noise_swing), widened)
 
 
-def seconds_texts(*values: float, signed: bool = False) -> list[str]:
-    """*values* (seconds) written in one unit: "12.3 s" (one decimal) unless the largest is under
-    0.1 s, then milliseconds to two significant digits ("7.1 ms"), so that no time reads 0.0 s."""
-    big = max((abs(v) for v in values), default=0.0) >= 0.1
+def seconds_unit(*values: float) -> str:
+    """ "ms" when one of *values* (seconds) is under 0.05 s but not 0 (it would read 0.0 s), else
+    "s"."""
+    return "ms" if any(0 < abs(v) < 0.05 for v in values) else "s"
+
+
+def seconds_texts(*values: float, unit: str | None = None, signed: bool = False) -> list[str]:
+    """*values* (seconds) written in one *unit* (None: seconds_unit of the values): "12.3 s" (one
+    decimal), or milliseconds to two significant digits and whole ones from 100 ("7.1 ms",
+    "230 ms"), so that no time reads 0.0 s."""
     sign = "+" if signed else ""
-    if big:
+    if (unit or seconds_unit(*values)) == "s":
         return [f"{v:{sign}.1f} s" for v in values]
-    return [f"{1000 * v:{sign}.2g} ms" for v in values]
+    return [f"{1000 * v:{sign}{'.0f' if abs(v) >= 0.1 else '.2g'}} ms" for v in values]
 
 
 def seconds_format(values, decimals: int) -> str:
@@ -513,13 +519,16 @@ def _speed_claim(row: dict, seconds: dict, names: pd.Series, pairs: int, confide
         if n_g == n_o
         else f"medians over {n_g} and {n_o} epochs"
     )
-    d, lo, hi = seconds_texts(row["diff"], row["diff_lower"], row["diff_upper"], signed=True)
+    unit = seconds_unit(gated, other)
+    d, lo, hi = seconds_texts(
+        row["diff"], row["diff_lower"], row["diff_upper"], unit=unit, signed=True
+    )
     test = (
         f"difference of the mean per-epoch times {d}, {confidence:.0%} Welch "
         f"t-interval {lo.rsplit(' ', 1)[0]} to {hi}, p = {row['p']:.2g}, "
         f"Holm-corrected {row['p_holm']:.2g} over {plural(pairs, 'pair')}"
     )
-    g_s, o_s = seconds_texts(gated, other)
+    g_s, o_s = seconds_texts(gated, other, unit=unit)
     faster = bool(row["separated"]) and row["diff"] < 0 and ratio > 1
     slower = bool(row["separated"]) and row["diff"] > 0 and ratio < 1
     if faster or slower:
