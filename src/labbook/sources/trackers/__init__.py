@@ -23,6 +23,7 @@ Faults in the store (a damaged file, NaN values, a run still being written) are 
 the run and the key, kept in ``warnings``; the notebook shows them (Report.warn).
 """
 
+from labbook.guards.aim import AimMissing
 from labbook.inputs import InputError
 from labbook.sources.trackers.base import (
     ATTRIBUTE_KINDS,
@@ -98,6 +99,8 @@ def _reader(tracker: str, source: str):
             from labbook.sources.trackers import wandb as reader
         else:
             from labbook.sources.trackers import aim as reader
+    except AimMissing as exc:  # an optional extra not installed: the error says which to install
+        raise AimMissing(f"{source}: {exc}") from None
     except ImportError as exc:
         raise InputError(f"{source}: the {tracker} reader cannot be loaded ({exc})") from None
     return reader
