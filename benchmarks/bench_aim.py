@@ -4,7 +4,7 @@ Measures, in one run on the same repository: the seed notebook's own reads of th
 `repo.query_metrics(...)` loop and its expert-activation loop, each timed, and one query_metrics
 pass of the seed's loop over the same metrics our load reads: the validation metrics, the
 training MACs and every expert_<i>; REPEATS times, interleaved with as many first loads, medians
-compared), our first load (empty cache: the tracker layer's Aim reader,
+compared, in wall-clock and in CPU seconds: this process's and its reading children's), our first load (empty cache: the tracker layer's Aim reader,
 labbook.sources.trackers.aim, then the MoE mapping), our cached load, and the whole MoE notebook
 on that repository (papermill, cold and warm cache); and
 the first load through a real `aim server` (on a small repository: aim's server protocol makes one
@@ -17,6 +17,7 @@ examples.moe_aim: every step of the writing bounded, a hung one named and killed
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from labbook.sources import aim_repo
 
 OUT = paths.ROOT / "benchmarks" / "results"
 NOTEBOOK_SECONDS = 3600  # the MoE notebook on the large repository; an hour means it hangs
-REPEATS = 3  # first loads (cache emptied each time) interleaved with seed query passes
+REPEATS = 5  # first loads (cache emptied each time) interleaved with seed query passes
 
 
 def seed_query_loop(repo_path: str, dataset: str) -> int:
@@ -160,6 +161,12 @@ def remote_load(runs_per_type: int = 3, epochs: int = 20) -> dict:
     }
 
 
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its children that have ended."""
+    me, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(fn, *args):
     t = time.perf_counter()
     out = fn(*args)
@@ -192,12 +199,18 @@ def main() -> None:
     query_s, query_points = timed(seed_query_loop, repo, "cifar10")
     expert_s, expert_points = timed(seed_expert_loop, repo)
     firsts, sames = [], []  # interleaved, so both see the same machine (other jobs, page cache)
+    first_cpus, same_cpus = [], []  # CPU seconds of each (this process and its reading children)
+    load_before = os.getloadavg()
     for _ in range(REPEATS):
+        cpu = cpu_seconds()
         same_s, same_points = timed(seed_query_same_metrics, repo, "cifar10")
+        same_cpus.append(cpu_seconds() - cpu)
         sames.append(same_s)
         for p in (paths.CACHE / "aim").glob("*"):
             p.unlink()
+        cpu = cpu_seconds()
         firsts.append(timed(aim_repo.load, repo, False, True, "cifar10")[0])
+        first_cpus.append(cpu_seconds() - cpu)
     seed_s = query_s + expert_s
     results = {
         "runs": len(loaded.runs),
@@ -217,6 +230,11 @@ def main() -> None:
         "seed_query_same_metrics_points": same_points,
         "first_load_again_s": firsts,
         "first_vs_seed_query_same_metrics": float(np.median(sames) / np.median(firsts)),
+        "seed_query_same_metrics_cpu_s": same_cpus,
+        "first_load_again_cpu_s": first_cpus,
+        "first_vs_seed_query_same_metrics_cpu": float(np.median(same_cpus) / np.median(first_cpus)),
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
         "load_average": os.getloadavg(),
     }
     for label in ("cold", "warm"):
