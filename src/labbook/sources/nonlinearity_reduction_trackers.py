@@ -10,7 +10,7 @@ notebook's mapping parameters; defaults: the seed's names):
   (`seed_from`; None: no seeds) and set linear ratio (`ratio_from`: a fraction; a store without
   that attribute takes every ratio from the gates or the run name, as the JSON reader does). The
   other attributes are the run's config (its gating runs are pooled only when those agree), but
-  for the summary fields' names and the trackers' own (mlflow.*, aim.*) and `simulated`.
+  for the summary fields' names and the trackers' own (mlflow.*, aim.*, wandb.*) and `simulated`.
 - per-epoch scalars, the step being the epoch: `val_acc_key` gives the epochs; `train_acc_key`
   must be logged at each of them; the losses where logged.
 - per-layer gate statistics, one key per layer and epoch (``gating/{layer}/alpha_mean``, ...), and
@@ -47,7 +47,7 @@ from labbook.sources.trackers import TrackerData, mapping, trained
 
 EXAMPLE_RUNS = "examples/generated/nonlinearity_reduction/mnist"  # with neither input set
 LEFT_OUT = ("running", "failed", "killed")  # statuses whose runs are left out ("unknown": kept)
-OWN = ("mlflow.", "aim.")  # attributes a tracker keeps for itself (run name, experiment)
+OWN = ("mlflow.", "aim.", "wandb.")  # what a tracker keeps for itself (run name, experiment)
 NOT_CONFIG = (
     *OWN,
     trained.PREFIX,
@@ -362,8 +362,8 @@ def meta(name: str, attrs: dict, summary: dict, extra: dict) -> dict:
 
 def _config(row: pd.Series, used: set[str]) -> dict:
     """A run's other attributes (bare name -> plain value), as a JSON config's extra keys: not
-    those mapped to a field, nor `simulated`, nor the trackers' own (OWN: mlflow.*, aim.*), nor
-    the trained.* description of a real run."""
+    those mapped to a field, nor `simulated`, nor the trackers' own (OWN: mlflow.*, aim.*,
+    wandb.*), nor the trained.* description of a real run."""
     out = {}
     for column, value in row.items():
         kind, _, key = str(column).partition(":")

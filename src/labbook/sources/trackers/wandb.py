@@ -16,8 +16,10 @@ Runs table: `run` = the W&B run id, `name` = its display name (the id when it ha
 `status` (the exit record's code: 0 -> finished, another -> failed; no exit record -> running),
 then attributes: `config:<key>` for every config value (nested dicts flattened with dots, as the
 W&B UI names them: `config:optimizer.lr`; lists as JSON text; wandb's own `_wandb` left out),
-`summary:<key>` for every summary value that is a number, a string or a bool (wandb's `_step`,
-`_runtime`, `_timestamp` and `_wandb` left out), `tag:<label>` for every W&B tag any run carries
+`summary:<key>` for every summary value that is a number, a string or a bool, but for those that
+only repeat a history key's last value (wandb copies each logged value into the summary: the
+scalars hold them; a value the run set itself, e.g. a best accuracy, is kept) and wandb's `_step`,
+`_runtime`, `_timestamp` and `_wandb`, `tag:<label>` for every W&B tag any run carries
 (True where a run has it, else False: a W&B tag is a label without a value), and
 `tag:wandb.project`, `tag:wandb.group`, `tag:wandb.job_type` where a run has one (named in W&B's
 namespace, as the MLflow reader names an experiment, so they never collide with a config key).
@@ -69,7 +71,7 @@ from labbook.sources.trackers.detection import (  # how a W&B folder is recognis
 from labbook.sources.trackers.mlflow import run_digests
 
 TRACKER = "wandb"
-CACHE_VERSION = 1  # bump when what a read returns changes
+CACHE_VERSION = 2  # bump when what a read returns changes
 INTERNAL = ("_step", "_timestamp", "_runtime", "_wandb")  # wandb's own history and summary keys
 SHOWN = 5  # runs or steps named in one warning before "..."
 
@@ -278,14 +280,20 @@ def read_run(run: str, folders: list[Path]) -> RunRead:
     for path, text in config.items():
         _flat(path, json.loads(text) if text else None, flat := {})
         out.attributes.update({f"config:{k}": _plain(v) for k, v in flat.items()})
+    last = {key: value for key, _, value, _ in out.rows}  # each history key's last value
     for path, text in summary.items():
         if path and path[0].startswith("_"):
             continue
         _flat(path, json.loads(text) if text else None, flat := {})
         for k, v in flat.items():
-            if _kind(v) in (None, "bool", "text"):
+            repeat = k in last and _kind(v) is None and _same(float(v), last[k])
+            if _kind(v) in (None, "bool", "text") and not repeat:
                 out.attributes[f"summary:{k}"] = _plain(v)
     return out
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
 
 
 # ---------------------------------------------------------------- the two tables
@@ -324,18 +332,17 @@ def _column(name: str, reads: list[RunRead], warnings: list[str]) -> pd.Series:
 def _runs_table(reads: list[RunRead], warnings: list[str]) -> pd.DataFrame:
     labels = {f"tag:{t}": t for r in reads for t in r.labels}
     names = sorted({c for r in reads for c in r.attributes} | set(labels))
-    table = pd.DataFrame(
-        {
-            "run": pd.Series([r.run for r in reads], dtype=object),
-            "name": pd.Series([r.name or r.run for r in reads], dtype=object),
-            "status": pd.Series([r.status for r in reads], dtype=object),
-        }
-    )
+    columns = {
+        "run": np.array([r.run for r in reads], dtype=object),
+        "name": np.array([r.name or r.run for r in reads], dtype=object),
+        "status": np.array([r.status for r in reads], dtype=object),
+    }
     for name in names:
         if name in labels:  # a W&B tag: every run has it or not
-            table[name] = np.array([labels[name] in r.labels for r in reads], dtype=bool)
+            columns[name] = np.array([labels[name] in r.labels for r in reads], dtype=bool)
         else:
-            table[name] = _column(name, reads, warnings).to_numpy()
+            columns[name] = _column(name, reads, warnings).to_numpy()
+    table = pd.DataFrame(columns)
     table = table.sort_values(["name", "run"], kind="stable", ignore_index=True)
     for name, group in table.groupby("name", sort=True):
         if len(group) > 1:
