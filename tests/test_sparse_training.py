@@ -510,3 +510,80 @@ def test_threshold_and_side_by_side_figures(data):
         )
         assert figures.check(fig) == []
     plt.close("all")
+
+
+def _gated(tmp_path, rates, accuracy, samples=None, name="gated.json", kind="gated"):
+    n = len(accuracy)
+    doc = {
+        "run": name,
+        "kind": kind,
+        "config": {"target_activation_rate": 0.1, "epochs": n},
+        "metrics": {
+            "train_loss": list(np.linspace(2.0, 0.5, n)),
+            "val_accuracy": list(accuracy),
+            "epoch_times": [0.01] * n,
+        },
+    }
+    if kind == "gated":
+        doc["metrics"].update(activation_rates=list(rates), energy_savings=[1 - r for r in rates])
+    if samples:
+        doc["config"]["samples_per_epoch"] = samples
+    return source.load_run(_write(tmp_path, doc, name))
+
+
+def test_sampling_noise_is_the_binomial_spread_bonferroni_over_the_epochs():
+    one = sparse.sampling_noise(0.1, 1348, 1, 0.95)
+    assert one == pytest.approx(scipy.stats.norm.ppf(0.975) * np.sqrt(0.09 / 1348))
+    assert sparse.sampling_noise(0.1, 1348, 22, 0.95) > one  # more epochs, a wider bound
+    change = sparse.sampling_noise(0.1, 1348, 1, 0.95, change=True)
+    assert change == pytest.approx(one * np.sqrt(2))
+    assert sparse.sampling_noise(0.1, 1348, 0, 0.95) == 0.0
+
+
+def test_rate_tolerances_widen_only_where_sampling_noise_exceeds_them(tmp_path):
+    rates = [0.3, 0.1, 0.1, 0.085, 0.097, 0.102, 0.091, 0.1, 0.104]
+    acc = [40, 60, 70, 80, 85, 88, 90, 91, 92]
+    small = sparse.rate_tolerances(_gated(tmp_path, rates, acc, 1348), 3, 0.01, 0.01)
+    assert small.band > 0.02 and small.swing > small.band
+    assert "over 1,348 samples per epoch" in small.widened and "±1.0% to ±" in small.widened
+    large = sparse.rate_tolerances(_gated(tmp_path, rates, acc, 50_000), 3, 0.01, 0.01)
+    assert (large.band, large.swing, large.widened) == (0.01, 0.01, "")
+    unknown = sparse.rate_tolerances(_gated(tmp_path, rates, acc), 3, 0.01, 0.01)
+    assert (unknown.band, unknown.swing, unknown.widened) == (0.01, 0.01, "")
+
+
+def test_seconds_are_never_written_as_zero():
+    assert sparse.seconds_texts(12.34, 150.0) == ["12.3 s", "150.0 s"]
+    assert sparse.seconds_texts(0.019, 0.224) == ["19 ms", "224 ms"]
+    assert sparse.seconds_texts(-0.0016, 0.0004, signed=True) == ["-1.6 ms", "+0.4 ms"]
+    assert sparse.seconds_texts(-0.2, unit="ms", signed=True) == ["-200 ms"]
+    assert sparse.seconds_format([120.0, 40.0], 0) == "{:.0f} s"
+    assert sparse.seconds_format([0.035, 0.22], 0) == "{:.2g} s"
+
+
+def test_a_plateau_passes_at_the_baseline_level_and_fails_below_it(tmp_path):
+    rates = [0.3] + [0.1] * 9
+    flat = [40, 80, 90, 95, 95.5, 96.1, 95.2, 96.0, 95.4, 95.8]
+    base = _gated(
+        tmp_path,
+        rates,
+        [50, 85, 92, 95, 96.3, 95.9, 96.2, 95.7, 96.4, 96.1],
+        name="base.json",
+        kind="baseline",
+    )
+    at = _gated(tmp_path, rates, flat)
+    check = {
+        c.name: c for c in sparse.run_checks(at, None, 3, 0.01, 0.005, 0.01, 10, baseline=base)
+    }
+    acc = check["validation accuracy increasing (last 5 epochs)"]
+    assert acc.passed is True and "the baseline's accuracy is flat too" in acc.measured
+    low = _gated(tmp_path, rates, [x - 20 for x in flat], name="low.json")
+    plateau = sparse.plateau_at_baseline(low, base, 5)
+    assert plateau["below"] is True
+    check = {
+        c.name: c for c in sparse.run_checks(low, None, 3, 0.01, 0.005, 0.01, 10, baseline=base)
+    }
+    acc = check["validation accuracy increasing (last 5 epochs)"]
+    assert acc.passed is False and "below the baseline's" in acc.advice
+    rising = _gated(tmp_path, rates, list(range(50, 100, 5)), name="rise.json", kind="baseline")
+    assert sparse.plateau_at_baseline(at, rising, 5) is None  # the baseline still rises

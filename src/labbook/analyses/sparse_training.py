@@ -396,7 +396,7 @@ def plateau_at_baseline(
     own = run.epochs["val_accuracy"].dropna().tail(last).to_numpy(float)
     base = baseline.epochs["val_accuracy"].dropna().tail(last).to_numpy(float)
     row = stats.compare({"run": own, "baseline": base}, confidence=confidence).iloc[0]
-    below = bool(row["separated"]) and row["diff"] < 0
+    below = bool(row["separated"] and row["diff"] < 0)
     text = (
         f"the baseline's accuracy is flat too: {own.mean():.1f}% against its {base.mean():.1f}% "
         f"over the last {last} epochs (Welch p = {row['p']:.2g})"
