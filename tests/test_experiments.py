@@ -153,3 +153,16 @@ def test_generated_store_reads_back_with_its_description(tmp_path):
     assert f"{quick.epochs} epochs each" in line and common.cpu() in line
     assert not trackers.is_simulated(data.runs)
     assert Path(credit.__file__).parent == experiments.FOLDER
+
+
+def test_the_trained_line_is_rendered_where_the_banner_would_be(tmp_path):
+    import nbformat
+
+    from labbook.runner import render
+
+    line = "Real training runs, not simulated: 2 runs of MLP on digits."
+    prov = {"params": {}, "trained": [line]}
+    ctx = render.context(prov, None)
+    assert ctx["trained"] == [line] and not ctx["example_data"]
+    typst = render.typst_source(nbformat.v4.new_notebook(), ctx, tmp_path)
+    assert "Real training runs, not simulated" in typst and "fff3cd" not in typst
