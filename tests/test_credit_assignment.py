@@ -548,11 +548,19 @@ def test_credit_layer_findings_rank_the_mean_cosine_and_describe_each_profile():
         "(Welch t-tests, Holm-corrected over 1 pair, at α = 0.05)."
     )
     assert (f["credit_layers"].verdict, f["credit_layers"].winner) == ("separated", "Credit Bridge")
+    # four layers: "highest in the top 3" would be every layer but one, so each layer is given
     assert f["credit_layers_dfa"].text == (
-        "DFA: BP cosine is highest in layers 3, 2, 1 and lowest in layer 0 (0.11 to 0.41, mean "
-        "over 2 seeds)."
+        "DFA: BP cosine per layer (mean over 2 seeds): 0.11, 0.21, 0.31 and 0.41 in layers 0, 1, 2 "
+        "and 3; highest in layer 3, lowest in layer 0."
     )
     assert f["credit_layers_dfa"].verdict is None
+    deep = pd.concat([cosine, cosine.assign(layer=cosine["layer"] + 4, value=cosine["value"] / 2)])
+    deep_profile = credit.layer_profile(deep, "layer")
+    out = credit.credit_layer_findings(deep, deep_profile, NAMES, "bp", "seed 1", 0.95)
+    (dfa,) = [x for x in out if x.key == "credit_layers_dfa"]
+    assert dfa.text == (
+        "DFA: BP cosine is highest in layers 3, 2, 1 and lowest in layer 4 (0.06 to 0.41, seed 1)."
+    )
     only_reference = profile[profile["method"] == "bp"]
     assert credit.credit_layer_findings(cosine, only_reference, NAMES, "bp", "", 0.95) == []
 
@@ -588,11 +596,13 @@ def test_interval_estimates_leave_out_aggregates_equal_to_the_mean():
     assert list(dict.fromkeys(estimates["metric"])) == ["mean", "optimality_gap"]
     assert [n.split(" not shown")[0] for n in notes] == ["Median", "IQM"]
     mean_a = estimates[(estimates["method"] == "A") & (estimates["metric"] == "mean")].iloc[0]
-    assert mean_a["estimate"] == pytest.approx(0.6)
+    assert mean_a["estimate"] == pytest.approx(60.0)  # percent, like the report's other accuracies
+    gap_a = estimates[(estimates["method"] == "A") & (estimates["metric"] == "optimality_gap")]
+    assert gap_a["estimate"].iloc[0] == pytest.approx(40.0)  # points below 100%
     wide, spec = credit.estimates_table(estimates, ["B", "A"])
     assert wide["Method"].tolist() == ["B", "A"]
     assert spec["Mean"] == ("Mean estimate", "Mean lower", "Mean upper")
-    assert wide["Mean estimate"].tolist() == pytest.approx([0.3, 0.6])
+    assert wide["Mean estimate"].tolist() == pytest.approx([30.0, 60.0])
     probs = {"A:B": 0.9, "B:A": 0.1}
     cis = {"A:B": np.array([0.7, 1.0]), "B:A": np.array([0.0, 0.3])}
     matrix, spec = credit.improvement_table(probs, cis, ["A", "B"])
@@ -659,11 +669,11 @@ def test_feature_drift_figure():
     with plt.rc_context(style.paper("full")):
         fig = draw.feature_drift(drift, NAMES, COLORS, "Feature drift per block (X, seed 1)")
         (ax,) = fig.axes
-        assert (
-            ax.get_title() == "Feature drift per block (X, seed 1)" and ax.get_xlabel() == "Block"
-        )
-        assert ax.get_ylim()[0] == 0 and len(ax.lines) == 2
-        assert _legend_texts(ax.get_legend()) == ["DFA", "Credit Bridge"]
+        (legend,) = fig.legends  # above the panel: no headroom over the data for a legend
+        assert legend.get_title().get_text() == "Feature drift per block (X, seed 1)"
+        assert ax.get_xlabel() == "Block" and ax.get_legend() is None
+        assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] < 0.35 and len(ax.lines) == 2
+        assert _legend_texts(legend) == ["DFA", "Credit Bridge"]
         assert figures.check(fig) == []
     plt.close(fig)
 
@@ -695,7 +705,7 @@ def test_state_vs_credit_figure_annotates_the_case_only_when_given():
 def test_final_accuracy_figure():
     table = credit.final_table(SEPARATED, NAMES, 0.95)
     with plt.rc_context(style.paper("full")):
-        fig = draw.final_accuracy(table, COLORS, "X final test accuracy")
+        fig = draw.final_accuracy(table, SEPARATED, COLORS, "X final test accuracy")
         (ax,) = fig.axes
         assert [t.get_text() for t in ax.get_xticklabels()] == [
             "BP",
@@ -703,11 +713,40 @@ def test_final_accuracy_figure():
             "DFA",
             "State Bridge",
         ]
-        assert [p.get_height() for p in ax.patches] == pytest.approx([62, 53, 45, 37.5])
+        assert not ax.patches  # dots, not bars from zero
+        seeds = [line for line in ax.lines if str(line.get_gid()).startswith("seeds:")]
+        means = [line for line in ax.lines if str(line.get_gid()).startswith("mean:")]
+        assert sorted(seeds[0].get_ydata()) == pytest.approx([60, 62, 64])
+        assert [float(line.get_ydata()[0]) for line in means] == pytest.approx([62, 53, 45, 37.5])
         assert "62.0%" in [t.get_text() for t in ax.texts]
         assert ax.get_title() == "X final test accuracy" and ax.get_ylabel() == "Test accuracy (%)"
+        # the axis spans the data (lowest seed 37% .. BP's upper bound 67%), not 0..100
+        low, high = ax.get_ylim()
+        hi_bp = 100 * table.loc[0, "upper"]
+        assert 30 < low < 37 and hi_bp < high < 75
         assert figures.check(fig) == []
     plt.close(fig)
+
+
+def test_final_accuracy_figure_shows_a_one_point_spread():
+    """digits-like: 94.7% to 96.5%; on a 0-100 axis this spread is a pixel, here it fills it."""
+    final = _final(bp=[0.953, 0.962, 0.969, 0.965, 0.975], fa=[0.933, 0.94, 0.95, 0.951, 0.96])
+    table = credit.final_table(final, {"bp": "BP", "fa": "FA"}, 0.95)
+    with plt.rc_context(style.paper("full")):
+        fig = draw.final_accuracy(table, final, {"bp": "#000000", "fa": "#E69F00"}, "t")
+        low, high = fig.axes[0].get_ylim()
+        assert 92 < low < 93.3 and 97.5 < high < 99 and high - low < 6
+    plt.close(fig)
+
+
+def test_final_table_percent_is_in_the_figures_unit():
+    table = credit.final_table(SEPARATED, NAMES, 0.95)
+    shown = credit.final_table_percent(table)
+    assert shown.loc[0, ["mean", "min", "max"]].tolist() == pytest.approx([62.0, 60.0, 64.0])
+    assert shown.loc[0, "std"] == pytest.approx(2.0)
+    assert shown.loc[0, "upper"] == pytest.approx(100 * table.loc[0, "upper"])
+    assert shown["seeds"].tolist() == table["seeds"].tolist()
+    assert table.loc[0, "mean"] == pytest.approx(0.62)  # the input is left as it was
 
 
 def test_interval_estimates_and_improvement_figures():
@@ -717,7 +756,9 @@ def test_interval_estimates_and_improvement_figures():
     with plt.rc_context(style.paper("full", ncols=2)):
         fig = draw.interval_estimates(estimates, colors, 3, 0.95)
         assert [ax.get_title() for ax in fig.axes] == ["Mean", "Optimality Gap"]
-        assert fig.axes[1].get_xlabel() == "1 − mean accuracy (clipped at 1)"
+        assert fig.axes[0].get_xlabel() == "Mean test accuracy (%)"
+        assert fig.axes[1].get_xlabel() == "100% − mean accuracy (points)"
+        assert 40 < fig.axes[0].get_xlim()[0] < 45 and 64 < fig.axes[0].get_xlim()[1] < 67
         assert fig.get_suptitle() == "Interval estimates over 3 seeds (95% stratified-bootstrap CI)"
         assert figures.check(fig) == []
     probs, cis = stats.probability_of_improvement_ci(

@@ -119,6 +119,15 @@ def final_table(
     )
 
 
+def final_table_percent(table: pd.DataFrame) -> pd.DataFrame:
+    """final_table as the report shows it, in the figure's unit: every accuracy column (mean,
+    interval, sample std, min, max) in percent; method, label and seeds as they are."""
+    out = table.copy()
+    for col in ("mean", "lower", "upper", "std", "min", "max"):
+        out[col] = 100 * out[col]
+    return out
+
+
 def layer_profile(frame: pd.DataFrame, index: str, seed: str | None = None) -> pd.DataFrame:
     """Mean across seeds (or one *seed*) per method and *index* (layer or block).
 
@@ -244,8 +253,9 @@ def interval_estimates(
     """Stratified-bootstrap interval estimates of the final test accuracy (stats.interval_estimates,
     *reps* replicates drawn with *seed*) for the aggregates median, IQM, mean and optimality gap,
     without those that say nothing new for these scores (stats.redundant_aggregates); and one note
-    per aggregate left out. scores: {method: array(seeds, 1)}. Returns stats.estimates_frame
-    (method, metric, estimate, lower, upper) and the notes."""
+    per aggregate left out. scores: {method: array(seeds, 1)} of fractions. Returns
+    stats.estimates_frame (method, metric, estimate, lower, upper) in percent (the optimality gap
+    in points: 100 minus the mean accuracy clipped at 100%) and the notes."""
     shown = ["median", "iqm", "mean", "optimality_gap"]
     notes = []
     for metric, reason in stats.redundant_aggregates(scores, shown).items():
@@ -254,7 +264,10 @@ def interval_estimates(
     points, intervals = stats.interval_estimates(
         scores, shown, reps=reps, confidence=confidence, seed=seed
     )
-    return stats.estimates_frame(points, intervals, shown), notes
+    frame = stats.estimates_frame(points, intervals, shown)
+    for col in ("estimate", "lower", "upper"):  # in % like the report's other accuracies
+        frame[col] = 100 * frame[col]
+    return frame, notes
 
 
 def estimates_table(estimates: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame, dict]:
@@ -315,7 +328,8 @@ def credit_layer_findings(
     """Which method's credit signal is closest to the BP gradient ("credit_layers": the cosine
     averaged over layers, one value per seed, ranked by the claim policy) and, per method but
     *reference*, the layers where its cosine is highest and lowest ("credit_layers_<method>",
-    descriptive: the profile drawn, *where* says over which seeds).
+    descriptive: the profile drawn, *where* says over which seeds; with at most four layers, where
+    "the top three" would be every layer but one, each layer's value in layer order).
     cosine: rows seed, method, layer, value of every seed; profile: layer_profile as drawn."""
     profile = profile[profile["method"] != reference]
     if profile.empty:
@@ -330,18 +344,36 @@ def credit_layer_findings(
         claim = ranking_claim(samples, evidence, what, "seed", confidence)
         out.append(finding("credit_layers", claim))
     for row in layers.itertuples():
+        values = dict(
+            method=names[row.method],
+            best=", ".join(map(str, row.best)),
+            worst=row.worst,
+            lo=row.worst_value,
+            hi=row.best_value,
+            where=where,
+        )
+        sub = profile[profile["method"] == row.method].sort_values("layer", kind="stable")
+        if len(sub) <= len(row.best) + 1:  # "the top 3 of 4 layers" says nothing: give them all
+            values.update(
+                layers=[int(v) for v in sub["layer"]],
+                values=[float(v) for v in sub["value"]],
+                top=int(sub["layer"].iloc[int(np.argmax(sub["value"].to_numpy()))]),
+            )
+            text = (
+                f"{values['method']}: BP cosine per layer ({where}): "
+                + listing(f"{v:.2f}" for v in values["values"])
+                + f" in layers {listing(values['layers'])}; highest in layer {values['top']}, "
+                f"lowest in layer {row.worst}."
+            )
+            out.append(finding(f"credit_layers_{row.method}", Claim(text, values)))
+            continue
         out.append(
             described(
                 f"credit_layers_{row.method}",
                 "{method}: BP cosine is highest in "
                 + ("layers" if len(row.best) > 1 else "layer")
                 + " {best} and lowest in layer {worst} ({lo:.2f} to {hi:.2f}, {where}).",
-                method=names[row.method],
-                best=", ".join(map(str, row.best)),
-                worst=row.worst,
-                lo=row.worst_value,
-                hi=row.best_value,
-                where=where,
+                **values,
             )
         )
     return out

@@ -76,19 +76,15 @@ def diagnostics(
 def feature_drift(
     drift: pd.DataFrame, names: dict[str, str], colors: dict[str, str], title: str
 ) -> plt.Figure:
-    """Relative weight drift per block, one line per method, the y axis from zero.
-    drift: layer_profile output over blocks (method, block, value)."""
+    """Relative weight drift per block, one line per method, the y axis from zero; one legend
+    above the panel with *title* (as in the other figures), so it never needs headroom over the
+    data. drift: layer_profile output over blocks (method, block, value)."""
     fig, ax = plt.subplots()
     for m, d in drift.groupby("method", sort=False):
         ax.plot(d["block"], d["value"], "o-", ms=3, color=colors[m], label=names[m])
-    ax.set(
-        title=title,
-        xlabel="Block",
-        ylabel="‖W_final − W_init‖ / ‖W_init‖",
-        ylim=(0, None),
-    )
+    ax.set(xlabel="Block", ylabel="‖W_final − W_init‖ / ‖W_init‖", ylim=(0, None))
     statplots.integer_ticks(ax)
-    ax.legend(loc="upper right")
+    statplots.legend_above(fig, [ax], title=title)
     return fig
 
 
@@ -154,19 +150,67 @@ def state_vs_credit(
     return fig
 
 
-def final_accuracy(table: pd.DataFrame, colors: dict[str, str], title: str) -> plt.Figure:
-    """Final test accuracy per method as bars from zero (%), with the t-interval as whiskers
-    where there is one, each bar labelled with its mean. table: final_table output."""
+def final_accuracy(
+    table: pd.DataFrame, final: dict[str, np.ndarray], colors: dict[str, str], title: str
+) -> plt.Figure:
+    """Final test accuracy per method (%), best first: every seed as a small dot, the mean as a
+    large dot with its t-interval as whiskers where there is one, labelled with the mean. The
+    y axis spans the data, not zero to 100: the spread between methods and seeds is what a reader
+    compares, and a dot (unlike a bar) does not ask to be read from zero.
+    table: final_table output; final: {method: array(seeds, 1)} of fractions."""
     fig, ax = plt.subplots()
-    statplots.bars(
-        ax,
-        table["label"],
-        100 * table["mean"],
-        [colors[m] for m in table["method"]],
-        lower=100 * table["lower"],
-        upper=100 * table["upper"],
-        value_format="{:.1f}%",
-    )
+    shown = []
+    for i, row in enumerate(table.itertuples()):
+        seeds = 100 * np.asarray(final[row.method], dtype=float).ravel()
+        spread = np.linspace(-0.1, 0.1, len(seeds)) if len(seeds) > 1 else np.zeros(1)
+        order = np.argsort(seeds, kind="stable")
+        ax.plot(
+            i - 0.15 + spread,
+            seeds[order],
+            "o",
+            ms=3,
+            color=colors[row.method],
+            alpha=0.55,
+            gid=f"seeds:{row.label}",
+        )
+        mean, lo, hi = 100 * row.mean, 100 * row.lower, 100 * row.upper
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.errorbar(
+                i + 0.15,
+                mean,
+                yerr=[[mean - lo], [hi - mean]],
+                fmt="none",
+                ecolor=style.REFERENCE,
+                elinewidth=0.9,
+                capsize=3,
+            )
+        ax.plot(
+            i + 0.15,
+            mean,
+            "o",
+            ms=6,
+            color=colors[row.method],
+            mec=style.REFERENCE,
+            mew=0.6,
+            gid=f"mean:{row.label}",
+        )
+        ax.annotate(
+            f"{mean:.1f}%",
+            (i + 0.15, mean),
+            xytext=(6, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize="small",
+        )
+        shown += [*seeds, lo, hi]
+    shown = np.asarray(shown, dtype=float)
+    low, high = np.nanmin(shown), np.nanmax(shown)
+    pad = max(0.15 * (high - low), 0.25)
+    ax.set_ylim(max(low - pad, 0.0), min(high + pad, 100.0))
+    ax.set_xlim(-0.5, len(table) - 0.5)
+    ax.set_xticks(range(len(table)), list(table["label"]))
+    ax.grid(False, axis="x")
     ax.set(ylabel="Test accuracy (%)", title=title)
     return fig
 
@@ -176,10 +220,10 @@ def interval_estimates(
 ) -> plt.Figure:
     """One panel per aggregate of the final test accuracy (statplots.interval_estimates), the
     optimality gap's x label saying what it measures, a title with the seeds and the interval.
-    estimates: stats.estimates_frame output with display names as methods; colors by those."""
+    estimates: interval_estimates output (in %) with display names as methods; colors by those."""
     metrics = list(dict.fromkeys(estimates["metric"]))
-    xlabels = {m: f"{stats.AGGREGATE_LABELS[m]} test accuracy" for m in metrics}
-    xlabels["optimality_gap"] = "1 − mean accuracy (clipped at 1)"
+    xlabels = {m: f"{stats.AGGREGATE_LABELS[m]} test accuracy (%)" for m in metrics}
+    xlabels["optimality_gap"] = "100% − mean accuracy (points)"
     axes = statplots.interval_estimates(estimates, colors, xlabels=xlabels)
     fig = axes[0].figure
     fig.suptitle(
