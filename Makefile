@@ -98,7 +98,7 @@ ENGINE ?= make
 PROFILE ?=
 SNAKEMAKE = $(VENV)/bin/snakemake $(REPORTS) --snakefile workflow/Snakefile \
   $(if $(PROFILE),--profile $(PROFILE),--cores $(or $(patsubst -j%,%,$(JOBS)),all)) \
-  --config TIMEOUT=$(TIMEOUT) $(if $(SHOW_CODE),SHOW_CODE=$(SHOW_CODE))
+  --quiet rules host --config TIMEOUT=$(TIMEOUT) $(if $(SHOW_CODE),SHOW_CODE=$(SHOW_CODE))
 
 figures: $(ENV_STAMP) $(if $(filter snakemake,$(ENGINE)),$(EXAMPLE_DATA)) ## build every out-of-date report, on every core (-jN: N at once; ONLY='nb/*' globs; SHOW_CODE=1 shows code; ENGINE=snakemake [PROFILE=profiles/slurm])
 	@start=$$(date +%s.%N); progress=.cache/labbook/progress.$$$$; : > $$progress; \
@@ -159,6 +159,7 @@ lint: $(ENV_STAMP) ## ruff check and ruff format --check over src, tests, benchm
 benchmark: $(ENV_STAMP) ## time the Aim reader, the MoE notebook, the build and the statistics (QUICK=1: minutes); results in benchmarks/results/
 	$(PY) benchmarks/bench_aim.py $(if $(QUICK),--quick)
 	$(PY) benchmarks/bench_build.py $(if $(QUICK),--extra 0,--extra 2)
+	$(PY) benchmarks/bench_snakemake.py $(if $(QUICK),--extra 0 --trivial 50,--extra 2)
 	$(PY) benchmarks/bench_stats.py $(if $(QUICK),--skip-poi)
 	$(PY) benchmarks/bench_mlflow.py $(if $(QUICK),--quick)
 	$(PY) benchmarks/bench_tensorboard.py $(if $(QUICK),--quick)
