@@ -463,6 +463,25 @@ def test_most_efficient_run_is_an_order_of_single_runs():
     assert (f.verdict, f.winner, f.ranking) == ("untested", None, ["f50", "f0"])
 
 
+def test_most_efficient_run_says_how_far_its_own_setting_spreads():
+    """digits: the top run's two sibling seeds took 1.5x and 2.5x as long; the sentence shows it."""
+    f = _efficiency(
+        [
+            ALL_NONLINEAR,
+            ("f100_s0", "d", "fixed", 1.0, 0.962, 0.0674e-3),
+            ("f100_s1", "d", "fixed", 1.0, 0.953, 0.0683e-3),
+            ("f100_s2", "d", "fixed", 1.0, 0.960, 0.1652e-3),
+        ]
+    )
+    assert f.text.endswith(
+        "within 1.0 points of the all-nonlinear network. The 3 runs of its setting (fixed, 100% "
+        "linear) range from 5.811 to 14.273 accuracy per ms: single runs, no test, so this names "
+        "a run, not a better setting."
+    )
+    assert (f.values["setting_n"], f.verdict, f.winner) == (3, "untested", None)
+    assert f.values["setting_lo"] == pytest.approx(0.960 / 0.1652)
+
+
 def test_most_efficient_run_that_costs_accuracy_is_named_with_its_cost():
     f = _efficiency(
         [

@@ -446,12 +446,18 @@ def test_curves_and_gap_figures(mnist):
         fig = nlr_plots.val_curves(mnist.history, runs, runs["run"], "all runs")
         ax = fig.axes[0]
         assert ax.get_title() == "all runs" and len(ax.lines) == 27
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks)  # epochs, not 2.5
         assert sum(line.get_linestyle() == "--" for line in ax.lines) == 6  # the gating runs
         assert figures.check(fig) == []
         plt.close(fig)
         trend = nlr.gap_trend(runs, "fixed", 0.95)
         fig = nlr_plots.generalization_gap(runs, trend, _colors(runs), "fixed")
-        label = f"fixed trend: {100 * trend['slope']:+.2f} points per 100% linear"
+        slope, lo, hi = (100 * trend[k] for k in ("slope", "lower", "upper"))
+        label = (
+            f"fixed least squares: {slope:+.2f} points per 100% linear (95% CI {lo:+.2f} to "
+            f"{hi:+.2f})" + ("" if lo > 0 or hi < 0 else ": no clear trend")
+        )
         assert _legend(fig) == ["fixed", "gating", label]
         assert fig.axes[0].get_ylabel() == "Train − val accuracy (points)"
         assert figures.check(fig) == []
@@ -471,6 +477,8 @@ def test_gate_figures(mnist):
             f"{g} (3 runs)" for g in names for _ in range(2)
         ]
         assert [a.get_ylabel() for a in fig.axes[:2]] == ["Mean α", "Share α < 0.1"]
+        fig.canvas.draw()  # the share panel keeps its own tick labels (sharey per column)
+        assert [t.get_text() for t in fig.axes[1].get_yticklabels() if t.get_text()]
         assert _legend(fig) == ["fc1", "fc2", "fc3"]
         assert all(len(a.lines) == 3 for a in fig.axes)
         assert figures.check(fig) == []
@@ -494,3 +502,47 @@ def test_activation_figure(mnist):
         assert [a.get_title() for a in fig.axes] == ["dead fraction", "mean abs activation"]
         assert set(_legend(fig)) == set(act["run"]) and figures.check(fig) == []
         plt.close(fig)
+
+
+def test_gap_figure_draws_noise_dashed_and_a_real_trend_solid():
+    runs = pd.DataFrame(
+        {
+            "approach": "fixed",
+            "linear_ratio": [0.0, 0.0, 0.5, 0.5, 1.0, 1.0],
+            "train_acc": 0.99,
+            "val_acc": [0.97, 0.972, 0.96, 0.962, 0.95, 0.952],  # the gap grows 2 points
+        }
+    )
+    colors = {"fixed": "#0072B2"}
+    with plt.rc_context(style.paper("full")):
+        trend = nlr.gap_trend(runs, "fixed", 0.95)
+        fig = nlr_plots.generalization_gap(runs, trend, colors, "fixed")
+        (line,) = fig.axes[0].lines
+        assert line.get_linestyle() == "-" and "no clear trend" not in line.get_label()
+        noisy = runs.assign(val_acc=[0.97, 0.95, 0.96, 0.962, 0.95, 0.972])
+        trend = nlr.gap_trend(noisy, "fixed", 0.95)
+        fig = nlr_plots.generalization_gap(noisy, trend, colors, "fixed", 0.9)
+        (line,) = fig.axes[0].lines
+        assert line.get_linestyle() == "--" and line.get_label().endswith(": no clear trend")
+        assert "(90% CI " in line.get_label()
+    plt.close("all")
+
+
+def test_tables_beside_figures_are_in_their_units():
+    runs = pd.DataFrame(
+        {
+            "run": ["a"],
+            "linear_ratio": [0.25],
+            "val_acc": [0.958],
+            "lower": [0.947],
+            "gen_gap": [0.0188],
+            "mean_latency_s": [0.00258],
+            "params": [1000],
+        }
+    )
+    shown = nlr.in_report_units(runs)
+    assert shown.loc[0, ["linear_ratio", "val_acc", "lower", "gen_gap"]].tolist() == (
+        pytest.approx([25.0, 95.8, 94.7, 1.88])
+    )
+    assert shown.loc[0, "mean_latency_s"] == pytest.approx(2.58)  # ms
+    assert shown.loc[0, "params"] == 1000 and runs.loc[0, "val_acc"] == 0.958

@@ -73,6 +73,24 @@ def groups(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
     )
 
 
+PERCENT = ("linear_ratio", "val_acc", "train_acc", "lower", "upper", "gen_gap")  # x 100 to read
+MILLISECONDS = ("mean_latency_s", "p50_latency_s", "p90_latency_s")  # x 1000 to read
+
+
+def in_report_units(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of *frame* in the figures' units, for the tables shown beside them: the linear
+    ratio, accuracies (with their interval) and the generalization gap times 100 (% and
+    percentage points), latencies times 1000 (ms); every other column as it is."""
+    out = frame.copy()
+    for col in PERCENT:
+        if col in out:
+            out[col] = 100 * out[col]
+    for col in MILLISECONDS:
+        if col in out:
+            out[col] = 1000 * out[col]
+    return out
+
+
 def pareto(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs on the accuracy (max) vs. mean latency (min) Pareto front, sorted by latency."""
     d = runs.dropna(subset=["val_acc", "mean_latency_s"])
@@ -859,5 +877,29 @@ def efficiency_findings(
                 f"most efficient is {v['ok_run']} ({v['ok_approach']}, {v['ok_ratio']:.0%} "
                 f"linear, {v['ok_score']:.3f} accuracy per ms)."
             )
+    text += _setting_spread(ranking, top, v)
     claim = Claim(text, v, "untested", ranking=tuple(ranking["run"]))
     return [finding("most_efficient", claim)]
+
+
+def _setting_spread(ranking: pd.DataFrame, top: pd.Series, values: dict) -> str:
+    """The sentence on how far the top run's own setting (its dataset, approach and set ratio, or
+    its gating approach) spreads in accuracy per ms, when that setting has more than one run; the
+    numbers go into *values*. A run's latency is one noisy measurement: the spread says whether
+    the top place belongs to the setting or to that run."""
+    same = (ranking["dataset"] == top["dataset"]) & (ranking["approach"] == top["approach"])
+    measured = is_measured(ranking)
+    if measured[ranking["run"] == top["run"]].iloc[0]:
+        same &= measured
+        setting = f"{top['approach']} runs"
+    else:
+        same &= ~measured & (ranking["linear_ratio"] == top["linear_ratio"])
+        setting = f"runs of its setting ({top['approach']}, {top['linear_ratio']:.0%} linear)"
+    scores = ranking.loc[same, "acc_per_ms"]
+    if len(scores) < 2:
+        return ""
+    values.update(setting_n=len(scores), setting_lo=scores.min(), setting_hi=scores.max())
+    return (
+        f" The {len(scores)} {setting} range from {scores.min():.3f} to {scores.max():.3f} "
+        "accuracy per ms: single runs, no test, so this names a run, not a better setting."
+    )

@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from labbook import statplots, style
-from labbook.findings import plural
+from labbook.findings import plural, trend_verdict
 
 RATIO_CMAP = "viridis"  # linear ratio 0 (all nonlinear) to 1 (all linear)
 
@@ -105,6 +105,7 @@ def val_curves(history: pd.DataFrame, runs: pd.DataFrame, names, title: str) -> 
         plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1)), ax=ax, label="Linear ratio"
     )
     ax.set(xlabel="Epoch", ylabel="Validation accuracy (%)", title=title)
+    statplots.integer_ticks(ax)
     return fig
 
 
@@ -114,7 +115,8 @@ def gating_dynamics(
     """One row per gating group (group_names; gate_groups: run -> group), two panels: mean α and
     share α < 0.1 per layer over epochs, the mean over the group's runs with the min–max band
     (gating: RunSet.gating rows; layer_colors: layer -> colour, in legend order)."""
-    fig, axes = plt.subplots(len(group_names), 2, sharex=True, sharey=True, squeeze=False)
+    # both columns run 0..1 but measure different things: each keeps its own tick labels
+    fig, axes = plt.subplots(len(group_names), 2, sharex=True, sharey="col", squeeze=False)
     for row, grp in zip(axes, group_names):
         sub = gating[gating["run"].map(gate_groups) == grp]
         for ax, stat, label in zip(
@@ -182,12 +184,17 @@ def alpha_distributions(
 
 
 def generalization_gap(
-    runs: pd.DataFrame, trend: dict | None, colors: dict, baseline_approach: str
+    runs: pd.DataFrame,
+    trend: dict | None,
+    colors: dict,
+    baseline_approach: str,
+    confidence: float = 0.95,
 ) -> plt.Figure:
     """Train minus validation accuracy (points) of every run against linear neurons (%), one
     colour per approach (diamonds for approaches other than the baseline), and the baseline's
-    least-squares line (trend: stats.linear_trend of the gap as a fraction on the ratio, or None
-    for no line)."""
+    least-squares line (trend: stats.linear_trend of the gap as a fraction on the ratio, at
+    *confidence*, or None for no line). The legend gives the slope with its interval; a slope whose
+    interval contains zero is drawn dashed and labelled "no clear trend", as the finding says."""
     fig, ax = plt.subplots()
     gap = runs.assign(gen_gap=runs["train_acc"] - runs["val_acc"])
     for approach, g in gap.groupby("approach"):
@@ -199,21 +206,31 @@ def generalization_gap(
             label=approach,
             marker="D" if approach != baseline_approach else "o",
         )
+    ncols = 2
     if trend is not None:
+        verdict = trend_verdict(trend)
         xs = np.linspace(0, 1, 50)
+        slope, lo, hi = (100 * trend[k] for k in ("slope", "lower", "upper"))
+        interval = (
+            f" ({confidence:.0%} CI {lo:+.2f} to {hi:+.2f})" if np.isfinite([lo, hi]).all() else ""
+        )
+        flat = "" if verdict != "flat" else ": no clear trend"
         ax.plot(
             100 * xs,
             100 * (trend["intercept"] + trend["slope"] * xs),
             color=colors[baseline_approach],
             lw=1,
-            label=f"{baseline_approach} trend: {100 * trend['slope']:+.2f} points per 100% linear",
+            ls="--" if verdict == "flat" else "-",
+            label=f"{baseline_approach} least squares: {slope:+.2f} points per 100% linear"
+            f"{interval}{flat}",
         )
+        ncols = 3 if len(interval + flat) < 20 else 2
     ax.set(
         xlabel="Linear neurons (%)",
         ylabel="Train − val accuracy (points)",
         title="Generalization gap",
     )
-    statplots.legend_above(fig, [ax], ncols=3 if trend is not None else 2)
+    statplots.legend_above(fig, [ax], ncols=ncols)
     return fig
 
 
