@@ -367,9 +367,20 @@ def test_findings_on_a_hand_made_run():
     assert f["accuracy"].verdict is None
     assert f["speedup"].verdict == "better" and f["speedup"].winner == "gate"
     assert f["accuracy_cost"].text == (
-        "Final accuracy -2.0 points against the baseline (75.0%; one run each, so no interval)."
+        "Final accuracy -2.0 points against the baseline (73.0% against 75.0% at the last epoch; "
+        "one run each, so no interval and no claim either way)."
     )
     assert (f["accuracy_cost"].verdict, f["accuracy_cost"].winner) == ("untested", None)
+    # a baseline that dips at its last epoch (as real runs do): the last epochs' means say more
+    base = _epochs([1.0] * 5, (55.0, 70.0, 74.0, 75.0, 71.0))
+    out = sparse.findings(epochs, 0.06, 2, 0.01, checks, times, 71.0, 0.95, base, window=3)
+    cost = {x.key: x for x in out}["accuracy_cost"]
+    assert cost.text == (
+        "Final accuracy +2.0 points against the baseline (73.0% against 71.0% at the last epoch; "
+        "means over the last 3 epochs: 71.7% against 73.3%, -1.7 points; one run each, so no "
+        "interval and no claim either way)."
+    )
+    assert cost.values["window"] == 3 and cost.verdict == "untested"
     assert f["checks"].text == "1 of 1 checks passed." and f["checks"].verdict == "pass"
 
     high = sparse.findings(_epochs([0.2, 0.2, 0.19, 0.21, 0.2]), 0.06, 2, 0.01, checks)
@@ -577,6 +588,7 @@ def test_a_plateau_passes_at_the_baseline_level_and_fails_below_it(tmp_path):
     }
     acc = check["validation accuracy increasing (last 5 epochs)"]
     assert acc.passed is True and "the baseline's accuracy is flat too" in acc.measured
+    assert "95.7% here against the baseline's 96.1%, means over the last 5 epochs" in acc.measured
     low = _gated(tmp_path, rates, [x - 20 for x in flat], name="low.json")
     plateau = sparse.plateau_at_baseline(low, base, 5)
     assert plateau["below"] is True
@@ -587,3 +599,23 @@ def test_a_plateau_passes_at_the_baseline_level_and_fails_below_it(tmp_path):
     assert acc.passed is False and "below the baseline's" in acc.advice
     rising = _gated(tmp_path, rates, list(range(50, 100, 5)), name="rise.json", kind="baseline")
     assert sparse.plateau_at_baseline(at, rising, 5) is None  # the baseline still rises
+
+
+def test_speedup_advice_says_where_a_gated_epoch_goes():
+    """digits: 28 ms per baseline epoch, 13 ms gated at 9.7% active: the training itself would take
+    2.7 ms, so the scoring pass over every sample is what keeps the speedup at 2x, not a missing
+    batched forward pass (the advice used to suggest that for every run below target)."""
+    speed = pd.DataFrame(
+        {"seconds_per_epoch": [0.028, 0.013]}, index=pd.Index(["baseline", "gated"], name="kind")
+    )
+    advice = sparse.speedup_advice(speed, 0.097, 10)
+    assert advice == (
+        "Speedup below target: a gated epoch takes 13 ms; training only its 9.7% active samples at "
+        "the baseline's pace would take 2.7 ms, so 10 ms (37% of a baseline epoch) go to scoring "
+        "every sample and selecting the active ones. 10× needs a gated epoch of at most 2.8 ms: "
+        "make the scoring pass cheaper (one batched pass, boolean-mask indexing, no per-sample "
+        "Python loop) and time both runs on the same hardware."
+    )
+    assert "at most 6.7×: lower `target_activation_rate`" in sparse.speedup_advice(speed, 0.15, 10)
+    fast = speed.assign(seconds_per_epoch=[0.028, 0.002])
+    assert "takes no longer than training its" in sparse.speedup_advice(fast, 0.097, 20)
