@@ -396,8 +396,8 @@ def speedup_advice(speed: pd.DataFrame, rate: float, target_speedup: float) -> s
             "timed on the same hardware and under the same load."
         )
     bound = (
-        f" (at this activation rate even free scoring gives at most {1 / rate:.1f}×: lower "
-        "`target_activation_rate` too)"
+        f" (at the measured activation rate of {rate:.1%} even free scoring gives at most "
+        f"{1 / rate:.1f}×: fewer samples must be active)"
         if rate * target_speedup > 1
         else ""
     )
