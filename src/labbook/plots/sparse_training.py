@@ -9,6 +9,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from labbook import statplots, style
 from labbook.analyses import sparse_training as sparse
+from labbook.findings import plural
 
 PIPELINE = [
     "Input\nbatch",
@@ -115,14 +116,14 @@ def dashboard(
     if speed is None:
         statplots.empty_panel(a5, "no timing runs given")
     else:
-        statplots.bars(
+        time_bars(
             a5,
             [MODES[k] for k in speed.index],
             speed["seconds_per_epoch"],
             [colors[n] for n in speed["run"]],
-            value_format=sparse.seconds_format(speed["seconds_per_epoch"], 0),
+            0,
         )
-        a5.set(title="Time per epoch (median)", ylabel="Seconds")
+        a5.set(title="Time per epoch (median)")
     processed, skipped = sparse.sample_shares(df, samples_per_epoch)
     wedges, _, _ = a6.pie(
         [processed, skipped],
@@ -138,7 +139,7 @@ def dashboard(
         wedges, ["processed", "skipped"], loc="upper center", bbox_to_anchor=(0.5, 0.02), ncols=2
     )
     a6.set_title(
-        f"Samples ({processed + skipped:,.0f} in all)"
+        f"Samples over {plural(len(df), 'epoch')} ({processed + skipped:,.0f} in all)"
         if samples_per_epoch
         else "Samples (share over all epochs)"
     )
@@ -184,13 +185,31 @@ def baseline_vs_gated(
     for ax in (c1, c2):
         statplots.integer_ticks(ax)
     timed = speed.loc[["baseline", "gated"]]
-    statplots.bars(
-        c3,
-        ["Baseline", "Gated"],
-        timed["seconds_per_epoch"].tolist(),
-        [colors[n] for n in timed["run"]],
-        value_format=sparse.seconds_format(timed["seconds_per_epoch"], 1),
+    time_bars(
+        c3, ["Baseline", "Gated"], timed["seconds_per_epoch"], [colors[n] for n in timed["run"]], 1
     )
-    c3.set(title="Time per epoch (median)", ylabel="Seconds")
+    c3.set(title="Time per epoch (median)")
     statplots.legend_above(fig, [c1])
     return fig
+
+
+def time_bars(ax, labels, seconds, colors, decimals: int):
+    """Median seconds per epoch as labelled bars, in milliseconds when a time is under 0.05 s
+    (sparse.seconds_unit, as the findings write them: "13 ms", not "0.013 s"), else in seconds
+    with *decimals* decimals (sparse.seconds_format). Returns the Axes."""
+    seconds = [float(v) for v in seconds]
+    if sparse.seconds_unit(*seconds) == "ms":
+        statplots.bars(
+            ax,
+            labels,
+            [1000 * v for v in seconds],
+            colors,
+            texts=sparse.seconds_texts(*seconds, unit="ms"),
+        )
+        ax.set_ylabel("Milliseconds")
+        return ax
+    statplots.bars(
+        ax, labels, seconds, colors, value_format=sparse.seconds_format(seconds, decimals)
+    )
+    ax.set_ylabel("Seconds")
+    return ax
