@@ -497,7 +497,8 @@ def _scalar_rows(
 ) -> pd.DataFrame:
     """The scalars table of *reads*: NaN, infinite and (with step_from="epoch") epoch-less values
     left out, and of two values at one epoch the one at the later step kept; each fault with a
-    warning per key naming the runs and the (aim) steps."""
+    warning per key naming the runs and the (aim) steps. Built on numpy arrays (a 1,000-run
+    repository holds millions of values); pandas only for the faults found."""
     every_run = sorted(names)
     if not any(len(r.key) for r in reads):
         empty = trackers.empty_scalars()
@@ -507,52 +508,56 @@ def _scalar_rows(
     keys = sorted({k for r in reads for k in r.keys})
     code = {k: i for i, k in enumerate(keys)}
     run_code = {run: i for i, run in enumerate(every_run)}
-    table = pd.DataFrame(
-        {
-            "run": np.concatenate([np.full(len(r.key), run_code[r.run]) for r in reads]),
-            "key": np.concatenate([np.array([code[k] for k in r.keys])[r.key] for r in reads]),
-            "aim_step": np.concatenate([r.step for r in reads]),
-            "value": np.concatenate([r.value for r in reads]),
-            "epoch": np.concatenate([r.epoch for r in reads]),
-            "wall_time": np.concatenate([r.time for r in reads]),
-        }
+    run = np.concatenate([np.full(len(r.key), run_code[r.run]) for r in reads])
+    key = np.concatenate(
+        [np.array([code[k] for k in r.keys], dtype=np.int64)[r.key] for r in reads]
     )
-    value = table["value"].to_numpy()
+    aim_step = np.concatenate([r.step for r in reads])
+    value = np.concatenate([r.value for r in reads])
+    epoch = np.concatenate([r.epoch for r in reads])
+    wall_time = np.concatenate([r.time for r in reads])
     faults = {
         "NaN values (left out)": np.isnan(value),
         "infinite values (left out)": np.isinf(value),
     }
     if step_from == "epoch":
-        faults["values without an epoch (left out)"] = ~np.isfinite(table["epoch"].to_numpy())
+        faults["values without an epoch (left out)"] = ~np.isfinite(epoch)
     keep = ~np.logical_or.reduce(list(faults.values()))
-    if step_from == "epoch":  # in step order within a key: the last value of an epoch is kept
-        epochs = table[keep]
-        twice = epochs.duplicated(["run", "key", "epoch"], keep="last")
-        faults["two values at one epoch (the one at the later step kept)"] = np.isin(
-            table.index, epochs.index[twice.to_numpy()]
+    if step_from == "epoch":  # within a key in step order: the last value of an epoch is kept
+        kept = np.flatnonzero(keep)
+        order = kept[np.lexsort((kept, epoch[kept], key[kept], run[kept]))]
+        same = (
+            (run[order[1:]] == run[order[:-1]])
+            & (key[order[1:]] == key[order[:-1]])
+            & (epoch[order[1:]] == epoch[order[:-1]])
         )
-        keep &= ~faults["two values at one epoch (the one at the later step kept)"]
+        twice = np.zeros(len(value), dtype=bool)
+        twice[order[:-1][same]] = True
+        faults["two values at one epoch (the one at the later step kept)"] = twice
+        keep &= ~twice
     for what, mask in faults.items():
-        for k, in_key in table[mask].groupby("key", sort=True):
+        if not mask.any():
+            continue
+        found_rows = pd.DataFrame({"run": run[mask], "key": key[mask], "aim_step": aim_step[mask]})
+        for k, in_key in found_rows.groupby("key", sort=True):
             found = [
                 f"{_label(every_run[r], names[every_run[r]])} at step(s) "
                 + _steps(group["aim_step"])
                 for r, group in in_key.groupby("run", sort=True)
             ]
             warnings.append(f"metric {keys[k]!r}: {what} in {len(found)} run(s): {_some(found)}")
-    table = table[keep]
-    step = table["aim_step"] if step_from == "step" else table["epoch"]
-    out = pd.DataFrame(
+    step = (aim_step if step_from == "step" else epoch)[keep].astype("int64")
+    run, key = run[keep], key[keep]
+    order = np.lexsort((step, key, run))
+    return pd.DataFrame(
         {
-            "run": pd.Categorical.from_codes(table["run"].to_numpy(), every_run),
-            "key": pd.Categorical.from_codes(table["key"].to_numpy(), keys),
-            "step": step.to_numpy().astype("int64"),
-            "value": table["value"].to_numpy(),
-            "wall_time": table["wall_time"].to_numpy(),
+            "run": pd.Categorical.from_codes(run[order], every_run),
+            "key": pd.Categorical.from_codes(key[order], keys),
+            "step": step[order],
+            "value": value[keep][order],
+            "wall_time": wall_time[keep][order],
         }
     )
-    order = np.lexsort((out["step"], out["key"].cat.codes, out["run"].cat.codes))
-    return out.iloc[order].reset_index(drop=True)
 
 
 def _run_warnings(table: pd.DataFrame, rows: dict, reads: list[RunRead], warnings: list[str]):
