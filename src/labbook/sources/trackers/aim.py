@@ -36,8 +36,11 @@ Read-only, and fast where aim's own API is slow: the repository is never opened 
 Repo or Run (see labbook.guards.aim, 3.: aim's read path writes into a repository that holds a
 run still being written or damaged); each RocksDB is opened read-only by the guard and read in
 one pass, its numbers decoded vectorised; runs' metadata come from the index (one database) and,
-for runs not in it or not finished, from their own database; with many runs, forked worker
-processes read the metrics. An `aim://` server is read through aim's SDK (no files to open). A
+for runs not in it or not finished, from their own database; with many runs, this process and
+forked ones share the runs out (read_runs). The metrics have no index (aim 3.29 indexes run
+metadata only), so each run's seqs database is opened: RocksDB's work on those databases (several
+unmerged tables per run, full of the deletion markers aim's writer leaves) is most of a first
+read. An `aim://` server is read through aim's SDK (no files to open). A
 local repository is cached as Parquet under paths.CACHE / "aim", keyed by a digest of the run
 data only (every file under .aim but locks, check-ins, progress markers, the index and RocksDB's
 logs; see repo_digest), so a second read of an unchanged repository is a file read and reading
