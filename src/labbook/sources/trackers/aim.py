@@ -40,8 +40,8 @@ for runs not in it or not finished, from their own database; with many runs, thi
 forked ones share the runs out (read_runs). The metrics have no index (aim 3.29 indexes run
 metadata only), so each run's seqs database is opened: RocksDB's work on those databases (several
 unmerged tables per run, full of the deletion markers aim's writer leaves) is most of a first
-read. An `aim://` server is read through aim's SDK (no files to open). A
-local repository is cached as Parquet under paths.CACHE / "aim", keyed by a digest of the run
+read. An `aim://` server is read through aim's SDK (no files to open). A local repository is
+cached (trackers.base's Arrow files) under paths.CACHE / "aim", keyed by a digest of the run
 data only (every file under .aim but locks, check-ins, progress markers, the index and RocksDB's
 logs; see repo_digest), so a second read of an unchanged repository is a file read and reading
 never changes the key. Errors (InputError): a missing path, a file, a folder without .aim.
@@ -459,7 +459,7 @@ def _steps(steps) -> str:
 
 
 def _column(name: str, values: list, labels: list[str], warnings: list[str]) -> pd.Series:
-    """One attribute column, typed so that it reads back from Parquet as it was written: ints
+    """One attribute column, typed so that it reads back from the cache as it was written: ints
     int64 (when every run has one), numbers float64 (NaN where missing), bools bool (object with
     None where missing), strings object; several types in one column are kept as strings, with
     a warning naming the runs whose type is not the most common."""
