@@ -481,7 +481,7 @@ def test_dashboard_figure(data):
             "Activation rate",
             "Energy savings",
             "Time per epoch (median)",
-            "Samples over 12 epochs (600,000 in all)",
+            "Samples over 12 epochs\n(600,000 in all)",
         ]
         rate = fig.axes[2]
         assert [t.get_text() for t in rate.get_legend().get_texts()] == [

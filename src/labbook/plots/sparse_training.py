@@ -139,7 +139,7 @@ def dashboard(
         wedges, ["processed", "skipped"], loc="upper center", bbox_to_anchor=(0.5, 0.02), ncols=2
     )
     a6.set_title(
-        f"Samples over {plural(len(df), 'epoch')} ({processed + skipped:,.0f} in all)"
+        f"Samples over {plural(len(df), 'epoch')}\n({processed + skipped:,.0f} in all)"
         if samples_per_epoch
         else "Samples (share over all epochs)"
     )
