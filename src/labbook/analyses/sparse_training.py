@@ -395,19 +395,24 @@ def speedup_advice(speed: pd.DataFrame, rate: float, target_speedup: float) -> s
             f"{rate:.1%} active samples at the baseline's pace ({t}); check that both runs were "
             "timed on the same hardware and under the same load."
         )
-    bound = (
-        f" (at the measured activation rate of {rate:.1%} even free scoring gives at most "
-        f"{1 / rate:.1f}×: fewer samples must be active)"
-        if rate * target_speedup > 1
-        else ""
-    )
+    fixes = []
+    if rate * target_speedup > 1:
+        fixes.append(
+            f"at the measured activation rate of {rate:.1%} even free scoring gives at most "
+            f"{1 / rate:.1f}×, so fewer samples must be active"
+        )
+    if overhead > budget:
+        fixes.append(
+            "the overhead alone exceeds that, so the scoring pass must get cheaper (one batched "
+            "pass, boolean-mask indexing, no per-sample Python loop)"
+        )
     return (
         f"Speedup below target: a gated epoch takes {g}; training only its {rate:.1%} active "
         f"samples at the baseline's pace would take {t}, so {o} ({overhead / base:.0%} of a "
         f"baseline epoch) go to scoring every sample and selecting the active ones. "
-        f"{target_speedup:g}× needs a gated epoch of at most {b}{bound}: make the scoring pass "
-        "cheaper (one batched pass, boolean-mask indexing, no per-sample Python loop) and time "
-        "both runs on the same hardware."
+        f"{target_speedup:g}× needs a gated epoch of at most {b}"
+        + "".join(f"; {f}" for f in fixes)
+        + ". Time both runs on the same hardware."
     )
 
 
