@@ -126,9 +126,11 @@ def test_require_names_the_extra_and_passes_a_broken_install_through(monkeypatch
     monkeypatch.setitem(sys.modules, "aimrocks", None)
     with pytest.raises(guard.AimMissing, match=r"^aimrocks is not installed: .*labbook\[aim\]"):
         guard.require("aimrocks")
-    monkeypatch.setitem(sys.modules, "aim", None)
-    with pytest.raises(guard.AimMissing, match=r"^aim is not installed: "):
-        guard.require("aim.sdk.run")
+    for name in ("aim", "aim.sdk", "aim.sdk.run"):  # as if never installed, here or imported
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in ("aim", "aim.sdk.run"):
+        with pytest.raises(guard.AimMissing, match=r"^aim is not installed: "):
+            guard.require(name)
     assert guard.require("json") is json
     broken = tmp_path / "broken_probe"  # installed, but one of its own imports is missing
     broken.mkdir()
