@@ -1,8 +1,9 @@
 """The runner and make behaviour, end to end, in a copy of the project tree.
 
-One `make -j2 figures` builds every params file plus three made here: one whose data are broken
-(the notebook fails), one with an unknown key (fails before a kernel starts) and one with modified
-data (findings must follow the data). Later tests rebuild incrementally in the same copy.
+One `make -j2 figures` (the session's shared build, conftest.example_build) builds every params
+file plus those tests/build_inputs.py adds: one whose data are broken (the notebook fails), one
+with an unknown key (fails before a kernel starts), one with modified data (findings must follow
+the data), crafted and hostile inputs. A test that rebuilds incrementally does it in a copy.
 """
 
 import hashlib
@@ -12,313 +13,20 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from labbook import paths
 from labbook.runner import sandbox
+from tests.build_inputs import HOSTILE
 
 
 def _make(tree: Path, *args: str):
     return sandbox.make(tree, *args)
 
 
-def _modified_data(tree: Path) -> None:
-    """Data where the baseline wins and the experts ablation never plateaus."""
-    d = tree / "userdata" / "modified"
-    d.mkdir(parents=True)
-    src = tree / "examples" / "chain_of_experts"
-    for name in ("chain_sequential.json", "chain_parallel.json", "entropy.json"):
-        shutil.copy(src / name, d / name)
-    (d / "baseline.json").write_text(
-        json.dumps({"method": "Base Backbone", "accuracy": 80.5, "params_m": 45.2, "gflops": 8.1})
-    )
-    (d / "ablation_experts.json").write_text(
-        json.dumps({"experts_per_block": [1, 2, 4, 8], "accuracy": [70.0, 72.0, 74.0, 76.0]})
-    )
-    (tree / "params" / "chain_of_experts" / "modified.yaml").write_text(
-        "method_files:\n"
-        "  baseline: userdata/modified/baseline.json\n"
-        "  chain_seq: userdata/modified/chain_sequential.json\n"
-        "  chain_par: userdata/modified/chain_parallel.json\n"
-        "ablation_file: userdata/modified/ablation_experts.json\n"
-        "entropy_file: userdata/modified/entropy.json\n"
-        "convergence_file: null\n"
-    )
-
-
-def _twin_aim_repos(tree: Path) -> None:
-    """The same simulated runs written twice into fresh Aim repositories: new random run hashes,
-    another listing order. Both reports must come out byte-identical."""
-    from labbook.runner import examples
-
-    for twin in ("a", "b"):
-        examples.moe_aim(
-            tree / "userdata" / f"aim_{twin}",
-            datasets=("cifar10",),
-            moe_types=("softmoe", "ffn", "roundrobin", "expert_segmentation"),
-            seeds=4,
-            epochs=6,
-        )
-        (tree / "params" / "moe_analysis" / f"twin_{twin}.yaml").write_text(
-            f"repo_path: userdata/aim_{twin}/repo\ndataset: cifar10\nreps: 300\n"
-        )
-
-
-def _nlr_run(
-    folder: Path,
-    approach: str,
-    seed: int,
-    acc: float,
-    latency_ms: float,
-    ratio=None,
-    gates=None,
-    extra=None,
-) -> None:
-    folder.mkdir(parents=True)
-    history = []
-    for e in (1, 2, 3):
-        row = {
-            "epoch": e,
-            "train_acc": round(acc * e / 3 + 0.01, 4),
-            "val_acc": round(acc * e / 3, 4),
-            "train_loss": 1.0 / e,
-            "val_loss": 1.1 / e,
-        }
-        if gates is not None:
-            row["gating"] = [
-                {
-                    "layer": f"fc{i + 1}",
-                    "alpha_mean": a,
-                    "alpha_median": a,
-                    "alpha_lt_0.1": 0.1 * (a < 0.5),
-                    "alpha_gt_0.9": 0.0,
-                }
-                for i, a in enumerate(gates)
-            ]
-        history.append(row)
-    config = {"approach": approach, "dataset": "crafted", "seed": seed, **(extra or {})}
-    if ratio is not None:
-        config["linear_ratio"] = ratio
-    meta = {
-        "config": config,
-        "latency": {"mean_latency_s": latency_ms / 1000},
-        "approx_linear_flops": 1000,
-        "param_counts": {"trainable_params": 100},
-        "memory_mb": 10.0,
-    }
-    (folder / "history.json").write_text(json.dumps(history))
-    (folder / "meta.json").write_text(json.dumps(meta))
-
-
-def _crafted_nonlinearity(tree: Path) -> None:
-    """Runs built so the answers are known: the smallest reduction tested (20%) already costs 3
-    points; the fastest run per accuracy is 80% linear, 5 points down; gating runs in two config
-    groups, one of them a single run."""
-    d = tree / "userdata" / "nlr_crafted"
-    for ratio, accs, latency in (
-        (0.0, (0.950, 0.952), 1.00),
-        (0.2, (0.920, 0.921), 0.95),
-        (0.8, (0.900, 0.902), 0.40),
-    ):
-        for s, acc in enumerate(accs):
-            _nlr_run(
-                d / f"crafted_fixed_{int(100 * ratio)}_s{s}", "fixed", s, acc, latency, ratio=ratio
-            )
-    for s in (0, 1):
-        _nlr_run(
-            d / f"crafted_gating_a_s{s}",
-            "gating",
-            s,
-            0.93 + 0.002 * s,
-            0.8,
-            gates=[0.2, 0.6, 0.9],
-            extra={"sparsity_weight": 0.01},
-        )
-    _nlr_run(
-        d / "crafted_gating_b_s0",
-        "gating",
-        0,
-        0.91,
-        0.7,
-        gates=[0.1, 0.3, 0.9],
-        extra={"sparsity_weight": 0.1},
-    )
-    (tree / "params" / "nonlinearity_reduction" / "crafted.yaml").write_text(
-        "runs_dir: userdata/nlr_crafted\ntolerance: 0.01\nlatency_at: 0.2\n"
-    )
-
-
-def _credit_doc(seed: str, finals: dict) -> dict:
-    return {
-        seed: {
-            m: {"log": {"train_acc": [0.2, 0.5, f + 0.05], "test_acc": [0.2, 0.45, f]}}
-            for m, f in finals.items()
-        }
-    }
-
-
-def _crafted_credit(tree: Path) -> None:
-    """A near tie at the top (Alpha vs. BP, 3 seeds, one task) and a first look with one seed."""
-    d = tree / "userdata" / "credit"
-    d.mkdir(parents=True)
-    finals = {
-        "bp": (0.600, 0.610, 0.590),
-        "alpha": (0.605, 0.595, 0.612),
-        "dfa": (0.450, 0.460, 0.440),
-    }
-    files = {}
-    for i, seed in enumerate(("1", "2", "3")):
-        files[seed] = d / f"seed{seed}.json"
-        files[seed].write_text(json.dumps(_credit_doc(seed, {m: v[i] for m, v in finals.items()})))
-    lines = "".join(f'  "{s}": {p.relative_to(tree)}\n' for s, p in files.items())
-    params = tree / "params" / "credit_assignment"
-    (params / "near_tie.yaml").write_text(
-        f"dataset: Crafted\nseed_files:\n{lines}methods: [bp, alpha, dfa]\n"
-        "labels: {bp: BP, alpha: Alpha, dfa: DFA}\nreference: bp\n"
-    )
-    (d / "one.json").write_text(json.dumps(_credit_doc("7", {"bp": 0.6, "dfa": 0.5})))
-    (params / "one_seed.yaml").write_text(
-        'dataset: Crafted\nseed_files:\n  "7": userdata/credit/one.json\n'
-        "labels: {bp: BP, dfa: DFA}\nreference: bp\n"
-    )
-
-
-HOSTILE = [
-    "<img src=x onerror=\"document.title='pwned'\">",
-    '<script>document.title="pwned"</script>',
-    "R&D_50%_#1 {x}^2 ~a \\b",
-    "$x$ costs $5",
-    "مرحبا עולם",
-    "\u202eevil",
-    "Case",
-    "case",
-    "L" * 500,
-]
-
-
-def _hostile_names(tree: Path) -> None:
-    """The same hostile names as method, run, approach and type names in every notebook."""
-    d = tree / "userdata" / "hostile"
-    d.mkdir(parents=True)
-    params = tree / "params"
-    files = {}
-    for i, n in enumerate(HOSTILE[:4]):  # chain-of-experts: display names from the result files
-        files[f"m{i}"] = d / f"coe_{i}.json"
-        files[f"m{i}"].write_text(
-            json.dumps(
-                {
-                    "method": n,
-                    "accuracy": [70 + i, 71 + i, 70.5 + i],
-                    "gflops": 8 + i,
-                    "params_m": 40 + i,
-                    "gate_means": [[0.5, 0.6], [0.7, 0.2]],
-                }
-            )
-        )
-    lines = "".join(f"  {k}: {p.relative_to(tree)}\n" for k, p in files.items())
-    (params / "chain_of_experts" / "hostile.yaml").write_text(
-        f"method_files:\n{lines}baseline: m0\n"
-        "ablation_file: null\nentropy_file: null\nconvergence_file: null\n"
-    )
-    keys = ["bp", "a", "b", "c", "d"]  # credit assignment: display names from the params file
-    for s in ("1", "2"):
-        (d / f"credit_{s}.json").write_text(
-            json.dumps(
-                _credit_doc(s, {k: 0.5 + 0.02 * i + 0.01 * int(s) for i, k in enumerate(keys)})
-            )
-        )
-    labels = {k: n for k, n in zip(keys, HOSTILE[4:])}
-    (params / "credit_assignment" / "hostile.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "dataset": HOSTILE[3],
-                "seed_files": {s: f"userdata/hostile/credit_{s}.json" for s in ("1", "2")},
-                "labels": labels,
-                "reference": "bp",
-            },
-            allow_unicode=True,
-        )
-    )
-    for ratio, acc in (
-        (0.0, 0.95),
-        (0.5, 0.94),
-    ):  # nonlinearity: approach and dataset names from meta.json
-        for s in (0, 1):
-            _nlr_run(
-                d / "nlr" / f"run_{int(ratio * 100)}_{s}",
-                "fixed",
-                s,
-                acc + 0.001 * s,
-                1.0 - ratio / 2,
-                ratio=ratio,
-            )
-    _nlr_run(d / "nlr" / "run_h", HOSTILE[0], 0, 0.93, 0.7, ratio=0.3)
-    (params / "nonlinearity_reduction" / "hostile.yaml").write_text(
-        "runs_dir: userdata/hostile/nlr\n"
-    )
-    for kind, name in (
-        ("gated", HOSTILE[1]),
-        ("baseline", HOSTILE[3]),
-    ):  # sparse training: run names
-        doc = {
-            "run": name,
-            "kind": kind,
-            "config": {"target_activation_rate": 0.06 if kind == "gated" else 1.0},
-            "metrics": {
-                "train_loss": [2.0, 1.5, 1.2, 1.0],
-                "val_accuracy": [30.0, 50.0, 60.0, 65.0],
-                "activation_rates": [0.06] * 4 if kind == "gated" else [1.0] * 4,
-                "energy_savings": [0.94] * 4 if kind == "gated" else [0.0] * 4,
-                "epoch_times": [10.0] * 4 if kind == "gated" else [100.0] * 4,
-            },
-        }
-        (d / f"sparse_{kind}.json").write_text(json.dumps(doc))
-    (params / "sparse_training" / "hostile.yaml").write_text(
-        "run_file: userdata/hostile/sparse_gated.json\n"
-        "baseline_file: userdata/hostile/sparse_baseline.json\n"
-        "sample_by_sample_file: null\nwarmup_epochs: 1\ntrend_window: 3\n"
-    )
-    (params / "moe_analysis" / "hostile.yaml").write_text(
-        yaml.safe_dump(  # MoE: type names from the params
-            {
-                "repo_path": "userdata/aim_a/repo",
-                "dataset": "cifar10",
-                "reps": 200,
-                "moe_types": {
-                    "softmoe": HOSTILE[0],
-                    "ffn": HOSTILE[2],
-                    "roundrobin": HOSTILE[4],
-                    "expert_segmentation": HOSTILE[5],
-                },
-            },
-            allow_unicode=True,
-        )
-    )
-
-
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    root = sandbox.copy_tree(tmp_path_factory.mktemp("tree"))
-    params = root / "params" / "chain_of_experts"
-    (root / "userdata").mkdir()
-    (root / "userdata" / "broken.json").write_text('{"accuracy": 77.0, "gflops": ')
-    (params / "broken.yaml").write_text(
-        "method_files:\n  baseline: userdata/broken.json\n"
-        "ablation_file: null\nentropy_file: null\nconvergence_file: null\n"
-    )
-    (params / "invalid.yaml").write_text("method_files: {}\nnot_a_parameter: 3\n")
-    _modified_data(root)
-    _twin_aim_repos(root)
-    _crafted_nonlinearity(root)
-    _crafted_credit(root)
-    _hostile_names(root)
-    editable = sorted(paths.ROOT.glob(".venv/lib/python*/site-packages/__editable__*labbook*.pth"))
-    before = [p.read_text() for p in editable]
-    first = _make(root, "-j2", "figures")
-    assert [p.read_text() for p in editable] == before, (
-        "the sandbox re-installed the shared environment"
-    )
-    return root, first
+def tree(example_build, example_build_make):
+    """The session's shared build (conftest.py; its crafted inputs: build_inputs.py) and its
+    `make -j2 figures`. Read-only: a test that changes the tree works on a copy."""
+    return example_build, example_build_make
 
 
 def _report(tree: Path, name: str) -> Path:
@@ -473,7 +181,7 @@ def _outputs(rep: Path) -> dict[str, bytes]:
 
 def test_noop_then_incremental_and_deterministic(tree, tmp_path):
     # on a copy of the built tree (file times kept): the other tests read the shared build as made
-    root = shutil.copytree(tree[0], tmp_path / "tree", symlinks=True, copy_function=shutil.copy2)
+    root = sandbox.copy_built(tree[0], tmp_path / "tree")
     for name in ("broken", "invalid"):  # leave only reports that succeed
         (root / "params" / "chain_of_experts" / f"{name}.yaml").unlink()
         shutil.rmtree(_report(root, name))

@@ -1,18 +1,15 @@
 """Chain-of-experts results read from trackers (sources.chain_of_experts_trackers): stores written
 by each tracker's own library give what the JSON loader gives on the float32-exact JSON twin of
 the same numbers; the mapping's bad input; absent sections; the choice between source and JSON
-files; one report built both ways."""
-
-import json
+files; the example store. Reports built both ways: test_tracker_reports.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from labbook import inputs, paths
 from labbook.inputs import InputError
-from labbook.runner import examples, sandbox
+from labbook.runner import examples
 from labbook.runner import trackerwrite as tw
 from labbook.runner.tracker_examples import chain_of_experts as example
 from labbook.sources import chain_of_experts as coe
@@ -50,18 +47,6 @@ def twin(tmp_path_factory):
     return folder, example.runs(example.load_twin(folder))
 
 
-def _write(tracker: str, root, runs) -> str:
-    """Write *runs* into a new store of *tracker* under *root*; the `source` that reads it."""
-    if tracker == "tensorboard":
-        tw.write_tensorboard(root / "tb", runs)
-        return f"tensorboard:{root / 'tb'}"
-    if tracker == "mlflow":
-        tw.write_mlflow(root / "ml" / "mlflow.db", runs)
-        return f"mlflow:{root / 'ml' / 'mlflow.db'}"
-    tw.write_aim(root / "aim", runs)
-    return f"aim:{root / 'aim'}"
-
-
 @pytest.mark.parametrize(
     "tracker",
     [
@@ -72,7 +57,7 @@ def _write(tracker: str, root, runs) -> str:
 )
 def test_a_store_of_each_tracker_reads_as_the_json_twin_of_its_numbers(tracker, twin, tmp_path):
     folder, runs = twin
-    data = trackers.read(_write(tracker, tmp_path, runs), use_cache=False)
+    data = trackers.read(tw.write_store(tracker, tmp_path / tracker, runs), use_cache=False)
     assert trackers.is_simulated(data.runs)
     got = source.from_tracker(data, LABELS)
     assert_same_results(got, example.load_twin(folder))
@@ -382,55 +367,14 @@ def test_the_notebook_defaults_are_the_example_inputs_load_any_compares_with():
         assert declared[name].default == getattr(mapping, name)
 
 
-# ---------------------------------------------------------------- one report, built both ways
+# ---------------------------------------------------------------- the example store
 
 
-def test_a_report_from_the_example_mlflow_store_equals_the_one_from_its_json_twin(
-    tmp_path, monkeypatch
-):
-    # examples/ is not needed (the data are written below) and may be rewritten while copied
-    monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
-    tree = sandbox.copy_tree(tmp_path / "tree")
-    store = tree / "userdata" / "coe"
-    example.generate(store, examples.chain_of_experts_seeds)
+def test_the_example_mlflow_store_reads_as_its_json_twin():
+    """The store `make examples` writes holds its twin's numbers, its runs tagged simulated.
+    Reports built both ways: test_tracker_reports.py."""
+    store = paths.EXAMPLES / "generated" / "chain_of_experts_trackers"
     data = trackers.read(f"mlflow:{store / 'mlflow' / 'mlflow.db'}", use_cache=False)
     assert trackers.is_simulated(data.runs) and data.warnings == []
     assert_same_results(source.from_tracker(data, LABELS), example.load_twin(store))
     inputs.clear()
-    params = tree / "params" / "chain_of_experts"
-    mlflow_params = yaml.safe_load((params / "multiseed_mlflow.yaml").read_text())
-    mlflow_params["source"] = "mlflow:userdata/coe/mlflow/mlflow.db"
-    twin_params = {k: v for k, v in mlflow_params.items() if k not in ("source", "label_from")}
-    for name, file in example.TWIN_INPUTS.items():
-        twin_params[name] = (
-            {k: f"userdata/coe/{p}" for k, p in file.items()}
-            if isinstance(file, dict)
-            else f"userdata/coe/{file}"
-        )
-    (params / "via_mlflow.yaml").write_text(yaml.safe_dump(mlflow_params))
-    (params / "via_json.yaml").write_text(yaml.safe_dump(twin_params, sort_keys=False))
-    names = [f"chain_of_experts/{n}" for n in ("via_json", "via_mlflow")]
-    for rc, out in sandbox.build_reports(tree, names):
-        assert rc == 0, out
-    reports = [tree / "reports" / "chain_of_experts" / n for n in ("via_json", "via_mlflow")]
-    tables = [sorted(p.name for p in (r / "tables").glob("*.csv")) for r in reports]
-    assert (
-        tables[0]
-        == tables[1]
-        == [
-            "ablation_experts.csv",
-            "entropy_regularization.csv",
-            "summary.csv",
-        ]
-    )
-    for name in tables[0]:
-        assert (reports[0] / "tables" / name).read_bytes() == (
-            reports[1] / "tables" / name
-        ).read_bytes()
-    findings = [json.loads((r / "findings.json").read_text()) for r in reports]
-    assert len(findings[0]) >= 10 and findings[0] == findings[1]
-    figures = [sorted(p.name for p in (r / "figures").iterdir()) for r in reports]
-    assert len(figures[0]) == 14 and figures[0] == figures[1]
-    provenance = [json.loads((r / "provenance.json").read_text()) for r in reports]
-    assert provenance[1]["example_data"] is True  # the store's runs say simulated
-    assert provenance[0]["warnings"] == provenance[1]["warnings"] == []

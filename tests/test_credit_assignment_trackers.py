@@ -1,9 +1,7 @@
 """Credit assignment read from trackers (sources.credit_assignment_trackers): stores written by each
 tracker's own library give the Results the JSON loader gives on the float32-exact JSON twin of the
-same numbers (tables and notes); the mapping's bad input; the choice between source and seed files;
-one report built both ways."""
-
-import json
+same numbers (tables and notes); the mapping's bad input; the choice between source and seed files.
+Reports built both ways: test_tracker_reports.py."""
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,7 @@ import yaml
 from labbook import paths
 from labbook.analyses import credit_assignment as credit
 from labbook.inputs import InputError
-from labbook.runner import examples, sandbox
+from labbook.runner import examples
 from labbook.runner import params as runner_params
 from labbook.runner import trackerwrite as tw
 from labbook.runner.tracker_examples import credit_assignment as example
@@ -66,20 +64,12 @@ def _assert_same(got: files.Results, want: files.Results) -> None:
         pd.testing.assert_frame_equal(getattr(got, table), getattr(want, table), check_exact=True)
 
 
-WRITERS = {
-    "tensorboard": lambda root, runs: tw.write_tensorboard(root, runs),
-    "mlflow": lambda root, runs: tw.write_mlflow(root / "mlflow.db", runs),
-    "aim": lambda root, runs: tw.write_aim(root, runs),
-}
-
-
-@pytest.mark.parametrize("tracker", sorted(WRITERS))
+@pytest.mark.parametrize("tracker", ["aim", "mlflow", "tensorboard"])
 def test_a_store_reads_as_its_json_twin(tmp_path, tracker):
     if tracker == "aim" and not AIM:
         pytest.skip(WITHOUT_AIM)
-    WRITERS[tracker](tmp_path / tracker, example.runs(DOCS))
-    location = tmp_path / tracker / ("mlflow.db" if tracker == "mlflow" else "")
-    data = trackers.read(f"{tracker}:{location}", use_cache=False)
+    store = tw.write_store(tracker, tmp_path / tracker, example.runs(DOCS))
+    data = trackers.read(store, use_cache=False)
     assert data.warnings == []
     got = source.from_tracker(data, METHODS)
     want = _twin(tmp_path / "json")
@@ -345,38 +335,4 @@ def test_the_mapping_defaults_are_the_notebooks():
     assert keys <= set(mapping)
 
 
-# ---------------------------------------------------------------- one report built both ways
-
-
-def test_a_report_from_the_tensorboard_store_equals_the_one_from_its_json_twin(
-    tmp_path, monkeypatch
-):
-    # examples/ is not needed (the data are written below) and may be rewritten while copied
-    monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
-    tree = sandbox.copy_tree(tmp_path / "tree")
-    example.generate(tree / "userdata" / "ca", examples.credit_assignment)
-    folder = tree / "params" / "credit_assignment"
-    store = yaml.safe_load((folder / "cifar10_tensorboard.yaml").read_text())
-    store["source"] = "userdata/ca/cifar10/tensorboard"
-    twin = {k: v for k, v in store.items() if k != "source"}
-    twin["seed_files"] = {
-        s: f"userdata/ca/cifar10/json/seed{s}/results_cifar10.json" for s in ("42", "123", "456")
-    }
-    (folder / "via_json.yaml").write_text(yaml.safe_dump(twin))
-    (folder / "via_tensorboard.yaml").write_text(yaml.safe_dump(store))
-    names = [f"credit_assignment/{n}" for n in ("via_json", "via_tensorboard")]
-    for rc, out in sandbox.build_reports(tree, names):
-        assert rc == 0, out
-    reports = [tree / "reports" / "credit_assignment" / n for n in ("via_json", "via_tensorboard")]
-    tables = [sorted(p.name for p in (r / "tables").glob("*.csv")) for r in reports]
-    assert len(tables[0]) == 3 and tables[0] == tables[1]
-    for name in tables[0]:
-        assert (reports[0] / "tables" / name).read_bytes() == (
-            reports[1] / "tables" / name
-        ).read_bytes()
-    found = [json.loads((r / "findings.json").read_text()) for r in reports]
-    assert len(found[0]) >= 8 and found[0] == found[1]
-    figures = [sorted(p.name for p in (r / "figures").iterdir()) for r in reports]
-    assert len(figures[0]) == 14 and figures[0] == figures[1]
-    provenance = json.loads((reports[1] / "provenance.json").read_text())
-    assert provenance["example_data"] is True and provenance["warnings"] == []
+# The report built from each tracker equals the one from the JSON twin: test_tracker_reports.py.

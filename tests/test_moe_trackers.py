@@ -2,10 +2,8 @@
 same numbers written to TensorBoard, MLflow and Aim (trackerwrite) read as the Aim repository of
 the seed's layout written by aim's SDK (the analysis' own input, its twin); the mapping's bad
 input (an attribute or key no run has, runs lacking the mapped attribute, both inputs set, a
-field no run logs, a dataset, tag or type off by case or a typo); one MoE type; and one report
-built from a TensorBoard store and from its twin, plus a report of a single type."""
-
-import json
+field no run logs, a dataset, tag or type off by case or a typo); one MoE type; the example's
+params. Reports built from every tracker and from the twin: test_tracker_reports.py."""
 
 import numpy as np
 import pandas as pd
@@ -16,7 +14,7 @@ from labbook import paths
 from labbook.analyses import moe
 from labbook.inputs import InputError
 from labbook.plots import moe as moe_plots
-from labbook.runner import examples, sandbox, trackerwrite
+from labbook.runner import examples, trackerwrite
 from labbook.runner.tracker_examples import moe as example
 from labbook.sources import aim_repo
 from tests.extras import AIM, needs_aim
@@ -208,46 +206,11 @@ def test_one_moe_type_compares_nothing(stores):
     assert found[0].verdict == "only_one" and found[0].text.startswith("Only ffn was compared")
 
 
-# ---------------------------------------------------------------- reports, built both ways
+# ---------------------------------------------------------------- the example's params
 
 
-@needs_aim
-def test_a_tensorboard_report_equals_its_twins_and_one_type_builds(stores, tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
-    tree = sandbox.copy_tree(tmp_path / "tree")
-    params = tree / "params" / "moe_analysis"
+def test_the_example_params_read_the_example_store_with_its_mapping():
+    """params/moe_analysis/cifar10_tensorboard.yaml maps the example store's names (the reports
+    built from every tracker with this mapping, and from the twin: test_tracker_reports.py)."""
     given = yaml.safe_load((paths.PARAMS / "moe_analysis" / "cifar10_tensorboard.yaml").read_text())
-    assert {k: given[k] for k in MAPPING} == MAPPING  # the example's params read its mapping
-    via_tb = {**given, "source": f"tensorboard:{stores / 'tb'}", "reps": 200}
-    (params / "via_tb.yaml").write_text(yaml.safe_dump(via_tb))
-    (params / "via_twin.yaml").write_text(
-        yaml.safe_dump({"repo_path": str(stores / "twin"), "dataset": "cifar10", "reps": 200})
-    )
-    (params / "one_type.yaml").write_text(
-        yaml.safe_dump(
-            {"source": f"aim:{stores / 'twin'}", "moe_types": {"ffn": "FFN"}, "reps": 200}
-        )
-    )
-    variants = ("via_tb", "via_twin", "one_type")
-    names = [f"moe_analysis/{n}" for n in variants]
-    for rc, out in sandbox.build_reports(tree, names):
-        assert rc == 0, out
-    reports = {n: tree / "reports" / "moe_analysis" / n for n in variants}
-    a, b = reports["via_tb"], reports["via_twin"]
-    tables = sorted(p.name for p in (a / "tables").glob("*.csv"))
-    assert tables == sorted(p.name for p in (b / "tables").glob("*.csv")) and len(tables) == 5
-    for name in tables:
-        assert (a / "tables" / name).read_bytes() == (b / "tables" / name).read_bytes(), name
-    findings = [json.loads((r / "findings.json").read_text()) for r in (a, b)]
-    assert set(findings[0]) == {"best_type", "best_iqm", "entropy_accuracy", "cheapest_not_worse"}
-    assert findings[0] == findings[1]
-    figures = [sorted(p.name for p in (r / "figures").iterdir()) for r in (a, b)]
-    assert figures[0] == figures[1] and len(figures[0]) == 18
-    provenance = [json.loads((r / "provenance.json").read_text()) for r in (a, b)]
-    assert [p["example_data"] for p in provenance] == [True, True]  # the runs say simulated
-    assert provenance[0]["warnings"] == provenance[1]["warnings"] == []
-    one = reports["one_type"]
-    html = (one / "report.html").read_text()
-    assert "P(X &gt; Y) compares one type with another, so there is nothing to compare" in html
-    assert not (one / "figures" / "probability_of_improvement.png").exists()
-    assert json.loads((one / "findings.json").read_text())["best_type"]["verdict"] == "only_one"
+    assert {k: given[k] for k in MAPPING} == MAPPING

@@ -2,11 +2,7 @@
 
 The same numbers written by TensorBoard's, MLflow's and Aim's own libraries read back as the run
 folders' reader reads their float32-exact JSON twin; bad mappings and bad values (on hand-made
-tracker tables); a report built from the example store equals the one built from its twin."""
-
-import json
-import subprocess
-from dataclasses import replace
+tracker tables). Reports built from each tracker and from the twin: test_tracker_reports.py."""
 
 import numpy as np
 import pandas as pd
@@ -14,7 +10,7 @@ import pytest
 
 from labbook import inputs
 from labbook.inputs import InputError
-from labbook.runner import examples, sandbox
+from labbook.runner import examples
 from labbook.runner import trackerwrite as tw
 from labbook.runner.tracker_examples import nonlinearity_reduction as example
 from labbook.sources import nonlinearity_reduction as nlr
@@ -47,23 +43,11 @@ def twin(docs, tmp_path_factory):
     return folder
 
 
-def _write(tracker: str, root, runs) -> str:
-    """A store of *runs* written by *tracker*'s own library; the `source` that reads it."""
-    if tracker == "tensorboard":
-        tw.write_tensorboard(root, runs)
-        return f"tensorboard:{root}"
-    if tracker == "mlflow":
-        tw.write_mlflow(root / "mlflow.db", runs)
-        return f"mlflow:{root / 'mlflow.db'}"
-    tw.write_aim(root, runs)
-    return f"aim:{root}"
-
-
 @pytest.mark.parametrize("tracker", ["tensorboard", "mlflow", "aim"])
 def test_a_store_reads_as_its_json_twin(tracker, docs, twin, tmp_path):
     if tracker == "aim" and not AIM:
         pytest.skip(WITHOUT_AIM)
-    source = _write(tracker, tmp_path / tracker, example.runs(docs))
+    source = tw.write_store(tracker, tmp_path / tracker, example.runs(docs))
     data = trackers.read(source, use_cache=False)
     assert trackers.is_simulated(data.runs)
     for rule in ("mean_alpha", "below_threshold"):
@@ -299,81 +283,4 @@ def test_attribute_values_read_as_a_json_config_holds_them():
     ]
 
 
-# ------------------------------------------------------------ the report, through make's runner
-
-
-def _without(runs: list, *parts: str) -> list:
-    """*runs* without the scalar keys holding any of *parts*."""
-    return [
-        replace(r, scalars={k: v for k, v in r.scalars.items() if not any(p in k for p in parts)})
-        for r in runs
-    ]
-
-
-def test_the_report_from_the_example_store_equals_the_one_from_its_twin(tmp_path_factory):
-    """Built by the runner in a copy of the tree: the example store, its twin, and a store of the
-    same runs that logged no latency, per-neuron gates or activation statistics."""
-    tree = sandbox.copy_tree(tmp_path_factory.mktemp("tree"))
-    example.generate(tree / "userdata" / "nlr", examples.nonlinearity_reduction)
-    docs = example.float32_docs(example.simulated(examples.nonlinearity_reduction))
-    tw.write_tensorboard(
-        tree / "userdata" / "sparse", _without(example.runs(docs), "latency", "/alphas/", "activ")
-    )
-    params = tree / "params" / "nonlinearity_reduction"
-    for name, line in (
-        ("tracker", "source: userdata/nlr/mnist/tensorboard"),
-        ("twin", "runs_dir: userdata/nlr/mnist/json"),
-        ("sparse", "source: userdata/sparse"),
-    ):
-        (params / f"{name}.yaml").write_text(f"{line}\nsubset_pattern: mnist_gating\n")
-    builds = [
-        subprocess.Popen(
-            [str(tree / ".venv" / "bin" / "python"), "-m", "labbook.runner.build", "run", name],
-            cwd=tree,
-            env=sandbox.env(tree),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for name in ("nonlinearity_reduction/tracker", "nonlinearity_reduction/twin")
-    ]
-    sparse = sandbox.run(
-        tree,
-        str(tree / ".venv" / "bin" / "python"),
-        "-m",
-        "labbook.runner.build",
-        "run",
-        "nonlinearity_reduction/sparse",
-        timeout=600,
-    )
-    for build in builds:
-        out, _ = build.communicate(timeout=600)
-        assert build.returncode == 0, out
-    store, twin = (tree / "reports" / "nonlinearity_reduction" / v for v in ("tracker", "twin"))
-    csv = sorted(p.name for p in (twin / "tables").glob("*.csv"))
-    assert csv == sorted(p.name for p in (store / "tables").glob("*.csv")) and len(csv) == 5
-    for name in csv:
-        assert (store / "tables" / name).read_bytes() == (twin / "tables" / name).read_bytes()
-    found = json.loads((store / "findings.json").read_text())
-    assert found == json.loads((twin / "findings.json").read_text()) and len(found) >= 8
-    figures = sorted(p.name for p in (twin / "figures").iterdir())
-    assert figures == sorted(p.name for p in (store / "figures").iterdir())
-    assert "alpha_distributions.png" in figures and "activation_stats.png" in figures
-    provenance = json.loads((store / "provenance.json").read_text())
-    assert provenance["example_data"] and provenance["warnings"] == []
-    assert sparse.returncode == 0, sparse.stdout + sparse.stderr
-    report = tree / "reports" / "nonlinearity_reduction" / "sparse"
-    assert (report / "report.pdf").is_file()
-    html = (report / "report.html").read_text()
-    for note in (
-        "No run records <code>mean_latency_s</code>: no latency plot.",
-        "No run records <code>mean_latency_s</code>: no efficiency ranking.",
-        "No gating run stores per-neuron <code>gating/{layer}/alphas/{neuron}</code>",
-        "No run has <code>activation/{layer}/{stat}</code>: no activation statistics.",
-    ):
-        assert note in html
-    names = sorted(p.stem for p in (report / "figures").glob("*.png"))
-    assert names == sorted(
-        {n[:-4] for n in figures if n.endswith(".png")}
-        - {"latency_vs_accuracy", "alpha_distributions", "activation_stats"}
-    )
+# Reports built from each tracker and from the twin: test_tracker_reports.py.

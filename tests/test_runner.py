@@ -1,5 +1,6 @@
-"""The daily loop around the runner, in a small copy of the tree (three reports): keeping the last
-good report, surviving a killed build, subsets, progress, build options, help, Lab copies."""
+"""The daily loop around the runner, in a small copy of the session's shared build (three of its
+reports): keeping the last good report, surviving a killed build, subsets, progress, build
+options, help, Lab copies."""
 
 import json
 import os
@@ -18,14 +19,14 @@ KEEP = ("chain_of_experts/example", "sparse_training/good", "sparse_training/mis
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    root = sandbox.copy_tree(tmp_path_factory.mktemp("small"))
-    for p in root.glob("params/*/*.yaml"):
-        if f"{p.parent.name}/{p.stem}" not in KEEP:
-            p.unlink()
-    first = sandbox.make(root, "-j2", "figures")
-    assert first.returncode == 0, first.stdout + first.stderr
-    return root, first
+def small(example_build, example_build_make, tmp_path_factory):
+    """A copy of the session's shared build (conftest.example_build) holding only the KEEP
+    reports and their params, every file time kept (so they are up to date), and that build's
+    `make -j2 figures`."""
+    for name in KEEP:
+        assert _complete(_report(example_build, name)), name
+    root = sandbox.copy_built(example_build, tmp_path_factory.mktemp("small") / "tree", KEEP)
+    return root, example_build_make
 
 
 def _report(root: Path, name: str) -> Path:
@@ -48,19 +49,22 @@ def _complete(rep: Path) -> bool:
     )
 
 
-def test_progress_lines_and_summary(small):
+def test_progress_lines_and_summary(small, example_build):
     root, first = small
     out = first.stdout
-    assert "building 3 of 3 report(s)" in out
-    for name in KEEP:
+    names = sorted(f"{p.parent.name}/{p.stem}" for p in example_build.glob("params/*/*.yaml"))
+    n, ok = len(names), len(list(example_build.glob("reports/*/*/.ok")))
+    assert f"building {n} of {n} report(s)" in out
+    for name in names:
         assert f"{name} started" in out
-    assert "[1/3]" in out and "[3/3]" in out and " … ok " in out
+    assert f"[1/{n}]" in out and f"[{n}/{n}]" in out and " … ok " in out
     summary = out[out.index("report ") :]
-    assert summary.count("  rebuilt") == 3 and "3 ok, 0 failed or missing; 3 rebuilt now" in summary
-    again = sandbox.make(root, "-j2", "figures")
+    assert summary.count("  rebuilt") == n
+    assert f"{ok} ok, {n - ok} failed or missing; {n} rebuilt now" in summary
+    again = sandbox.make(root, "-j2", "figures")  # the copy of three reports: nothing to do
     assert (
         "up to date" in again.stdout
-        and "0 rebuilt now" in again.stdout
+        and "3 ok, 0 failed or missing; 0 rebuilt now" in again.stdout
         and "building" not in again.stdout
     )
 

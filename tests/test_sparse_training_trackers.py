@@ -1,17 +1,16 @@
 """Adaptive sparse training read from trackers (sources.sparse_training_trackers): stores written
 by each tracker's own library give the runs the metrics-file loader gives on the float32-exact
-JSON twin of the same numbers; the mapping's bad input; the choice between source and JSON files;
-one report built both ways."""
+JSON twin of the same numbers; the mapping's bad input; the choice between source and JSON files.
+Reports built both ways: test_tracker_reports.py."""
 
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from labbook.inputs import InputError
-from labbook.runner import examples, sandbox
+from labbook.runner import examples
 from labbook.runner import trackerwrite as tw
 from labbook.runner.tracker_examples import sparse_training as example
 from labbook.sources import sparse_training as files
@@ -66,20 +65,12 @@ def _assert_same(got: files.Runs, want: files.Runs) -> None:
         pd.testing.assert_frame_equal(a.epochs, b.epochs, check_exact=True)
 
 
-WRITERS = {
-    "tensorboard": lambda root, runs: tw.write_tensorboard(root, runs),
-    "mlflow": lambda root, runs: tw.write_mlflow(root / "mlflow.db", runs),
-    "aim": lambda root, runs: tw.write_aim(root, runs),
-}
-
-
-@pytest.mark.parametrize("tracker", sorted(WRITERS))
+@pytest.mark.parametrize("tracker", ["aim", "mlflow", "tensorboard"])
 def test_a_store_reads_as_its_json_twin(tmp_path, tracker):
     if tracker == "aim" and not AIM:
         pytest.skip(WITHOUT_AIM)
     runs = [example.tracked_run(doc, simulated=False) for doc in DOCS.values()]
-    WRITERS[tracker](tmp_path / tracker, runs)
-    data = trackers.read(f"{tracker}:{tmp_path / tracker}", use_cache=False)
+    data = trackers.read(tw.write_store(tracker, tmp_path / tracker, runs), use_cache=False)
     got = source.from_tracker(data, run_names=PICK)
     assert got.gated.path.startswith(str(tmp_path / tracker))
     assert got.gated.path.endswith(" (run 'vit gated')")
@@ -276,39 +267,4 @@ def test_load_any_takes_the_files_or_the_source_never_both(tmp_path):
     _assert_same(from_store, _write_twin(tmp_path))
 
 
-# ---------------------------------------------------------------- one report built both ways
-
-
-def test_a_report_from_the_mlflow_store_equals_the_one_from_its_json_twin(tmp_path):
-    tree = sandbox.copy_tree(tmp_path / "tree")
-    example.generate(tree / "userdata" / "st", examples.sparse_training)
-    params = tree / "params" / "sparse_training"
-    twin = {
-        "run_file": "userdata/st/json/gated_good.json",
-        "baseline_file": "userdata/st/json/baseline.json",
-        "sample_by_sample_file": "userdata/st/json/sample_by_sample.json",
-    }
-    store = {
-        "source": "mlflow:userdata/st/mlflow/mlflow.db",
-        "run_names": {"gated": "ViT + gating (target 6%)"},
-    }
-    (params / "via_json.yaml").write_text(yaml.safe_dump(twin))
-    (params / "via_mlflow.yaml").write_text(yaml.safe_dump(store))
-    names = [f"sparse_training/{n}" for n in ("via_json", "via_mlflow")]
-    for rc, out in sandbox.build_reports(tree, names):
-        assert rc == 0, out
-    json_rep, store_rep = (
-        tree / "reports" / "sparse_training" / n for n in ("via_json", "via_mlflow")
-    )
-    tables = sorted(p.name for p in (json_rep / "tables").glob("*.csv"))
-    assert tables and tables == sorted(p.name for p in (store_rep / "tables").glob("*.csv"))
-    for name in tables:
-        assert (json_rep / "tables" / name).read_bytes() == (
-            store_rep / "tables" / name
-        ).read_bytes()
-    findings = [json.loads((r / "findings.json").read_text()) for r in (json_rep, store_rep)]
-    assert len(findings[0]) >= 5 and findings[0] == findings[1]
-    figures = [sorted(p.name for p in (r / "figures").iterdir()) for r in (json_rep, store_rep)]
-    assert len(figures[0]) == 8 and figures[0] == figures[1]
-    provenance = json.loads((store_rep / "provenance.json").read_text())
-    assert provenance["example_data"] is True
+# The report built from each tracker equals the one from the JSON twin: test_tracker_reports.py.

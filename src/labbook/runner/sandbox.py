@@ -55,6 +55,33 @@ def copy_tree(dest: Path) -> Path:
     return dest
 
 
+def copy_built(tree: Path, dest: Path, reports: list[str] | None = None) -> Path:
+    """Copy *tree* (a copy_tree already built in) to *dest*, file times kept, so make finds the
+    same reports up to date; returns *dest*. Its examples/ are hard-linked as copy_tree does, the
+    rest copied (a test may change it), symlinks (.venv, .tools) kept. With *reports*
+    ("notebook/variant" names) only those reports and their params files come along: the copy
+    builds just them."""
+    tree, dest = Path(tree), Path(dest)
+    keep = None if reports is None else set(reports)
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        rel = Path(folder).relative_to(tree).parts
+        if keep is None or len(rel) != 2 or rel[0] not in ("params", "reports"):
+            return set()
+        kind, notebook = rel
+        stem = (lambda n: n.removesuffix(".yaml")) if kind == "params" else (lambda n: n)
+        return {n for n in names if f"{notebook}/{stem(n)}" not in keep}
+
+    def copy(src: str, dst: str) -> None:
+        if Path(src).is_relative_to(tree / "examples"):
+            _link_or_copy(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(tree, dest, symlinks=True, ignore=ignore, copy_function=copy)
+    return dest
+
+
 def env(tree: Path) -> dict:
     """Environment for commands run in *tree*: its own src first, no inherited make job server."""
     out = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
