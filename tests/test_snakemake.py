@@ -83,9 +83,18 @@ def make_tree(example_build) -> Path:
 
 
 @pytest.fixture(scope="module")
-def snake_tree(tmp_path_factory) -> Path:
-    """A sandbox in which `make -j2 figures ENGINE=snakemake` built every example report."""
+def snake_tree(make_tree, tmp_path_factory) -> Path:
+    """A sandbox in which `make -j2 figures ENGINE=snakemake` built every example report, from
+    the code, notebooks and params files make's build used (copied from its tree: the project's
+    may have been edited since)."""
     tree = sandbox.copy_tree(tmp_path_factory.mktemp("snake") / "tree")
+    for name in ("src", "notebooks"):
+        shutil.rmtree(tree / name)
+        shutil.copytree(make_tree / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(tree / "params")
+    for name in targets.names():
+        (tree / "params" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(make_tree / "params" / f"{name}.yaml", tree / "params" / f"{name}.yaml")
     for name in ("workflow", "profiles"):
         shutil.copytree(paths.ROOT / name, tree / name)
     res = sandbox.make(tree, "-j2", "figures", "ENGINE=snakemake")

@@ -9,8 +9,8 @@ params file is a new target for both engines, and both rebuild a report for the 
 
 A file inputs.d names that no longer exists (a data file deleted, a module renamed) makes make
 rebuild the report (inputs.d gives each dependency an empty rule); Snakemake would stop with a
-missing-input error instead, so `inputs` returns such files apart and the Snakefile makes the report
-wait on a marker that is always missing (see workflow/Snakefile), which rebuilds it the same way.
+missing-input error instead, so `inputs` returns such files apart and the Snakefile gives the report
+a marker file written at that moment (`mark_gone`), newer than the report, instead.
 """
 
 import fnmatch
@@ -73,6 +73,15 @@ def inputs(name: str) -> tuple[list[str], list[str]]:
     for dep in dict.fromkeys(fixed + recorded(name)):
         (present if dep in fixed or (paths.ROOT / dep).exists() else gone).append(dep)
     return present, gone
+
+
+def mark_gone(name: str) -> str:
+    """Write (or touch) the marker of report *name* whose recorded dependency is gone, and return
+    its path: an input newer than the report, so that Snakemake rebuilds it as make does."""
+    marker = paths.CACHE / "gone" / name
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return paths.relative(marker)
 
 
 def write_options(show_code: str = "") -> Path:
