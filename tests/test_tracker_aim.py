@@ -129,11 +129,14 @@ def test_the_guards_decoding_is_aims_encoding():
 
 def test_several_reading_processes_read_what_one_reads(repo, monkeypatch):
     """With many runs the runs are shared out among processes (here forced on four runs): the
-    tables are those one process reads; a reading process that dies is an error saying so."""
+    tables are those one process reads, the store is left as it was (the audit hook cannot see
+    into a forked reader: the byte snapshot does); a reading process that dies is an error."""
     alone = reader.read(repo, use_cache=False)
     monkeypatch.setattr(reader, "PARALLEL_FROM", 1)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    before = snapshot(repo)
     shared = reader.read(repo, use_cache=False)
+    assert snapshot(repo) == before
     pd.testing.assert_frame_equal(shared.scalars, alone.scalars)
     pd.testing.assert_frame_equal(shared.runs, alone.runs)
     assert shared.warnings == alone.warnings == []
