@@ -18,7 +18,8 @@ import numpy as np
 
 from labbook.guards import aim as aim_guard
 
-STEP_SECONDS = 60.0  # limit of each step: start the writer (import aim), create, open, close a run
+STEP_SECONDS = 60.0  # limit of each step: create the repository, open, close a run
+START_SECONDS = 60.0  # limit of starting the writing process (spawn, import aim), at least
 POINT_SECONDS = 0.01  # added to a run's tracking limit per value tracked
 INDEX_RUN_SECONDS = 1.0  # added to the indexing limit per run indexed
 
@@ -144,8 +145,9 @@ def write_aim_runs(
     *init*; indexed last with *index*), each run opened without aim's status reporter
     (labbook.guards.aim.open_run).
 
-    The writing happens in a child process, and no wait is unbounded: starting it, creating the
-    repository, opening, tracking and closing each run each get *seconds* (tracking also
+    The writing happens in a child process, and no wait is unbounded: starting it (importing aim)
+    gets the larger of START_SECONDS and *seconds*; creating the repository, opening, tracking and
+    closing each run each get *seconds* (tracking also
     POINT_SECONDS per value, indexing INDEX_RUN_SECONDS per run). A step that outlives its limit
     is killed with its process, and AimWriteError names it, e.g. "writing the Aim repository R:
     closing run 3 of 210 ('ffn-mnist-s2') (aim's Run.close) did not finish within 60 s — killed";
@@ -163,7 +165,7 @@ def write_aim_runs(
     args = (send, str(root), runs, init, index, initializer)
     proc = ctx.Process(target=_aim_writer, args=args, name="aim-writer")
     where = f"writing the Aim repository {root}"
-    step, limit = "starting the writing process (importing aim)", seconds
+    step, limit = "starting the writing process (importing aim)", max(START_SECONDS, seconds)
     try:
         proc.start()
         send.close()
