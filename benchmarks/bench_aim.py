@@ -4,11 +4,12 @@ Measures, in one run on the same repository: the seed notebook's own reads of th
 `repo.query_metrics(...)` loop and its expert-activation loop, each timed, and one query_metrics
 pass of the seed's loop over the same metrics our load reads: the validation metrics, the
 training MACs and every expert_<i>; REPEATS times, interleaved with as many first loads, medians
-compared, in wall-clock and in CPU seconds: this process's and its reading children's), our first load (empty cache: the tracker layer's Aim reader,
-labbook.sources.trackers.aim, then the MoE mapping), our cached load, and the whole MoE notebook
-on that repository (papermill, cold and warm cache); and
-the first load through a real `aim server` (on a small repository: aim's server protocol makes one
-request per tree access, so it is measured where it finishes in reasonable time).
+compared, in wall-clock and in CPU seconds: this process's and its reading children's), our first
+load (empty cache: the tracker layer's Aim reader, labbook.sources.trackers.aim, then the MoE
+mapping), our cached load, and the whole MoE notebook on that repository (papermill, cold and
+warm cache); and the first load through a real `aim server` (on a small repository: aim's server
+protocol makes one request per tree access, so it is measured where it finishes in reasonable
+time).
     python benchmarks/bench_aim.py [--runs 1001] [--epochs 100] [--quick]
 The repository is written once to benchmarks/results/aim_<runs>x<epochs>/ and reused (by
 examples.moe_aim: every step of the writing bounded, a hung one named and killed).
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from labbook import paths
+from labbook.guards import aim as aim_guard
 from labbook.runner import examples
 from labbook.sources import aim_repo
 
@@ -179,6 +181,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="210 runs x 30 epochs: a few minutes")
     args = ap.parse_args()
+    try:
+        aim_guard.require("aim")
+    except aim_guard.AimMissing as err:  # a Python without the aim extra: nothing to time
+        print(f"bench_aim skipped: {err}")
+        return
     if args.quick:
         args.runs, args.epochs = 210, 30
     folder = OUT / f"aim_{args.runs}x{args.epochs}"
