@@ -64,6 +64,11 @@ def _same_outputs(a: Path, b: Path, names) -> None:
         assert not differ, f"{name}: {differ} differ from make's build"
 
 
+def _names(tree: Path) -> list[str]:
+    """The reports of *tree*'s params files."""
+    return sorted(f"{p.parent.name}/{p.stem}" for p in tree.glob("params/*/*.yaml"))
+
+
 def _make_dry(tree: Path) -> set[str]:
     res = sandbox.make(tree, "-n", "reports")
     assert res.returncode == 0, res.stderr
@@ -84,17 +89,28 @@ def make_tree(example_build) -> Path:
 
 @pytest.fixture(scope="module")
 def snake_tree(make_tree, tmp_path_factory) -> Path:
-    """A sandbox in which `make -j2 figures ENGINE=snakemake` built every example report, from
-    the code, notebooks and params files make's build used (copied from its tree: the project's
-    may have been edited since)."""
-    tree = sandbox.copy_tree(tmp_path_factory.mktemp("snake") / "tree")
-    for name in ("src", "notebooks"):
-        shutil.rmtree(tree / name)
-        shutil.copytree(make_tree / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.rmtree(tree / "params")
-    for name in targets.names():
-        (tree / "params" / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(make_tree / "params" / f"{name}.yaml", tree / "params" / f"{name}.yaml")
+    """A sandbox in which `make -j2 figures ENGINE=snakemake` built every example report from
+    the inputs of make's build: its code, notebooks, Makefile, params files of the repo's reports
+    and example data (hard links), copied from its tree, not from the project's, which may have
+    changed since (example data regenerated, code edited)."""
+    tree = tmp_path_factory.mktemp("snake") / "tree"
+    tree.mkdir()
+    for name in sandbox.COPIED:
+        if (make_tree / name).is_dir():
+            link = name == "examples"
+            shutil.copytree(
+                make_tree / name,
+                tree / name,
+                copy_function=sandbox._link_or_copy if link else shutil.copy2,
+                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+            )
+        else:
+            shutil.copy2(make_tree / name, tree / name)
+    for name in (".venv", ".tools"):
+        (tree / name).symlink_to(paths.ROOT / name)
+    keep = {tree / "params" / f"{name}.yaml" for name in targets.names()}  # the repo's
+    for extra in set(tree.glob("params/*/*.yaml")) - keep:  # the shared build's crafted reports
+        extra.unlink()
     for name in ("workflow", "profiles"):
         shutil.copytree(paths.ROOT / name, tree / name)
     # the Snakefile's module goes with the Snakefile (the runner is no report's dependency)
@@ -168,7 +184,8 @@ def test_cluster_settings_by_notebook_and_report():
 def test_snakemake_builds_what_make_builds(snake_tree, make_tree):
     """Every example report, built by Snakemake, has make's figures, tables and findings, byte for
     byte; the gallery and the summary were made after the jobs."""
-    names = targets.names()
+    names = _names(snake_tree)
+    assert set(names) <= set(_names(make_tree)) and len(names) >= 16
     built = sorted(
         p.parent.relative_to(snake_tree / "reports").as_posix()
         for p in snake_tree.glob("reports/*/*/.ok")
@@ -338,7 +355,7 @@ def _touch_own(path: Path) -> None:
 def test_dry_runs_list_what_make_would_rebuild(snake_tree):
     """After a new params file, an edited params file, an edited core module, an edited data file
     and a deleted data file, `snakemake -n` lists exactly the reports `make -n` would rebuild."""
-    names = targets.names()
+    names = _names(snake_tree)
     users = _recorded_by(snake_tree, names)
     alone = sorted(d for d, u in users.items() if d.startswith("examples/") and len(u) == 1)
     edited_data, deleted_data = alone[0], alone[-1]
