@@ -5,12 +5,14 @@ repo's params files, written into its copy of the tree before its one `make -j2 
   repositories of the same runs, crafted nonlinearity and credit runs, hostile names;
 - the tracker report twins of tests/test_tracker_reports.py: for every analysis the same small,
   float32-exact numbers as the analysis' own input (its JSON twin; for MoE the Aim repository of
-  the seed's layout) and as a TensorBoard, an MLflow and an Aim store written by the trackers'
-  own libraries (labbook.runner.trackerwrite.write_store), each read by one report
-  (reports/<analysis>/from_twin, from_tensorboard, from_mlflow, from_aim), plus two reports of
-  sections a store may lack (nonlinearity_reduction/from_sparse_store, moe_analysis/one_type).
+  the seed's layout) and as a TensorBoard, an MLflow, an Aim and a W&B store written by the
+  trackers' own libraries (labbook.runner.trackerwrite.write_store), each read by one report
+  (reports/<analysis>/from_twin, from_tensorboard, from_mlflow, from_aim, from_wandb), plus two
+  reports of sections a store may lack (nonlinearity_reduction/from_sparse_store,
+  moe_analysis/one_type).
 
-Aim reports need aim (the aim extra, Python 3.11 only): without it they are left out.
+Aim reports need aim (the aim extra, Python 3.11 only), W&B reports wandb (the wandb extra):
+without it they are left out.
 """
 
 import importlib.util
@@ -33,6 +35,7 @@ from labbook.runner.tracker_examples import nonlinearity_reduction as nlr_exampl
 from labbook.runner.tracker_examples import sparse_training as st_example
 
 AIM = importlib.util.find_spec("aim") is not None  # aim installed (the aim extra)
+WANDB = importlib.util.find_spec("wandb") is not None  # wandb installed (the wandb extra)
 
 
 def _broken_and_invalid(tree: Path) -> None:
@@ -333,13 +336,15 @@ ANALYSES = (
     "nonlinearity_reduction",
     "sparse_training",
 )
-TRACKERS = ("tensorboard", "mlflow", "aim")
+TRACKERS = ("tensorboard", "mlflow", "aim", "wandb")
+INSTALLED = {"aim": AIM, "wandb": WANDB}  # trackers whose library is an extra
 TWIN = "from_twin"  # the variant reading the analysis' own input
 
 
 def trackers() -> tuple[str, ...]:
-    """The trackers whose stores this Python can write: Aim only with aim installed."""
-    return tuple(t for t in TRACKERS if t != "aim" or AIM)
+    """The trackers whose stores this Python can write: Aim only with aim installed, W&B only
+    with wandb installed."""
+    return tuple(t for t in TRACKERS if INSTALLED.get(t, True))
 
 
 def _write_params(tree: Path, analysis: str, variant: str, params: dict) -> None:

@@ -1,12 +1,12 @@
-"""Every analysis from every tracker (issue #23): the report built from a TensorBoard, an MLflow and
-an Aim store, each written by that tracker's own library (trackerwrite.write_store), equals the
-report built from the analysis' own input holding the same float32-exact numbers (its JSON twin;
-for MoE the Aim repository of the seed's layout): every table (the CSV bytes), every finding, the
-list of figures. All these reports come from the session's one shared build (conftest.py:
-example_build; their inputs: build_inputs.py). Beside them: a nonlinearity report from a store
-that logged no latency, per-neuron gates or activation statistics, and a MoE report of one type.
-Aim needs aim (the aim extra, Python 3.11 only): its cases, and MoE's whose twin is an Aim
-repository, skip without it."""
+"""Every analysis from every tracker (issue #23): the report built from a TensorBoard, an MLflow, an
+Aim and a W&B store, each written by that tracker's own library (trackerwrite.write_store), equals
+the report built from the analysis' own input holding the same float32-exact numbers (its JSON
+twin; for MoE the Aim repository of the seed's layout): every table (the CSV bytes), every finding,
+the list of figures, no warning in either. All these reports come from the session's one shared
+build (conftest.py: example_build; their inputs: build_inputs.py). Beside them: a nonlinearity
+report from a store that logged no latency, per-neuron gates or activation statistics, and a MoE
+report of one type. Aim needs aim (the aim extra, Python 3.11 only), W&B wandb (the wandb extra):
+their cases, and MoE's whose twin is an Aim repository, skip without it."""
 
 import json
 from pathlib import Path
@@ -20,6 +20,7 @@ from tests import build_inputs
 from tests.build_inputs import ANALYSES, TRACKERS, TWIN
 
 NO_AIM = "aim is not installed (the aim extra; Python 3.11 only)"
+NO_WANDB = "wandb is not installed (the wandb extra)"
 
 # analysis -> what its twin's report holds: the table CSVs, at least this many findings (or
 # exactly these keys), the number of figure files (PNG and PDF), figures it must include, and
@@ -51,14 +52,15 @@ def _needs_aim(analysis: str, tracker: str) -> bool:
     return tracker == "aim" or analysis == "moe_analysis"
 
 
+def _skips(analysis: str, tracker: str) -> list:
+    return [
+        pytest.mark.skipif(_needs_aim(analysis, tracker) and not build_inputs.AIM, reason=NO_AIM),
+        pytest.mark.skipif(tracker == "wandb" and not build_inputs.WANDB, reason=NO_WANDB),
+    ]
+
+
 CASES = [
-    pytest.param(
-        analysis,
-        tracker,
-        marks=pytest.mark.skipif(
-            _needs_aim(analysis, tracker) and not build_inputs.AIM, reason=NO_AIM
-        ),
-    )
+    pytest.param(analysis, tracker, marks=_skips(analysis, tracker))
     for analysis in ANALYSES
     for tracker in TRACKERS
 ]

@@ -4,10 +4,9 @@ while it is read). Each read runs under the read-only audit hook and the folders
 for byte afterwards. The bad-input corpus: a run folder without its log, a log cut short, a
 damaged log, a run still being written, NaN and infinite values, history values that are not
 numbers, a resumed run that logged a step again, a run without the mapped attribute, two runs with
-one name. Last, reports of two analyses
-built from W&B runs equal the ones built from their JSON twins."""
+one name. Reports of every analysis built from W&B runs are compared with their JSON twins in
+tests/test_tracker_reports.py (the shared build)."""
 
-import json
 import math
 import os
 import select
@@ -21,14 +20,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from labbook import paths
 from labbook.guards import wandb as guard
 from labbook.inputs import InputError
-from labbook.runner import examples, sandbox
 from labbook.runner import trackerwrite as tw
-from labbook.runner.tracker_examples import chain_of_experts as coe_example
 from labbook.runner.tracker_examples import sparse_training as st_example
 from labbook.sources import sparse_training_trackers as st_source
 from labbook.sources import trackers
@@ -355,62 +351,3 @@ def test_a_run_without_the_mapped_attribute_and_two_runs_with_one_name(store):
     ]
     assert got.gated.epochs["train_loss"].tolist() == DOCS[0]["metrics"]["train_loss"]
     assert got.baseline.name == "baseline"
-
-
-# ---------------------------------------------------------------- reports built both ways
-
-
-def test_reports_from_wandb_runs_equal_the_ones_from_their_json_twins(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "COPIED", tuple(n for n in sandbox.COPIED if n != "examples"))
-    tree = sandbox.copy_tree(tmp_path / "tree")
-    data = tree / "userdata"
-    docs = st_example.example_docs(examples.sparse_training, epochs=6)
-    (data / "st" / "json").mkdir(parents=True)
-    for name, doc in docs.items():
-        (data / "st" / "json" / name).write_text(json.dumps(doc))
-    examples.chain_of_experts_seeds(data / "seeds", n_seeds=2, epochs=4)
-    coe_example.write_twin(data / "seeds", data / "coe" / "json")
-    tw.write_wandb(data / "st" / "wandb", [st_example.tracked_run(d) for d in docs.values()])
-    tw.write_wandb(data / "coe" / "wandb", coe_example.runs(coe_example.load_twin(data / "coe")))
-    for nb, variant in (("sparse_training", "good"), ("chain_of_experts", "multiseed")):
-        wandb_params = yaml.safe_load((tree / "params" / nb / f"{variant}_wandb.yaml").read_text())
-        short = "st" if nb == "sparse_training" else "coe"
-        wandb_params["source"] = f"wandb:userdata/{short}/wandb"
-        if nb == "sparse_training":
-            twin = {
-                "run_file": "userdata/st/json/gated_good.json",
-                "baseline_file": "userdata/st/json/baseline.json",
-                "sample_by_sample_file": "userdata/st/json/sample_by_sample.json",
-            }
-        else:
-            twin = {k: v for k, v in wandb_params.items() if k not in ("source", "label_from")}
-            for name, file in coe_example.TWIN_INPUTS.items():
-                twin[name] = (
-                    {k: f"userdata/coe/{p}" for k, p in file.items()}
-                    if isinstance(file, dict)
-                    else f"userdata/coe/{file}"
-                )
-        (tree / "params" / nb / "via_wandb.yaml").write_text(yaml.safe_dump(wandb_params))
-        (tree / "params" / nb / "via_json.yaml").write_text(yaml.safe_dump(twin, sort_keys=False))
-    names = [
-        f"{nb}/{v}"
-        for nb in ("sparse_training", "chain_of_experts")
-        for v in ("via_json", "via_wandb")
-    ]
-    for rc, out in sandbox.build_reports(tree, names):
-        assert rc == 0, out
-    for nb in ("sparse_training", "chain_of_experts"):
-        reports = [tree / "reports" / nb / v for v in ("via_json", "via_wandb")]
-        tables = [sorted(p.name for p in (r / "tables").glob("*.csv")) for r in reports]
-        assert tables[0] and tables[0] == tables[1]
-        for name in tables[0]:
-            assert (reports[0] / "tables" / name).read_bytes() == (
-                reports[1] / "tables" / name
-            ).read_bytes()
-        findings = [json.loads((r / "findings.json").read_text()) for r in reports]
-        assert len(findings[0]) >= 5 and findings[0] == findings[1]
-        figures = [sorted(p.name for p in (r / "figures").iterdir()) for r in reports]
-        assert figures[0] and figures[0] == figures[1]
-        provenance = [json.loads((r / "provenance.json").read_text()) for r in reports]
-        assert provenance[1]["example_data"] is True  # the runs carry the W&B tag simulated
-        assert provenance[0]["warnings"] == provenance[1]["warnings"]
