@@ -310,6 +310,24 @@ def test_gap_trend_and_gates():
     ].iloc[0] == pytest.approx(0.4)
 
 
+def test_gating_groups_with_many_differing_keys_are_numbered_and_still_apart():
+    # a store whose runs carry hundreds of per-run keys (e.g. summaries) gave legend labels of
+    # thousands of characters, and matplotlib ran out of memory laying them out
+    runs = pd.DataFrame({"run": ["a0", "a1", "b0"], "dataset": "mnist", "approach": "gating"})
+    keys = [f"k{i}" for i in range(200)]
+    configs = {
+        "a0": {k: 1 for k in keys} | {"seed": 0},
+        "a1": {k: 1 for k in keys} | {"seed": 1},
+        "b0": {k: 2 for k in keys} | {"seed": 0},
+    }
+    groups = nlr.gating_groups(runs, configs)
+    assert groups.to_dict() == {
+        "a0": "mnist, setting 1 of 2 (200 config keys differ)",
+        "a1": "mnist, setting 1 of 2 (200 config keys differ)",
+        "b0": "mnist, setting 2 of 2 (200 config keys differ)",
+    }
+
+
 def test_gating_runs_are_pooled_only_within_dataset_and_config():
     runs = pd.DataFrame(
         {

@@ -181,19 +181,33 @@ def latency_gain(group_table: pd.DataFrame, baseline_approach: str, at: float) -
     return pd.DataFrame(rows, columns=["dataset", "linear_ratio", "latency_0", "latency", "gain"])
 
 
+MAX_GROUP_KEYS = 3  # config keys named in a gating group's label; more: the settings are numbered
+
+
 def gating_groups(
     runs: pd.DataFrame, configs: dict[str, dict], approach: str = "gating"
 ) -> pd.Series:
     """A label per run of *approach* naming what its runs may be pooled over: the dataset and every
     config key whose value differs between that dataset's runs of *approach* (the seed excepted),
-    e.g. "mnist, sparsity_weight = 0.05". Index: run. Runs in one group differ only by seed."""
+    e.g. "mnist, sparsity_weight = 0.05". Where more than MAX_GROUP_KEYS keys differ, the label
+    numbers the settings instead ("mnist, setting 2 of 4 (7 config keys differ)"): a label is a
+    legend entry, and hundreds of keys made one thousands of characters long. Index: run. Runs in
+    one group differ only by seed."""
     labels = {}
     for dataset, d in runs[runs["approach"] == approach].groupby("dataset", sort=True):
         names = list(d["run"])
         keys = sorted({k for r in names for k in configs.get(r, {})} - {"seed"})
         differing = [k for k in keys if len({repr(configs.get(r, {}).get(k)) for r in names}) > 1]
+        settings = {r: tuple(repr(configs.get(r, {}).get(k)) for k in differing) for r in names}
+        numbered = {s: i for i, s in enumerate(sorted(set(settings.values())), start=1)}
         for r in names:
-            parts = [f"{k} = {configs.get(r, {}).get(k, '–')}" for k in differing]
+            if len(differing) > MAX_GROUP_KEYS:
+                parts = [
+                    f"setting {numbered[settings[r]]} of {len(numbered)} "
+                    f"({len(differing)} config keys differ)"
+                ]
+            else:
+                parts = [f"{k} = {configs.get(r, {}).get(k, '–')}" for k in differing]
             labels[r] = ", ".join([str(dataset), *parts])
     return pd.Series(labels, dtype=object, name="group")
 
