@@ -8,6 +8,10 @@ no-op run on the built tree (parsing the Snakefile, reading every inputs.d, buil
 against make's; its extra wall time per report job over make's; and, apart from the reports, the
 time per job of N jobs that only touch a file (a shell command, as the report rule's), Snakemake
 against make, two at a time.
+
+It is also the suite's full comparison of the engines (tests/test_snakemake.py builds one report
+per notebook): every report Snakemake builds has, byte for byte, the figures, tables and findings
+make built in the same round; the benchmark stops with the list of those that differ.
     python benchmarks/bench_snakemake.py [--extra 2] [--rounds 1]
 """
 
@@ -22,6 +26,18 @@ from pathlib import Path
 
 from labbook import paths
 from labbook.runner import sandbox
+
+OUTPUTS = ("figures/*", "tables/*", "findings.json")  # what both engines must build alike
+
+
+def outputs(tree: Path) -> dict[str, bytes]:
+    """The figures, tables and findings of every report built in *tree*, by path."""
+    return {
+        str(p.relative_to(tree)): p.read_bytes()
+        for ok in sorted(tree.glob("reports/*/*/.ok"))
+        for pattern in OUTPUTS
+        for p in sorted(ok.parent.glob(pattern))
+    }
 
 
 def timed(tree: Path, *cmd: str, make: bool = True) -> float:
@@ -83,12 +99,17 @@ def main() -> None:
 
         builds: dict[str, list[float]] = {"make": [], "snakemake": []}
         load: list[dict] = []
+        differ: set[str] = set()
         for _ in range(args.rounds):
+            built = {}
             for engine in ("make", "snakemake"):
                 shutil.rmtree(tree / "reports", ignore_errors=True)
                 before = os.getloadavg()
                 builds[engine].append(timed(tree, "-j2", "figures", f"ENGINE={engine}"))
                 load.append({"engine": engine, "before": before, "after": os.getloadavg()})
+                built[engine] = outputs(tree)
+            made, snake = built["make"], built["snakemake"]
+            differ |= {f for f in made.keys() | snake.keys() if made.get(f) != snake.get(f)}
         snakemake = str(tree / ".venv" / "bin" / "snakemake")
         noop_make = min(timed(tree, "-n", "reports") for _ in range(3))
         noop_snakemake = min(
@@ -101,6 +122,8 @@ def main() -> None:
     make_s, snake_s = min(builds["make"]), min(builds["snakemake"])
     result = {
         "reports": reports,
+        "outputs_compared": len(made),
+        "outputs_differing": sorted(differ),
         "rounds": args.rounds,
         "make_j2_clean_s": [round(s, 2) for s in builds["make"]],
         "snakemake_j2_clean_s": [round(s, 2) for s in builds["snakemake"]],
@@ -118,6 +141,8 @@ def main() -> None:
     out = paths.ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "snakemake.json").write_text(json.dumps(result, indent=2) + "\n")
+    if differ or not made:
+        raise SystemExit(f"Snakemake's reports differ from make's: {sorted(differ)}")
 
 
 if __name__ == "__main__":

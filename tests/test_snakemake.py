@@ -1,9 +1,15 @@
 """The Snakemake engine (#24): the same reports as make, the same rebuild decisions, and the cluster
 submission paths, all run here (no cluster, no network).
 
-One Snakemake build of every example report (`make -j2 figures ENGINE=snakemake`, with the build's
-fork server) in a sandbox, compared byte for byte with make's build; then, in that tree, two
-reports resubmitted through Snakemake's generic cluster executor (a stand-in submit command that
+Both engines run the runner's one command per report, so this module proves them equal cheaply:
+for EVERY example report, the command Snakemake's job runs is make's command (both dry runs, every
+report forced), started under the same `make figures` recipe line (the same LABBOOK_* variables:
+each job prints its [k/n] count); and one report per notebook (chosen from the params files), built
+by `make -j2 figures ENGINE=snakemake` with the build's fork server in a sandbox holding a copy of
+make's shared build, has make's figures, tables and findings byte for byte. The full comparison,
+every report built by each engine from clean and compared byte for byte, is
+benchmarks/bench_snakemake.py (run by `make benchmark`), too slow for the suite. Then, in that tree,
+two reports resubmitted through Snakemake's generic cluster executor (a stand-in submit command that
 runs the job script here) and through the SLURM profile (stand-in sbatch, srun, sacct, squeue and
 sinfo on PATH, driven by the real slurm executor plugin), each grouped into one submission; then
 dry runs after input changes; then a failed rebuild. The tests of this module share that tree and
@@ -87,12 +93,20 @@ def make_tree(example_build) -> Path:
     return example_build
 
 
+def _one_per_notebook(names) -> list[str]:
+    """The first report (by name) of each notebook among *names*."""
+    first: dict[str, str] = {}
+    for name in sorted(names):
+        first.setdefault(name.split("/")[0], name)
+    return sorted(first.values())
+
+
 @pytest.fixture(scope="module")
-def snake_tree(make_tree, tmp_path_factory) -> Path:
-    """A sandbox in which `make -j2 figures ENGINE=snakemake` built every example report from
-    the inputs of make's build: its code, notebooks, Makefile, params files of the repo's reports
-    and example data (hard links), copied from its tree, not from the project's, which may have
-    changed since (example data regenerated, code edited)."""
+def snake_build(make_tree, tmp_path_factory) -> dict:
+    """A sandbox holding make's build of the repo's reports (inputs and reports copied from its
+    tree with their file times, example data as hard links; not from the project's tree, which may
+    have changed since), minus one report per notebook, which `make -j2 figures ENGINE=snakemake`
+    then built: {"tree", "built" (those reports), "since" (when), "make" (its result)}."""
     tree = tmp_path_factory.mktemp("snake") / "tree"
     tree.mkdir()
     for name in sandbox.COPIED:
@@ -115,9 +129,22 @@ def snake_tree(make_tree, tmp_path_factory) -> Path:
         shutil.copytree(paths.ROOT / name, tree / name)
     # the Snakefile's module goes with the Snakefile (the runner is no report's dependency)
     shutil.copy2(paths.SRC / "runner" / "targets.py", tree / "src/labbook/runner/targets.py")
+    options = Path(".cache/labbook/build-options")  # make's, with its time: every report is newer
+    (tree / options).parent.mkdir(parents=True)
+    shutil.copy2(make_tree / options, tree / options)
+    names = _names(tree)
+    built = _one_per_notebook(names)
+    for name in set(names) - set(built):  # make's build of the others, file times kept
+        shutil.copytree(make_tree / "reports" / name, tree / "reports" / name)
+    since = time.time()
     res = sandbox.make(tree, "-j2", "figures", "ENGINE=snakemake")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return tree
+    return {"tree": tree, "built": built, "since": since, "make": res}
+
+
+@pytest.fixture(scope="module")
+def snake_tree(snake_build) -> Path:
+    return snake_build["tree"]
 
 
 @pytest.fixture(scope="module")
@@ -181,21 +208,53 @@ def test_cluster_settings_by_notebook_and_report():
     assert targets.settings("sparse_training/good", None) == {}
 
 
-def test_snakemake_builds_what_make_builds(snake_tree, make_tree):
-    """Every example report, built by Snakemake, has make's figures, tables and findings, byte for
-    byte; the gallery and the summary were made after the jobs."""
+def _commands(text: str, name_group: int) -> dict[str, tuple]:
+    """Each report's runner command in a dry run's *text*: {name: (python, rest of the line)}."""
+    found = re.findall(r"(\S+) -m labbook\.runner\.build run (\S+)( .*)?$", text, re.M)
+    return {m[name_group]: (m[0], f"{m[1]}{m[2]}".rstrip()) for m in found}
+
+
+def test_snakemake_runs_makes_command_for_every_report(snake_tree):
+    """For every example report, Snakemake's job runs make's command (`make -n` and `snakemake -n
+    -p`, every report forced): the same interpreter, report, timeout and options, after putting
+    back the stamp of the last good build."""
     names = _names(snake_tree)
+    forced = [a for n in names for a in ("-W", f"params/{n}.yaml")]
+    made = sandbox.make(snake_tree, "-n", "reports", *forced)
+    assert made.returncode == 0, made.stderr
+    snake = _snakemake(snake_tree, "-n", "-p", "--forcerun", "report")
+    assert snake.returncode == 0, snake.stdout + snake.stderr
+    make_cmds, snake_cmds = _commands(made.stdout, 1), _commands(snake.stdout, 1)
+    assert sorted(make_cmds) == sorted(snake_cmds) == names
+    for name in names:
+        (make_py, make_rest), (snake_py, snake_rest) = make_cmds[name], snake_cmds[name]
+        make_py, snake_py_path = snake_tree / make_py, Path(snake_py)  # one environment's
+        assert make_py.name == snake_py_path.name, name
+        assert make_py.parent.resolve() == snake_py_path.parent.resolve(), name
+        assert snake_rest == make_rest == f"{name} --timeout 900", name
+        restore = f"{snake_py} -m labbook.runner.targets restore-stamp {name} && {snake_py}"
+        assert restore in snake.stdout, name
+
+
+def test_snakemake_builds_what_make_builds(snake_build, make_tree, example_build_make):
+    """One report per notebook, built by Snakemake with the build's fork server, has make's
+    figures, tables and findings, byte for byte; each job got the recipe's progress variables as
+    make's did; the gallery and the summary were made after the jobs; the tree (those reports
+    Snakemake's, the others make's) is then up to date for make and for Snakemake."""
+    tree, built = snake_build["tree"], snake_build["built"]
+    names = _names(tree)
     assert set(names) <= set(_names(make_tree)) and len(names) >= 16
-    built = sorted(
-        p.parent.relative_to(snake_tree / "reports").as_posix()
-        for p in snake_tree.glob("reports/*/*/.ok")
-    )
-    assert built == names
-    _same_outputs(snake_tree, make_tree, names)
-    assert (snake_tree / "reports" / "index.html").is_file()
-    # a tree built by Snakemake is up to date for make, and for Snakemake
-    assert _make_dry(snake_tree) == set()
-    assert _snakemake_dry(snake_tree) == set()
+    assert len(built) == len({n.split("/")[0] for n in names}) >= 5
+    assert all((tree / "reports" / n / ".ok").is_file() for n in names)
+    assert _rebuilt(tree, names, snake_build["since"]) == built
+    _same_outputs(tree, make_tree, built)
+    out = snake_build["make"].stdout
+    for name in built:  # LABBOOK_PROGRESS and LABBOOK_TOTAL reached the job, as under make
+        assert re.search(rf"\[\d/{len(built)}\] {re.escape(name)} started", out), out[-3000:]
+        assert re.search(rf"\[\d+/\d+\] {re.escape(name)} started", example_build_make.stdout)
+    assert (tree / "reports" / "index.html").stat().st_mtime >= snake_build["since"]
+    assert _make_dry(tree) == set()
+    assert _snakemake_dry(tree) == set()
 
 
 def _stand_in(path: Path, text: str) -> None:
