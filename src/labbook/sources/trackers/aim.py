@@ -63,7 +63,7 @@ from labbook import inputs, paths
 from labbook.guards import aim as guard
 from labbook.inputs import InputError
 from labbook.sources.trackers import base as trackers
-from labbook.sources.trackers.base import TrackerData
+from labbook.sources.trackers.base import TrackerData, listed_steps, some
 
 guard.require("aimrocks")  # without the aim extra: AimMissing, naming it (not a later failure)
 
@@ -71,7 +71,6 @@ TRACKER = "aim"
 CACHE_VERSION = 2  # bump when what a read returns changes
 STEP_FROM = ("step", "epoch")
 EXPERIMENT = "tag:aim.experiment"
-SHOWN = 5  # runs or steps named in one warning before "..."
 WORKERS = 2  # processes reading runs in parallel (at most; this one included)
 PARALLEL_FROM = 100  # runs from which WORKERS processes read them
 THREADS = 3  # threads reading runs in each process
@@ -447,17 +446,6 @@ def _label(run: str, name) -> str:
     return f"run {name!r} ({run})" if name and name != run else f"run {run}"
 
 
-def _some(items: list[str]) -> str:
-    more = f"; ... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-    return "; ".join(items[:SHOWN]) + more
-
-
-def _steps(steps) -> str:
-    steps = list(steps)
-    more = f", ... ({len(steps)} steps)" if len(steps) > SHOWN else ""
-    return ", ".join(str(int(s)) for s in steps[:SHOWN]) + more
-
-
 def _column(name: str, values: list, labels: list[str], warnings: list[str]) -> pd.Series:
     """One attribute column, typed so that it reads back from the cache as it was written: ints
     int64 (when every run has one), numbers float64 (NaN where missing), bools bool (object with
@@ -475,7 +463,7 @@ def _column(name: str, values: list, labels: list[str], warnings: list[str]) -> 
         common = max({k for k in kind if k}, key=lambda k: (kind.count(k), k))
         odd = [label for label, k in zip(labels, kind) if k not in (None, common)]
         warnings.append(
-            f"attribute {name!r} is not a {common} in {len(odd)} run(s) ({_some(odd)}), as it is "
+            f"attribute {name!r} is not a {common} in {len(odd)} run(s) ({some(odd)}), as it is "
             "in the others: kept as strings"
         )
         return pd.Series([None if v is None else str(v) for v in values], dtype=object)
@@ -545,10 +533,10 @@ def _scalar_rows(
         for k, in_key in found_rows.groupby("key", sort=True):
             found = [
                 f"{_label(every_run[r], names[every_run[r]])} at step(s) "
-                + _steps(group["aim_step"])
+                + listed_steps(group["aim_step"])
                 for r, group in in_key.groupby("run", sort=True)
             ]
-            warnings.append(f"metric {keys[k]!r}: {what} in {len(found)} run(s): {_some(found)}")
+            warnings.append(f"metric {keys[k]!r}: {what} in {len(found)} run(s): {some(found)}")
     step = (aim_step if step_from == "step" else epoch)[keep].astype("int64")
     run, key = run[keep], key[keep]
     order = np.lexsort((step, key, run))
@@ -572,39 +560,39 @@ def _run_warnings(table: pd.DataFrame, rows: dict, reads: list[RunRead], warning
         warnings.append(
             f"{len(running)} run(s) not finished in Aim (no end time: still being written, or "
             f"their writer stopped without closing them; their scalars may be incomplete): "
-            f"{_some(running)}"
+            f"{some(running)}"
         )
     late = [label[r.run] for r in reads if not r.indexed and r.run in label]
     if late:
         warnings.append(
             f"{len(late)} run(s) are not in the repository's index yet (aim indexes runs late; "
             f"aim's own UI and queries miss them until `aim storage reindex`); read from their "
-            f"own data: {_some(late)}"
+            f"own data: {some(late)}"
         )
     archived = [label[h] for h, row in rows.items() if row is not None and row.archived]
     if archived:
-        warnings.append(f"{len(archived)} archived run(s) (kept): {_some(archived)}")
+        warnings.append(f"{len(archived)} archived run(s) (kept): {some(archived)}")
     unlisted = [label[h] for h, row in rows.items() if row is None and h in label]
     if unlisted:
         warnings.append(
             f"{len(unlisted)} run(s) missing from the repository's run-metadata database (no "
-            f"name, experiment or tags; named by their hash): {_some(unlisted)}"
+            f"name, experiment or tags; named by their hash): {some(unlisted)}"
         )
     for name, group in table.groupby("name", sort=True):
         if len(group) > 1:
             warnings.append(
                 f"{len(group)} runs share the name {name!r} (the name alone does not tell them "
-                f"apart): hashes {_some(list(group['run']))}"
+                f"apart): hashes {some(list(group['run']))}"
             )
     for r in reads:
         if r.old_metrics:
             warnings.append(
-                f"{label.get(r.run, r.run)}: metric(s) {_some(r.old_metrics)} stored in aim's "
+                f"{label.get(r.run, r.run)}: metric(s) {some(r.old_metrics)} stored in aim's "
                 "version-1 layout are not read (open the run once with aim 3.x to migrate it)"
             )
         if r.damaged:
             warnings.append(
-                f"{label.get(r.run, r.run)}: metric(s) {_some(r.damaged)} left out: their step, "
+                f"{label.get(r.run, r.run)}: metric(s) {some(r.damaged)} left out: their step, "
                 "value and time arrays differ in length (a damaged or partly written series)"
             )
 
@@ -641,7 +629,7 @@ def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerDat
     if shadowed:
         warnings.append(
             f'run["params"] and a top-level run[...] attribute share a name in '
-            f'{len(shadowed)} case(s); param:<name> is the run["params"] value: {_some(shadowed)}'
+            f'{len(shadowed)} case(s); param:<name> is the run["params"] value: {some(shadowed)}'
         )
     names = dict(zip(runs["run"], runs["name"]))
     scalars = _scalar_rows(reads, names, step_from, warnings)
@@ -700,7 +688,7 @@ def _remote_tables(repo, location: str, step_from: str) -> TrackerData:
     if late:
         warnings.append(
             f"{len(late)} run(s) are not in the server repository's index and cannot be read "
-            f"through a server (`aim storage reindex` on the server adds them): {_some(late)}"
+            f"through a server (`aim storage reindex` on the server adds them): {some(late)}"
         )
     runs = _runs_table(rows, warnings)
     _run_warnings(runs, {}, [], warnings)

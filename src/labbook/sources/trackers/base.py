@@ -78,6 +78,24 @@ def check_tables(data: TrackerData) -> TrackerData:
     return data
 
 
+# ---------------------------------------------------------------- warnings
+
+SHOWN = 5  # runs, keys or steps named in one warning before "..."
+
+
+def some(items: list[str]) -> str:
+    """The first SHOWN *items*, joined by "; ", and how many more there are (for a warning)."""
+    more = f"; ... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return "; ".join(items[:SHOWN]) + more
+
+
+def listed_steps(steps) -> str:
+    """The first SHOWN *steps* (integers), joined by ", ", and how many there are in all."""
+    steps = list(steps)
+    more = f", ... ({len(steps)} steps)" if len(steps) > SHOWN else ""
+    return ", ".join(str(int(s)) for s in steps[:SHOWN]) + more
+
+
 # ---------------------------------------------------------------- the cache
 
 

@@ -67,7 +67,7 @@ import yaml
 from labbook import inputs, paths
 from labbook.inputs import InputError
 from labbook.sources.trackers import base as trackers
-from labbook.sources.trackers.base import TrackerData
+from labbook.sources.trackers.base import TrackerData, listed_steps, some
 
 TRACKER = "mlflow"
 CACHE_VERSION = 2  # bump when what a read returns changes
@@ -87,7 +87,6 @@ NEEDED = {  # the columns this reader needs in an SQLite store (older schemas ha
     "tags": ("run_uuid", "key", "value"),
 }
 NOT_RUNS = {"tags", "datasets", "traces", "models"}  # folders of an experiment that are no run
-SHOWN = 5  # steps or runs named in one warning before "..."
 
 
 @dataclass
@@ -407,10 +406,11 @@ def _metric_file(file: Path, label: str, key: str, warnings: list[str]) -> list[
             except ValueError:
                 bad.append((number, line.strip()[:60]))
     if bad:
-        shown = "; ".join(f"line {n}: {text!r}" for n, text in bad[:SHOWN])
+        limit = trackers.SHOWN
+        shown = "; ".join(f"line {n}: {text!r}" for n, text in bad[:limit])
         warnings.append(
             f"{label}: metric '{key}' has {len(bad)} malformed line(s) in {file} (expected "
-            f"'timestamp value step'), left out: {shown}{' ...' if len(bad) > SHOWN else ''}"
+            f"'timestamp value step'), left out: {shown}{' ...' if len(bad) > limit else ''}"
         )
     return rows
 
@@ -497,25 +497,13 @@ def _label(run: str, name: str) -> str:
     return f"run {name!r} ({run})"
 
 
-def _steps(steps) -> str:
-    steps = list(steps)
-    more = f", ... ({len(steps)} steps)" if len(steps) > SHOWN else ""
-    return ", ".join(str(s) for s in steps[:SHOWN]) + more
-
-
-def _some(items: list[str]) -> str:
-    """The first SHOWN *items*, joined, and how many more there are."""
-    more = f"; ... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-    return "; ".join(items[:SHOWN]) + more
-
-
 def _runs_table(store: Store, warnings: list[str]) -> pd.DataFrame:
     """The runs table of the runs not deleted; warnings for deleted, unfinished and same-named
     runs and for params some runs lack."""
     runs = store.runs
     deleted = runs[runs["deleted"]]
     if len(deleted):
-        shown = _some([_label(r, n or r) for r, n in zip(deleted["run"], deleted["name"])])
+        shown = some([_label(r, n or r) for r, n in zip(deleted["run"], deleted["name"])])
         warnings.append(
             f"{len(deleted)} deleted run(s) left out (deleted in MLflow, or in a deleted "
             f"experiment; kept in the store until `mlflow gc`): {shown}"
@@ -556,16 +544,16 @@ def _run_warnings(table: pd.DataFrame, runs: pd.DataFrame, warnings: list[str]) 
     if unfinished:
         warnings.append(
             f"{len(unfinished)} run(s) not finished in MLflow (their scalars may be "
-            f"incomplete): {_some(unfinished)}"
+            f"incomplete): {some(unfinished)}"
         )
     odd = [f"{label}: {word!r}" for label, word in labels if word not in (*STATUS, *UNFINISHED)]
     if odd:
-        warnings.append(f"run status unknown to this reader (status unknown): {_some(odd)}")
+        warnings.append(f"run status unknown to this reader (status unknown): {some(odd)}")
     for name, group in table.groupby("name", sort=True):
         if len(group) > 1:
             warnings.append(
                 f"{len(group)} runs share the name {name!r} (the name alone does not tell "
-                f"them apart): ids {_some(list(group['run']))}"
+                f"them apart): ids {some(list(group['run']))}"
             )
 
 
@@ -613,10 +601,10 @@ def _scalars_table(metrics: pd.DataFrame, names: dict[str, str], warnings: list[
         for k, in_key in bad.groupby("key", sort=True):
             found = [
                 f"{_label(run_ids[r], names[run_ids[r]])} at step(s) "
-                + _steps(group["step"].drop_duplicates())
+                + listed_steps(group["step"].drop_duplicates())
                 for r, group in in_key.groupby("run", sort=True)
             ]
-            warnings.append(f"metric {keys[k]!r}: {what} in {len(found)} run(s): {_some(found)}")
+            warnings.append(f"metric {keys[k]!r}: {what} in {len(found)} run(s): {some(found)}")
     keep = last & ~nan & ~inf
     every_run = sorted(names)  # runs without scalars are categories too
     return pd.DataFrame(

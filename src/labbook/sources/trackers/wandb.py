@@ -60,7 +60,7 @@ import pandas as pd
 from labbook import inputs, paths
 from labbook.inputs import InputError
 from labbook.sources.trackers import base as trackers
-from labbook.sources.trackers.base import TrackerData
+from labbook.sources.trackers.base import TrackerData, listed_steps, some
 from labbook.sources.trackers.detection import (  # how a W&B folder is recognised
     WANDB_LOG,
     WANDB_RUN_FOLDER,
@@ -73,7 +73,6 @@ from labbook.sources.trackers.mlflow import run_digests
 TRACKER = "wandb"
 CACHE_VERSION = 2  # bump when what a read returns changes
 INTERNAL = ("_step", "_timestamp", "_runtime", "_wandb")  # wandb's own history and summary keys
-SHOWN = 5  # runs or steps named in one warning before "..."
 
 
 # ---------------------------------------------------------------- where the runs are
@@ -299,17 +298,6 @@ def _same(a: float, b: float) -> bool:
 # ---------------------------------------------------------------- the two tables
 
 
-def _some(items: list[str]) -> str:
-    more = f"; ... and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
-    return "; ".join(items[:SHOWN]) + more
-
-
-def _steps(steps) -> str:
-    steps = list(steps)
-    more = f", ... ({len(steps)} steps)" if len(steps) > SHOWN else ""
-    return ", ".join(str(s) for s in steps[:SHOWN]) + more
-
-
 def _column(name: str, reads: list[RunRead], warnings: list[str]) -> pd.Series:
     """One attribute column over the runs: float64 numbers, bools, strings (see the docstring)."""
     values = [r.attributes.get(name) for r in reads]
@@ -323,7 +311,7 @@ def _column(name: str, reads: list[RunRead], warnings: list[str]) -> pd.Series:
         odd = [f"{r.label}: {words[type(v)]}" for r, v in zip(reads, values) if v is not None]
         warnings.append(
             f"attribute `{name}` is of more than one type across the runs (kept as strings): "
-            f"{_some(odd)}"
+            f"{some(odd)}"
         )
         return pd.Series([None if v is None else str(v) for v in values], dtype=object)
     return pd.Series(values, dtype=object)
@@ -348,7 +336,7 @@ def _runs_table(reads: list[RunRead], warnings: list[str]) -> pd.DataFrame:
         if len(group) > 1:
             warnings.append(
                 f"{len(group)} runs share the name {name!r} (the name alone does not tell them "
-                f"apart): ids {_some(list(group['run']))}"
+                f"apart): ids {some(list(group['run']))}"
             )
     return table
 
@@ -379,10 +367,10 @@ def _scalars_table(reads: list[RunRead], order: list[str], warnings: list[str]) 
         if mask.any():
             for key, in_key in rows[mask].groupby("key", sort=True):
                 found = [
-                    f"{label[run]} at step(s) {_steps(g['step'].drop_duplicates())}"
+                    f"{label[run]} at step(s) {listed_steps(g['step'].drop_duplicates())}"
                     for run, g in in_key.groupby("run", sort=True)
                 ]
-                warnings.append(f"key `{key}`: {what} in {len(found)} run(s): {_some(found)}")
+                warnings.append(f"key `{key}`: {what} in {len(found)} run(s): {some(found)}")
     rows = rows[~twice & ~nonfinite]
     return pd.DataFrame(
         {
@@ -402,17 +390,17 @@ def _run_warnings(reads: list[RunRead], warnings: list[str]) -> None:
     if unfinished:
         warnings.append(
             f"{len(unfinished)} run(s) have no exit record (still being written, or their process "
-            f"ended without wandb.finish; their scalars may be incomplete): {_some(unfinished)}"
+            f"ended without wandb.finish; their scalars may be incomplete): {some(unfinished)}"
         )
     skipped: dict[str, list[str]] = {}
     for r in reads:
         for key, kind in r.skipped.items():
             skipped.setdefault(kind, []).append(f"`{key}` ({r.label})")
     for kind, found in sorted(skipped.items()):
-        warnings.append(f"history values of kind {kind} are not scalars (left out): {_some(found)}")
+        warnings.append(f"history values of kind {kind} are not scalars (left out): {some(found)}")
     empty = [r.label for r in reads if not r.rows]
     if empty:
-        warnings.append(f"{len(empty)} run(s) without scalars in their history: {_some(empty)}")
+        warnings.append(f"{len(empty)} run(s) without scalars in their history: {some(empty)}")
 
 
 def tables(reads: list[RunRead], location: str, digest: str, notes: list[str]) -> TrackerData:
