@@ -370,10 +370,11 @@ def test_the_notebook_defaults_are_the_example_inputs_load_any_compares_with():
 # ---------------------------------------------------------------- the example store
 
 
-def test_the_example_mlflow_store_reads_as_its_json_twin():
-    """The store `make examples` writes holds its twin's numbers, its runs tagged simulated.
-    Reports built both ways: test_tracker_reports.py."""
-    store = paths.EXAMPLES / "generated" / "chain_of_experts_trackers"
+def test_the_example_mlflow_store_reads_as_its_json_twin(example_build):
+    """The store `make examples` writes (here: the session's shared build's, so a clean clone has
+    it) holds its twin's numbers, its runs tagged simulated. Reports built both ways:
+    test_tracker_reports.py."""
+    store = example_build / "examples" / "generated" / "chain_of_experts_trackers"
     data = trackers.read(f"mlflow:{store / 'mlflow' / 'mlflow.db'}", use_cache=False)
     assert trackers.is_simulated(data.runs) and data.warnings == []
     assert_same_results(source.from_tracker(data, LABELS), example.load_twin(store))
