@@ -295,7 +295,7 @@ import time
 import wandb
 for part in range(2):  # the second process resumes the run and logs step 2 again
     if part:  # a run folder is named by its start second: the resumed one must start in another
-        time.sleep(1.05 - time.time() % 1)
+        time.sleep(1.05 - time.time() %% 1)
     run = wandb.init(dir=sys.argv[1], project="p", name="resumed", id="resumed1", resume="allow",
                      config={"lr": 0.1, "optimizer": {"name": "adam", "betas": [0.9, 0.99]}},
                      settings=wandb.Settings(**%r))
