@@ -39,6 +39,22 @@ NOTEBOOK_SECONDS = 3600  # the MoE notebook on the large repository; an hour mea
 REPEATS = 5  # first loads (cache emptied each time) interleaved with seed query passes
 
 
+def _seed_pass(seq, dataset: str) -> int:
+    """The body of the seed's query loop over *seq* (an aim metric query): the runs of *dataset*,
+    expert counts grouped by run, step and epoch, the rest as rows. Returns the points read."""
+    rows, acts = [], defaultdict(list)
+    for metric in seq:
+        if dataset not in metric.run.props.tags:
+            continue
+        for x in metric.data:
+            step, data = x[0], x[1]
+            if metric.name.startswith("expert_"):
+                acts[metric.run.hash, step, data[1]].append(data[0])
+            else:
+                rows.append((metric.run.hash, step, data[1], metric.name, data[0]))
+    return len(rows) + sum(len(v) for v in acts.values())
+
+
 def seed_query_loop(repo_path: str, dataset: str) -> int:
     """The seed's first read, unchanged in substance: the `repo.query_metrics(...)` loop of its
     cell "Mean, Max and Min metrics data query" (val metrics, train MACs and expert counts).
@@ -51,17 +67,7 @@ def seed_query_loop(repo_path: str, dataset: str) -> int:
         "and metric.context.subset == 'val' or ((metric.name == 'macs' or "
         "metric.name.startswith('expert_')) and metric.context.subset == 'train')"
     )
-    rows, acts = [], defaultdict(list)
-    for metric in seq:
-        if dataset not in metric.run.props.tags:
-            continue
-        for x in metric.data:
-            step, data = x[0], x[1]
-            if metric.name.startswith("expert_"):
-                acts[metric.run.hash, step, data[1]].append(data[0])
-            else:
-                rows.append((metric.run.hash, step, data[1], metric.name, data[0]))
-    return len(rows) + sum(len(v) for v in acts.values())
+    return _seed_pass(seq, dataset)
 
 
 SAME_METRICS = (
@@ -77,17 +83,7 @@ def seed_query_same_metrics(repo_path: str, dataset: str) -> int:
     from aim import Repo
 
     repo = Repo(repo_path)
-    rows, acts = [], defaultdict(list)
-    for metric in repo.query_metrics(SAME_METRICS):
-        if dataset not in metric.run.props.tags:
-            continue
-        for x in metric.data:
-            step, data = x[0], x[1]
-            if metric.name.startswith("expert_"):
-                acts[metric.run.hash, step, data[1]].append(data[0])
-            else:
-                rows.append((metric.run.hash, step, data[1], metric.name, data[0]))
-    return len(rows) + sum(len(v) for v in acts.values())
+    return _seed_pass(repo.query_metrics(SAME_METRICS), dataset)
 
 
 def seed_expert_loop(repo_path: str) -> int:
