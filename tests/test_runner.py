@@ -326,16 +326,55 @@ def test_a_kernel_that_dies_fails_its_report_naming_its_cell_and_whole_section(s
     assert f"The report failed.</strong> {said}" in (rep / "report.html").read_text()
 
 
-def test_make_figures_builds_on_every_core_unless_given_j(small):
+PAIR = """\
+import time
+from pathlib import Path
+
+Path(mark).touch()
+waited = 0
+while wait_for and not Path(wait_for).exists():
+    assert waited < 6000, "the other report did not start within 600 s"
+    time.sleep(0.1)
+    waited += 1
+"""
+
+
+def _pair(root: Path, marks: Path, wait: bool) -> None:
+    """Reports toy_pair/a and toy_pair/b of a notebook that marks its start in *marks* and, with
+    *wait*, waits for the other's mark: built at once, neither can end before both started,
+    however busy the machine."""
+    import nbformat
+
+    nb_path = root / "notebooks" / "toy_pair.ipynb"
+    if not nb_path.exists():
+        assert sandbox.make(root, "new", "NAME=toy_pair").returncode == 0
+        (root / "params" / "toy_pair" / "example.yaml").unlink()
+        nb = nbformat.read(nb_path, as_version=4)
+        parameters = nb.cells[1]
+        assert "parameters" in parameters.metadata["tags"]
+        parameters.source += (
+            '\n# a file this report creates when it runs\nmark: str = ""\n'
+            '# a file this report waits for (empty: none)\nwait_for: str = ""\n'
+        )
+        nb.cells = [nb.cells[0], parameters, nbformat.v4.new_code_cell(PAIR)]
+        nbformat.write(nb, nb_path)
+    marks.mkdir(exist_ok=True)
+    for mark in marks.iterdir():
+        mark.unlink()
+    for me, other in (("a", "b"), ("b", "a")):
+        waits = str(marks / other) if wait else ""
+        params = {"mark": str(marks / me), "wait_for": waits}
+        (root / "params" / "toy_pair" / f"{me}.yaml").write_text(json.dumps(params))
+
+
+def test_make_figures_builds_on_every_core_unless_given_j(small, tmp_path):
     root, _ = small
     cores = int(subprocess.run(["nproc"], capture_output=True, text=True).stdout)
-    names = ("sparse_training/good", "sparse_training/misbehaving")
 
     def build(*jobs):
         time.sleep(1.1)  # make compares mtimes
-        for name in names:
-            (root / "params" / f"{name}.yaml").touch()
-        out = sandbox.make(root, *jobs, "figures", "ONLY=sparse_training/*")
+        _pair(root, tmp_path / "marks", wait=jobs == () and cores >= 2)
+        out = sandbox.make(root, *jobs, "figures", "ONLY=toy_pair/*")
         assert out.returncode == 0, out.stdout + out.stderr
         events = [
             line.split()[-1] if line.endswith("started") else "ended"

@@ -219,6 +219,7 @@ def test_snakemake_runs_makes_command_for_every_report(snake_tree):
     -p`, every report forced): the same interpreter, report, timeout and options, after putting
     back the stamp of the last good build."""
     names = _names(snake_tree)
+    assert names == targets.names() and names  # the repo's reports, every one
     forced = [a for n in names for a in ("-W", f"params/{n}.yaml")]
     made = sandbox.make(snake_tree, "-n", "reports", *forced)
     assert made.returncode == 0, made.stderr
@@ -243,7 +244,7 @@ def test_snakemake_builds_what_make_builds(snake_build, make_tree, example_build
     Snakemake's, the others make's) is then up to date for make and for Snakemake."""
     tree, built = snake_build["tree"], snake_build["built"]
     names = _names(tree)
-    assert set(names) <= set(_names(make_tree)) and len(names) >= 16
+    assert names == targets.names() and set(names) <= set(_names(make_tree)) and len(names) >= 16
     assert len(built) == len({n.split("/")[0] for n in names}) >= 5
     assert all((tree / "reports" / n / ".ok").is_file() for n in names)
     assert _rebuilt(tree, names, snake_build["since"]) == built
