@@ -38,7 +38,7 @@ SMALL = ("chain_of_experts/example", "sparse_training/misbehaving")
 OUTPUTS = ("figures/*", "tables/*", "findings.json")  # what must be byte-identical
 
 
-def _run(tree: Path, *cmd: str, env: dict | None = None, timeout: int = 600):
+def _run(tree: Path, *cmd: str, env: dict | None = None, timeout: int = sandbox.TIMEOUT):
     return subprocess.run(
         list(cmd),
         cwd=tree,
@@ -158,12 +158,12 @@ def pool(snake_tree):
         env={**sandbox.env(snake_tree), "PYTHONHASHSEED": "0"},
         stdin=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # without the server the jobs only start slower
     while not sock.exists() and server.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     yield {"LABBOOK_KERNEL_POOL": str(sock)} if sock.exists() else {}
     server.terminate()
-    server.wait(timeout=10)
+    server.wait(timeout=120)
 
 
 def test_inputs_d_read_back_as_written(tmp_path, monkeypatch):
