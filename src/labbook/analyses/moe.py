@@ -2,7 +2,8 @@
 the score matrices for the bootstrap, and the findings (each sentence by the claim policy).
 Input: sources.aim_repo.Selection.table (long), from any tracker the MoE source reads."""
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,11 +55,36 @@ def per_epoch(table: pd.DataFrame) -> pd.DataFrame:
 
 def summary(wide: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """mean/min/max of accuracy, memory, CPU time and loss and max MACs grouped by *by*; flat
-    columns "<metric> <stat>"."""
+    columns "<metric> <stat>", after what each group pools: runs (their number) and, unless
+    *by* has the epoch (one value per run), run_epochs (the accuracy values pooled: the n of an
+    aggregate over runs x epochs, not a number of replicates)."""
     cols = {k: v for k, v in SUMMARY.items() if k in wide}
-    g = wide.groupby(by).agg(cols)
+    grouped = wide.groupby(by)
+    g = grouped.agg(cols)
     g.columns = [f"{m} {s}" for m, s in g.columns]
-    return g.reset_index()
+    n = grouped.agg(runs=("run", "nunique"), run_epochs=("accuracy", "count"))
+    if "epoch" in by:
+        n = n[["runs"]]
+    return n.join(g).reset_index()
+
+
+def with_run_interval(by_type: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """summary(wide, ["method"]) with the interval over runs beside the accuracy aggregate:
+    "run accuracy mean", "run accuracy lower", "run accuracy upper" and "run accuracy runs" (its
+    n) from *intervals* (run_intervals, method keys; NaN for a type not in it), placed after
+    "accuracy max"."""
+    r = intervals.set_index("method").reindex(by_type["method"])
+    added = pd.DataFrame(
+        {
+            "run accuracy mean": r["mean"].to_numpy(),
+            "run accuracy lower": r["lower"].to_numpy(),
+            "run accuracy upper": r["upper"].to_numpy(),
+            "run accuracy runs": r["runs"].astype("Int64").to_numpy(),
+        },
+        index=by_type.index,
+    )
+    at = list(by_type.columns).index("accuracy max") + 1
+    return pd.concat([by_type.iloc[:, :at], added, by_type.iloc[:, at:]], axis=1)
 
 
 COUNT_READINGS = {
@@ -157,6 +183,48 @@ def common_last_epoch(wide: pd.DataFrame) -> int:
     return int(wide.groupby("run")["epoch"].max().min())
 
 
+def runs_needed(runs: int) -> int:
+    """How many of a type's *runs* must reach an epoch for the type to be compared or drawn there:
+    half of them rounded up, at least 2 (a mean of one run has no interval), at most all."""
+    return min(runs, max(2, math.ceil(runs / 2)))
+
+
+def horizon(wide: pd.DataFrame) -> int:
+    """The last epoch of the comparisons (score matrix, costs, correlation): for each type, the
+    last epoch that runs_needed of its runs reached; the earliest of these over the types with 2
+    or more runs (over every type when none has). Runs of one length give their common last
+    epoch; a run that stopped early never cuts it for the others (unless half its type stopped as
+    early). wide: per_epoch (method, run, epoch)."""
+    last = wide.groupby(["method", "run"])["epoch"].max()
+    reached = {
+        m: (len(g), sorted(g, reverse=True)[runs_needed(len(g)) - 1])
+        for m, g in last.groupby(level="method")
+    }
+    paired = [e for n, e in reached.values() if n >= 2] or [e for _, e in reached.values()]
+    return int(min(paired))
+
+
+def stopped_before(wide: pd.DataFrame, epoch: int) -> pd.DataFrame:
+    """The runs whose last epoch is before *epoch*: method, run, last (their last epoch), in
+    per_epoch's order."""
+    last = wide.groupby(["method", "run"], sort=False)["epoch"].max().rename("last").reset_index()
+    return last[last["last"] < epoch].reset_index(drop=True)
+
+
+def curve_points(wide: pd.DataFrame, metric: str, leave_out: Collection[str] = ()) -> pd.DataFrame:
+    """The points of each type's mean curve of *metric*: method, epoch, mean, min, max (over the
+    runs that logged it at that epoch, but the runs in *leave_out*, e.g. diverged ones), runs
+    (their number) and drawn: whether at least runs_needed of the type's runs are there (a mean
+    over the few runs that go on after the others stopped is not the type's, so its curve stops
+    where the type thins out). wide: per_epoch."""
+    kept = wide[~wide["run"].isin(set(leave_out))].dropna(subset=[metric])
+    g = kept.groupby(["method", "epoch"])[metric]
+    out = g.agg(["mean", "min", "max", "count"]).rename(columns={"count": "runs"}).reset_index()
+    total = kept.groupby("method")["run"].nunique()
+    out["drawn"] = out["runs"] >= out["method"].map(total).map(runs_needed)
+    return out
+
+
 def score_matrices(
     wide: pd.DataFrame, epochs: int, runs_per_type: int | None = None
 ) -> tuple[dict[str, np.ndarray], dict]:
@@ -205,18 +273,150 @@ def correlation_table(relation: dict) -> pd.DataFrame:
     )
 
 
+def run_values(scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The unit of replication: each run's value, its mean over the score matrix's epochs.
+    {type: array(runs, epochs)} -> {type: array(runs)}."""
+    return {t: np.asarray(s, dtype=float).mean(axis=1) for t, s in scores.items()}
+
+
+def run_intervals(values: Mapping[str, np.ndarray], confidence: float = 0.95) -> pd.DataFrame:
+    """Per type, the interval over runs (n counts runs, the unit of replication): method, runs,
+    mean (of the run values), lower, upper (its Student-t interval, stats.mean_ci; NaN for one
+    run). values: run_values."""
+    rows = []
+    for t, v in values.items():
+        mean, lower, upper = stats.mean_ci(v, confidence)
+        rows.append({"method": t, "runs": len(v), "mean": mean, "lower": lower, "upper": upper})
+    return pd.DataFrame(rows, columns=["method", "runs", "mean", "lower", "upper"])
+
+
+OVER_RUNS = "Mean over runs"  # with_over_runs' metric: the interval over runs
+
+
+def with_over_runs(estimates: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """stats.estimates_frame rows (the stratified bootstrap over run-epochs) followed by each
+    type's interval over runs (run_intervals) as the metric OVER_RUNS, in the same columns
+    (method, metric, estimate, lower, upper), for one figure and one table."""
+    over = intervals.rename(columns={"mean": "estimate"}).assign(metric=OVER_RUNS)
+    return pd.concat([estimates, over[list(estimates.columns)]], ignore_index=True)
+
+
+def score_counts(scores: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """What each score matrix holds: method, Runs (the n of an interval over runs) and
+    Run-epochs (runs x epochs: the n of the stratified bootstrap's aggregates)."""
+    return pd.DataFrame(
+        [{"method": t, "Runs": s.shape[0], "Run-epochs": s.size} for t, s in scores.items()],
+        columns=["method", "Runs", "Run-epochs"],
+    )
+
+
+UNBOUNDED = ("loss", "cpu_time", "memory")  # per_epoch metrics a diverged run can blow up
+DIVERGED_FACTOR = 10.0  # a value this many times the epoch's median is far outside the rest
+
+
+def diverged(
+    wide: pd.DataFrame, metrics: Sequence[str] = UNBOUNDED, factor: float = DIVERGED_FACTOR
+) -> pd.DataFrame:
+    """Runs whose values are far outside the rest: a value of *metric* more than *factor* times
+    the median over every run at that epoch (at least 3 runs there, the median above 0). One row
+    per run and metric, at its first such epoch: method, run, metric, epoch, value, median
+    (that epoch's), epochs (how many of its epochs are so far out). wide: per_epoch."""
+    rows = []
+    for metric in (m for m in metrics if m in wide):
+        v = wide[["method", "run", "epoch", metric]].dropna(subset=[metric]).reset_index(drop=True)
+        by_epoch = v.groupby("epoch")[metric]
+        median, count = by_epoch.transform("median"), by_epoch.transform("count")
+        far = v[(count >= 3) & (median > 0) & (v[metric] > factor * median)]
+        far = far.assign(median=median[far.index])
+        for (method, run), g in far.groupby(["method", "run"], sort=False):
+            first = g.iloc[0]
+            rows.append(
+                {
+                    "method": method,
+                    "run": run,
+                    "metric": metric,
+                    "epoch": first["epoch"],
+                    "value": float(first[metric]),
+                    "median": float(first["median"]),
+                    "epochs": len(g),
+                }
+            )
+    columns = ["method", "run", "metric", "epoch", "value", "median", "epochs"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def stopped_warning(
+    stopped: pd.DataFrame, epoch: int, names: Mapping[str, str], run_names: Mapping[str, str]
+) -> str | None:
+    """The warning naming the runs that stopped before *epoch* (stopped_before), None when none
+    did: what is computed at or up to that epoch leaves them out, and they did not cut it.
+    names: method -> display name; run_names: run -> the tracker's run name."""
+    if stopped.empty:
+        return None
+    listed = ", ".join(
+        f"{r.run} {run_names.get(r.run, '')!r} ({names[r.method]}, last epoch {r.last:g})"
+        for r in stopped.head(8).itertuples()
+    )
+    more = f" and {len(stopped) - 8} more" if len(stopped) > 8 else ""
+    return (
+        f"{plural(len(stopped), 'run')} stopped before epoch {epoch}, the last epoch the "
+        f"comparisons use (reached by at least half the runs of every type): {listed}{more}. "
+        "They are left out of the score matrix, the costs and the correlation at that epoch, and "
+        "do not cut it for the other runs; the curves show them as far as they go."
+    )
+
+
+def _number(value: float) -> str:
+    """A value for a sentence: thousands with separators (16,726), else four significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def diverged_warnings(
+    far: pd.DataFrame,
+    names: Mapping[str, str],
+    run_names: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> list[str]:
+    """One warning per row of diverged(): the run, the metric (*labels*: metric -> its name),
+    the value and the epoch's median, and what the figures do with it."""
+    return [
+        f"Run {r.run} {run_names.get(r.run, '')!r} ({names[r.method]}) diverged: "
+        f"{labels[r.metric]} {_number(r.value)} at epoch {r.epoch:g}, more than "
+        f"{DIVERGED_FACTOR:g}× that epoch's median over all runs ({r.median:.4g}; "
+        f"{plural(r.epochs, 'epoch')} so far out). Its "
+        f"{labels[r.metric]} is left out of the mean curves and of the axes' range, so they "
+        "still show the other runs; the tables keep it."
+        for r in far.itertuples()
+    ]
+
+
 # ---------------------------------------------------------------- tables for people
 
 SUMMARY_INTERVALS = {
     f"{m} mean [min, max]": (f"{m} mean", f"{m} min", f"{m} max")
     for m in ("Accuracy", "Memory (MB)", "CPU time (s)", "Loss")
 }  # the summary tables' mean [min, max] cells, by their display column names
+RUN_INTERVAL = ("Run accuracy mean", "Run accuracy lower", "Run accuracy upper")
 
 
-def summary_intervals(table: pd.DataFrame) -> dict[str, tuple[str, str, str]]:
-    """The SUMMARY_INTERVALS whose three columns *table* (display_summary's) has: a metric the
-    runs did not log has none."""
-    return {k: cols for k, cols in SUMMARY_INTERVALS.items() if all(c in table for c in cols)}
+def summary_intervals(
+    table: pd.DataFrame, confidence: float = 0.95
+) -> dict[str, tuple[str, str, str]]:
+    """The SUMMARY_INTERVALS whose three columns *table* (display_summary's) has (a metric the
+    runs did not log has none); in a table by type (it has "Run-epochs") the accuracy's says it
+    pools run-epochs, and, when the table has with_run_interval's columns, the interval over runs
+    follows it as "Accuracy over runs [<confidence> t-CI]"."""
+    out = {k: cols for k, cols in SUMMARY_INTERVALS.items() if all(c in table for c in cols)}
+    pooled = "Accuracy mean [min, max]"
+    if "Run-epochs" in table and pooled in out:
+        out = {
+            ("Accuracy over run-epochs: mean [min, max]" if k == pooled else k): v
+            for k, v in out.items()
+        }
+    if all(c in table for c in RUN_INTERVAL):
+        first = dict(list(out.items())[:1])
+        out = {**first, f"Accuracy over runs [{confidence:.0%} t-CI]": RUN_INTERVAL, **out}
+    return out
 
 
 COST_FIELDS = {"macs": "MACs", "cpu_time": "CPU time", "memory": "memory"}
@@ -231,28 +431,57 @@ def unlogged(wide: pd.DataFrame) -> list[str]:
 
 def display_summary(summary_table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     """A summary() table for people: each method as its display name (*names*: method -> name),
-    columns "MoE type", "Epoch", "Accuracy mean", "Memory (MB) min", "CPU time (s) max",
-    "Loss mean", "MACs max", ..."""
+    columns "MoE type", "Epoch", "Runs", "Run-epochs", "Accuracy mean", "Memory (MB) min",
+    "CPU time (s) max", "Loss mean", "MACs max", with_run_interval's "Run accuracy mean" ...
+    and "CI runs" (the n of that interval)."""
     out = summary_table.copy()
     out["method"] = out["method"].map(names)
-    fixed = {"method": "MoE type", "epoch": "Epoch"}
+    fixed = {
+        "method": "MoE type",
+        "epoch": "Epoch",
+        "runs": "Runs",
+        "run_epochs": "Run-epochs",
+        "run accuracy runs": "CI runs",
+    }
     return out.rename(
         columns=lambda c: fixed.get(
             c,
             c.replace("cpu_time", "CPU time (s)")
             .replace("memory", "Memory (MB)")
+            .replace("run accuracy", "Run Accuracy")
             .replace("accuracy", "Accuracy")
             .replace("loss", "Loss")
-            .replace("macs", "MACs"),
+            .replace("macs", "MACs")
+            .replace("Run Accuracy", "Run accuracy"),
         )
     )
+
+
+def summary_parts(table: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The columns of display_summary's by-type *table* shown as two tables (one would be wider
+    than a page): the accuracy (type, runs, the aggregate over run-epochs and the interval over
+    runs) and the other metrics (type, memory, CPU time, MACs, loss)."""
+    accuracy = [c for c in table if not c.startswith(OTHER_PREFIXES)]
+    others = ["MoE type"] + [c for c in table if c.startswith(OTHER_PREFIXES)]
+    return accuracy, others
+
+
+OTHER_PREFIXES = ("Memory", "CPU", "MACs", "Loss")  # display_summary's non-accuracy columns
 
 
 def runs_table(
     runs: pd.DataFrame, wide: pd.DataFrame, methods: Sequence[str], names: Mapping[str, str]
 ) -> pd.DataFrame:
     """Per method in *methods* order: "MoE type" (display name), "runs" (rows of *runs*, the
-    selected runs) and "epochs" (the last epoch any of its runs reached in *wide*)."""
+    selected runs) and "epochs", the last epoch its runs reached in *wide*: a number when the
+    runs of each type stopped at one epoch, else each type's range ("2–20")."""
+    last = wide.groupby(["method", "run"])["epoch"].max().groupby(level="method")
+    lo, hi = last.min().reindex(methods), last.max().reindex(methods)
+    epochs = (
+        hi.to_numpy()
+        if (lo == hi).all()
+        else [f"{a:g}" if a == b else f"{a:g}–{b:g}" for a, b in zip(lo, hi)]
+    )
     return (
         runs.groupby("method")
         .size()
@@ -260,7 +489,7 @@ def runs_table(
         .rename(index=names)
         .rename("runs")
         .to_frame()
-        .assign(epochs=wide.groupby("method")["epoch"].max().reindex(methods).to_numpy())
+        .assign(epochs=epochs)
         .reset_index(names="MoE type")
     )
 
@@ -391,11 +620,19 @@ def entropy_claim(relation: dict, epoch: int, confidence: float = 0.95) -> Claim
 
 
 def iqm_finding(
-    estimates: pd.DataFrame, best: str, runs: int, epochs: int, confidence: float = 0.95
+    estimates: pd.DataFrame,
+    best: str,
+    runs: int,
+    epochs: int,
+    over_runs: pd.Series,
+    confidence: float = 0.95,
 ) -> Finding:
     """The IQM of validation accuracy of *best* (the type with the highest mean, ranking_claim)
-    with its stratified-bootstrap CI, over *runs* runs x *epochs* epochs: a description, no
-    comparison. estimates: stats.estimates_frame (method, metric, estimate, lower, upper)."""
+    with its stratified-bootstrap CI, an aggregate over *runs* runs x *epochs* epochs (its n
+    counts run-epochs, not replicates), and beside it the interval over runs, the unit of
+    replication (*over_runs*: best's run_intervals row, each run's mean over the epochs): a
+    description, no comparison. estimates: stats.estimates_frame (method, metric, estimate,
+    lower, upper)."""
     iqm = estimates[estimates["metric"] == "iqm"].set_index("method")
     values = {
         "best": best,
@@ -405,11 +642,26 @@ def iqm_finding(
         "hi": iqm.loc[best, "upper"],
         "n": runs,
         "epochs": epochs,
+        "run_epochs": runs * epochs,
+        "run_mean": over_runs["mean"],
+        "run_lower": over_runs["lower"],
+        "run_upper": over_runs["upper"],
+        "runs": int(over_runs["runs"]),
     }
+    span = f"{plural(runs, 'run')} × {plural(epochs, 'epoch')}"
+    interval = (
+        f"{confidence:.0%} t-interval over runs {values['run_lower']:.4f}–"
+        f"{values['run_upper']:.4f}, n = {plural(values['runs'], 'run')}"
+        if values["runs"] > 1
+        else "a single run: no interval"
+    )
     text = (
-        "{best}: IQM validation accuracy {value:.4f} ({conf:.0%} stratified-bootstrap CI "
-        "{lo:.4f}–{hi:.4f}; {runs} × {span})."
-    ).format(**values, runs=plural(runs, "run"), span=plural(epochs, "epoch"))
+        f"{best}: IQM validation accuracy {values['value']:.4f} ({confidence:.0%} "
+        f"stratified-bootstrap CI {values['lo']:.4f}–{values['hi']:.4f} over "
+        f"{runs * epochs} run-epochs, {span}: an aggregate of runs × epochs, not an interval over "
+        f"runs); each run's mean over epochs 1–{epochs} averages {values['run_mean']:.4f} "
+        f"({interval})."
+    )
     return finding("best_iqm", Claim(text, values))
 
 
@@ -508,8 +760,9 @@ def findings(
     finding."""
     if not scores:
         raise ValueError("no MoE type has 2 complete runs: nothing to compare")
-    run_means = {t: s.mean(axis=1) for t, s in scores.items()}
+    run_means = run_values(scores)
     evidence = stats.compare(run_means, confidence=confidence)
+    over_runs = run_intervals(run_means, confidence).set_index("method")
     ranked = ranking_claim(
         run_means,
         evidence,
@@ -521,7 +774,7 @@ def findings(
     best = ranked.values["best"]
     out = [
         finding("best_type", ranked),
-        iqm_finding(estimates, best, len(scores[best]), epochs, confidence),
+        iqm_finding(estimates, best, len(scores[best]), epochs, over_runs.loc[best], confidence),
     ]
     if relation is not None:
         claim = entropy_claim(relation, correlation_epoch, confidence)

@@ -4,7 +4,7 @@ current rcParams (the caller sets the venue's size with style.paper) and returns
 
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
@@ -22,18 +22,44 @@ def _smooth(values: pd.Series, alpha: float) -> np.ndarray:
     return stats.ema(values.reset_index(drop=True), alpha).to_numpy()
 
 
+def _count_words(counts) -> str:
+    """'10 runs' or '3–10 runs' for the run counts of a figure's curves."""
+    lo, hi = int(min(counts)), int(max(counts))
+    return f"{lo} runs" if lo == hi else f"{lo}–{hi} runs"
+
+
+def _range_of(values: np.ndarray, margin: float = 0.05) -> tuple[float, float]:
+    """y limits around *values* with a margin (a constant gets a unit-wide or relative range)."""
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = (hi - lo) * margin if hi > lo else max(abs(hi) * 0.05, 0.5)
+    return lo - pad, hi + pad
+
+
+def _one_epoch(wide: pd.DataFrame, ax) -> None:
+    """When *wide* holds a single epoch: that epoch as the x axis' one tick, half an epoch each
+    side (the default limits of a single point leave fractional ticks that collide)."""
+    epochs = wide["epoch"].unique()
+    if len(epochs) == 1:
+        ax.set_xlim(epochs[0] - 0.5, epochs[0] + 0.5)
+        ax.set_xticks([epochs[0]])
+
+
 def accuracy_loss_curves(
     wide: pd.DataFrame,
     methods: Sequence[str],
     names: Mapping[str, str],
     colors: Mapping[str, str],
     ema_alpha: float,
+    leave_out: Mapping[str, Collection[str]] | None = None,
 ) -> plt.Figure:
     """Two panels, validation accuracy and validation loss per epoch (the accuracy alone when
     *wide* has no loss): for every method its mean over runs with the min-max band over runs, all
-    three smoothed by an EMA (*ema_alpha*); one legend above that says how many runs each band
-    covers. wide: moe.per_epoch."""
-    n_runs = wide.groupby("method")["run"].nunique()
+    three smoothed by an EMA (*ema_alpha*), drawn while at least half its runs go on
+    (moe.curve_points: a curve stops where its type thins out, and the legend says so); a type
+    logged at one epoch is a dot with its min-max bar. *leave_out*: metric -> runs left out of
+    that panel (diverged runs, named in the legend). One legend above says how many runs each
+    point averages. wide: moe.per_epoch."""
+    leave_out = leave_out or {}
     panels = [
         (metric, f"Validation {metric} (EMA)")
         for metric in ("accuracy", "loss")
@@ -41,28 +67,45 @@ def accuracy_loss_curves(
     ]
     fig, axes = plt.subplots(1, len(panels), squeeze=False)
     axes = axes[0]
+    counts, cut, left_out = [], False, set()
     for ax, (metric, title) in zip(axes, panels):
+        points = moe.curve_points(wide, metric, leave_out.get(metric, ()))
+        left_out |= set(leave_out.get(metric, ())) & set(wide["run"])
+        cut = cut or not points["drawn"].all()
         for m in methods:
-            agg = wide[wide["method"] == m].groupby("epoch")[metric].agg(["mean", "min", "max"])
-            statplots.mean_band(
-                ax,
-                agg.index,
-                _smooth(agg["mean"], ema_alpha),
-                _smooth(agg["min"], ema_alpha),
-                _smooth(agg["max"], ema_alpha),
-                colors[m],
-                label=names[m],
-            )
+            p = points[(points["method"] == m) & points["drawn"]]
+            if p.empty:
+                continue
+            counts += p["runs"].tolist()
+            mean, low, high = (_smooth(p[c], ema_alpha) for c in ("mean", "min", "max"))
+            if len(p) == 1:  # one logged epoch: a line would draw nothing
+                ax.errorbar(
+                    p["epoch"],
+                    mean,
+                    yerr=[mean - low, high - mean],
+                    fmt="o",
+                    ms=3,
+                    capsize=2,
+                    color=colors[m],
+                    label=names[m],
+                )
+            else:
+                statplots.mean_band(ax, p["epoch"], mean, low, high, colors[m], label=names[m])
         ylabel = title.split(" (")[0].removeprefix("Validation ").capitalize()
         ax.set(title=title, xlabel="Epoch", ylabel=ylabel)
         statplots.integer_ticks(ax)
-    runs = (
-        f"{n_runs.min()} runs per type"
-        if n_runs.min() == n_runs.max()
-        else f"{n_runs.min()}–{n_runs.max()} runs per type"
+        _one_epoch(wide, ax)
+    what = (
+        "Mean over runs per MoE type, drawn while at least half its runs go on"
+        if cut
+        else "Mean over runs per MoE type"
     )
+    per = "a point" if cut else "per type"
+    note = f"; diverged, left out: {', '.join(sorted(left_out))}" if left_out else ""
     statplots.legend_above(
-        fig, axes, title=f"Mean over runs per MoE type (band: min–max over runs; {runs})"
+        fig,
+        axes,
+        title=f"{what} (band: min–max over runs; {_count_words(counts)} {per}{note})",
     )
     return fig
 
@@ -76,28 +119,48 @@ def runs_by_type(
     ylabel: str,
     ema_alpha: float | None = None,
     ncols: int = 4,
+    leave_out: Collection[str] = (),
 ) -> plt.Figure:
     """Small multiples of *metric* per epoch, one panel per method (*ncols* a row, shared axes):
-    every run as a thin grey line and the method's mean in its colour, both smoothed by an EMA
-    when *ema_alpha* is given. wide: moe.per_epoch."""
+    every run as a thin grey line (a dot when logged at one epoch) and the method's mean in its
+    colour, both smoothed by an EMA when *ema_alpha* is given; the mean is drawn while at least
+    half the method's runs go on (moe.curve_points), and the legend says so when one stops
+    early. Runs in *leave_out* (diverged) are out of the mean and of the y range, so the axes
+    show the other runs. wide: moe.per_epoch."""
     nrows = math.ceil(len(methods) / ncols)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    points = moe.curve_points(wide, metric, leave_out)
+    kept = wide[~wide["run"].isin(set(leave_out))][metric]
     for ax, m in zip(axes.flat, methods):
         g = wide[wide["method"] == m]
         per_run = g.pivot(index="run", columns="epoch", values=metric)
-        mean = g.groupby("epoch")[metric].mean().reindex(per_run.columns)
+        p = points[(points["method"] == m) & points["drawn"]]
         if ema_alpha is None:
-            runs, mean_line = per_run.to_numpy(), mean.to_numpy()
+            runs, mean_line = per_run.to_numpy(), p["mean"].to_numpy()
         else:
             runs, mean_line = (
                 stats.ema_rows(per_run.to_numpy(), ema_alpha),
-                _smooth(mean, ema_alpha),
+                _smooth(p["mean"], ema_alpha),
             )
-        statplots.runs_and_mean(ax, per_run.columns, runs, mean_line, colors[m], names[m])
+        statplots.run_lines(ax, per_run.columns, runs)
+        if per_run.shape[1] == 1:  # one logged epoch: lines would draw nothing
+            ax.plot(np.repeat(per_run.columns, len(runs)), runs[:, 0], ".", color=style.NEUTRAL)
+        dot = {"marker": "o", "ms": 3} if len(p) == 1 else {}
+        ax.plot(p["epoch"], mean_line, color=colors[m], lw=1.6, **dot)
+        ax.set_title(names[m], fontsize="small")
+        statplots.integer_ticks(ax)
+    left_out = sorted(set(leave_out) & set(wide["run"]))
+    if left_out and kept.notna().any():  # the range of the other runs
+        axes.flat[0].set_ylim(*_range_of(kept.to_numpy(dtype=float)))
+    _one_epoch(wide, axes.flat[0])
     statplots.hide_unused(axes, len(methods))
     fig.supxlabel("Epoch", fontsize="small")
     fig.supylabel(ylabel, fontsize="small")
-    statplots.runs_and_mean_legend(fig, MEAN_OF_TYPE)
+    cut = not points["drawn"].all()
+    notes = ["mean drawn while at least half the type's runs go on"] if cut else []
+    if left_out:
+        notes.append(f"diverged, out of the mean and the axis range: {', '.join(left_out)}")
+    statplots.runs_and_mean_legend(fig, MEAN_OF_TYPE, title="; ".join(notes) or None)
     return fig
 
 
