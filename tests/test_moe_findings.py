@@ -12,6 +12,7 @@ import scipy.stats
 
 from labbook import figures, stats, style
 from labbook.analyses import moe
+from labbook.inputs import InputError
 from labbook.plots import moe as moe_plots
 
 
@@ -282,7 +283,11 @@ def test_display_summary_and_runs_table():
     ]
     assert {"Memory (MB) max", "CPU time (s) mean", "MACs max", "Loss min"} <= set(shown.columns)
     assert shown["MoE type"].tolist() == ["A"] * 3 + ["B"] * 3
-    assert set(moe.SUMMARY_INTERVALS["CPU time (s) mean [min, max]"]) <= set(shown.columns)
+    assert moe.summary_intervals(shown)["CPU time (s) mean [min, max]"] == (
+        "CPU time (s) mean",
+        "CPU time (s) min",
+        "CPU time (s) max",
+    )
     runs = pd.DataFrame({"method": ["a", "a", "b"], "run": ["r1", "r2", "r3"]})
     table = moe.runs_table(runs, wide[wide["epoch"] < 3], ["b", "a"], {"a": "A", "b": "B"})
     assert table.to_dict("list") == {"MoE type": ["B", "A"], "runs": [1, 2], "epochs": [2, 2]}
@@ -532,15 +537,15 @@ def test_summary_tables_say_what_their_n_counts_and_carry_the_interval_over_runs
     table = moe.with_run_interval(by_type, over)
     at = list(table.columns).index("accuracy max")
     assert list(table.columns[at + 1 : at + 5]) == [
-        "run accuracy mean",
-        "run accuracy lower",
-        "run accuracy upper",
-        "run accuracy runs",
+        "over runs mean",
+        "over runs lower",
+        "over runs upper",
+        "over runs n",
     ]
     mean, lo, hi = stats.mean_ci([0.7, 0.8])  # a's two runs, each its mean over epochs 1-3
     row = table.set_index("method").loc["a"]
-    assert (row["run accuracy mean"], row["run accuracy lower"]) == pytest.approx((mean, lo))
-    assert row["run accuracy runs"] == 2
+    assert (row["over runs mean"], row["over runs lower"]) == pytest.approx((mean, lo))
+    assert row["over runs n"] == 2
     shown = moe.display_summary(table, NAMES)
     assert list(shown.columns[:3]) == ["MoE type", "Runs", "Run-epochs"]
     spans = moe.summary_intervals(shown, 0.9)
@@ -559,9 +564,9 @@ def test_summary_tables_say_what_their_n_counts_and_carry_the_interval_over_runs
         "Accuracy mean",
         "Accuracy min",
         "Accuracy max",
-        "Run accuracy mean",
-        "Run accuracy lower",
-        "Run accuracy upper",
+        "Over runs mean",
+        "Over runs lower",
+        "Over runs upper",
         "CI runs",
     ]
     assert others[0] == "MoE type" and set(others[1:]) == {
@@ -700,3 +705,56 @@ def test_a_diverged_run_leaves_the_axes_to_the_others(paper):
     assert grid.legends[0].get_title().get_text() == (
         "diverged, out of the mean and the axis range: b4"
     )
+
+
+def test_a_metric_is_named_by_its_label_or_its_key_never_accuracy_for_something_else():
+    seed = {"accuracy": "accuracy[subset:val]", "loss": "loss[subset:val]"}
+    assert moe.metric_names(seed, {}, seed) == moe.SEED_NAMES
+    iou = {"accuracy": "val/iou", "loss": "val/dice_loss"}
+    assert moe.metric_names(iou, {}, seed) == {"accuracy": "val/iou", "loss": "val/dice_loss"}
+    named = moe.metric_names(iou, {"accuracy": "mean IoU"}, seed)
+    assert named == {"accuracy": "mean IoU", "loss": "val/dice_loss"}
+    with pytest.raises(InputError, match=r"metric_labels: no field \['acc'\]"):
+        moe.metric_names(iou, {"acc": "x"}, seed)
+    assert (moe.capital("validation accuracy"), moe.capital("accuracy")) == (
+        "Validation accuracy",
+        "Accuracy",
+    )
+    assert moe.capital("val/iou") == "val/iou" and moe.short_name("val/iou") == "val/iou"
+    # tables: columns named by the key; findings: sentences too
+    wide = _wide()
+    shown = moe.display_summary(moe.summary(wide, ["method"]), NAMES, named)
+    assert {"mean IoU mean", "mean IoU min", "val/dice_loss max"} <= set(shown.columns)
+    assert not [c for c in shown.columns if "ccuracy" in c or "Loss" in c]
+    assert list(moe.summary_intervals(shown, accuracy="mean IoU"))[0] == (
+        "mean IoU over run-epochs: mean [min, max]"
+    )
+    scores = {"A": _scores([0.80, 0.81, 0.82]), "B": _scores([0.60, 0.61, 0.62])}
+    items = moe.findings(
+        scores,
+        _estimates({t: (0.7, 0.69, 0.71) for t in scores}),
+        _costs(A=(2e8, 40, 1500), B=(1e8, 30, 1200)),
+        RELATION,
+        dataset="toy",
+        epochs=2,
+        correlation_epoch=2,
+        cost_epoch=2,
+        metric="mean IoU",
+    )
+    for f in items:
+        assert "accuracy" not in f.text, f.text
+    assert items[0].text.startswith("A has the highest mean mean IoU on toy")
+    assert "pooled over types, mean IoU and the evenness" in items[2].text
+
+
+def test_figures_name_the_metric_by_its_label(paper):
+    wide = _wide()
+    names = {"accuracy": "val/iou", "loss": "val/dice_loss"}
+    fig = moe_plots.accuracy_loss_curves(wide, ["a", "b"], NAMES, COLORS, 0.3, metrics=names)
+    assert [(ax.get_title(), ax.get_ylabel()) for ax in fig.axes] == [
+        ("val/iou (EMA)", "val/iou"),
+        ("val/dice_loss (EMA)", "val/dice_loss"),
+    ]
+    final = moe.hardware_table(wide, 3)
+    fig = moe_plots.hardware_usage(final, ["a", "b"], NAMES, COLORS, 3, accuracy="val/iou")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][-1] == "val/iou"

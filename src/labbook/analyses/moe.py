@@ -18,6 +18,7 @@ from labbook.findings import (
     trend_verdict,
     versus_claim,
 )
+from labbook.inputs import InputError
 
 VAL = {
     "accuracy": "accuracy",
@@ -70,16 +71,16 @@ def summary(wide: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def with_run_interval(by_type: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     """summary(wide, ["method"]) with the interval over runs beside the accuracy aggregate:
-    "run accuracy mean", "run accuracy lower", "run accuracy upper" and "run accuracy runs" (its
-    n) from *intervals* (run_intervals, method keys; NaN for a type not in it), placed after
-    "accuracy max"."""
+    "over runs mean", "over runs lower", "over runs upper" and "over runs n" (its n, runs) from
+    *intervals* (run_intervals of the accuracy, method keys; NaN for a type not in it), placed
+    after "accuracy max"."""
     r = intervals.set_index("method").reindex(by_type["method"])
     added = pd.DataFrame(
         {
-            "run accuracy mean": r["mean"].to_numpy(),
-            "run accuracy lower": r["lower"].to_numpy(),
-            "run accuracy upper": r["upper"].to_numpy(),
-            "run accuracy runs": r["runs"].astype("Int64").to_numpy(),
+            "over runs mean": r["mean"].to_numpy(),
+            "over runs lower": r["lower"].to_numpy(),
+            "over runs upper": r["upper"].to_numpy(),
+            "over runs n": r["runs"].astype("Int64").to_numpy(),
         },
         index=by_type.index,
     )
@@ -392,30 +393,64 @@ def diverged_warnings(
 
 # ---------------------------------------------------------------- tables for people
 
-SUMMARY_INTERVALS = {
-    f"{m} mean [min, max]": (f"{m} mean", f"{m} min", f"{m} max")
-    for m in ("Accuracy", "Memory (MB)", "CPU time (s)", "Loss")
-}  # the summary tables' mean [min, max] cells, by their display column names
-RUN_INTERVAL = ("Run accuracy mean", "Run accuracy lower", "Run accuracy upper")
+SEED_NAMES = {"accuracy": "validation accuracy", "loss": "validation loss"}  # the seed's fields
+SHORT_NAMES = {"validation accuracy": "accuracy", "validation loss": "loss"}
+
+
+def metric_names(
+    metric_keys: Mapping[str, str], labels: Mapping[str, str], seed_keys: Mapping[str, str]
+) -> dict[str, str]:
+    """What the accuracy and loss fields are called in titles, tables and findings: the label
+    given (*labels*, the parameter metric_labels), else the seed's name ("validation accuracy")
+    when the field reads the seed's key (*seed_keys*: aim_repo.DEFAULT_METRIC_KEYS), else its
+    scalar key as written: never "accuracy" for a metric not known to be one. InputError for a
+    label of another field."""
+    unknown = sorted(set(labels) - set(SEED_NAMES))
+    if unknown:
+        raise InputError(
+            f"metric_labels: no field {unknown}; the fields named by a label are {list(SEED_NAMES)}"
+        )
+    out = {}
+    for field, seed_name in SEED_NAMES.items():
+        key = metric_keys.get(field)
+        default = seed_name if key in (None, seed_keys[field]) else key
+        out[field] = labels.get(field) or default
+    return out
+
+
+def short_name(name: str) -> str:
+    """A metric's name where the context says "validation": "accuracy" for the seed's
+    "validation accuracy", any other name as it is."""
+    return SHORT_NAMES.get(name, name)
+
+
+def capital(name: str) -> str:
+    """*name* at the start of a title or a column: the seed's names capitalized ("Validation
+    accuracy", "Accuracy"), a label or key as written ("val/iou")."""
+    seed = name in SHORT_NAMES or name in SHORT_NAMES.values()
+    return name[:1].upper() + name[1:] if seed else name
+
+
+OVER_RUNS_COLUMNS = ("Over runs mean", "Over runs lower", "Over runs upper")
 
 
 def summary_intervals(
-    table: pd.DataFrame, confidence: float = 0.95
+    table: pd.DataFrame, confidence: float = 0.95, accuracy: str = "Accuracy"
 ) -> dict[str, tuple[str, str, str]]:
-    """The SUMMARY_INTERVALS whose three columns *table* (display_summary's) has (a metric the
-    runs did not log has none); in a table by type (it has "Run-epochs") the accuracy's says it
-    pools run-epochs, and, when the table has with_run_interval's columns, the interval over runs
-    follows it as "Accuracy over runs [<confidence> t-CI]"."""
-    out = {k: cols for k, cols in SUMMARY_INTERVALS.items() if all(c in table for c in cols)}
-    pooled = "Accuracy mean [min, max]"
-    if "Run-epochs" in table and pooled in out:
-        out = {
-            ("Accuracy over run-epochs: mean [min, max]" if k == pooled else k): v
-            for k, v in out.items()
-        }
-    if all(c in table for c in RUN_INTERVAL):
-        first = dict(list(out.items())[:1])
-        out = {**first, f"Accuracy over runs [{confidence:.0%} t-CI]": RUN_INTERVAL, **out}
+    """The `est [lo, hi]` cells of a display_summary table, in its column order: every
+    "<metric> mean" with its min and max as "<metric> mean [min, max]" (in a table by type, one
+    that has "Run-epochs", the accuracy's says it pools run-epochs: "<accuracy> over run-epochs:
+    mean [min, max]"), and with_run_interval's columns as "<accuracy> over runs [<confidence>
+    t-CI]". *accuracy*: the accuracy's column stem (display_summary's)."""
+    out = {}
+    for c in table.columns:
+        stem = c.removesuffix(" mean")
+        if c.endswith(" mean") and f"{stem} min" in table and f"{stem} max" in table:
+            pooled = stem == accuracy and "Run-epochs" in table
+            label = f"{stem} over run-epochs: mean" if pooled else f"{stem} mean"
+            out[f"{label} [min, max]"] = (c, f"{stem} min", f"{stem} max")
+        elif c == OVER_RUNS_COLUMNS[0] and all(x in table for x in OVER_RUNS_COLUMNS):
+            out[f"{accuracy} over runs [{confidence:.0%} t-CI]"] = OVER_RUNS_COLUMNS
     return out
 
 
@@ -429,44 +464,52 @@ def unlogged(wide: pd.DataFrame) -> list[str]:
     return [f for f in OPTIONAL_FIELDS if f not in wide or wide[f].isna().all()]
 
 
-def display_summary(summary_table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+def display_summary(
+    summary_table: pd.DataFrame,
+    names: Mapping[str, str],
+    metrics: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """A summary() table for people: each method as its display name (*names*: method -> name),
     columns "MoE type", "Epoch", "Runs", "Run-epochs", "Accuracy mean", "Memory (MB) min",
-    "CPU time (s) max", "Loss mean", "MACs max", with_run_interval's "Run accuracy mean" ...
-    and "CI runs" (the n of that interval)."""
-    out = summary_table.copy()
-    out["method"] = out["method"].map(names)
+    "CPU time (s) max", "Loss mean", "MACs max", and with_run_interval's "Over runs mean" ...
+    "CI runs" (the n of that interval). *metrics*: metric_names (the accuracy and loss columns
+    are named by capital(short_name(name)); default the seed's: Accuracy, Loss)."""
+    metrics = metrics or SEED_NAMES
+    stems = {
+        "accuracy": capital(short_name(metrics["accuracy"])),
+        "loss": capital(short_name(metrics["loss"])),
+        "cpu_time": "CPU time (s)",
+        "memory": "Memory (MB)",
+        "macs": "MACs",
+        "over runs": "Over runs",
+    }
     fixed = {
         "method": "MoE type",
         "epoch": "Epoch",
         "runs": "Runs",
         "run_epochs": "Run-epochs",
-        "run accuracy runs": "CI runs",
+        "over runs n": "CI runs",
     }
-    return out.rename(
-        columns=lambda c: fixed.get(
-            c,
-            c.replace("cpu_time", "CPU time (s)")
-            .replace("memory", "Memory (MB)")
-            .replace("run accuracy", "Run Accuracy")
-            .replace("accuracy", "Accuracy")
-            .replace("loss", "Loss")
-            .replace("macs", "MACs")
-            .replace("Run Accuracy", "Run accuracy"),
-        )
-    )
+
+    def column(c: str) -> str:
+        if c in fixed:
+            return fixed[c]
+        field, _, stat = c.rpartition(" ")
+        return f"{stems[field]} {stat}"
+
+    out = summary_table.copy()
+    out["method"] = out["method"].map(names)
+    return out.rename(columns=column)
 
 
-def summary_parts(table: pd.DataFrame) -> tuple[list[str], list[str]]:
+def summary_parts(table: pd.DataFrame, accuracy: str = "Accuracy") -> tuple[list[str], list[str]]:
     """The columns of display_summary's by-type *table* shown as two tables (one would be wider
-    than a page): the accuracy (type, runs, the aggregate over run-epochs and the interval over
-    runs) and the other metrics (type, memory, CPU time, MACs, loss)."""
-    accuracy = [c for c in table if not c.startswith(OTHER_PREFIXES)]
-    others = ["MoE type"] + [c for c in table if c.startswith(OTHER_PREFIXES)]
-    return accuracy, others
-
-
-OTHER_PREFIXES = ("Memory", "CPU", "MACs", "Loss")  # display_summary's non-accuracy columns
+    than a page): the accuracy's (type, runs, the aggregate over run-epochs and the interval over
+    runs; *accuracy* its column stem) and the other metrics' (type, memory, CPU time, MACs,
+    loss)."""
+    own = ("MoE type", "Runs", "Run-epochs", "CI runs")
+    first = [c for c in table if c in own or c.startswith((f"{accuracy} ", "Over runs "))]
+    return first, ["MoE type"] + [c for c in table if c not in first]
 
 
 def runs_table(
@@ -589,14 +632,16 @@ def relation_words(scope: dict) -> str:
     return f"a {word} {'positive' if lo > 0 else 'negative'} relation"
 
 
-def entropy_claim(relation: dict, epoch: int, confidence: float = 0.95) -> Claim:
+def entropy_claim(
+    relation: dict, epoch: int, confidence: float = 0.95, metric: str = "validation accuracy"
+) -> Claim:
     """The accuracy-entropy sentence from stats.correlation_ci over runs grouped by type (pooled
     and within types): a relation is named only when its bootstrap interval excludes 0. The
     verdict is the pooled relation's ("rises": accuracy rises with the evenness of expert use,
     "falls", or "flat" when the interval contains 0); the within-type words are in the values."""
     p, w = relation["pooled"], relation["within"]
     text = (
-        "At epoch {epoch}, over {n} runs of {k} types: pooled over types, accuracy and the "
+        "At epoch {epoch}, over {n} runs of {k} types: pooled over types, {short} and the "
         "evenness of expert use show {pooled_word} (Spearman ρ = {rho:.2f}, {conf:.0%} CI {lo:.2f} "
         "to {hi:.2f}); within types, where differences between types do not count, {within_word} "
         "(ρ = {wrho:.2f}, CI {wlo:.2f} to {whi:.2f})."
@@ -616,7 +661,7 @@ def entropy_claim(relation: dict, epoch: int, confidence: float = 0.95) -> Claim
         "whi": w["spearman_upper"],
     }
     verdict = trend_verdict({"lower": p["spearman_lower"], "upper": p["spearman_upper"]})
-    return Claim(text.format(**values), values, verdict)
+    return Claim(text.format(**values, short=short_name(metric)), values, verdict)
 
 
 def iqm_finding(
@@ -626,6 +671,7 @@ def iqm_finding(
     epochs: int,
     over_runs: pd.Series,
     confidence: float = 0.95,
+    metric: str = "validation accuracy",
 ) -> Finding:
     """The IQM of validation accuracy of *best* (the type with the highest mean, ranking_claim)
     with its stratified-bootstrap CI, an aggregate over *runs* runs x *epochs* epochs (its n
@@ -656,7 +702,7 @@ def iqm_finding(
         else "a single run: no interval"
     )
     text = (
-        f"{best}: IQM validation accuracy {values['value']:.4f} ({confidence:.0%} "
+        f"{best}: IQM {metric} {values['value']:.4f} ({confidence:.0%} "
         f"stratified-bootstrap CI {values['lo']:.4f}–{values['hi']:.4f} over "
         f"{runs * epochs} run-epochs, {span}: an aggregate of runs × epochs, not an interval over "
         f"runs); each run's mean over epochs 1–{epochs} averages {values['run_mean']:.4f} "
@@ -685,6 +731,7 @@ def cheapest_claim(
     evidence: pd.DataFrame,
     epoch: int,
     confidence: float = 0.95,
+    metric: str = "validation accuracy",
 ) -> Claim:
     """The cheapest type among *best* and the types not shown to be worse than it (*ties*, from
     ranking_claim): cheapest by mean MACs (the model's cost), then mean CPU time, then name.
@@ -726,7 +773,7 @@ def cheapest_claim(
     row = _with_x(stats.pair_row(evidence, cheapest, best), cheapest)
     versus = versus_claim(
         row,
-        "mean validation accuracy",
+        f"mean {metric}",
         "run",
         confidence,
         scale=100,
@@ -747,6 +794,7 @@ def findings(
     correlation_epoch: int,
     cost_epoch: int,
     confidence: float = 0.95,
+    metric: str = "validation accuracy",
 ) -> list[Finding]:
     """The MoE findings, in report order: the type with the highest mean validation accuracy and
     the types it beats (ranking_claim over each run's mean over the score matrix's epochs,
@@ -757,7 +805,7 @@ def findings(
     estimates: stats.estimates_frame of them with "iqm"; costs: type_costs at *cost_epoch*;
     relation: stats.correlation_ci of entropy and accuracy at *correlation_epoch*, by type.
     Without *costs* (the runs log no MACs, CPU time or memory) there is no cheapest-type
-    finding."""
+    finding. *metric*: what the accuracy field is called (metric_names)."""
     if not scores:
         raise ValueError("no MoE type has 2 complete runs: nothing to compare")
     run_means = run_values(scores)
@@ -766,7 +814,7 @@ def findings(
     ranked = ranking_claim(
         run_means,
         evidence,
-        f"validation accuracy on {dataset} (each run's mean over epochs 1–{epochs})",
+        f"{metric} on {dataset} (each run's mean over epochs 1–{epochs})",
         "run",
         confidence,
         spec=".4f",
@@ -774,13 +822,15 @@ def findings(
     best = ranked.values["best"]
     out = [
         finding("best_type", ranked),
-        iqm_finding(estimates, best, len(scores[best]), epochs, over_runs.loc[best], confidence),
+        iqm_finding(
+            estimates, best, len(scores[best]), epochs, over_runs.loc[best], confidence, metric
+        ),
     ]
     if relation is not None:
-        claim = entropy_claim(relation, correlation_epoch, confidence)
+        claim = entropy_claim(relation, correlation_epoch, confidence, metric)
         out.append(finding("entropy_accuracy", claim))
     if costs is not None:
         ties = ranked.values.get("ties", [])
-        claim = cheapest_claim(costs, best, ties, evidence, cost_epoch, confidence)
+        claim = cheapest_claim(costs, best, ties, evidence, cost_epoch, confidence, metric)
         out.append(finding("cheapest_not_worse", claim))
     return out

@@ -51,6 +51,7 @@ def accuracy_loss_curves(
     colors: Mapping[str, str],
     ema_alpha: float,
     leave_out: Mapping[str, Collection[str]] | None = None,
+    metrics: Mapping[str, str] | None = None,
 ) -> plt.Figure:
     """Two panels, validation accuracy and validation loss per epoch (the accuracy alone when
     *wide* has no loss): for every method its mean over runs with the min-max band over runs, all
@@ -58,10 +59,12 @@ def accuracy_loss_curves(
     (moe.curve_points: a curve stops where its type thins out, and the legend says so); a type
     logged at one epoch is a dot with its min-max bar. *leave_out*: metric -> runs left out of
     that panel (diverged runs, named in the legend). One legend above says how many runs each
-    point averages. wide: moe.per_epoch."""
+    point averages. *metrics*: what accuracy and loss are called (moe.metric_names; default the
+    seed's names). wide: moe.per_epoch."""
     leave_out = leave_out or {}
+    metrics = metrics or moe.SEED_NAMES
     panels = [
-        (metric, f"Validation {metric} (EMA)")
+        (metric, f"{moe.capital(metrics[metric])} (EMA)")
         for metric in ("accuracy", "loss")
         if metric in wide and wide[metric].notna().any()
     ]
@@ -91,7 +94,7 @@ def accuracy_loss_curves(
                 )
             else:
                 statplots.mean_band(ax, p["epoch"], mean, low, high, colors[m], label=names[m])
-        ylabel = title.split(" (")[0].removeprefix("Validation ").capitalize()
+        ylabel = moe.capital(moe.short_name(metrics[metric]))
         ax.set(title=title, xlabel="Epoch", ylabel=ylabel)
         statplots.integer_ticks(ax)
         _one_epoch(wide, ax)
@@ -231,10 +234,12 @@ def accuracy_vs_entropy(
     names: Mapping[str, str],
     colors: Mapping[str, str],
     epoch: int,
+    metric: str = "validation accuracy",
 ) -> plt.Figure:
-    """Each run's validation accuracy against the normalized entropy of its expert use, coloured
-    by method, with the least-squares line over all runs and the pooled and within-type Spearman
-    ρ in the title. runs: moe.entropy_accuracy (kept); relation: stats.correlation_ci by type."""
+    """Each run's *metric* (the accuracy field, moe.metric_names) against the normalized entropy
+    of its expert use, coloured by method, with the least-squares line over all runs and the
+    pooled and within-type Spearman ρ in the title. runs: moe.entropy_accuracy (kept);
+    relation: stats.correlation_ci by type."""
     fig, ax = plt.subplots()
     for m in methods:
         g = runs[runs["method"] == m]
@@ -253,7 +258,7 @@ def accuracy_vs_entropy(
     pooled, within = relation["pooled"]["spearman"], relation["within"]["spearman"]
     ax.set(
         xlabel="Normalized entropy of expert use",
-        ylabel="Validation accuracy",
+        ylabel=moe.capital(metric),
         title=f"Epoch {epoch}, {relation['n']} runs: Spearman ρ = {pooled:.2f} pooled, "
         f"{within:.2f} within types",
     )
@@ -295,11 +300,12 @@ def hardware_usage(
     colors: Mapping[str, str],
     epoch: int,
     ncols: int = 2,
+    accuracy: str = "Accuracy",
 ) -> plt.Figure:
     """Parallel coordinates, one panel per method (*ncols* a row): each run's MACs, memory, CPU
     time and accuracy (moe.HARDWARE_AXES), each axis scaled to its range over all runs with the
     minimum written below and the maximum above; runs in grey, the method's mean dashed in its
-    colour. final: moe.hardware_table at *epoch*."""
+    colour; the accuracy axis is labelled *accuracy*. final: moe.hardware_table at *epoch*."""
     columns = [c for c, _, _ in moe.HARDWARE_AXES]
     scaled, lo, hi = moe.scaled_to_range(final, columns)
     nrows = math.ceil(len(methods) / ncols)
@@ -316,7 +322,8 @@ def hardware_usage(
             ax.text(
                 x, 1.07, fmt.format(hi[c]), ha="center", va="bottom", fontsize=6, color="dimgray"
             )
-        ax.set_xticks(xs, [label for _, label, _ in moe.HARDWARE_AXES])
+        labels = [accuracy if c == "accuracy" else label for c, label, _ in moe.HARDWARE_AXES]
+        ax.set_xticks(xs, labels)
         ax.set_xlim(-0.45, len(columns) - 0.55)
         ax.set_ylim(-0.3, 1.3)
         ax.set_yticks([])
