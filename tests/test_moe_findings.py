@@ -758,3 +758,23 @@ def test_figures_name_the_metric_by_its_label(paper):
     final = moe.hardware_table(wide, 3)
     fig = moe_plots.hardware_usage(final, ["a", "b"], NAMES, COLORS, 3, accuracy="val/iou")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()][-1] == "val/iou"
+
+
+def test_the_interval_figure_draws_the_interval_over_runs_through_the_mean(paper):
+    scores = {"A": _scores([0.80, 0.81, 0.82]), "B": _scores([0.60, 0.61]), "C": _scores([0.5])}
+    two = {t: s for t, s in scores.items() if len(s) > 1}  # a bootstrap needs 2 runs
+    points, intervals = stats.interval_estimates(two, ["median", "mean"], reps=200, seed=0)
+    estimates = stats.estimates_frame(points, intervals, ["median", "mean"])
+    over = moe.run_intervals(moe.run_values(scores))
+    colors = {"A": "r", "B": "g", "C": "b"}
+    axes = moe_plots.interval_estimates(estimates, over, colors, {"mean": "Mean accuracy"})
+    median, mean = axes
+    assert not median.collections  # the interval over runs is drawn in the mean's panel only
+    lines = [c for c in mean.collections if c.get_segments()]
+    spans = sorted([s[0][1], s[0][0], s[1][0]] for c in lines for s in c.get_segments())
+    a_lo, a_hi = over.set_index("method").loc["A", ["lower", "upper"]]
+    b_lo, b_hi = over.set_index("method").loc["B", ["lower", "upper"]]
+    assert len(spans) == 2  # C (one run) is not in the figure
+    assert spans[0] == pytest.approx([0, a_lo, a_hi]) and spans[1] == pytest.approx([1, b_lo, b_hi])
+    assert mean.get_xlim()[0] < b_lo and mean.get_xlim()[1] > a_hi
+    assert figures.check(axes[0].figure) == []

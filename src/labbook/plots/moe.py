@@ -266,6 +266,38 @@ def accuracy_vs_entropy(
     return fig
 
 
+def interval_estimates(
+    estimates: pd.DataFrame,
+    over_runs: pd.DataFrame,
+    colors: Mapping[str, str],
+    xlabels: Mapping[str, str],
+) -> np.ndarray:
+    """statplots.interval_estimates of the stratified bootstrap's aggregates (a bar per type: the
+    CI over run-epochs) with, in the mean's panel, each type's interval over runs drawn through
+    its dot as a thin capped line (moe.run_intervals: the interval the claims use; none for a
+    single run). estimates: stats.estimates_frame with "mean"; over_runs: method, mean, lower,
+    upper. Returns the Axes."""
+    axes = statplots.interval_estimates(estimates, colors, xlabels=xlabels)
+    metrics = list(dict.fromkeys(estimates["metric"]))
+    if "mean" in metrics:
+        ax = axes[metrics.index("mean")]
+        methods = list(dict.fromkeys(estimates["method"]))
+        for r in over_runs.itertuples():
+            if r.method in methods and r.lower == r.lower:
+                ax.errorbar(
+                    r.mean,
+                    methods.index(r.method),
+                    xerr=[[r.mean - r.lower], [r.upper - r.mean]],
+                    fmt="none",
+                    ecolor=style.REFERENCE,
+                    elinewidth=0.8,
+                    capsize=2,
+                    zorder=1.5,
+                )
+        ax.autoscale_view()
+    return axes
+
+
 def probability_grid(
     probs: Mapping[str, float],
     cis: Mapping[str, np.ndarray],
