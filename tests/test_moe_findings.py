@@ -778,3 +778,17 @@ def test_the_interval_figure_draws_the_interval_over_runs_through_the_mean(paper
     assert spans[0] == pytest.approx([0, a_lo, a_hi]) and spans[1] == pytest.approx([1, b_lo, b_hi])
     assert mean.get_xlim()[0] < b_lo and mean.get_xlim()[1] > a_hi
     assert figures.check(axes[0].figure) == []
+
+
+def test_a_diverged_run_is_off_the_hardware_axes(paper):
+    wide = pd.concat([_ragged([3, 3, 3]), _ragged([3, 3, 3], "b", 3)])
+    wide = wide.assign(macs=1e8, cpu_time=10.0 + wide["epoch"], memory=100.0 + wide["epoch"])
+    wide.loc[wide["run"] == "b4", "memory"] = 16726.0
+    final = moe.hardware_table(wide, 3)
+    fig = moe_plots.hardware_usage(final, ["a", "b"], NAMES, COLORS, 3, leave_out={"b4"})
+    panel_b = fig.axes[1]
+    labels = [t.get_text() for t in panel_b.texts]
+    assert "103" in labels and "16726" not in labels  # the memory axis spans the other runs
+    assert fig.legends[0].get_title().get_text().endswith("; diverged, off the axes: b4")
+    mean = panel_b.lines[0].get_ydata()
+    assert mean[1] == pytest.approx(0.5)  # b's mean memory over its other runs: 103 of 103

@@ -595,11 +595,15 @@ def hardware_table(wide: pd.DataFrame, epoch: int) -> pd.DataFrame:
     return final_epoch(wide, epoch).assign(mmacs=lambda d: d["macs"] / 1e6)
 
 
-def scaled_to_range(table: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, dict, dict]:
-    """Each of *columns* scaled to [0, 1] over all rows ((v - min) / (max - min); 0.5 where a
-    column is constant). Returns (scaled columns, {column: min}, {column: max})."""
-    lo = {c: table[c].min() for c in columns}
-    hi = {c: table[c].max() for c in columns}
+def scaled_to_range(
+    table: pd.DataFrame, columns: Sequence[str], over: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Each of *columns* scaled to [0, 1] over the rows of *over* (default all rows; (v - min) /
+    (max - min), outside [0, 1] for rows beyond them; 0.5 where a column is constant). Returns
+    (scaled columns, {column: min}, {column: max})."""
+    over = table if over is None else over
+    lo = {c: over[c].min() for c in columns}
+    hi = {c: over[c].max() for c in columns}
     scaled = pd.DataFrame(
         {
             c: (table[c] - lo[c]) / (hi[c] - lo[c]) if hi[c] > lo[c] else table[c] * 0 + 0.5

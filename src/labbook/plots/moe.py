@@ -333,13 +333,17 @@ def hardware_usage(
     epoch: int,
     ncols: int = 2,
     accuracy: str = "Accuracy",
+    leave_out: Collection[str] = (),
 ) -> plt.Figure:
     """Parallel coordinates, one panel per method (*ncols* a row): each run's MACs, memory, CPU
     time and accuracy (moe.HARDWARE_AXES), each axis scaled to its range over all runs with the
     minimum written below and the maximum above; runs in grey, the method's mean dashed in its
-    colour; the accuracy axis is labelled *accuracy*. final: moe.hardware_table at *epoch*."""
+    colour; the accuracy axis is labelled *accuracy*. Runs in *leave_out* (diverged) are out of
+    the ranges and the means, so the axes show the other runs. final: moe.hardware_table at
+    *epoch*."""
     columns = [c for c, _, _ in moe.HARDWARE_AXES]
-    scaled, lo, hi = moe.scaled_to_range(final, columns)
+    out = final["run"].isin(set(leave_out))
+    scaled, lo, hi = moe.scaled_to_range(final, columns, over=final[~out])
     nrows = math.ceil(len(methods) / ncols)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False, sharey=True)
     xs = np.arange(len(columns))
@@ -348,7 +352,8 @@ def hardware_usage(
         ys = np.array([scaled.loc[mine, c].to_numpy() for c in columns])  # (axes, runs)
         ax.vlines(xs, 0, 1, color=style.NEUTRAL, lw=0.5, alpha=0.6)
         statplots.run_lines(ax, xs, ys.T)
-        ax.plot(xs, np.nanmean(ys, axis=1), "o--", color=colors[m], lw=1.5, ms=3)
+        kept = ys[:, ~out[mine].to_numpy()]
+        ax.plot(xs, np.nanmean(kept, axis=1), "o--", color=colors[m], lw=1.5, ms=3)
         for x, (c, _, fmt) in zip(xs, moe.HARDWARE_AXES):
             ax.text(x, -0.07, fmt.format(lo[c]), ha="center", va="top", fontsize=6, color="dimgray")
             ax.text(
@@ -367,7 +372,12 @@ def hardware_usage(
         fig,
         MEAN_OF_TYPE,
         title=f"Epoch {epoch}; each axis spans the range over all runs (minimum below, "
-        "maximum above)",
+        "maximum above)"
+        + (
+            f"; diverged, off the axes: {', '.join(sorted(final.loc[out, 'run']))}"
+            if out.any()
+            else ""
+        ),
         ls="--",
         marker="o",
         ms=3,
