@@ -1,0 +1,182 @@
+"""labbook.numbers: the macros of the numbers a report's findings quote (numbers.tex/.typ)."""
+
+import numpy as np
+import pytest
+
+from labbook import contract, numbers, stats
+from labbook.findings import Findings, ranking_claim, versus_claim
+
+REPORT = "credit_assignment/digits"
+
+
+def _findings(seed: int) -> dict:
+    """Findings made by the claim policy and a template from seeded scores (fractions)."""
+    rng = np.random.default_rng(seed)
+    samples = {
+        "BP": 0.97 + 0.004 * rng.standard_normal(5),
+        "FA": 0.93 + 0.004 * rng.standard_normal(5),
+        "DFA": 0.95 + 0.004 * rng.standard_normal(5),
+    }
+    out = Findings()
+    evidence = stats.compare(samples)
+    out.add_claim("ranking", ranking_claim(samples, evidence, "test accuracy", spec=".1%"))
+    row = stats.compare(samples, [("FA", "BP")]).to_dict("records")[0]
+    out.add_claim("margin_fa", versus_claim(row, "test accuracy", scale=100, spec="+.1f"))
+    out.add(
+        "layers_cifar10",
+        "{method} is closest to BP in layer {layer} (cosine {value:.2f}, {n} seeds)",
+        method="DFA",
+        layer=3,
+        value=float(rng.uniform(0.5, 0.9)),
+        n=5,
+    )
+    return out.as_dict()
+
+
+def _by_name(items):
+    return {m.name: m.value for m in items}
+
+
+def test_names_are_letters_with_digits_spelled():
+    assert numbers.camel("moe_analysis/cifar10", "layer3", "p_holm") == (
+        "moeAnalysisCifarTenLayerThreePHolm"
+    )
+    assert numbers.spell("0") == "Zero"
+    assert numbers.spell("19") == "Nineteen"
+    assert numbers.spell("123") == "OneHundredTwentyThree"
+    assert numbers.spell("2001") == "TwoThousandOne"
+    assert numbers.spell("07") == "ZeroSeven"
+    assert numbers.camel("ünïcode", "α_max") == "unicodeMax"
+    with pytest.raises(ValueError, match="no letters"):
+        numbers.camel("α", "—")
+
+
+def test_each_number_prints_as_its_sentence_does():
+    found = _findings(0)
+    m = _by_name(numbers.macros(REPORT, found))
+    text = found["ranking"]["text"]
+    values = found["ranking"]["values"]
+    # the top method's mean, a fraction printed as a percentage with one decimal
+    assert m["creditAssignmentDigitsRankingMean"] == format(values["mean"], ".1%")
+    assert m["creditAssignmentDigitsRankingMeanRaw"] == values["mean"]
+    lower, upper = (format(values[k], ".1%") for k in ("lower", "upper"))
+    assert m["creditAssignmentDigitsRankingLower"] == lower
+    assert m["creditAssignmentDigitsRankingInterval"] == f"{lower}–{upper}"
+    assert m["creditAssignmentDigitsRankingConfidence"] == "95%"
+    assert m["creditAssignmentDigitsRankingBest"] == "BP"
+    assert m["creditAssignmentDigitsRankingN"] == "5"
+    for item in numbers.macros(REPORT, found):  # every printed macro is a piece of its sentence
+        if item.finding == "ranking" and item.note == "as the sentence prints it":
+            assert item.value in text, item.name
+    unprinted = _by_name(i for i in numbers.macros(REPORT, found) if "not in" in i.note)
+    assert unprinted["creditAssignmentDigitsRankingBeatsOne"] == "FA"  # listed, not printed
+    margin = found["margin_fa"]["values"]
+    assert m["creditAssignmentDigitsMarginFaDiff"] == format(margin["diff"], "+.1f")
+    assert m["creditAssignmentDigitsMarginFaDiff"].startswith("-")
+    assert m["creditAssignmentDigitsMarginFaP"] == format(margin["p"], ".2g")
+    assert m["creditAssignmentDigitsMarginFaInterval"] == (
+        f"{margin['lower']:+.1f} to {margin['upper']:+.1f}"
+    )
+    layer = found["layers_cifar10"]["values"]
+    assert m["creditAssignmentDigitsLayersCifarTenValue"] == format(layer["value"], ".2f")
+    assert m["creditAssignmentDigitsLayersCifarTenLayer"] == "3"
+
+
+def test_a_number_matches_only_as_a_whole_number():
+    assert numbers.spans(1.8, "FA vs. BP: -1.8 points") == []  # the sign belongs to the number
+    assert numbers.spans(-1.8, "FA vs. BP: -1.8 points") == [(11, 15)]
+    assert numbers.spans(3, "layer3 and 0.3 and 13") == []
+    assert numbers.spans(0.5, "0.50 and 0.5") == [(0, 4), (9, 12)]  # longest first
+    sentence = "mean 96.50% over 5 seeds"
+    assert sentence[slice(*numbers.spans(96.5, sentence)[0])] == "96.50%"  # % belongs to it
+    assert numbers.spans("FA", "DFA beats FA") == [(10, 12)]
+
+
+def test_units_of_raw_values():
+    found = _findings(1)
+    notes = {m.name: m.note for m in numbers.macros(REPORT, found)}
+    assert "fraction" in notes["creditAssignmentDigitsRankingMeanRaw"]
+    assert notes["creditAssignmentDigitsMarginFaDiffRaw"].endswith("unit: points")
+    assert notes["creditAssignmentDigitsRankingNRaw"].endswith("unit: seeds")
+    percent = {"k": {"text": "top-1 accuracy 91.20% (5 seeds)", "values": {"acc": 91.2}}}
+    assert numbers.macros("r/v", percent)[1].note.endswith("unit: percent")
+
+
+def test_changing_only_the_numbers_renames_nothing():
+    found = [_findings(s) for s in range(8)]
+    assert {f["ranking"]["verdict"] for f in found} == {"separated"}  # the same sentences
+    names = [{m.name for m in numbers.macros(REPORT, f)} for f in found]
+    assert all(n == names[0] for n in names)
+    assert len(names[0]) > 30
+    values = [numbers.values(REPORT, _findings(s)) for s in (0, 1)]
+    assert (
+        values[0]["creditAssignmentDigitsRankingMean"]
+        != (values[1]["creditAssignmentDigitsRankingMean"])
+    )
+
+
+def test_unprinted_numbers_keep_their_macro_and_lists_are_numbered():
+    found = {
+        "k": {
+            "text": "cosines 0.81, 0.72 and 0.65 in layers 1, 2 and 3.",
+            "values": {"values": [0.8134, 0.7188, 0.6511], "layers": [1, 2, 3], "unused": 42.5},
+        }
+    }
+    m = _by_name(numbers.macros("nb/v", found))
+    assert m["nbVKValuesTwo"] == "0.72"
+    assert m["nbVKLayersThree"] == "3"
+    assert m["nbVKUnusedRaw"] == 42.5
+    assert m["nbVKUnused"] == "42.5"  # not in the sentence: three significant digits
+
+
+def test_two_fields_with_one_name_are_an_error():
+    found = {"a": {"text": "1 and 2", "values": {"b_c": 1, "bC": 2}}}
+    with pytest.raises(ValueError, match="would both be the macro nbVABC"):
+        numbers.macros("nb/v", found)
+
+
+def test_latex_and_typst_files_escape_text():
+    found = {
+        "k_1": {
+            "text": 'method a_b&"c" reaches 96.5% (p = 0.028)',
+            "values": {"method": 'a_b&"c"', "acc": 0.965, "p": 0.028},
+        }
+    }
+    items = numbers.macros("nb/v", found)
+    tex = numbers.latex("nb/v", items, found)
+    typ = numbers.typst("nb/v", items, found)
+    assert "\\newcommand{\\nbVKOneAcc}{96.5\\%}" in tex
+    assert "\\newcommand{\\nbVKOneAccRaw}{0.965}" in tex
+    assert '\\newcommand{\\nbVKOneMethod}{a\\_b\\&"c"}' in tex
+    assert "\\newcommand{\\nbVKOneP}{0.028}" in tex
+    assert '#let nbVKOneAcc = "96.5%"' in typ
+    assert "#let nbVKOneAccRaw = 0.965" in typ
+    assert '#let nbVKOneMethod = "a_b&\\"c\\""' in typ
+
+
+def test_typst_reads_the_numbers_back(tmp_path):
+    import pypdf
+    import typst
+
+    found = _findings(2)
+    numbers.write(tmp_path, REPORT, found)
+    (tmp_path / "doc.typ").write_text(
+        '#import "numbers.typ": *\n'
+        "Mean #creditAssignmentDigitsRankingMean, interval #creditAssignmentDigitsRankingInterval,"
+        " margin #creditAssignmentDigitsMarginFaDiff, raw #(creditAssignmentDigitsRankingMeanRaw"
+        " * 100).\n"
+    )
+    (tmp_path / "doc.pdf").write_bytes(typst.compile(str(tmp_path / "doc.typ")))
+    text = pypdf.PdfReader(tmp_path / "doc.pdf").pages[0].extract_text()
+    m = _by_name(numbers.macros(REPORT, found))
+    for name in ("Mean", "Interval"):
+        assert m[f"creditAssignmentDigitsRanking{name}"] in text
+    assert m["creditAssignmentDigitsMarginFaDiff"] in text
+    assert (tmp_path / "numbers.tex").read_text().count("\\newcommand") == len(m)
+
+
+def test_report_name_from_its_folder():
+    assert contract.report_name("/r/reports/nb/.digits.tmp.123", "nb") == "nb/digits"
+    assert contract.report_name("/r/reports/nb/digits", "nb") == "nb/digits"
+    assert contract.report_name("/r/reports/nb/.a.tmp.b.tmp.9", "nb") == "nb/a.tmp.b"
+    assert contract.staging_folder("digits", 123) == ".digits.tmp.123"
