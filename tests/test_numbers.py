@@ -82,14 +82,34 @@ def test_each_number_prints_as_its_sentence_does():
     assert m["creditAssignmentDigitsLayersCifarTenLayer"] == "3"
 
 
-def test_a_number_matches_only_as_a_whole_number():
-    assert numbers.spans(1.8, "FA vs. BP: -1.8 points") == []  # the sign belongs to the number
-    assert numbers.spans(-1.8, "FA vs. BP: -1.8 points") == [(11, 15)]
-    assert numbers.spans(3, "layer3 and 0.3 and 13") == []
-    assert numbers.spans(0.5, "0.50 and 0.5") == [(0, 4), (9, 12)]  # longest first
-    sentence = "mean 96.50% over 5 seeds"
-    assert sentence[slice(*numbers.spans(96.5, sentence)[0])] == "96.50%"  # % belongs to it
+def test_a_number_is_found_only_as_a_whole_printed_number():
+    sentence = "FA vs. BP: -1.8 points, layer3, 0.50 and 13 (mean 96.50% over 5 seeds)"
+    printed = [sentence[a:b] for a, b in numbers.tokens(sentence)]
+    assert printed == ["-1.8", "0.50", "13", "96.50%", "5"]  # sign and % belong to the number
+    assert numbers.distance(1.8, "-1.8") is None  # the sign is printed
+    assert numbers.distance(0.5, "0.50") == 0
+    assert numbers.distance(96.5, "96.50%") == 0  # a unit after the number
+    assert numbers.distance(0.965, "96.5%") == pytest.approx(0)  # a fraction as a percentage
+    assert numbers.distance(3, "3.00") is None  # a count prints as an integer
     assert numbers.spans("FA", "DFA beats FA") == [(10, 12)]
+
+
+def test_each_value_takes_the_number_that_prints_it_most_closely():
+    # 0.95 also rounds to "+0.9" (the upper bound) and 0.6965 to "1" (a count): the closer
+    # printed number wins, and each number goes to one value while another is left
+    sentence = "-0.8 to +0.9 (95% interval, 0.68–0.70 over 1 pair, p = 0.91, Holm 0.91)"
+    values = {"conf": 0.95, "upper": 0.87, "hi": 0.6965, "p": 0.9113, "p_holm": 0.9113, "pairs": 1}
+    got = {k: sentence[a:b] for k, (a, b) in numbers.assign(values, sentence).items()}
+    assert got == {
+        "conf": "95%",
+        "upper": "+0.9",
+        "hi": "0.70",
+        "p": "0.91",
+        "p_holm": "0.91",
+        "pairs": "1",
+    }
+    both = numbers.assign({"lo": 0.277, "first": 0.277}, "0.28 and 1.00")
+    assert both["lo"] == both["first"] == (0, 4)  # one number printed for two values
 
 
 def test_units_of_raw_values():

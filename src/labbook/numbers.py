@@ -120,14 +120,14 @@ def camel(*parts: str) -> str:
 
 
 def renderings(value) -> set[str]:
-    """Every text Python's ``format`` gives *value* (an int, float or str) with the specs the
-    findings use: none (``{x}``), sign ``+`` or not, precision 0–6 with ``f``, ``%``, ``e`` and
-    ``g``, and plain ``g``; a string is itself."""
+    """Every text Python's ``format`` gives *value* with the specs the findings use. A float: none
+    (``{x}``), sign ``+`` or not, precision 0–6 with ``f``, ``%``, ``e`` and ``g``, and plain
+    ``g``; an int (a count) only as an integer (``{n}``, ``{n:+d}``); a string is itself."""
     if isinstance(value, str):
         return {value} if value else set()
-    out = {str(value), format(value, "g"), format(value, "+g")}
     if isinstance(value, int):
-        out.add(format(value, "+d"))
+        return {str(value), format(value, "+d")}
+    out = {str(value), format(value, "g"), format(value, "+g")}
     for sign in ("", "+"):
         for p in _PRECISIONS:
             for kind in "f%e":
@@ -137,34 +137,66 @@ def renderings(value) -> set[str]:
     return out
 
 
-def spans(value, sentence: str) -> list[tuple[int, int]]:
-    """Where *sentence* prints *value*: (start, end) of each rendering (renderings) that stands as
-    a whole number — no letter, digit, point or sign glued before it, no letter, digit or decimal
-    part after it; a ``%`` right after a number belongs to it. Longest first, then in order."""
-    found = set()
-    text = sentence
-    for r in renderings(value):
-        start = text.find(r)
-        while start >= 0:
-            end = start + len(r)
-            if _whole(text, start, end, r, isinstance(value, str)):
-                if not isinstance(value, str) and text[end : end + 1] == "%" and r[-1] != "%":
-                    end += 1
-                found.add((start, end))
-            start = text.find(r, start + 1)
-    return sorted(found, key=lambda s: (s[0] - s[1], s[0]))
+# a number as a sentence prints it: sign, digits, decimals, exponent, and a % belonging to it
+_NUMBER = re.compile(r"(?<![\w.+\-−])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?(?![\w]|\.\d)")
 
 
-def _whole(text: str, start: int, end: int, r: str, is_text: bool) -> bool:
-    before = text[start - 1] if start else " "
-    after = text[end] if end < len(text) else " "
-    if before.isalnum() or after.isalnum():
-        return False
-    if is_text:
-        return True
-    if before == "." or (before in "+-−" and r[0] not in "+-"):
-        return False
-    return not (after == "." and text[end + 1 : end + 2].isdigit())
+def tokens(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of every number *sentence* prints (a sign, decimals, an exponent and a ``%``
+    right after it are part of it; a number glued to a letter, as in "layer3", is none)."""
+    return [m.span() for m in _NUMBER.finditer(sentence)]
+
+
+def distance(value, text: str) -> float | None:
+    """How far the printed *text* is from *value* (in *value*'s unit: 0 when exact), or None when
+    no rendering of *value* (renderings) is *text*. A ``%`` is a percentage of a fraction when
+    ``format(value, "…%")`` gives it, else a unit written after the number."""
+    if text in renderings(value):
+        number, scale = (text[:-1], 100.0) if text.endswith("%") else (text, 1.0)
+    elif text.endswith("%") and text[:-1] in renderings(value):
+        number, scale = text[:-1], 1.0
+    else:
+        return None
+    return abs(float(number) / scale - value)
+
+
+def assign(values: dict, sentence: str) -> dict[str, tuple[int, int]]:
+    """Which printed number of *sentence* is each numeric value's: {label: (start, end)}.
+    *values*: {label: number}. Pairs of a value and a number that prints it (distance) are taken
+    closest first (a number printed with more digits is closer), each value and each number once;
+    a value left over (the sentence prints two values as one number) shares the closest number
+    that prints it."""
+    found = tokens(sentence)
+    pairs = sorted(
+        (d, span, label)
+        for label, v in values.items()
+        for span in found
+        if (d := distance(v, sentence[span[0] : span[1]])) is not None
+    )
+    out: dict[str, tuple[int, int]] = {}
+    taken = set()
+    for _, span, label in pairs:
+        if label not in out and span not in taken:
+            out[label] = span
+            taken.add(span)
+    for _, span, label in pairs:
+        out.setdefault(label, span)
+    return out
+
+
+def spans(text: str, sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of each place *sentence* quotes the string *text* as a whole: no letter or
+    digit glued to it on either side ("FA" is not in "DFA")."""
+    out = []
+    start = sentence.find(text) if text else -1
+    while start >= 0:
+        end = start + len(text)
+        before = sentence[start - 1] if start else " "
+        after = sentence[end] if end < len(sentence) else " "
+        if not (before.isalnum() or after.isalnum()):
+            out.append((start, end))
+        start = sentence.find(text, start + 1)
+    return out
 
 
 def _unit(value, sentence: str, span: tuple[int, int] | None) -> str:
@@ -172,9 +204,8 @@ def _unit(value, sentence: str, span: tuple[int, int] | None) -> str:
         return "as stored (not printed in the sentence)"
     printed = sentence[span[0] : span[1]]
     if printed.endswith("%"):
-        body = printed[:-1]
-        as_fraction = any(r == printed for r in renderings(value) if r.endswith("%"))
-        return "fraction (printed ×100 with %)" if as_fraction and body else "percent"
+        as_fraction = printed in renderings(value)
+        return "fraction (printed ×100 with %)" if as_fraction else "percent"
     word = re.match(r"\s?([A-Za-z]+)\b", sentence[span[1] :])
     if word and word.group(1) in UNITS:
         return word.group(1)
@@ -227,11 +258,10 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _interval_text(sentence: str, low, high) -> str | None:
-    for a0, a1 in sorted(spans(low, sentence), key=lambda s: s[0]):
-        for b0, b1 in spans(high, sentence):
-            if sentence[a1:b0] in INTERVAL_JOINS:
-                return sentence[a0:b1]
+def _interval_text(sentence: str, low: tuple | None, high: tuple | None) -> str | None:
+    """The interval from the printed low to the printed high, when one joins the other."""
+    if low and high and sentence[low[1] : high[0]] in INTERVAL_JOINS:
+        return sentence[low[0] : high[1]]
     return None
 
 
@@ -243,24 +273,28 @@ def macros(report: str, findings: dict) -> list[Macro]:
     for key in sorted(findings):
         sentence = findings[key]["text"]
         values = findings[key].get("values") or {}
-        for label, parts, value in _scalars(values):
+        scalars = list(_scalars(values))
+        where = assign({k: v for k, _, v in scalars if _is_number(v)}, sentence)
+        for label, parts, value in scalars:
             name = camel(report, key, *parts)
-            where = spans(value, sentence)
-            if where:
-                text, note = sentence[where[0][0] : where[0][1]], "as the sentence prints it"
+            span = (
+                where.get(label) if _is_number(value) else next(iter(spans(value, sentence)), None)
+            )
+            if span:
+                text, note = sentence[span[0] : span[1]], "as the sentence prints it"
             else:
                 text, note = _unprinted(value), f"not in the sentence; {UNPRINTED} shown"
             out.append(Macro(name, text, key, label, note))
             if _is_number(value):
-                unit = _unit(value, sentence, where[0] if where else None)
+                unit = _unit(value, sentence, span)
                 out.append(Macro(name + RAW, value, key, label, f"full precision; unit: {unit}"))
         for parts, low, high in _intervals(values):
-            text, note = _interval_text(sentence, values[low], values[high]), "interval as printed"
+            text, note = _interval_text(sentence, where.get(low), where.get(high)), "as printed"
             if text is None:
                 lo, hi = (_unprinted(values[k]) for k in (low, high))
                 text, note = f"{lo} to {hi}", f"not in the sentence; {UNPRINTED} shown"
             name = camel(report, key, *parts, INTERVAL)
-            out.append(Macro(name, text, key, f"{low}/{high}", note))
+            out.append(Macro(name, text, key, f"{low}/{high}", f"interval {note}"))
     seen: dict[str, Macro] = {}
     for m in out:
         if m.name in seen:
