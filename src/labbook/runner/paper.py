@@ -44,6 +44,8 @@ _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _LOCAL = re.compile(r'#(?:import|include)\s+"([^"/][^"]*\.typ)"')
 _TEX_INPUT = re.compile(r"\\(?:input|include|includegraphics)(?:\[[^\]]*\])?\{([^}]*)\}")
 _WORD = re.compile(r"[A-Za-z]+")
+# a Typst string (kept) or comment (dropped); "//" after ":" is a URL in markup, not a comment
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<!:)//[^\n]*|/\*.*?\*/', re.S)
 
 
 class PaperError(Exception):
@@ -58,6 +60,15 @@ def names() -> list[str]:
     return sorted(p.stem for p in PAPERS.glob("*.typ") if p.name != LIBRARY)
 
 
+def code(text: str) -> str:
+    """Typst *text* without its comments (line breaks kept, so lines keep their numbers)."""
+
+    def keep(m: re.Match) -> str:
+        return m[0] if m[0].startswith('"') else "\n" * m[0].count("\n")
+
+    return _STRING_OR_COMMENT.sub(keep, text)
+
+
 def sources(name: str) -> list[Path]:
     """paper/<name>.typ and the .typ files of paper/ it imports or includes, followed through
     theirs, each once, in order."""
@@ -70,7 +81,7 @@ def sources(name: str) -> list[Path]:
         if path in out:
             continue
         out.append(path)
-        for target in _LOCAL.findall(path.read_text()):
+        for target in _LOCAL.findall(code(path.read_text())):
             found = (path.parent / target).resolve()
             if not found.exists():
                 raise PaperError(f"{paths.relative(path)} imports {target}: no such file")
@@ -82,13 +93,18 @@ def reports_in(text: str, tex: bool = False) -> list[str]:
     """The reports ("notebook/variant") a paper's *text* names, in order of first use: every
     string of a Typst source (every \\input/\\includegraphics path of a LaTeX one, *tex*) that
     starts with reports/<notebook>/<variant>, with or without a leading / or ../."""
-    places = _TEX_INPUT.findall(text) if tex else _STRING.findall(text)
+    places = _TEX_INPUT.findall(_tex_code(text)) if tex else _STRING.findall(code(text))
     out = []
     for place in places:
         m = _REPORT.match(place.removeprefix("../"))
         if m and f"{m[1]}/{m[2]}" not in out:
             out.append(f"{m[1]}/{m[2]}")
     return out
+
+
+def _tex_code(text: str) -> str:
+    """LaTeX *text* without its comments (an unescaped % to the end of the line)."""
+    return re.sub(r"(?<!\\)%[^\n]*", "", text)
 
 
 def reports(name: str) -> list[str]:
@@ -130,7 +146,7 @@ def used(name: str, available: dict[str, dict[str, str]]) -> tuple[dict, list[st
     prefixes = sorted(((numbers.camel(r), r) for r in available), key=lambda p: -len(p[0]))
     found, problems = {}, []
     for path in sources(name):
-        for line_no, line in enumerate(path.read_text().splitlines(), 1):
+        for line_no, line in enumerate(code(path.read_text()).splitlines(), 1):
             for word in _WORD.findall(line):
                 owner = next((r for p, r in prefixes if word.startswith(p) and word != p), None)
                 if owner is None:
