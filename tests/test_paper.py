@@ -97,8 +97,9 @@ def test_typst_unknown_variable_is_said_as_a_missing_number():
 def test_changed_numbers_are_said_old_to_new_with_the_cause():
     old = {"a": {"report": "nb/v", "text": "96.5%"}, "b": {"report": "nb/v", "text": "5"}}
     new = {"a": {"report": "nb/v", "text": "95.9%"}, "b": {"report": "nb/v", "text": "5"}}
-    assert paper.changed(old, new, {"nb/v": "input x changed"}) == [
-        "a: 96.5% → 95.9% (nb/v: input x changed)"
+    assert paper.changed(old, new, {"nb/v": "rebuilt; cause: input x changed"}) == [
+        "a: 96.5% → 95.9% (nb/v)",
+        "nb/v: rebuilt; cause: input x changed",
     ]
 
 
@@ -168,8 +169,9 @@ def check_example_paper(root: Path) -> None:
     moved = {m: (used[m]["text"], after[m]["text"]) for m in used if used[m] != after[m]}
     assert moved["creditAssignmentDigitsFewSeedsSeeds"] == ("5 seeds", "4 seeds")
     for name, (old, new) in moved.items():
-        assert f"{name}: {old} → {new} ({report}: " in second.stdout
-    assert "tensorboard" in second.stdout  # the cause: the input that changed
+        assert f"{name}: {old} → {new} ({report})" in second.stdout
+    # the cause, from the report's change report: the input that changed
+    assert f"{report}: rebuilt, " in second.stdout and "dfa_s4" in second.stdout
     text = _text(root / "paper" / "build" / "paper.pdf")
     assert all("".join(new.split()) in text for _, new in moved.values())
 

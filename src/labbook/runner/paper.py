@@ -169,26 +169,28 @@ def _missing(word: str, report: str, have: dict, path: Path | None, line: int | 
 
 
 def changed(old: dict, new: dict, causes: dict[str, str]) -> list[str]:
-    """One line per macro whose text differs between two builds' snapshots ({macro: {report,
-    text}}): "macro: old → new (report: cause)"; *causes*: {report: its last rebuild's cause}."""
-    lines = []
+    """The numbers whose text differs between two builds' snapshots ({macro: {report, text}}):
+    per report, a line "macro: old → new (report)" each, then the report's last rebuild and its
+    cause, once (*causes*: {report: that line})."""
+    moved: dict[str, list[str]] = {}
     for macro in sorted(set(old) & set(new)):
         a, b = old[macro]["text"], new[macro]["text"]
         if a != b:
             report = new[macro]["report"]
-            lines.append(f"{macro}: {a} → {b} ({report}: {causes.get(report, 'cause unknown')})")
+            moved.setdefault(report, []).append(f"{macro}: {a} → {b} ({report})")
+    lines = []
+    for report in sorted(moved):
+        lines += moved[report] + [f"{report}: {causes.get(report, 'cause unknown')}"]
     return lines
 
 
 def cause(report: str) -> str:
-    """The cause line of *report*'s last change report (changes.json), or 'no change report'."""
+    """What *report*'s last rebuild changed and why, from its change report (changes.json)."""
     path = paths.REPORTS / report / "changes.json"
     if not path.exists():
         return "no change report"
     c = json.loads(path.read_text())
-    return f"rebuilt {c.get('headline', '')}; cause: {c.get('cause', 'unknown')}".replace(
-        "rebuilt ; ", ""
-    )
+    return f"rebuilt, {c.get('headline', 'changes unknown')}; cause: {c.get('cause', 'unknown')}"
 
 
 # ---------------------------------------------------------------- build
@@ -260,9 +262,10 @@ def build(name: str) -> list[str]:
     if old is None:
         return [f"{head}; first build"]
     lines = changed(old, snapshot, {r: cause(r) for r in available})
-    if not lines:
+    count = sum(1 for m in snapshot if m in old and old[m]["text"] != snapshot[m]["text"])
+    if not count:
         return [f"{head}; no number the paper uses changed since its last build"]
-    return [f"{head}; {len(lines)} changed since its last build:"] + [f"  {x}" for x in lines]
+    return [f"{head}; {count} changed since its last build:"] + [f"  {x}" for x in lines]
 
 
 def latex(name: str) -> str:
