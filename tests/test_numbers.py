@@ -200,3 +200,17 @@ def test_report_name_from_its_folder():
     assert contract.report_name("/r/reports/nb/digits", "nb") == "nb/digits"
     assert contract.report_name("/r/reports/nb/.a.tmp.b.tmp.9", "nb") == "nb/a.tmp.b"
     assert contract.staging_folder("digits", 123) == ".digits.tmp.123"
+
+
+def test_a_sentence_with_its_numbers_as_macros():
+    found = _findings(3)
+    items = [m for m in numbers.macros(REPORT, found) if m.finding == "ranking"]
+    pieces = numbers.sentence(found["ranking"]["text"], items)
+    names = [p.name for p in pieces if isinstance(p, numbers.Macro)]
+    p = "creditAssignmentDigitsRanking"
+    assert names[:5] == [f"{p}Best", f"{p}Mean", f"{p}Confidence", f"{p}Interval", f"{p}N"]
+    # put back together, the pieces print the sentence
+    assert (
+        "".join(x.value if isinstance(x, numbers.Macro) else x for x in pieces)
+        == (found["ranking"]["text"])
+    )

@@ -219,13 +219,15 @@ def _unit(value, sentence: str, span: tuple[int, int] | None) -> str:
 class Macro:
     """One macro: *name* (letters only); *value*, the text it prints (str) or, for a Raw macro,
     the number; *finding* and *field* it comes from (field "lower/upper" for an interval);
-    *note*: what it is (printed, or the unit of a raw value)."""
+    *note*: what it is (printed, or the unit of a raw value); *span*: (start, end) of the text in
+    the finding's sentence, None when the sentence does not print it (and for a Raw macro)."""
 
     name: str
     value: str | int | float
     finding: str
     field: str
     note: str
+    span: tuple[int, int] | None = None
 
 
 def _scalars(values: dict):
@@ -284,17 +286,19 @@ def macros(report: str, findings: dict) -> list[Macro]:
                 text, note = sentence[span[0] : span[1]], "as the sentence prints it"
             else:
                 text, note = _unprinted(value), f"not in the sentence; {UNPRINTED} shown"
-            out.append(Macro(name, text, key, label, note))
+            out.append(Macro(name, text, key, label, note, span))
             if _is_number(value):
                 unit = _unit(value, sentence, span)
                 out.append(Macro(name + RAW, value, key, label, f"full precision; unit: {unit}"))
         for parts, low, high in _intervals(values):
-            text, note = _interval_text(sentence, where.get(low), where.get(high)), "as printed"
+            lo_hi = (where.get(low), where.get(high))
+            text, note = _interval_text(sentence, *lo_hi), "as printed"
+            span = (lo_hi[0][0], lo_hi[1][1]) if text is not None else None
             if text is None:
                 lo, hi = (_unprinted(values[k]) for k in (low, high))
                 text, note = f"{lo} to {hi}", f"not in the sentence; {UNPRINTED} shown"
             name = camel(report, key, *parts, INTERVAL)
-            out.append(Macro(name, text, key, f"{low}/{high}", f"interval {note}"))
+            out.append(Macro(name, text, key, f"{low}/{high}", f"interval {note}", span))
     seen: dict[str, Macro] = {}
     for m in out:
         if m.name in seen:
@@ -318,6 +322,23 @@ def _unprinted(value) -> str:
     """A value its sentence does not print (a p-value of a pair not named, a count): a number
     with UNPRINTED_SPEC, a string as it is."""
     return value if isinstance(value, str) else format(value, UNPRINTED_SPEC)
+
+
+def sentence(text: str, items: list[Macro]) -> list[str | Macro]:
+    """A finding's sentence *text* as pieces: plain text, and in place of each number it prints
+    the macro that prints it (*items*: that finding's macros; an interval's macro before its
+    ends; a number two values share goes to the first) — what a paper can write instead."""
+    chosen, end = [], 0
+    for m in sorted((m for m in items if m.span), key=lambda m: (m.span[0], -m.span[1])):
+        if m.span[0] >= end:
+            chosen.append(m)
+            end = m.span[1]
+    out: list[str | Macro] = []
+    pos = 0
+    for m in chosen:
+        out += [text[pos : m.span[0]], m] if m.span[0] > pos else [m]
+        pos = m.span[1]
+    return out + ([text[pos:]] if pos < len(text) else [])
 
 
 def _raw(value) -> str:

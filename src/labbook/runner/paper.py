@@ -33,7 +33,7 @@ import sys
 import threading
 from pathlib import Path
 
-from labbook import numbers, paths
+from labbook import markup, numbers, paths
 
 PAPERS = paths.ROOT / "paper"  # paper/<name>.typ (and an optional LaTeX twin paper/<name>.tex)
 BUILD = PAPERS / "build"
@@ -330,36 +330,36 @@ def scaffold(name: str, chosen: list[str]) -> list[Path]:
 
 
 def _scaffold_part(report: str) -> tuple[str, str, str]:
-    """The Typst section, the LaTeX section and the LaTeX \\input of one report."""
+    """The Typst section, the LaTeX section and the LaTeX \\input of one report: each of its
+    findings' sentences with every number it prints written as its macro (numbers.sentence), its
+    first figure and its first table."""
     folder = paths.REPORTS / report
     found = folder / "findings.json"
     if not found.exists():
         raise PaperError(f"report {report} is not built: make report R={report}")
     findings = json.loads(found.read_text())
     items = numbers.macros(report, findings)
-    first = next(iter(sorted(findings)), None)
-    shown = [m for m in items if m.finding == first and not m.name.endswith(numbers.RAW)][:3]
     figures = sorted(p.stem for p in (folder / "figures").glob("*.pdf"))
     tables = sorted(p.stem for p in (folder / "tables").glob("*.tex"))
-    typ = [f'\n#import "/reports/{report}/numbers.typ": *\n\n= {report}\n']
-    tex = [f"\n\\section{{{report.replace('_', ' ')}}}\n"]
-    if shown:
-        typ.append(
-            f"\nFinding `{first}`: "
-            + ", ".join(f"#{m.name}" for m in shown)
-            + f" (each a number of reports/{report}/numbers.typ).\n"
-        )
+    typ = [f'\n#import "/reports/{report}/numbers.typ": *\n\n= {markup.typst(report)}\n']
+    tex = [f"\n\\section{{{markup.latex(report)}}}\n"]
+    for key in sorted(findings):
+        pieces = numbers.sentence(findings[key]["text"], [m for m in items if m.finding == key])
+        typ.append("\n" + _typst_sentence(pieces) + "\n")
         tex.append(
-            f"\nFinding \\texttt{{{first.replace('_', chr(92) + '_')}}}: "
-            + ", ".join(f"\\{m.name}{{}}" for m in shown)
-            + ".\n"
+            "\n"
+            + "".join(
+                f"\\{p.name}{{}}" if isinstance(p, numbers.Macro) else markup.latex(p)
+                for p in pieces
+            )
+            + "\n"
         )
     if figures:
         typ.append(f'\n#report-figure("/reports/{report}", "{figures[0]}", [{figures[0]}])\n')
         tex.append(
             "\n\\begin{figure}[t]\\centering\n"
             f"\\includegraphics[width=\\linewidth]{{../reports/{report}/figures/{figures[0]}.pdf}}\n"
-            f"\\caption{{{figures[0].replace('_', chr(92) + '_')}}}\n\\end{{figure}}\n"
+            f"\\caption{{{markup.latex(figures[0])}}}\n\\end{{figure}}\n"
         )
     if tables:
         typ.append(f'\n#report-table("/reports/{report}", "{tables[0]}")\n')
@@ -367,9 +367,25 @@ def _scaffold_part(report: str) -> tuple[str, str, str]:
     return "".join(typ), "".join(tex), f"\\input{{../reports/{report}/numbers.tex}}\n"
 
 
+def _typst_sentence(pieces: list) -> str:
+    """Typst markup of a sentence's pieces: text escaped, a macro as #name (as #(name) when the
+    text after it would continue the name or call it)."""
+    out = []
+    for i, p in enumerate(pieces):
+        if isinstance(p, numbers.Macro):
+            after = pieces[i + 1] if i + 1 < len(pieces) else " "
+            glued = isinstance(after, numbers.Macro) or re.match(r"[\w.\-(\[]", after)
+            out.append(f"#({p.name})" if glued else f"#{p.name}")
+        else:
+            out.append(markup.typst(p))
+    return "".join(out)
+
+
 _TYP_HEAD = """// A paper over labbook reports: make paper builds paper/build/<this name>.pdf.
 // Every number comes from a report's numbers.typ (never typed by hand); figures and tables
-// from the report folders (paths from the repository root).
+// from the report folders (paths from the repository root). Below, each finding's sentence with
+// each number it prints written as the macro of the value printed there: where two values print
+// alike (a count beside another count), check that the macro is the quantity you mean.
 #import "labbook.typ": report-figure, report-table
 
 #align(center, text(17pt)[*{title}*])
