@@ -139,12 +139,12 @@ def report_numbers(report: str) -> dict[str, str]:
 
 
 def used(name: str, available: dict[str, dict[str, str]]) -> tuple[dict, list[str]]:
-    """The macros paper *name* uses, {macro: report}, and the problems: each word of its sources
-    that starts with a used report's macro prefix (labbook.numbers.camel of its name) but is none
-    of that report's macros, named with file, line, report and the closest names it has.
-    *available*: {report: {macro: text}}."""
+    """The macros paper *name* uses, {macro: report}, and the problems: the words of its sources
+    that start with a used report's macro prefix (labbook.numbers.camel of its name) but are none
+    of that report's macros, per report, each with its file, line and the closest name the report
+    has. *available*: {report: {macro: text}}."""
     prefixes = sorted(((numbers.camel(r), r) for r in available), key=lambda p: -len(p[0]))
-    found, problems = {}, []
+    found, missing = {}, {}
     for path in sources(name):
         for line_no, line in enumerate(code(path.read_text()).splitlines(), 1):
             for word in _WORD.findall(line):
@@ -154,18 +154,28 @@ def used(name: str, available: dict[str, dict[str, str]]) -> tuple[dict, list[st
                 if word in available[owner]:
                     found[word] = owner
                 else:
-                    problems.append(_missing(word, owner, available[owner], path, line_no))
-    return found, list(dict.fromkeys(problems))
+                    where = f"{paths.relative(path)}:{line_no}"
+                    missing.setdefault(owner, {}).setdefault(word, where)
+    problems = []
+    for report, words in missing.items():
+        problems.append(_missing_head(report))
+        problems += [f"  {where}: {_said(w, available[report])}" for w, where in words.items()]
+    return found, problems
 
 
-def _missing(word: str, report: str, have: dict, path: Path | None, line: int | None) -> str:
-    where = f"{paths.relative(path)}:{line}: " if path else ""
-    close = difflib.get_close_matches(word, list(have), n=3, cutoff=0.6)
-    hint = f"; closest it has: {', '.join(close)}" if close else ""
+def _missing_head(report: str) -> str:
     return (
-        f"{where}the paper uses the number {word}, which report {report} no longer has "
-        f"(reports/{report}/numbers.typ, made from its findings.json){hint}"
+        f"the paper uses numbers that report {report} no longer has (its numbers.typ and "
+        "numbers.tex are made from its findings.json):"
     )
+
+
+def _said(word: str, have: dict) -> str:
+    """*word*, with the closest names among *have* (raw values left out)."""
+    close = difflib.get_close_matches(
+        word, [m for m in have if not m.endswith(numbers.RAW)], n=2, cutoff=0.6
+    )
+    return word + (f" (closest it has: {', '.join(close)})" if close else "")
 
 
 def changed(old: dict, new: dict, causes: dict[str, str]) -> list[str]:
@@ -234,7 +244,7 @@ def _unknown(error: PaperError, available: dict) -> str:
     owner = next((r for r in available if word.startswith(numbers.camel(r))), None)
     if owner is None:
         return f"{error}\n(the paper uses {word}, which no report it imports defines)"
-    return f"{_missing(word, owner, available[owner], None, None)}\n{error}"
+    return f"{_missing_head(owner)}\n  {_said(word, available[owner])}\n{error}"
 
 
 def build(name: str) -> list[str]:
