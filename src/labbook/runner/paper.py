@@ -426,6 +426,12 @@ def main(argv: list[str] | None = None) -> int:
             found = []
             for n in args.names or names():
                 found += [r for r in reports(n) if r not in found]
+            unknown = [r for r in found if not paths.params_path(*r.split("/")).exists()]
+            if unknown:
+                raise PaperError(
+                    f"no params file for report(s) {', '.join(unknown)} (params/<notebook>/"
+                    "<variant>.yaml): a paper can use only reports that make builds"
+                )
             print(" ".join(found))
         elif args.command == "deps":
             BUILD.mkdir(parents=True, exist_ok=True)
