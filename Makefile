@@ -204,8 +204,8 @@ lab: $(ENV_STAMP) ## JupyterLab on notebooks/ and reports/ (P=params/nb/v.yaml o
 	@if [ -n "$(P)" ]; then $(PY) -m labbook.runner.lab $(P) || exit $$?; fi
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(P),$$($(PY) -m labbook.runner.lab --path $(P))) $(LAB_ARGS)
 
-clean: ## remove reports, generated example data and caches
-	rm -rf reports examples/generated .cache
+clean: ## remove reports, generated example data, caches and built papers
+	rm -rf reports examples/generated .cache paper/build
 
 distclean: clean ## also remove the virtualenv and tools
 	rm -rf $(VENV) $(VENV313) $(TOOLS)
