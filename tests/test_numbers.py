@@ -214,3 +214,18 @@ def test_a_sentence_with_its_numbers_as_macros():
         "".join(x.value if isinstance(x, numbers.Macro) else x for x in pieces)
         == (found["ranking"]["text"])
     )
+
+
+def test_an_interval_takes_the_two_numbers_printed_as_one():
+    # upper (0.0809) is closer than first (0.083) to both "0.08"s: printed as an interval's end,
+    # "+0.08" is upper's, and first keeps its own "0.08"
+    text = "block 0: 0.08, last 0.35; +0.05 per block (95% CI +0.03 to +0.08, 6 blocks)."
+    values = {"first": 0.083, "lower": 0.0268, "upper": 0.0809, "slope": 0.0538}
+    got = {k: text[a:b] for k, (a, b) in numbers.assign(values, text, [("lower", "upper")]).items()}
+    assert got == {"first": "0.08", "lower": "+0.03", "upper": "+0.08", "slope": "+0.05"}
+    found = {"k": {"text": text, "values": values}}
+    m = _by_name(numbers.macros("nb/v", found))
+    assert m["nbVKInterval"] == "+0.03 to +0.08"
+    lists = {"k": {"text": "0.43, 0.63 in layers 0, 1", "values": {"lo": 0.43, "hi": 0.63}}}
+    m = _by_name(numbers.macros("nb/v", lists))
+    assert m["nbVKInterval"] == "0.43 to 0.63"  # not printed as an interval: its ends' texts

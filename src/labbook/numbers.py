@@ -42,7 +42,7 @@ RAW = "Raw"  # suffix of a number's full-precision macro
 INTERVAL = "Interval"  # suffix of an interval's printed macro
 # (low, high) field names of an interval, and the text between the two in a sentence
 INTERVAL_FIELDS = (("lower", "upper"), ("lo", "hi"))
-INTERVAL_JOINS = ("–", " – ", " to ", "-", ", ")
+INTERVAL_JOINS = ("–", " – ", " to ")
 # words that name a number's unit when they follow it in a sentence ("-1.8 points")
 UNITS = (
     "points",
@@ -160,21 +160,42 @@ def distance(value, text: str) -> float | None:
     return abs(float(number) / scale - value)
 
 
-def assign(values: dict, sentence: str) -> dict[str, tuple[int, int]]:
+def assign(
+    values: dict, sentence: str, intervals: list[tuple[str, str]] = ()
+) -> dict[str, tuple[int, int]]:
     """Which printed number of *sentence* is each numeric value's: {label: (start, end)}.
-    *values*: {label: number}. Pairs of a value and a number that prints it (distance) are taken
-    closest first (a number printed with more digits is closer), each value and each number once;
-    a value left over (the sentence prints two values as one number) shares the closest number
-    that prints it."""
+    *values*: {label: number}; *intervals*: (low label, high label) pairs. An interval's ends take
+    first the closest two numbers printed as an interval (joined by INTERVAL_JOINS). Then pairs of
+    a value and a number that prints it (distance) are taken closest first (a number printed with
+    more digits is closer), each value and each number once; a value left over (the sentence
+    prints two values as one number) shares the closest number that prints it."""
     found = tokens(sentence)
-    pairs = sorted(
-        (d, span, label)
-        for label, v in values.items()
-        for span in found
-        if (d := distance(v, sentence[span[0] : span[1]])) is not None
-    )
     out: dict[str, tuple[int, int]] = {}
     taken = set()
+
+    def far(label, span):
+        return distance(values[label], sentence[span[0] : span[1]])
+
+    for low, high in intervals:
+        joined = [
+            (far(low, a) + far(high, b), a, b)
+            for a, b in zip(found, found[1:])
+            if sentence[a[1] : b[0]] in INTERVAL_JOINS
+            and far(low, a) is not None
+            and far(high, b) is not None
+            and a not in taken
+            and b not in taken
+        ]
+        if joined and low not in out and high not in out:
+            _, a, b = min(joined)
+            out.update({low: a, high: b})
+            taken.update((a, b))
+    pairs = sorted(
+        (d, span, label)
+        for label in values
+        for span in found
+        if (d := far(label, span)) is not None
+    )
     for _, span, label in pairs:
         if label not in out and span not in taken:
             out[label] = span
@@ -276,7 +297,9 @@ def macros(report: str, findings: dict) -> list[Macro]:
         sentence = findings[key]["text"]
         values = findings[key].get("values") or {}
         scalars = list(_scalars(values))
-        where = assign({k: v for k, _, v in scalars if _is_number(v)}, sentence)
+        shown = {}  # label -> the text of its macro
+        pairs = [(low, high) for _, low, high in _intervals(values)]
+        where = assign({k: v for k, _, v in scalars if _is_number(v)}, sentence, pairs)
         for label, parts, value in scalars:
             name = camel(report, key, *parts)
             span = (
@@ -287,6 +310,7 @@ def macros(report: str, findings: dict) -> list[Macro]:
             else:
                 text, note = _unprinted(value), f"not in the sentence; {UNPRINTED} shown"
             out.append(Macro(name, text, key, label, note, span))
+            shown[label] = text
             if _is_number(value):
                 unit = _unit(value, sentence, span)
                 out.append(Macro(name + RAW, value, key, label, f"full precision; unit: {unit}"))
@@ -294,9 +318,9 @@ def macros(report: str, findings: dict) -> list[Macro]:
             lo_hi = (where.get(low), where.get(high))
             text, note = _interval_text(sentence, *lo_hi), "as printed"
             span = (lo_hi[0][0], lo_hi[1][1]) if text is not None else None
-            if text is None:
-                lo, hi = (_unprinted(values[k]) for k in (low, high))
-                text, note = f"{lo} to {hi}", f"not in the sentence; {UNPRINTED} shown"
+            if text is None:  # its ends as their own macros print them
+                lo, hi = (shown[k] for k in (low, high))
+                text, note = f"{lo} to {hi}", "not in the sentence: its ends as their macros print"
             name = camel(report, key, *parts, INTERVAL)
             out.append(Macro(name, text, key, f"{low}/{high}", f"interval {note}", span))
     seen: dict[str, Macro] = {}
