@@ -179,7 +179,7 @@ def check_example_paper(root: Path) -> None:
     for name, (old, new) in moved.items():
         assert f"{name}: {old} → {new} ({report})" in second.stdout
     # the cause, from the report's change report: the input that changed
-    assert f"{report}: rebuilt, " in second.stdout and "confidence 0.95 → 0.9" in second.stdout
+    assert f"{report}: rebuilt, " in second.stdout and "params: confidence " in second.stdout
     text = _text(root / "paper" / "build" / "paper.pdf")
     assert all("".join(new.split()) in text for _, new in moved.values())
 
