@@ -91,6 +91,10 @@ def test_a_number_is_found_only_as_a_whole_printed_number():
     assert numbers.distance(96.5, "96.50%") == 0  # a unit after the number
     assert numbers.distance(0.965, "96.5%") == pytest.approx(0)  # a fraction as a percentage
     assert numbers.distance(3, "3.00") is None  # a count prints as an integer
+    assert numbers.distance(12.58, "12.6×") == pytest.approx(0.02)  # a ratio with its sign
+    speed = {"k": {"text": "12.6× faster: 14.2 s", "values": {"speedup": 12.58, "t": 14.2}}}
+    m = _by_name(numbers.macros("nb/v", speed))
+    assert (m["nbVKSpeedup"], m["nbVKT"]) == ("12.6×", "14.2")
     assert numbers.spans("FA", "DFA beats FA") == [(10, 12)]
 
 

@@ -7,8 +7,8 @@ quotes, not how each value was formatted; the sentence was filled by Python's ``
 templates' ``{mean:.1%}``, findings' ``format(value, spec)``), so each value is formatted again by
 ``format`` with every spec of the family the findings use (sign, precision, ``f``, ``%``, ``g``,
 ``e``, none) and the rendering found in the sentence, as a whole number, is the printed form: the
-macro is a slice of the sentence (a ``%`` right after the number is part of it), so it prints
-exactly as the report does. For each value the findings record:
+macro is a slice of the sentence (a ``%`` or ``×`` right after the number is part of it), so it
+prints exactly as the report does. For each value the findings record:
 
 - ``<name>``: the value as the sentence prints it (a value the sentence does not print, such as
   the p-value of a pair it does not name, with three significant digits, said in the comment: so
@@ -137,23 +137,23 @@ def renderings(value) -> set[str]:
     return out
 
 
-# a number as a sentence prints it: sign, digits, decimals, exponent, and a % belonging to it
-_NUMBER = re.compile(r"(?<![\w.+\-−])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?%?(?![\w]|\.\d)")
+# a number as a sentence prints it: sign, digits, decimals, exponent, and a % or × belonging to it
+_NUMBER = re.compile(r"(?<![\w.+\-−])[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?[%×]?(?![\w]|\.\d)")
 
 
 def tokens(sentence: str) -> list[tuple[int, int]]:
     """(start, end) of every number *sentence* prints (a sign, decimals, an exponent and a ``%``
-    right after it are part of it; a number glued to a letter, as in "layer3", is none)."""
+    or ``×`` right after it are part of it; a number glued to a letter, as in "layer3", is none)."""
     return [m.span() for m in _NUMBER.finditer(sentence)]
 
 
 def distance(value, text: str) -> float | None:
     """How far the printed *text* is from *value* (in *value*'s unit: 0 when exact), or None when
     no rendering of *value* (renderings) is *text*. A ``%`` is a percentage of a fraction when
-    ``format(value, "…%")`` gives it, else a unit written after the number."""
+    ``format(value, "…%")`` gives it, else a unit written after the number (as ``×`` is)."""
     if text in renderings(value):
         number, scale = (text[:-1], 100.0) if text.endswith("%") else (text, 1.0)
-    elif text.endswith("%") and text[:-1] in renderings(value):
+    elif text[-1:] in ("%", "×") and text[:-1] in renderings(value):
         number, scale = text[:-1], 1.0
     else:
         return None
@@ -227,6 +227,8 @@ def _unit(value, sentence: str, span: tuple[int, int] | None) -> str:
     if printed.endswith("%"):
         as_fraction = printed in renderings(value)
         return "fraction (printed ×100 with %)" if as_fraction else "percent"
+    if printed.endswith("×"):
+        return "times (a ratio)"
     word = re.match(r"\s?([A-Za-z]+)\b", sentence[span[1] :])
     if word and word.group(1) in UNITS:
         return word.group(1)
