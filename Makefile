@@ -139,6 +139,7 @@ NAME ?=
 CHOSEN := $(if $(filter command line,$(origin REPORTS)),$(REPORTS))
 
 paper: $(ENV_STAMP) ## build paper/build/<name>.pdf of each paper/<name>.typ after the reports it uses, say which numbers changed (PAPER=name: one)
+	@[ -n "$(PAPERS_BUILT)" ] || { echo "no paper/<name>.typ: make paper-new NAME=... REPORTS='nb/variant ...'"; exit 2; }
 	@reports="$$($(PY) -m labbook.runner.paper reports $(PAPERS_BUILT))" || exit 1; \
 	if [ -n "$$reports" ]; then $(MAKE) --no-print-directory figures ONLY="$$reports" || exit 1; fi; \
 	$(MAKE) --no-print-directory LABBOOK_PAPERS="$(PAPERS_BUILT)" $(PAPERS_BUILT:%=paper/build/%.pdf) \
