@@ -6,20 +6,25 @@ What a macro prints is the sentence's own text. A finding keeps its sentence and
 quotes, not how each value was formatted; the sentence was filled by Python's ``format`` (the
 templates' ``{mean:.1%}``, findings' ``format(value, spec)``), so each value is formatted again by
 ``format`` with every spec of the family the findings use (sign, precision, ``f``, ``%``, ``g``,
-``e``, none) and the rendering found in the sentence, as a whole number, is the printed form: the
-macro is a slice of the sentence (a ``%`` or ``×`` right after the number is part of it), so it
-prints exactly as the report does. For each value the findings record:
+``e``, none; a count only as an integer) and matched to the numbers the sentence prints (tokens):
+an interval's ends first to two numbers printed as an interval, then each value to the printed
+number closest to it, each number once while it can be. The printed form is that slice of the
+sentence (a ``%`` or ``×`` right after the number is part of it), so the macro prints exactly as
+the report does. Where two values print alike (a count beside another count) the match can name
+either: the text is right, the quantity is the author's to check. For each value the findings
+record:
 
 - ``<name>``: the value as the sentence prints it (a value the sentence does not print, such as
   the p-value of a pair it does not name, with three significant digits, said in the comment: so
   every value has its macro, whatever the numbers);
 - ``<name>Raw``: a number's full-precision value (Python's shortest round-trip ``repr``), its
   unit named in the comment above it: ``fraction`` when the sentence prints it ×100 with ``%``,
-  ``percent`` when it prints it with ``%`` as it is, else the unit word that follows the number
-  in the sentence (UNITS), else ``as printed`` (a count, a p-value, a ratio);
+  ``percent`` when it prints it with ``%`` as it is, ``times`` with ``×``, else the unit word
+  that follows the number in the sentence (UNITS), else ``as printed`` (a count, a p-value);
 - ``<prefix>Interval``: an interval (fields ``lower``/``upper``, ``lo``/``hi``, or
   ``<x>_lower``/``<x>_upper``) as the sentence prints it, ``96.1%–97.2%`` or ``-3.0 to +1.2``;
-  its low and high have their own macros (``…Lower``, ``…Upper`` and their ``Raw``).
+  its low and high have their own macros (``…Lower``, ``…Upper`` and their ``Raw``); one the
+  sentence does not print as an interval reads "<low> to <high>", as their macros print.
 
 Names are letters only (LaTeX allows nothing else): the report name, the finding key, the field
 and, for a list, the element's place (from one), in camel case with every run of digits spelled
