@@ -297,7 +297,7 @@ OVER_RUNS = "Mean over runs"  # with_over_runs' metric: the interval over runs
 def with_over_runs(estimates: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     """stats.estimates_frame rows (the stratified bootstrap over run-epochs) followed by each
     type's interval over runs (run_intervals) as the metric OVER_RUNS, in the same columns
-    (method, metric, estimate, lower, upper), for one figure and one table."""
+    (method, metric, estimate, lower, upper), for one table (tables.interval_wide)."""
     over = intervals.rename(columns={"mean": "estimate"}).assign(metric=OVER_RUNS)
     return pd.concat([estimates, over[list(estimates.columns)]], ignore_index=True)
 
