@@ -261,8 +261,8 @@ def ranking_claim(
     if not ties:
         text = (
             f"{best} has the {highest} mean {what}, {_fmt(means[best], spec)} "
-            f"({interval}{plural(n[best], unit)}), and is better than every other method "
-            f"compared ({listing(beats)}; {tests})."
+            f"({interval}{plural(n[best], unit)}) and is better than every other method "
+            f"compared ({listing(sorted(beats, key=ranking.index))}; {tests})."
         )
         return Claim(text, dict(values, tied=[best]), "separated", winner=best, ranking=ranking)
     tie_text = listing(
@@ -270,12 +270,14 @@ def ranking_claim(
         for t in sorted(ties, key=ranking.index)
     )
     text = (
-        f"The {highest} mean {what} is tied: {best} cannot be told apart from {tie_text} at this "
-        f"number of {unit}s ({tests}). {best}'s mean is the {highest}, "
-        f"{_fmt(means[best], spec)} ({interval}{plural(n[best], unit)})"
+        f"Tied at the top: {best} has the {highest} mean {what}, but it cannot be told apart from "
+        f"{tie_text} at this number of {unit}s ({tests}). Its mean is {_fmt(means[best], spec)} "
+        f"({interval}{plural(n[best], unit)})"
     )
     text += (
-        f"; it is better than {listing(beats)}." if beats else "; no method is separated from it."
+        f"; it is better than {listing(sorted(beats, key=ranking.index))}."
+        if beats
+        else "; no method is separated from it."
     )
     return Claim(text, dict(values, tied=list(top["tied"])), "not_separated", ranking=ranking)
 
