@@ -431,6 +431,7 @@ def outlier_findings(runs: pd.DataFrame) -> list[Finding]:
         "runs": out["run"].tolist(),
         "mean_ms": (1000 * out["mean_latency_s"]).tolist(),
         "median_ms": (1000 * out["p50_latency_s"]).tolist(),
+        "mean_over_median": out["mean_over_median"].tolist(),
         "checked": checked,
     }
     if out.empty:
@@ -439,14 +440,12 @@ def outlier_findings(runs: pd.DataFrame) -> list[Finding]:
             "lies below the run's own 90th percentile."
         )
         return [finding("timing_outliers", Claim(text, values))]
-    shown = listing(
-        f"{r.run} (mean {1000 * r.mean_latency_s:.3f} ms, median {1000 * r.p50_latency_s:.3f} ms)"
-        for r in out.itertuples()
-    )
+    shown = listing(f"{r.run} ({r.mean_over_median:.1f}×)" for r in out.itertuples())
     text = (
         f"{plural(len(out), 'run')} of {checked} {'has' if len(out) == 1 else 'have'} outlier "
-        f"timings, a mean latency above the run's own 90th percentile (a few very slow repeats): "
-        f"{shown}. Latencies are compared by each run's median, which they do not move."
+        "timings, a mean latency above the run's own 90th percentile (a few very slow repeats; "
+        f"in brackets the mean over the median): {shown}. Latencies are compared by each run's "
+        "median, which those few repeats do not move."
     )
     return [finding("timing_outliers", Claim(text, values))]
 
@@ -572,24 +571,39 @@ def _kept(row, drop: pd.Series, tolerance: float, confidence: float) -> Claim:
         )
     verdict = "pass" if established else "not_separated" if tested else "untested"
     if row.linear_ratio == 1:
-        text = _fully_linear(values, established)
+        text = _fully_linear(values, drop, established, confidence)
     return Claim(text.format(**values), values, verdict)
 
 
-def _fully_linear(values: dict, established: bool) -> str:
+def _fully_linear(values: dict, drop: pd.Series, established: bool, confidence: float) -> str:
     """_kept's sentence template when every neuron is linear and the mean stays within the
-    tolerance: the network is then one linear map, so the data cannot show that it needs any
-    nonlinearity (said whether or not the interval of the drop is within the tolerance too)."""
-    values["fully_linear"] = True
-    return "{dataset}: at 100% linear the network is one linear map (its layers fold into one " + (
-        "matrix), and its mean accuracy stays within {tol:.1f} points of the all-nonlinear "
-        "network ({acc:.2%} vs. {base:.2%}; {evidence}): these data cannot show a need for "
-        "nonlinearity"
-        + (
-            "."
-            if established
-            else "; more seeds are needed to establish that the linear map is within the tolerance."
-        )
+    tolerance: the network is then one linear map that matches the all-nonlinear one, so the data
+    cannot show that it needs any nonlinearity. The drop is given with its two-sided interval;
+    whether that interval also lies within the tolerance (equivalence) is said after. Adds
+    fully_linear, drop, drop_lower, drop_upper (points) to *values*."""
+    values.update(
+        fully_linear=True,
+        drop=-100 * drop["diff"],
+        drop_lower=-100 * drop["diff_upper"],
+        drop_upper=-100 * drop["diff_lower"],
+        n_runs=int(drop["n_x"]),
+        conf=confidence,
+    )
+    text = (
+        "{dataset}: at 100% linear the network is one linear map (its layers fold into one "
+        "matrix), and it matches the all-nonlinear network: mean accuracy {acc:.2%} vs. "
+        "{base:.2%}, a drop of {drop:.2f} points"
+    )
+    if drop["p"] == drop["p"]:
+        text += " ({conf:.0%} Welch t-interval {drop_lower:+.2f} to {drop_upper:+.2f})"
+    else:
+        text += " (a single run on a side: no interval)"
+    text += ". These data cannot show a need for nonlinearity"
+    if established:
+        return text + "; the interval lies within the {tol:.1f}-point tolerance too."
+    return text + (
+        "; that the linear map stays within {tol:.1f} points is not established at this number "
+        "of runs."
     )
 
 
