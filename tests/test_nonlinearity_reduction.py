@@ -462,6 +462,14 @@ def test_latency_and_flops_figures(mnist):
         assert ends[:, 0] == pytest.approx(1000 * timed["p50_latency_s"])
         assert ends[:, 1] == pytest.approx(1000 * timed["p90_latency_s"])
         assert list(ax.lines[0].get_xdata()) == pytest.approx(1000 * front["latency_s"])
+        assert ax.get_xscale() == "linear"  # mnist's latencies span less than a factor 10
+        assert figures.check(fig) == []
+        plt.close(fig)
+        # digits: a slow repeat 100x a run's median: the latency axis is logarithmic
+        wide = timed.assign(p90_latency_s=timed["p50_latency_s"] * 100)
+        fig = nlr_plots.latency_vs_accuracy(wide, front, nlr.is_measured(runs))
+        assert fig.axes[0].get_xscale() == "log"
+        assert fig.axes[0].get_xlabel().startswith("Latency (ms, log scale;")
         assert figures.check(fig) == []
         plt.close(fig)
         fig = nlr_plots.accuracy_vs_flops(runs, _colors(runs))

@@ -4,6 +4,7 @@ Accuracies are fractions and latencies seconds in the tables; the figures show %
 come from the rcParams in force (style.paper), so a caller sets those around the call."""
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -70,8 +71,9 @@ def latency_vs_accuracy(
     (larger dots: ratio measured from gates, *measured* a boolean per row of *timed*), each run's
     spread over its repeats as a bar from its median to its 90th percentile (where recorded), the
     runs named in *outliers* (their mean above their own 90th percentile) ringed, and the line
-    through the Pareto front (front: analyses pareto() rows, sorted by latency). *basis*: what a
-    run's latency is, for the axis label."""
+    through the Pareto front (front: analyses pareto() rows, sorted by latency); latency on a
+    log axis when the values drawn span more than a factor 10. *basis*: what a run's latency is,
+    for the axis label."""
     fig, ax = plt.subplots()
     if "p90_latency_s" in timed:
         spread = timed.dropna(subset=["p90_latency_s"])
@@ -116,8 +118,15 @@ def latency_vs_accuracy(
         label="Pareto front",
     )
     fig.colorbar(sc, ax=ax, label="Linear ratio")
+    shown = timed["latency_s"]
+    if "p90_latency_s" in timed:
+        shown = pd.concat([shown, timed["p90_latency_s"]]).dropna()
+    log = bool(shown.min() > 0 and shown.max() > 10 * shown.min())
+    if log:  # times compare as ratios, and a slow repeat can be 100x a run's median
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set(
-        xlabel=f"Latency (ms; each run's {basis} over repeats)",
+        xlabel=f"Latency (ms{', log scale' if log else ''}; each run's {basis} over repeats)",
         ylabel=f"{split.capitalize()} accuracy (%)",
         title="Latency vs. accuracy",
     )
