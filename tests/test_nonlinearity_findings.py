@@ -136,6 +136,7 @@ def test_a_fully_linear_network_within_tolerance_shows_no_need_for_nonlinearity(
         "points is not established at this number of runs."
     )
     assert "suffice" not in wide.text and "reaches" not in wide.text
+    assert "a drop of 0.00 points" in wide.text  # the same mean: never "-0.00"
     partial = _min_nonlinear({0.0: BASE, 0.5: [0.899, 0.901, 0.897]})
     assert "fully_linear" not in partial.values
 

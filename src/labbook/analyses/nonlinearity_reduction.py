@@ -589,10 +589,11 @@ def _fully_linear(values: dict, drop: pd.Series, established: bool, confidence: 
         n_runs=int(drop["n_x"]),
         conf=confidence,
     )
+    values["drop_shown"] = f"{float(format(values['drop'], '.2f')) + 0.0:.2f}"  # never "-0.00"
     text = (
         "{dataset}: at 100% linear the network is one linear map (its layers fold into one "
         "matrix), and it matches the all-nonlinear network: mean accuracy {acc:.2%} vs. "
-        "{base:.2%}, a drop of {drop:.2f} points"
+        "{base:.2%}, a drop of {drop_shown} points"
     )
     if drop["p"] == drop["p"]:
         text += " ({conf:.0%} Welch t-interval {drop_lower:+.2f} to {drop_upper:+.2f})"
