@@ -264,6 +264,11 @@ def test_latency_compares_each_runs_median_on_log_times():
     assert named.values["runs"] == ["d_fixed_50_s1", "d_fixed_0_s0"] and named.verdict is None
     assert "2 runs of 6 have outlier timings" in named.text
     assert "d_fixed_50_s1 (3.1×) and d_fixed_0_s0 (3.0×)" in named.text
+    calm = runs.assign(p90_latency_s=runs["mean_latency_s"] * 2)
+    assert nlr.timing_outliers(calm).empty
+    (none,) = nlr.outlier_findings(calm)
+    assert none.values["runs"] == [] and "in each of the 6 timed runs" in none.text
+    assert nlr.outlier_findings(runs.drop(columns="p90_latency_s")) == []  # nothing to check
     # a run without a median is compared by its mean, said so
     runs.loc[0, "p50_latency_s"] = np.nan
     assert nlr.run_latency(runs)[0] == 3.0e-3

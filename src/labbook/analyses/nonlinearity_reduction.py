@@ -435,9 +435,10 @@ def outlier_findings(runs: pd.DataFrame) -> list[Finding]:
         "checked": checked,
     }
     if out.empty:
+        every = "the one timed run" if checked == 1 else f"each of the {checked} timed runs"
         text = (
-            f"No run's timing is an outlier: in each of the {checked} timed runs the mean latency "
-            "lies below the run's own 90th percentile."
+            f"No run's timing is an outlier: in {every} the mean latency lies below the run's own "
+            "90th percentile."
         )
         return [finding("timing_outliers", Claim(text, values))]
     shown = listing(f"{r.run} ({r.mean_over_median:.1f}×)" for r in out.itertuples())
