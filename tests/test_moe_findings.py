@@ -74,7 +74,7 @@ def test_separated_best_beats_every_type_and_nothing_cheaper_matches_it():
     assert best.text == (
         "A has the highest mean validation accuracy on toy (each run's mean over epochs 1–2), "
         "0.8100 (95% t-interval 0.7852–0.8348, 3 runs) and is better than every other method "
-        "compared (Welch t-tests, Holm-corrected over 1 pair, at α = 0.05)."
+        "compared (B; Welch t-tests, Holm-corrected over 1 pair, at α = 0.05)."
     )
     assert (best.verdict, best.winner, best.ranking) == ("separated", "A", ["A", "B"])
     assert best.values["beats"] == ["B"] and best.values["ties"] == []
@@ -103,10 +103,10 @@ def test_not_separated_names_the_tie_and_the_cheapest_tie_with_its_interval():
     found, _ = _findings(scores, costs)
     best = found["best_type"]
     assert best.text == (
-        "A has the highest mean validation accuracy on toy (each run's mean over epochs 1–2), "
-        "0.6400 (95% t-interval 0.5903–0.6897, 3 runs), but it cannot be told apart from B "
-        "(p = 0.57) at this number of runs (Welch t-tests, Holm-corrected over 3 pairs, at "
-        "α = 0.05); it is better than C."
+        "Tied at the top: A has the highest mean validation accuracy on toy (each run's mean "
+        "over epochs 1–2), but it cannot be told apart from B (p = 0.57) at this number of runs "
+        "(Welch t-tests, Holm-corrected over 3 pairs, at α = 0.05). Its mean is 0.6400 (95% "
+        "t-interval 0.5903–0.6897, 3 runs); it is better than C."
     )
     assert (best.verdict, best.winner, best.ranking) == ("not_separated", None, ["A", "B", "C"])
     cheap = found["cheapest_not_worse"]
