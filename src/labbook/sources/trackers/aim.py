@@ -68,7 +68,7 @@ from labbook.sources.trackers.base import TrackerData, listed_steps, some
 guard.require("aimrocks")  # without the aim extra: AimMissing, naming it (not a later failure)
 
 TRACKER = "aim"
-CACHE_VERSION = 2  # bump when what a read returns changes
+CACHE_VERSION = 3  # bump when what a read returns changes
 STEP_FROM = ("step", "epoch")
 EXPERIMENT = "tag:aim.experiment"
 WORKERS = 2  # processes reading runs in parallel (at most; this one included)
@@ -196,6 +196,7 @@ class RunRead:
     time: np.ndarray = field(default_factory=lambda: np.array([]))
     error: str | None = None
     old_metrics: list[str] = field(default_factory=list)  # keys in aim's version-1 layout
+    not_scalars: list[tuple[str, str]] = field(default_factory=list)  # (key, aim dtype), _others
     damaged: list[str] = field(default_factory=list)  # keys whose arrays disagree in length
 
 
@@ -224,6 +225,33 @@ def _metrics_of(meta: dict) -> list[tuple[int, str, dict, int]]:
                 context = contexts.get(ctx_id) or {}
                 out.append((ctx_id, metric, dict(context), int(info.get("version", 1) or 1)))
     return out
+
+
+# what aim's object sequences hold, in words, by their dtype (aim.sdk.objects); others by dtype
+_OBJECT_KINDS = {
+    "aim.log_line": "terminal output captured by aim",
+    "aim.text": "texts",
+    "aim.image": "images",
+    "list(aim.image)": "images",
+    "aim.audio": "audio",
+    "list(aim.audio)": "audio",
+    "aim.distribution": "distributions",
+    "aim.figure": "figures",
+    "list(aim.figure)": "figures",
+}
+
+
+def _others(meta: dict) -> list[tuple[str, str]]:
+    """(key, aim dtype) of every trace in a run's metadata that is not a metric (a sequence of
+    texts, images, captured terminal lines, ...: left out of the scalars, see _run_warnings)."""
+    out = []
+    contexts = meta.get("contexts") or {}
+    for ctx_id, traces in (meta.get("traces") or {}).items():
+        for metric, info in (traces or {}).items():
+            dtype = info.get("dtype", "float") if isinstance(info, dict) else "float"
+            if dtype not in guard.METRIC_DTYPES:
+                out.append((scalar_key(metric, dict(contexts.get(ctx_id) or {})), str(dtype)))
+    return sorted(out)
 
 
 def read_series(aim_dir: str, run_hash: str, metrics: list) -> RunRead:
@@ -279,7 +307,7 @@ def read_run(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> RunRead:
     except Exception as exc:
         return RunRead(run_hash, {}, False, error=f"{type(exc).__name__}: {str(exc).strip()[:300]}")
     out = read_series(str(aim_dir), run_hash, _metrics_of(meta))
-    out.meta, out.indexed = meta, indexed
+    out.meta, out.indexed, out.not_scalars = meta, indexed, _others(meta)
     return out
 
 
@@ -404,7 +432,10 @@ def _needed(items, prefix: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def _flat(value, path: str):
-    """(dotted path, value) of every leaf of *value*: dicts flattened, lists as JSON text."""
+    """(dotted path, value) of every leaf of *value*: dicts flattened, lists as JSON text; the
+    data aim keeps apart (a BLOB: an image's pixels in an aim.Image attribute) left out."""
+    if value is guard.BLOB:
+        return
     if isinstance(value, dict):
         for k, v in value.items():
             yield from _flat(v, f"{path}.{k}" if path else str(k))
@@ -584,6 +615,7 @@ def _run_warnings(table: pd.DataFrame, rows: dict, reads: list[RunRead], warning
                 f"{len(group)} runs share the name {name!r} (the name alone does not tell them "
                 f"apart): hashes {some(list(group['run']))}"
             )
+    _object_warning(reads, label, warnings)
     for r in reads:
         if r.old_metrics:
             warnings.append(
@@ -595,6 +627,26 @@ def _run_warnings(table: pd.DataFrame, rows: dict, reads: list[RunRead], warning
                 f"{label.get(r.run, r.run)}: metric(s) {some(r.damaged)} left out: their step, "
                 "value and time arrays differ in length (a damaged or partly written series)"
             )
+
+
+def _object_warning(reads: list[RunRead], label: dict, warnings: list[str]) -> None:
+    """One warning naming the traces that are not scalars (aim's terminal-log capture and system
+    tracking are on by default; integrations such as Hugging Face accelerate's and Lightning's
+    track texts and images too): each key with what it holds and in how many runs."""
+    runs_of: dict[tuple[str, str], list[str]] = {}
+    for r in reads:
+        for key, dtype in r.not_scalars:
+            runs_of.setdefault((key, dtype), []).append(label.get(r.run, r.run))
+    if not runs_of:
+        return
+    found = [
+        f"{key!r} ({_OBJECT_KINDS.get(dtype, dtype)}) in {len(runs)} run(s)"
+        for (key, dtype), runs in sorted(runs_of.items())
+    ]
+    warnings.append(
+        f"{len(found)} trace(s) that are not numbers are not read (only metrics are scalars): "
+        + some(found)
+    )
 
 
 def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerData:
