@@ -103,15 +103,16 @@ def check_local_repo(root: Path, parameter: str = "source") -> Path:
     return aim_dir
 
 
-def repo_digest(aim_dir: Path) -> str:
+def repo_digest(aim_dir: Path) -> tuple[str, str]:
     """sha256 of the repository's run data as files: every file under .aim but bookkeeping (locks,
     check-ins, progress), the search index (meta/index: derived from the runs, rewritten by aim's
     background indexer) and RocksDB's info logs and lock files. Immutable table files (.sst) count
     by name and size; every other file by name, size and modification time. Reading changes none
     of these, so a second load hits the cache; any change to a run changes the digest. One
     directory scan, one stat per file, excluded folders never entered (a 1,000-run repository
-    holds some 20,000 files)."""
-    files = []
+    holds some 20,000 files). Returned with the cache key's stamp (trackers.Stamps of the files
+    counted by modification time)."""
+    files, stamped = [], []
     stack = [("", str(aim_dir))]
     while stack:
         rel, folder = stack.pop()
@@ -129,10 +130,15 @@ def repo_digest(aim_dir: Path) -> str:
                     st = entry.stat()
                     stamp = "" if entry.name.endswith(".sst") else str(st.st_mtime_ns)
                     files.append(f"{name}\0{st.st_size}\0{stamp}\n")
+                    if stamp:
+                        stamped.append((name, st))
     h = hashlib.sha256()
     for line in sorted(files):
         h.update(line.encode())
-    return h.hexdigest()
+    stamps = trackers.Stamps()
+    for name, st in sorted(stamped, key=lambda pair: pair[0]):
+        stamps.add(name, st)
+    return h.hexdigest(), stamps.hexdigest()
 
 
 def reindex(root: Path) -> None:
@@ -672,8 +678,10 @@ def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerDat
         status = "finished" if r.meta.get("end_time") is not None else "running"
         rows.append({"run": r.run, "name": name, "status": status, **attrs})
     runs = _runs_table(rows, warnings)
+    left_out = []
     for h, error in sorted(unreadable.items()):
         row = listed.get(h)
+        left_out.append(f"{_label(h, row.name if row else None)}: {error}")
         warnings.append(
             f"{_label(h, row.name if row else None)} cannot be read and is left out: {error}"
         )
@@ -687,7 +695,7 @@ def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerDat
     scalars = _scalar_rows(reads, names, step_from, warnings)
     if runs.empty:
         warnings.append(f"{root}: the repository holds no readable run")
-    data = TrackerData(TRACKER, str(root), runs, scalars, warnings, digest)
+    data = TrackerData(TRACKER, str(root), runs, scalars, warnings, digest, left_out=left_out)
     data.run_digests = _run_digests(runs, scalars)
     return trackers.check_tables(data)
 
@@ -722,13 +730,14 @@ def _remote(location: str, step_from: str) -> TrackerData:
 def _remote_tables(repo, location: str, step_from: str) -> TrackerData:
     warnings: list[str] = []
     every = guard.remote_run_hashes(repo)
-    reads, rows, failed = [], [], set()
+    reads, rows, failed, left_out = [], [], set(), []
     for run in repo.iter_runs():
         try:
             r, row = _remote_run(run)
         # one unreadable run is named; the others are read
         except Exception as exc:
             failed.add(run.hash)
+            left_out.append(f"run {run.hash}: {type(exc).__name__}: {str(exc).strip()[:300]}")
             warnings.append(
                 f"run {run.hash} cannot be read and is left out: {type(exc).__name__}: "
                 f"{str(exc).strip()[:300]}"
@@ -749,7 +758,7 @@ def _remote_tables(repo, location: str, step_from: str) -> TrackerData:
     digest = hashlib.sha256(
         pd.util.hash_pandas_object(scalars.astype({"run": str, "key": str})).values.tobytes()
     ).hexdigest()
-    data = TrackerData(TRACKER, location, runs, scalars, warnings, digest)
+    data = TrackerData(TRACKER, location, runs, scalars, warnings, digest, left_out=left_out)
     data.run_digests = _run_digests(runs, scalars)
     return trackers.check_tables(data)
 
@@ -803,16 +812,16 @@ def read(location: str | Path, *, use_cache: bool = True, step_from: str = "step
         return _remote(str(location), step_from)
     root = paths.resolve_input(location).resolve()
     aim_dir = check_local_repo(root)
-    digest = repo_digest(aim_dir)
+    digest, stamp = repo_digest(aim_dir)
     inputs.record_directory(root, digest)
     for folder in (aim_dir / "meta" / "chunks", aim_dir / "meta" / "index"):
         if folder.is_dir():  # new runs and (re)indexing change these folders (make's view)
             inputs.record_directory(folder, digest)
     if use_cache:
-        cached = trackers.load_cached(TRACKER, str(root), digest, _cache_version(step_from))
+        cached = trackers.load_cached(TRACKER, str(root), digest, _cache_version(step_from), stamp)
         if cached is not None:
             return trackers.check_tables(cached)
     data = _local(root, aim_dir, digest, step_from)
     if use_cache:
-        trackers.store_cached(data, _cache_version(step_from))
+        trackers.store_cached(data, _cache_version(step_from), stamp)
     return data
