@@ -1,0 +1,226 @@
+"""`make params NB=... S=... NAME=...` and the analysis part of `make inspect S=...`: for each
+analysis, whether a tracker store can feed it and with which mapping, and the params file that
+says so.
+
+Each notebook's mapping parameters and their defaults are read from its `parameters` cell
+(labbook.runner.params.notebook_params, papermill's inspector): a parameter named `*_from` names a
+run attribute, `*_key` a scalar key (template); the dict parameters of KEY_DICTS name one key per
+field (their defaults: the notebook's, else the analysis' own names). What an analysis cannot do
+without is REQUIRED (the other sections of a report say when their data are not logged). Each
+parameter's value is chosen from the store by labbook.sources.inspect.choose; a parameter whose
+default is not found and whose type admits None is set to null (the analysis then does without it,
+or reads it another way, as its help says), one whose type does not keeps its default (its section
+says it has no data). The file written holds `source` and every choice, each commented with why;
+it is checked against the notebook's parameters (labbook.runner.params.validate) before it is
+kept. A store lacking a required field gets no file: the error names the field and what the store
+holds instead.
+"""
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from labbook import paths
+from labbook.runner import params as nb_params
+from labbook.sources import inspect as store_inspect
+from labbook.sources import trackers
+
+ANALYSES = (
+    "credit_assignment",
+    "sparse_training",
+    "chain_of_experts",
+    "nonlinearity_reduction",
+    "moe_analysis",
+)
+REQUIRED = {  # the mapping parameters each analysis cannot do without
+    "credit_assignment": {"method_from", "seed_from", "train_acc_key", "test_acc_key"},
+    "sparse_training": {
+        "metric_names.train_loss",
+        "metric_names.val_accuracy",
+        "metric_names.activation_rate",
+        "metric_names.energy_savings",
+        "metric_names.epoch_time",
+    },
+    "chain_of_experts": {"method_from", "scalar_keys.accuracy"},
+    "nonlinearity_reduction": {"approach_from", "train_acc_key", "val_acc_key"},
+    "moe_analysis": {"metric_keys.accuracy", "metric_keys.loss"},
+}
+KEY_DICTS = ("metric_names", "scalar_keys", "metric_keys")  # dict parameters: field -> scalar key
+# `*_from` parameters whose help says they may name a scalar key too (their last value)
+EITHER = ("run attribute or scalar key",)
+
+
+def _dict_defaults(notebook: str, name: str, default: dict) -> dict:
+    """The fields of a KEY_DICTS parameter and their default keys: the notebook's default, or
+    (for sparse training's metric_names, empty by default) the analysis' own names."""
+    if default:
+        return dict(default)
+    if notebook == "sparse_training" and name == "metric_names":
+        from labbook.sources.sparse_training import DEFAULT_NAMES
+
+        return dict(DEFAULT_NAMES)
+    return {}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One mapping parameter of a notebook: the Want, and whether its type admits None."""
+
+    want: store_inspect.Want
+    optional: bool
+    either: bool = False  # a `*_from` that may name a scalar key as well
+
+
+def slots(notebook: str) -> list[Slot]:
+    """The mapping parameters of *notebook*, in the order of its parameters cell."""
+    declared = nb_params.notebook_params(paths.notebook_path(notebook))
+    required = REQUIRED.get(notebook, set())
+    out = []
+    for name, p in declared.items():
+        if name.endswith("_from") and (p.default is None or isinstance(p.default, str)):
+            want = store_inspect.Want(name, "attribute", p.default, name in required)
+            out.append(Slot(want, p.optional, any(e in p.help for e in EITHER)))
+        elif name.endswith("_key") and (p.default is None or isinstance(p.default, str)):
+            want = store_inspect.Want(name, "key", p.default, name in required)
+            out.append(Slot(want, p.optional))
+        elif name in KEY_DICTS:
+            for field, key in _dict_defaults(notebook, name, p.default or {}).items():
+                parameter = f"{name}.{field}"
+                want = store_inspect.Want(parameter, "key", key, parameter in required, field)
+                out.append(Slot(want, False))
+    return out
+
+
+@dataclass
+class Proposal:
+    """The mapping of one notebook for one store: the choices, and the required fields the
+    store lacks (empty: the store can feed the analysis)."""
+
+    notebook: str
+    source: str
+    choices: list[tuple[Slot, store_inspect.Choice]]
+
+    @property
+    def lacking(self) -> list[store_inspect.Choice]:
+        return [c for _, c in self.choices if not c.found]
+
+    @property
+    def changed(self) -> list[tuple[Slot, store_inspect.Choice]]:
+        """The choices that differ from the parameter's default."""
+        return [(s, c) for s, c in self.choices if c.value != s.want.default]
+
+
+def _choose(data, slot: Slot) -> store_inspect.Choice:
+    choice = store_inspect.choose(data, slot.want)
+    if slot.either and choice.value is None:  # not an attribute: perhaps a scalar key
+        key = store_inspect.Want(slot.want.parameter, "key", slot.want.default, False)
+        by_key = store_inspect.choose(data, key)
+        if by_key.value is not None:
+            return by_key
+    if choice.found and choice.value is None and not slot.optional:
+        return store_inspect.Choice(
+            choice.parameter,
+            slot.want.default,
+            True,
+            choice.why.replace(": left out", "") + ": kept (its section says it has no data)",
+        )
+    return choice
+
+
+def propose(data, notebook: str, source: str) -> Proposal:
+    """The mapping of *notebook* for the store *data* (read from *source*)."""
+    return Proposal(notebook, source, [(s, _choose(data, s)) for s in slots(notebook)])
+
+
+def verdict(p: Proposal) -> str:
+    """One line: whether the store can feed the analysis, and with which parameters set."""
+    if p.lacking:
+        told = "; ".join(f"`{c.parameter}`: {c.why}" for c in p.lacking)
+        return f"{p.notebook}: cannot be fed — {told}"
+    set_ = ", ".join(f"{c.parameter}={c.value!r}" for _, c in p.changed) or "every default"
+    return f"{p.notebook}: can be fed (make params NB={p.notebook} S=...): {set_}"
+
+
+def _yaml_value(value) -> str:
+    """A scalar as YAML (JSON is YAML): null, a quoted string where plain text would misread."""
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def params_text(p: Proposal, store: str) -> str:
+    """The params file of *p*: `source`, then each choice, commented (module docstring)."""
+    lines = [
+        f"# {p.notebook} read from {store}: written by `make params`",
+        "# (labbook.runner.proposeparams) from what the store holds (`make inspect S=...`). Each",
+        "# mapping parameter says what was chosen and why; a line commented out keeps the",
+        "# notebook's default. Check the choices, then build: make report R=<notebook>/<name>.",
+        f"source: {_yaml_value(p.source)}",
+    ]
+    dicts: dict[str, list[str]] = {}
+    for slot, c in p.choices:
+        name, _, field = c.parameter.partition(".")
+        if field:
+            line = f"  {field}: {_yaml_value(c.value)}  # {c.why}"
+            dicts.setdefault(name, []).append(line if c.value != slot.want.default else f"#{line}")
+        elif c.value == slot.want.default:
+            lines.append(f"# {name}: {_yaml_value(c.value)}  # {c.why}")
+        else:
+            lines.append(f"{name}: {_yaml_value(c.value)}  # {c.why}")
+    for name, entries in dicts.items():
+        if any(not e.startswith("#") for e in entries):
+            lines.append(f"{name}:")
+        else:
+            lines.append(f"# {name}: every field keeps its default key")
+        lines += entries
+    return "\n".join(lines) + "\n"
+
+
+def write(notebook: str, source: str, name: str) -> Path:
+    """Write params/<notebook>/<name>.yaml for the store *source* and return its path.
+    SystemExit with the reason when the analysis is unknown, the file exists, the store lacks a
+    required field, or the written file does not fit the notebook's parameters."""
+    if notebook not in ANALYSES:
+        raise SystemExit(f"no analysis {notebook!r}; analyses: {', '.join(ANALYSES)}")
+    target = paths.params_path(notebook, name)
+    if target.exists():
+        raise SystemExit(f"{paths.relative(target)} exists; choose another NAME or remove it")
+    data = trackers.read(source)
+    p = propose(data, notebook, source)
+    if p.lacking:
+        raise SystemExit(f"no params file written: {verdict(p)}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(params_text(p, f"{data.tracker} store {paths.relative(data.location)}"))
+    try:
+        nb_params.validate(target, paths.notebook_path(notebook))
+    except nb_params.ParamsError as exc:
+        target.unlink()
+        raise SystemExit(f"the params file did not fit the notebook (removed): {exc}") from None
+    return target
+
+
+def inspect_text(source: str) -> str:
+    """What `make inspect S=...` prints: the store (labbook.sources.inspect), then each
+    analysis' verdict."""
+    data = trackers.read_store(source)
+    lines = [store_inspect.text(store_inspect.describe(data)), "analyses:"]
+    if data.runs.empty:
+        lines.append(f"  none can be fed: {trackers.diagnosis(data)}")
+    else:
+        lines += [f"  {verdict(propose(data, nb, source))}" for nb in ANALYSES]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m labbook.runner.proposeparams NOTEBOOK SOURCE NAME"""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    written = write(*args)
+    print(f"wrote {paths.relative(written)}:")
+    print(written.read_text(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
