@@ -18,7 +18,7 @@ holds instead.
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from labbook import paths
@@ -100,6 +100,7 @@ class Proposal:
     notebook: str
     source: str
     choices: list[tuple[Slot, store_inspect.Choice]]
+    extra: list[tuple[str, str, str]] = field(default_factory=list)  # (dotted name, value, why)
 
     @property
     def lacking(self) -> list[store_inspect.Choice]:
@@ -128,9 +129,52 @@ def _choose(data, slot: Slot) -> store_inspect.Choice:
     return choice
 
 
+def _moe_type(data, choices: list) -> None:
+    """MoE: a run's type comes from `type_from` or, when None, from its tags named in the
+    notebook's `moe_types`; without either the store cannot feed the analysis (in *choices*,
+    type_from's choice is replaced by one saying which)."""
+    declared = nb_params.notebook_params(paths.notebook_path("moe_analysis"))
+    known = list(declared["moe_types"].default)
+    for i, (slot, c) in enumerate(choices):
+        if slot.want.parameter != "type_from" or c.value is not None:
+            continue
+        tags = [t for t in known if f"tag:{t}" in data.runs.columns]
+        why = (
+            f"None: each run's type is its tag named in moe_types ({', '.join(tags)})"
+            if tags
+            else "no run attribute like `type` and no run tag named in moe_types "
+            f"({', '.join(known)})"
+        )
+        choices[i] = (slot, store_inspect.Choice("type_from", None, bool(tags), why))
+
+
+def _sparse_runs(data, choices: list) -> list[tuple[str, str, str]]:
+    """Sparse training reads one run of each kind: where the store holds several gated runs,
+    run_names.gated names the first by name (said, with the others)."""
+    kind = next((c for s, c in choices if s.want.parameter == "kind_from"), None)
+    if kind is None or kind.value is None:
+        return []
+    from labbook.sources.trackers import mapping
+
+    kinds = mapping.attribute(data.runs, kind.value, "kind_from", data.location)
+    names = sorted(str(n) for n, k in zip(data.runs["name"], kinds) if str(k).strip() == "gated")
+    if len(names) < 2:
+        return []
+    why = (
+        f"{len(names)} gated runs ({', '.join(names)}): the first by name; name another to read it"
+    )
+    return [("run_names.gated", names[0], why)]
+
+
 def propose(data, notebook: str, source: str) -> Proposal:
     """The mapping of *notebook* for the store *data* (read from *source*)."""
-    return Proposal(notebook, source, [(s, _choose(data, s)) for s in slots(notebook)])
+    choices = [(s, _choose(data, s)) for s in slots(notebook)]
+    extra = []
+    if notebook == "moe_analysis":
+        _moe_type(data, choices)
+    if notebook == "sparse_training":
+        extra = _sparse_runs(data, choices)
+    return Proposal(notebook, source, choices, extra)
 
 
 def verdict(p: Proposal) -> str:
@@ -138,7 +182,8 @@ def verdict(p: Proposal) -> str:
     if p.lacking:
         told = "; ".join(f"`{c.parameter}`: {c.why}" for c in p.lacking)
         return f"{p.notebook}: cannot be fed — {told}"
-    set_ = ", ".join(f"{c.parameter}={c.value!r}" for _, c in p.changed) or "every default"
+    changed = [(c.parameter, c.value) for _, c in p.changed] + [(n, v) for n, v, _ in p.extra]
+    set_ = ", ".join(f"{n}={v!r}" for n, v in changed) or "every default"
     return f"{p.notebook}: can be fed (make params NB={p.notebook} S=...): {set_}"
 
 
@@ -150,13 +195,17 @@ def _yaml_value(value) -> str:
 def params_text(p: Proposal, store: str) -> str:
     """The params file of *p*: `source`, then each choice, commented (module docstring)."""
     lines = [
-        f"# {p.notebook} read from {store}: written by `make params`",
-        "# (labbook.runner.proposeparams) from what the store holds (`make inspect S=...`). Each",
-        "# mapping parameter says what was chosen and why; a line commented out keeps the",
-        "# notebook's default. Check the choices, then build: make report R=<notebook>/<name>.",
+        f"# {p.notebook} read from the {store}",
+        "# Written by `make params` (labbook.runner.proposeparams) from what the store holds",
+        "# (`make inspect S=...`). Each mapping parameter says what was chosen and why; a line",
+        "# commented out keeps the notebook's default. Check the choices, then: make report",
+        "# R=<nb>/<name>.",
         f"source: {_yaml_value(p.source)}",
     ]
     dicts: dict[str, list[str]] = {}
+    for dotted, value, why in p.extra:
+        name, _, field_ = dotted.partition(".")
+        dicts.setdefault(name, []).append(f"  {field_}: {_yaml_value(value)}  # {why}")
     for slot, c in p.choices:
         name, _, field = c.parameter.partition(".")
         if field:
