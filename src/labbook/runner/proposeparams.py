@@ -112,11 +112,11 @@ class Proposal:
         return [(s, c) for s, c in self.choices if c.value != s.want.default]
 
 
-def _choose(data, slot: Slot) -> store_inspect.Choice:
-    choice = store_inspect.choose(data, slot.want)
+def _choose(data, slot: Slot, per_key: dict[str, int]) -> store_inspect.Choice:
+    choice = store_inspect.choose(data, slot.want, per_key)
     if slot.either and choice.value is None:  # not an attribute: perhaps a scalar key
         key = store_inspect.Want(slot.want.parameter, "key", slot.want.default, False)
-        by_key = store_inspect.choose(data, key)
+        by_key = store_inspect.choose(data, key, per_key)
         if by_key.value is not None:
             return by_key
     if choice.found and choice.value is None and not slot.optional:
@@ -166,9 +166,11 @@ def _sparse_runs(data, choices: list) -> list[tuple[str, str, str]]:
     return [("run_names.gated", names[0], why)]
 
 
-def propose(data, notebook: str, source: str) -> Proposal:
-    """The mapping of *notebook* for the store *data* (read from *source*)."""
-    choices = [(s, _choose(data, s)) for s in slots(notebook)]
+def propose(data, notebook: str, source: str, per_key: dict | None = None) -> Proposal:
+    """The mapping of *notebook* for the store *data* (read from *source*); *per_key*:
+    labbook.sources.inspect.key_runs(data), when already computed."""
+    per_key = store_inspect.key_runs(data) if per_key is None else per_key
+    choices = [(s, _choose(data, s, per_key)) for s in slots(notebook)]
     extra = []
     if notebook == "moe_analysis":
         _moe_type(data, choices)
@@ -255,7 +257,8 @@ def inspect_text(source: str) -> str:
     if data.runs.empty:
         lines.append(f"  none can be fed: {trackers.diagnosis(data)}")
     else:
-        lines += [f"  {verdict(propose(data, nb, source))}" for nb in ANALYSES]
+        per_key = store_inspect.key_runs(data)
+        lines += [f"  {verdict(propose(data, nb, source, per_key))}" for nb in ANALYSES]
     return "\n".join(lines)
 
 

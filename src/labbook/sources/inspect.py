@@ -87,9 +87,10 @@ def describe(data: TrackerData) -> Description:
         attributes.append(Attribute(column, len(present), len(values), tuple(values[:FIRST])))
     keys = []
     if not scalars.empty:
-        frame = scalars.astype({"run": str, "key": str})
-        last = frame.groupby(["key", "run"], sort=True)["step"].max()
-        whole = frame.groupby("key", sort=True).agg(
+        # grouped on the categorical columns as they are (a million-row store: no str copies)
+        frame = scalars.astype({"run": "category", "key": "category"})
+        last = frame.groupby(["key", "run"], sort=True, observed=True)["step"].max()
+        whole = frame.groupby("key", sort=True, observed=True).agg(
             runs=("run", "nunique"),
             values=("value", "size"),
             step_min=("step", "min"),
@@ -97,8 +98,9 @@ def describe(data: TrackerData) -> Description:
             value_min=("value", "min"),
             value_max=("value", "max"),
         )
+        ends_of = {k: g.to_numpy() for k, g in last.groupby(level=0, observed=True)}
         for key, row in whole.iterrows():
-            ends = last.loc[key].to_numpy()
+            ends = ends_of[key]
             keys.append(
                 Key(
                     str(key),
@@ -289,43 +291,47 @@ def _attribute_choice(data: TrackerData, want: Want) -> Choice:
     return Choice(want.parameter, None, True, f"no run attribute like `{role}`: left out")
 
 
-def _key_choice(data: TrackerData, want: Want) -> Choice:
-    keys = sorted(map(str, data.scalars["key"].unique())) if not data.scalars.empty else []
-    per_key = (
-        data.scalars.astype({"key": str}).groupby("key")["run"].nunique()
-        if keys
-        else pd.Series(dtype=int)
-    )
+def key_runs(data: TrackerData) -> dict[str, int]:
+    """{scalar key: number of runs logging it} (computed once per store, for choose)."""
+    if data.scalars.empty:
+        return {}
+    frame = data.scalars.astype({"run": "category", "key": "category"})
+    counts = frame.groupby("key", observed=True)["run"].nunique()
+    return {str(k): int(n) for k, n in counts.items()}
+
+
+def _key_choice(data: TrackerData, want: Want, per_key: dict[str, int]) -> Choice:
+    keys = sorted(per_key)
     template = want.default
     if template is not None:
         regex, _ = mapping.key_regex(template)
         matched = [k for k in keys if regex.match(k)]
         if matched:
-            runs = int(data.scalars[data.scalars["key"].astype(str).isin(matched)]["run"].nunique())
+            runs = max(per_key[k] for k in matched)
             what = f"`{matched[0]}`" if len(matched) == 1 else f"{len(matched)} keys"
-            return Choice(
-                want.parameter, template, True, f"the default: {what} logged by {runs} run(s)"
-            )
+            by = f"{runs} run(s)" if len(matched) == 1 else f"up to {runs} run(s) each"
+            return Choice(want.parameter, template, True, f"the default: {what} logged by {by}")
     role = want.role or (template or want.parameter)
     near = [] if template is not None and "{" in template else _closest(role, keys)
     if near:
-        best = max(near, key=lambda k: (int(per_key[k]), -near.index(k)))
+        best = max(near, key=lambda k: (per_key[k], -near.index(k)))
         return Choice(
             want.parameter,
             best,
             True,
             f"no key `{template}`; `{best}` is the closest name to `{role}` "
-            f"(logged by {int(per_key[best])} run(s))",
+            f"(logged by {per_key[best]} run(s))",
         )
     if want.required:
         return Choice(want.parameter, template, False, f"the runs log no key like `{role}`")
     return Choice(want.parameter, None, True, f"no key like `{role}`: left out")
 
 
-def choose(data: TrackerData, want: Want) -> Choice:
-    """The value of one mapping parameter for the store *data* (module docstring)."""
+def choose(data: TrackerData, want: Want, per_key: dict[str, int] | None = None) -> Choice:
+    """The value of one mapping parameter for the store *data* (module docstring); *per_key*:
+    key_runs(data), when already computed."""
     if want.kind == "attribute":
         return _attribute_choice(data, want)
     if want.kind == "key":
-        return _key_choice(data, want)
+        return _key_choice(data, want, key_runs(data) if per_key is None else per_key)
     raise ValueError(f"a Want's kind is 'attribute' or 'key', got {want.kind!r}")
