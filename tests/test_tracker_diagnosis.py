@@ -188,3 +188,28 @@ def test_an_empty_wandb_log_leaves_its_run_out_and_says_so(tmp_path):
     assert left.startswith(f"run {emptied}: ") and "holds no record (0 bytes" in left
     with pytest.raises(InputError, match=r"1 of 2 runs could not be read: run .*no run attribute"):
         mapping.attribute(data.runs, "dataset", "dataset_from", "store")
+
+
+def test_nan_values_the_reader_left_out_are_named_beside_keys_logged_at_different_steps(tmp_path):
+    """An MLflow run whose val_accuracy holds a NaN at epoch 2 (left out by the reader): the
+    sparse-training error says the keys are logged at different steps and what the reader found
+    (the NaN, its run and step), not only the symptom."""
+    from labbook.runner.tracker_examples import sparse_training as st_example
+
+    e = np.arange(1, 5)
+    metrics = {
+        "train_loss": (2.3 - 0.3 * e).tolist(),
+        "val_accuracy": [20.0, float("nan"), 40.0, 50.0],
+        "activation_rates": [0.2, 0.1, 0.07, 0.06],
+        "epoch_times": (14.0 + 0.1 * e).tolist(),
+        "energy_savings": [0.8, 0.9, 0.93, 0.94],
+    }
+    doc = {"run": "gated run", "kind": "gated", "config": {"target_activation_rate": 0.06}}
+    db = tmp_path / "mlflow.db"
+    tw.write_mlflow(db, [st_example.tracked_run({**doc, "metrics": metrics})])
+    with pytest.raises(InputError) as raised:
+        st_source.load_any(f"mlflow:{db}", None, None, None)
+    message = str(raised.value)
+    assert "its scalars are logged at different steps" in message
+    assert "(the reader found: metric 'val_accuracy': NaN values (left out)" in message
+    assert "run 'gated run'" in message and "at step(s) 2" in message
