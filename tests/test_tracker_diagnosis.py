@@ -72,12 +72,18 @@ def test_runs_the_reader_left_out_are_said_before_the_mapping_error(tmp_path):
 
 
 def test_an_empty_store_says_it_holds_no_run(tmp_path):
-    """An MLflow store with an experiment and no run, an Aim repository without runs: "the store
-    holds no run", not "no run attribute `kind` ... set `kind_from`"."""
+    """An MLflow store with an experiment and no run, a TensorBoard folder without event files, an
+    Aim repository without runs: "the store holds no run", not "no run attribute `kind` ... set
+    `kind_from`"."""
     db = tmp_path / "mlflow" / "mlflow.db"
     tw.write_mlflow(db, [])
     with pytest.raises(InputError, match=r"mlflow\.db: the store holds no run$"):
         st_source.load_any(f"mlflow:{db}", None, None, None)
+    (tmp_path / "tb").mkdir()
+    with pytest.raises(
+        InputError, match=r"tb: no TensorBoard event files .*the store holds no run$"
+    ):
+        trackers.read(f"tensorboard:{tmp_path / 'tb'}")
     pytest.importorskip("aim")
     from aim import Repo
 

@@ -132,7 +132,8 @@ def scan(root: Path) -> tuple[dict[str, list[Path]], list[str]]:
             runs[rel or "."] = [Path(folder, f) for f in sorted(events)]
     if not runs:
         raise InputError(
-            f"{root}: no TensorBoard event files (events.out.tfevents.*) in this folder or below"
+            f"{root}: no TensorBoard event files (events.out.tfevents.*) in this folder or "
+            "below: the store holds no run"
         )
     return dict(sorted(runs.items())), sorted(notes)
 
