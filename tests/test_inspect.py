@@ -145,3 +145,16 @@ def test_python_m_labbook_inspect_prints_the_store_and_the_analyses(store, tmp_p
         [sys.executable, "-m", "labbook", "inspect", str(empty)], capture_output=True, text=True
     )
     assert done.returncode == 1 and "source holds no tracker data" in done.stderr
+
+
+def test_an_aim_context_is_not_part_of_the_name_compared():
+    """`loss[subset:train]` is close to `train_loss` by its name `loss`, not by `train]`."""
+    data = trackers.TrackerData(
+        "aim",
+        "repo",
+        trackers.empty_runs(),
+        trackers.empty_scalars().astype({"run": object, "key": object}),
+    )
+    data.scalars.loc[0] = ["r", "loss[subset:train]", 0, 1.0, 0.0]
+    want = store_inspect.Want("metric_names.train_loss", "key", "train_loss", True)
+    assert store_inspect.choose(data, want).value == "loss[subset:train]"

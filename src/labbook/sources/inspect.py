@@ -23,7 +23,7 @@ import pandas as pd
 
 from labbook.inputs import InputError
 from labbook.sources.trackers import mapping
-from labbook.sources.trackers.base import STATUSES, TrackerData, diagnosis
+from labbook.sources.trackers.base import ATTRIBUTE_KINDS, STATUSES, TrackerData, diagnosis
 
 FIRST = 4  # values shown per attribute
 CUTOFF = 0.85  # difflib ratio from which a name counts as close (after the word rules)
@@ -223,8 +223,11 @@ class Choice:
 
 def _tail(name: str) -> str:
     """The last part of a key or attribute name: `eval/test_acc[subset:val]` -> `test_acc`."""
-    name = name.split(":", 1)[-1]
-    return re.split(r"[/.]", re.sub(r"\[.*\]$", "", name))[-1]
+    name = re.sub(r"\[.*\]$", "", name)  # an Aim context: `loss[subset:val]`
+    kind, sep, rest = name.partition(":")
+    if sep and kind in ATTRIBUTE_KINDS:  # an attribute column: `param:lr`
+        name = rest
+    return re.split(r"[/.]", name)[-1]
 
 
 def _close(wanted: str, name: str) -> float:
