@@ -3,30 +3,26 @@
 python -m labbook params NOTEBOOK SOURCE NAME   write params/NOTEBOOK/NAME.yaml with that mapping
                                               (make params NB=... S=... NAME=...)
 
-The store is read through the tracker layer (read-only, cached: labbook.sources.trackers); its
-summary comes from labbook.sources.inspect, the mapping from labbook.runner.proposeparams.
+The store is read through the tracker layer (read-only, cached: labbook.sources.trackers) and
+summarised by labbook.sources.inspect; which analyses it can feed is the runner's part (each
+notebook's parameters: labbook.runner.proposeparams). This launcher hands the command to that
+module in place of this process (the analysis core never imports the runner).
 """
 
+import os
 import sys
 
-from labbook.inputs import InputError
+COMMANDS = {"inspect": 2, "params": 4}  # command -> number of words with its arguments
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    from labbook.runner import proposeparams
-
-    try:
-        if len(args) == 2 and args[0] == "inspect":
-            print(proposeparams.inspect_text(args[1]))
-            return 0
-        if len(args) == 4 and args[0] == "params":
-            return proposeparams.main(args[1:])
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(__doc__, file=sys.stderr)
-    return 2
+    if not args or COMMANDS.get(args[0]) != len(args):
+        print(__doc__, file=sys.stderr)
+        return 2
+    command = [sys.executable, "-m", "labbook.runner.proposeparams", *args]
+    os.execv(sys.executable, command)
+    return 0  # not reached: execv replaces this process
 
 
 if __name__ == "__main__":

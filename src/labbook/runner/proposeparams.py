@@ -263,15 +263,26 @@ def inspect_text(source: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m labbook.runner.proposeparams NOTEBOOK SOURCE NAME"""
+    """python -m labbook.runner.proposeparams inspect SOURCE
+    python -m labbook.runner.proposeparams params NOTEBOOK SOURCE NAME
+    (what `python -m labbook` runs; see labbook.__main__)"""
+    from labbook.inputs import InputError
+
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 3:
-        print(main.__doc__, file=sys.stderr)
-        return 2
-    written = write(*args)
-    print(f"wrote {paths.relative(written)}:")
-    print(written.read_text(), end="")
-    return 0
+    try:
+        if len(args) == 2 and args[0] == "inspect":
+            print(inspect_text(args[1]))
+            return 0
+        if len(args) == 4 and args[0] == "params":
+            written = write(*args[1:])
+            print(f"wrote {paths.relative(written)}:")
+            print(written.read_text(), end="")
+            return 0
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(main.__doc__, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
