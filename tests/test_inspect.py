@@ -158,3 +158,37 @@ def test_an_aim_context_is_not_part_of_the_name_compared():
     data.scalars.loc[0] = ["r", "loss[subset:train]", 0, 1.0, 0.0]
     want = store_inspect.Want("metric_names.train_loss", "key", "train_loss", True)
     assert store_inspect.choose(data, want).value == "loss[subset:train]"
+
+
+def _sparse_run(name: str, kind: str) -> tw.TrackedRun:
+    """A sparse-training run as MLflow holds it (kind and config as params, one key per metric)."""
+    from labbook.runner.tracker_examples import sparse_training as st_example
+
+    e = np.arange(1, 5)
+    rates = [0.2, 0.1, 0.07, 0.06] if kind == "gated" else [1.0] * 4
+    metrics = {
+        "train_loss": (2.3 - 0.3 * e).tolist(),
+        "val_accuracy": (20.0 + 9.7 * e).tolist(),
+        "activation_rates": rates,
+        "energy_savings": [1 - r for r in rates],
+        "epoch_times": (14.0 + 0.1 * e).tolist(),
+    }
+    config = {"target_activation_rate": 0.06 if kind == "gated" else 1.0}
+    doc = {"run": name, "kind": kind, "config": config, "metrics": metrics}
+    return st_example.tracked_run(st_example.twin(doc), simulated=False)
+
+
+def test_several_gated_runs_get_run_names_and_the_file_reads_back(tmp_path, monkeypatch):
+    """Sparse training reads one gated run: with two in the store, the params file names the first
+    by name in run_names (said), and the analysis' loader reads the store with it."""
+    from labbook.sources import sparse_training_trackers as st_source
+
+    monkeypatch.setattr(paths, "PARAMS", tmp_path / "params")
+    runs = [_sparse_run("b gated", "gated"), _sparse_run("a gated", "gated")]
+    source = tw.write_store("mlflow", tmp_path / "store", [*runs, _sparse_run("base", "baseline")])
+    written = proposeparams.write("sparse_training", source, "mine")
+    values = yaml.safe_load(written.read_text())
+    assert values["run_names"] == {"gated": "a gated"}
+    assert "2 gated runs (a gated, b gated): the first by name" in written.read_text()
+    loaded = st_source.load_any(values["source"], None, None, None, run_names=values["run_names"])
+    assert loaded.gated.name == "a gated" and loaded.baseline.name == "base"
