@@ -445,13 +445,18 @@ def entropy_findings(entropy: pd.DataFrame, confidence: float) -> list[Finding]:
         row = stats.pair_row(evidence, label[c_best], none)
         claim = versus_claim(row, "top-1 accuracy", "seed", confidence)
         k = len(pairs)
-        head = (
-            f"{label[c_best]} has the highest mean accuracy of the {k} coefficients tried besides "
-            f"{c_none:g}, a choice made on the accuracies tested here, so its test is "
-            f"Holm-corrected over all {k} comparisons with {c_none:g}: "
-            if k > 1
-            else ""
-        )
+        head = ""
+        if k > 1:
+            picked = (
+                f"{label[c_best]} has the highest mean accuracy of the {k} coefficients tried "
+                f"besides {c_none:g}"
+            )
+            head = (
+                f"{picked} (picked after looking): "
+                if claim.verdict == "untested"
+                else f"{picked}, a choice made on the accuracies tested here, so its test is "
+                f"Holm-corrected over all {k} comparisons with {c_none:g}: "
+            )
         text = head + claim.text
         values = dict(claim.values, chosen_from=k, coefficient=float(c_best))
         best = finding("entropy_best_coeff", Claim(text, values, claim.verdict, claim.winner))
