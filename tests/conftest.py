@@ -25,9 +25,11 @@ import pytest
 from labbook import paths
 from labbook.runner import sandbox
 
-MAKE_SECONDS = 1500  # the shared build's make is stopped after this long
-WAIT = MAKE_SECONDS + 300  # a worker waits this long for another's build
-TEST_TIMEOUT = WAIT + 300  # pytest-timeout of a test using the build (it may wait for it)
+# Bounds against a hang, never against a slow machine: the shared build takes minutes on two idle
+# cores and several times that beside other work; every step inside it has its own limit.
+MAKE_SECONDS = 3 * 3600  # the shared build's make is stopped after this long
+WAIT = MAKE_SECONDS + 600  # a worker waits this long for another's build
+TEST_TIMEOUT = WAIT + 600  # pytest-timeout of a test using the build (it may wait for it)
 
 
 def _build(base: Path) -> dict:

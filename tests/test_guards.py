@@ -4,6 +4,7 @@ the guard's message, not as a wrong figure later."""
 
 import io
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.text import Text
@@ -49,6 +50,22 @@ def test_log_formatter_settings_make_an_equal_formatter():
     copy = LogFormatterSciNotation(**mpl_guard.log_formatter_settings(original))
     for x in (0.25, 1, 2, 8, 1024):
         assert copy(x) == original(x)
+
+
+def test_colorbar_axes_are_told_from_data_axes():
+    fig, (ax, own) = plt.subplots(1, 2)
+    image = ax.imshow([[0, 1], [2, 3]])
+    made = fig.colorbar(image, ax=ax)  # matplotlib makes the axes
+    given = fig.colorbar(image, cax=own)  # an axes the caller made
+    for bar in (made, given):
+        assert mpl_guard.is_colorbar_axes(bar.ax), (
+            f"matplotlib {matplotlib.__version__} no longer sets Axes._colorbar on a colour bar's "
+            "axes: labbook.guards.matplotlib.is_colorbar_axes must be updated (the figure check "
+            "would take colour bars for data axes)"
+        )
+    assert not mpl_guard.is_colorbar_axes(ax)
+    assert [a for a in fig.axes if not mpl_guard.is_colorbar_axes(a)] == [ax]
+    plt.close(fig)
 
 
 def test_guard_names_what_moved():

@@ -29,15 +29,20 @@ def _norm(spec: str) -> tuple[str, str]:
     return spec.lower(), ""
 
 
-def _project() -> dict[str, str]:
-    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())
-    return dict(
-        _norm(s)
-        for s in project["project"]["dependencies"]
-        + [s for extra in project["project"]["optional-dependencies"].values() for s in extra]
-        + project["dependency-groups"]["dev"]
-        if not s.startswith("ruff")
-    )
+def _pyproject() -> dict:
+    return tomllib.loads((paths.ROOT / "pyproject.toml").read_text())
+
+
+def _project(dev: bool = True) -> dict[str, str]:
+    """{package: its bounds} of the dependencies and every extra, and with *dev* of the dev group
+    (ruff aside: a formatter, not installed by environment.yml)."""
+    project = _pyproject()
+    specs = project["project"]["dependencies"] + [
+        s for extra in project["project"]["optional-dependencies"].values() for s in extra
+    ]
+    if dev:
+        specs += project["dependency-groups"]["dev"]
+    return dict(_norm(s) for s in specs if not s.startswith("ruff"))
 
 
 def _environment() -> tuple[dict[str, str], dict[str, str]]:
@@ -99,6 +104,41 @@ def _imported_distributions() -> dict[tuple, str]:
 
 
 def test_every_imported_package_is_declared():
-    declared = {name.replace("_", "-") for name in _project()}
+    """Declared in the dependencies or an extra: what src/ imports at run time (`make examples`
+    too) must install with `pip install labbook[...]`, never only with the dev group."""
+    declared = {name.replace("_", "-") for name in _project(dev=False)}
     missing = {d: where for d, where in _imported_distributions().items() if not declared & set(d)}
-    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+    assert not missing, f"imported but not declared in pyproject.toml's dependencies: {missing}"
+
+
+def test_the_example_writers_are_the_examples_extra_not_dev_only():
+    """mlflow and tensorboardX, which `make examples` writes with (runner/trackerwrite.py), are
+    declared by the `examples` extra, and not by the dev group."""
+    project = _pyproject()
+    examples = {_norm(s)[0] for s in project["project"]["optional-dependencies"]["examples"]}
+    dev = {_norm(s)[0] for s in project["dependency-groups"]["dev"]}
+    writers = {d: where for d, where in _imported_distributions().items() if set(d) & examples}
+    assert sorted(writers.values()) == ["src/labbook/runner/trackerwrite.py"] * 2, writers
+    assert examples == {"mlflow", "tensorboardx"} and not examples & dev
+
+
+def _requirement_lines() -> list[tuple[int, str]]:
+    """(line number, line) of pyproject.toml, for reading the comments beside requirements."""
+    return list(enumerate((paths.ROOT / "pyproject.toml").read_text().splitlines()))
+
+
+def test_every_upper_bound_says_why_in_a_comment_above_it():
+    """An upper bound marks a private part used or a known break, named in a comment directly
+    above the requirement (above its extra's name for an extra's first line); a bound without
+    one is a guess that only keeps users from fixes."""
+    lines = [line.strip() for _, line in _requirement_lines()]
+    bounded = []
+    for i, line in enumerate(lines):
+        if not (line.startswith('"') and "<" in line.split(";")[0]):
+            continue
+        above = i - 2 if lines[i - 1].endswith("= [") else i - 1  # an extra's first line
+        bounded.append(line)
+        assert lines[above].startswith("#"), f"pyproject.toml: {line} has no comment saying why"
+    names = {_norm(line.strip('",'))[0] for line in bounded}
+    assert {"pandas", "arch", "matplotlib", "jupyter-client", "papermill"} <= names
+    assert not names & {"numpy", "pydantic", "jinja2", "cycler", "traitlets", "ipython"}

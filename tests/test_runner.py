@@ -162,16 +162,29 @@ def test_lab_copy_with_injected_params(small):
     assert bad.returncode == 2 and "params file not found" in bad.stderr
 
 
+def _building(root: Path, before: set[Path]) -> list[Path]:
+    """The temporary folders of the reports being built in *root*, those in *before* (left by
+    a killed build) aside. A runner makes its folder before its kernel starts; the notebook
+    writes its figures there, the runner then the executed notebook, report.html and report.pdf;
+    the folder is renamed into place last."""
+    return [t for t in root.glob("reports/*/.*.tmp.*") if t not in before]
+
+
+# when each kill happens: a moment of the build seen on disk, not a delay (load changes delays)
+KILLED_WHEN = {
+    "a kernel starts": lambda tmps: bool(tmps),
+    "a notebook runs": lambda tmps: any(next(t.glob("figures/*.png"), 0) for t in tmps),
+    "a report is written": lambda tmps: any((t / "executed.ipynb").exists() for t in tmps),
+}
+
+
 def test_killed_builds_never_leave_a_half_report_and_the_next_build_repairs(small):
     root, _ = small
-    for delay in (
-        1.5,
-        5.0,
-        9.0,
-    ):  # while kernels start, while notebooks run, while reports are written
+    for moment, reached in KILLED_WHEN.items():
         time.sleep(1.1)
         for p in root.glob("params/*/*.yaml"):
             p.touch()  # every report out of date
+        before = set(_building(root, set()))
         proc = subprocess.Popen(
             ["make", "--no-print-directory", "-o", sandbox.ENV_STAMP, "-j2", "figures"],
             cwd=root,
@@ -180,9 +193,12 @@ def test_killed_builds_never_leave_a_half_report_and_the_next_build_repairs(smal
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        time.sleep(delay)
+        while not reached(_building(root, before)) and proc.poll() is None:
+            time.sleep(0.005)
+        seen = reached(_building(root, before))
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        assert seen, f"the build ended before {moment}"
         for name in KEEP:  # either the previous complete report or the new complete one
             rep = _report(root, name)
             assert rep.is_dir() or list(rep.parent.glob(f".{rep.name}.old.*")), name
@@ -251,23 +267,31 @@ def test_make_new_scaffolds_an_analysis_that_builds(small):
 
 def test_a_timed_out_report_keeps_the_cells_run_before_and_names_the_timeout(small):
     """The build writes the executed notebook once, at the end; a cell that runs past --timeout
-    still leaves a failed report that shows what ran before it and says what stopped it."""
+    still leaves a failed report that shows what ran before it and says what stopped it. The
+    per-cell timeout applies to every cell: the cells before the hanging one only print, so
+    that 10 s is generous for them on the busiest machine."""
     import nbformat
 
     root, _ = small
     assert sandbox.make(root, "new", "NAME=toy_slow").returncode == 0
     nb_path = root / "notebooks" / "toy_slow.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import time\n\ntime.sleep(120)"))
+    nb.cells = nb.cells[:2] + [  # the title and the parameters cell, then
+        nbformat.v4.new_markdown_cell("## Before\n\nA cell that ends at once."),
+        nbformat.v4.new_code_cell("print('the cell before the slow one ran')"),
+        nbformat.v4.new_code_cell("import time\n\ntime.sleep(600)"),
+    ]
+    assert "parameters" in nb.cells[1].metadata["tags"]
     nbformat.write(nb, nb_path)
-    out = sandbox.make(root, "-j2", "report", "R=toy_slow/example", "TIMEOUT=5")
+    out = sandbox.make(root, "-j2", "report", "R=toy_slow/example", "TIMEOUT=10")
     assert out.returncode != 0
     rep = _report(root, "toy_slow/example")
     prov = json.loads((rep / "provenance.json").read_text())
     assert prov["status"] == "FAILED" and "timed out" in prov["failing_cell"]
+    assert (prov["failure"]["kind"], prov["failure"]["section"]) == ("timeout", "Before")
     html = (rep / "report.html").read_text()
-    assert "<img" in html  # the figures of the cells that finished are there
-    assert "The report failed" in html and "timed out after 5 s" in html
+    assert "the cell before the slow one ran" in html  # the output of the cell that finished
+    assert "The report failed" in html and "timed out after 10 s" in html
 
 
 def test_a_kernel_that_dies_fails_its_report_naming_its_cell_and_whole_section(small):
@@ -285,7 +309,7 @@ def test_a_kernel_that_dies_fails_its_report_naming_its_cell_and_whole_section(s
         nbformat.v4.new_code_cell("import os\n\nos._exit(3)"),
     ]
     nbformat.write(nb, nb_path)
-    out = sandbox.make(root, "-j2", "report", "R=toy_colon/example", timeout=120)
+    out = sandbox.make(root, "-j2", "report", "R=toy_colon/example")
     assert out.returncode != 0
     rep = _report(root, "toy_colon/example")
     prov = json.loads((rep / "provenance.json").read_text())
@@ -302,16 +326,55 @@ def test_a_kernel_that_dies_fails_its_report_naming_its_cell_and_whole_section(s
     assert f"The report failed.</strong> {said}" in (rep / "report.html").read_text()
 
 
-def test_make_figures_builds_on_every_core_unless_given_j(small):
+PAIR = """\
+import time
+from pathlib import Path
+
+Path(mark).touch()
+waited = 0
+while wait_for and not Path(wait_for).exists():
+    assert waited < 6000, "the other report did not start within 600 s"
+    time.sleep(0.1)
+    waited += 1
+"""
+
+
+def _pair(root: Path, marks: Path, wait: bool) -> None:
+    """Reports toy_pair/a and toy_pair/b of a notebook that marks its start in *marks* and, with
+    *wait*, waits for the other's mark: built at once, neither can end before both started,
+    however busy the machine."""
+    import nbformat
+
+    nb_path = root / "notebooks" / "toy_pair.ipynb"
+    if not nb_path.exists():
+        assert sandbox.make(root, "new", "NAME=toy_pair").returncode == 0
+        (root / "params" / "toy_pair" / "example.yaml").unlink()
+        nb = nbformat.read(nb_path, as_version=4)
+        parameters = nb.cells[1]
+        assert "parameters" in parameters.metadata["tags"]
+        parameters.source += (
+            '\n# a file this report creates when it runs\nmark: str = ""\n'
+            '# a file this report waits for (empty: none)\nwait_for: str = ""\n'
+        )
+        nb.cells = [nb.cells[0], parameters, nbformat.v4.new_code_cell(PAIR)]
+        nbformat.write(nb, nb_path)
+    marks.mkdir(exist_ok=True)
+    for mark in marks.iterdir():
+        mark.unlink()
+    for me, other in (("a", "b"), ("b", "a")):
+        waits = str(marks / other) if wait else ""
+        params = {"mark": str(marks / me), "wait_for": waits}
+        (root / "params" / "toy_pair" / f"{me}.yaml").write_text(json.dumps(params))
+
+
+def test_make_figures_builds_on_every_core_unless_given_j(small, tmp_path):
     root, _ = small
     cores = int(subprocess.run(["nproc"], capture_output=True, text=True).stdout)
-    names = ("sparse_training/good", "sparse_training/misbehaving")
 
     def build(*jobs):
         time.sleep(1.1)  # make compares mtimes
-        for name in names:
-            (root / "params" / f"{name}.yaml").touch()
-        out = sandbox.make(root, *jobs, "figures", "ONLY=sparse_training/*")
+        _pair(root, tmp_path / "marks", wait=jobs == () and cores >= 2)
+        out = sandbox.make(root, *jobs, "figures", "ONLY=toy_pair/*")
         assert out.returncode == 0, out.stdout + out.stderr
         events = [
             line.split()[-1] if line.endswith("started") else "ended"
@@ -401,13 +464,15 @@ def kernel(argv):  # a kernel: note the pid, then run until stopped
     time.sleep(600)
 
 
-if __name__ == "__main__":  # the server, with the fake kernel and a short receive bound
+if __name__ == "__main__":  # the server, with the fake kernel and the receive bound given
     from labbook.runner import kernelpool
 
     kernelpool._kernel = kernel
-    kernelpool.RECEIVE_TIMEOUT = 0.5
+    kernelpool.RECEIVE_TIMEOUT = float(sys.argv[2])
     kernelpool.serve(sys.argv[1], "fakepool:entry")
 """
+WAIT = 120  # seconds a test waits for what it expects to happen (bounded, generous, not timed)
+RECEIVE = 60.0  # the fake server's receive bound, but where a test forces a silent request
 
 
 def _gone(pid: int) -> bool:
@@ -418,7 +483,7 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _wait_for(test, what: str, seconds: float = 20.0):
+def _wait_for(test, what: str, seconds: float = WAIT):
     deadline = time.monotonic() + seconds
     while not test():
         assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
@@ -431,8 +496,10 @@ def _pid(path: Path) -> int:
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    """A real fork server (fake runner entry and kernel) on a socket in tmp_path."""
+def server(tmp_path, monkeypatch, request):
+    """A real fork server (fake runner entry and kernel) on a socket in tmp_path; it drops a
+    request not received whole within RECEIVE seconds (a test's indirect parameter)."""
+    receive = getattr(request, "param", RECEIVE)
     from labbook.runner import kernelpool
 
     (tmp_path / "fakepool.py").write_text(FAKE)
@@ -440,7 +507,12 @@ def server(tmp_path, monkeypatch):
     env = dict(os.environ, PYTHONPATH=f"{tmp_path}:{paths.ROOT / 'src'}")
     env.pop(kernelpool.SOCKET_ENV, None)
     proc = subprocess.Popen(
-        [str(paths.ROOT / ".venv/bin/python"), str(tmp_path / "fakepool.py"), str(sock)],
+        [
+            str(paths.ROOT / ".venv/bin/python"),
+            str(tmp_path / "fakepool.py"),
+            str(sock),
+            str(receive),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -452,7 +524,7 @@ def server(tmp_path, monkeypatch):
     yield proc, sock, env
     if proc.poll() is None:
         proc.kill()
-    proc.wait(timeout=30)
+    proc.wait(timeout=WAIT)
 
 
 def test_children_forgets_a_reaped_child_and_kills_only_live_ones(monkeypatch):
@@ -498,15 +570,18 @@ def test_the_fork_server_stops_only_its_live_children(server, tmp_path):
     waiting.start()
     sleeper = _pid(tmp_path / "sleep.pid")
     proc.terminate()
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=WAIT)
     assert f"stopped 1 child(ren) still running (pid {sleeper})" in err
     assert str(quick) not in err
-    waiting.join(timeout=30)
+    waiting.join(timeout=WAIT)
     assert status == [1]  # the caller is not left waiting for a runner that was killed
     _wait_for(lambda: _gone(sleeper), "the sleeping runner killed")
 
 
+@pytest.mark.parametrize("server", [2.0], indirect=True)
 def test_a_request_that_never_arrives_does_not_stop_the_server(server, tmp_path):
+    """The silent request is dropped after the server's 2 s; the real one, sent while the server
+    waits on the silent one, is already whole when the server takes it."""
     import socket
 
     from labbook.runner import kernelpool
@@ -516,7 +591,7 @@ def test_a_request_that_never_arrives_does_not_stop_the_server(server, tmp_path)
         silent.connect(str(sock))  # says nothing
         assert kernelpool.run_forked(["quick", str(tmp_path / "quick.pid"), "4"]) == 4
     proc.terminate()
-    assert "a request was dropped: timed out" in proc.communicate(timeout=30)[1]
+    assert "a request was dropped: timed out" in proc.communicate(timeout=WAIT)[1]
 
 
 def test_a_kernel_ends_with_its_launcher_and_a_launcher_with_its_manager(server, tmp_path):
@@ -528,7 +603,7 @@ def test_a_kernel_ends_with_its_launcher_and_a_launcher_with_its_manager(server,
     kernel = _pid(tmp_path / "k1.pid")
     assert not _gone(kernel)
     launcher.kill()  # as jupyter_client does with a kernel that does not shut down
-    launcher.wait(timeout=30)
+    launcher.wait(timeout=WAIT)
     _wait_for(lambda: _gone(kernel), "the kernel ended with its killed launcher")
 
     manager = subprocess.Popen(  # a kernel manager that starts a launcher, then is killed
@@ -548,7 +623,7 @@ def test_a_kernel_ends_with_its_launcher_and_a_launcher_with_its_manager(server,
     launcher_pid = int(manager.stdout.readline())
     kernel = _pid(tmp_path / "k2.pid")
     manager.kill()
-    manager.wait(timeout=30)
+    manager.wait(timeout=WAIT)
     _wait_for(lambda: _gone(launcher_pid), "the launcher ended with its manager")
     _wait_for(lambda: _gone(kernel), "the kernel ended with its launcher")
     assert proc.poll() is None  # the server goes on

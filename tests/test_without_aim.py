@@ -153,7 +153,11 @@ def test_without_aim_every_report_builds_but_those_reading_aim(tmp_path):
     done = sandbox.make(tree, "-j2", "figures")
     out = done.stdout + done.stderr
     states = {}
-    for name in build.report_names():
+    names = build.report_names()
+    assert names and names == sorted(
+        f"{p.parent.name}/{p.stem}" for p in tree.glob("params/*/*.yaml")
+    )
+    for name in names:
         prov = tree / "reports" / name / "provenance.json"
         failed = tree / "reports" / name / build.FAILURE / "provenance.json"
         assert prov.exists() or failed.exists(), f"{name} was not built:\n{out[-3000:]}"

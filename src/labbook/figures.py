@@ -491,7 +491,9 @@ def _tiny_text(texts: list[Text], scale: float) -> list[Problem]:
 def _data_axes(fig):
     """Visible axes that hold data (colour bars and axes drawn without a frame excluded)."""
     return [
-        ax for ax in fig.axes if _axes_visible(ax) and ax.axison and not hasattr(ax, "_colorbar")
+        ax
+        for ax in fig.axes
+        if _axes_visible(ax) and ax.axison and not mpl_guard.is_colorbar_axes(ax)
     ]
 
 

@@ -5,7 +5,9 @@
 - ``Axis._update_ticks()``: the ticks inside the view, i.e. the ones drawn (``get_major_ticks``
   also returns ticks outside the view limits, which are never drawn);
 - ``Legend._loc``: the location code a legend was placed with (``get_loc`` does not exist);
-- ``LogFormatter._base`` and ``._linthresh``: a log formatter's settings, to make an equal one.
+- ``LogFormatter._base`` and ``._linthresh``: a log formatter's settings, to make an equal one;
+- ``Axes._colorbar``: the Colorbar drawn in an axes (``Colorbar.__init__`` sets it on its axes;
+  there is no public way to tell a colour bar's axes from a data axes).
 
 Each function here is the only place labbook touches one of them; tests/test_guards.py exercises
 each against the installed matplotlib and fails with the message below when it moves.
@@ -67,3 +69,12 @@ def log_formatter_settings(formatter) -> dict:
         }
     except AttributeError as exc:
         raise _moved("LogFormatter._base / ._linthresh", exc) from None
+
+
+def is_colorbar_axes(ax) -> bool:
+    """Whether *ax* is the axes of a colour bar (``fig.colorbar``, or a Colorbar given ``cax``).
+
+    A plain axes has no ``_colorbar``, so a matplotlib that stopped setting it could not be told
+    from here: colour bars would be taken for data axes. tests/test_guards.py draws a colour bar
+    and fails naming this guard when matplotlib moves it."""
+    return getattr(ax, "_colorbar", None) is not None

@@ -1,6 +1,6 @@
 """Writing Aim repositories without hanging: runs opened without aim's status reporter
 (labbook.guards.aim.open_run), written by a spawned child process whose every step (start, create,
-open, track, close, index) has a limit; a step past it is killed and named (AimWriteError).
+open, track, close, index, exit) has a limit; a step past it is killed and named (AimWriteError).
 
 `AimRun` and `AimSeries` describe the runs as plain data; `write_aim_runs` writes them. Used by the
 example generator (labbook.runner.examples), the tracker writers (labbook.runner.trackerwrite), the
@@ -18,10 +18,11 @@ import numpy as np
 
 from labbook.guards import aim as aim_guard
 
-STEP_SECONDS = 60.0  # limit of each step: create the repository, open, close a run
-START_SECONDS = 60.0  # limit of starting the writing process (spawn, import aim), at least
+STEP_SECONDS = 60.0  # limit of each step: create the repository, open, track, close a run, exit
+START_SECONDS = 60.0  # limit of starting the writing process (spawn, import aim)
 POINT_SECONDS = 0.01  # added to a run's tracking limit per value tracked
 INDEX_RUN_SECONDS = 1.0  # added to the indexing limit per run indexed
+STEPS = ("start", "init", "open", "track", "close", "index", "exit")  # the kinds of step
 
 
 class AimWriteError(RuntimeError):
@@ -106,19 +107,28 @@ def _aim_writer(conn, root: str, runs: list[AimRun], init: bool, index: bool, in
         conn.close()
 
 
-def _step(event: tuple, runs: list[AimRun], seconds: float) -> tuple[str, float]:
+def _limits(limits: dict | None) -> dict[str, float]:
+    """{kind of step: seconds}: the defaults, with *limits* ({kind: seconds}) in their place."""
+    unknown = sorted(set(limits or {}) - set(STEPS))
+    if unknown:
+        raise ValueError(f"write_aim_runs: no step {unknown} (the steps are {', '.join(STEPS)})")
+    return {"start": START_SECONDS, **dict.fromkeys(STEPS[1:], STEP_SECONDS), **(limits or {})}
+
+
+def _step(event: tuple, runs: list[AimRun], limits: dict[str, float]) -> tuple[str, float]:
     """(what the step does, in words; its limit in seconds) for a message of `_aim_writer`."""
     what, k = event
     if what == "init":
-        return "creating the repository", seconds
+        return "creating the repository", limits["init"]
     if what == "index":
-        return "indexing it (aim storage reindex)", seconds + INDEX_RUN_SECONDS * len(runs)
+        return "indexing it (aim storage reindex)", limits["index"] + INDEX_RUN_SECONDS * len(runs)
     run = f"run {k + 1} of {len(runs)} ({runs[k].name!r})"
     if what == "open":
-        return f"opening {run}", seconds
+        return f"opening {run}", limits["open"]
     if what == "track":
-        return f"tracking the metrics of {run}", seconds + POINT_SECONDS * runs[k].value_count
-    return f"closing {run} (aim's Run.close)", seconds
+        limit = limits["track"] + POINT_SECONDS * runs[k].value_count
+        return f"tracking the metrics of {run}", limit
+    return f"closing {run} (aim's Run.close)", limits["close"]
 
 
 def _stop(proc) -> None:
@@ -138,7 +148,7 @@ def write_aim_runs(
     runs: list[AimRun],
     init: bool = False,
     index: bool = False,
-    seconds: float | None = None,
+    limits: dict[str, float] | None = None,
     initializer=None,
 ) -> None:
     """Write *runs* into the Aim repository at *root* (the folder holding .aim; created first with
@@ -146,26 +156,29 @@ def write_aim_runs(
     (labbook.guards.aim.open_run).
 
     The writing happens in a child process, and no wait is unbounded: starting it (importing aim)
-    gets the larger of START_SECONDS and *seconds*; creating the repository, opening, tracking and
-    closing each run each get *seconds* (tracking also
-    POINT_SECONDS per value, indexing INDEX_RUN_SECONDS per run). A step that outlives its limit
-    is killed with its process, and AimWriteError names it, e.g. "writing the Aim repository R:
-    closing run 3 of 210 ('ffn-mnist-s2') (aim's Run.close) did not finish within 60 s — killed";
-    a failing step raises AimWriteError with the child's traceback; without aim installed,
-    AimMissing (labbook.guards.aim.require) names the extra. Either way the repository is
-    incomplete: write into a temporary folder and mark it complete after this returns.
+    gets START_SECONDS; creating the repository, opening, tracking and closing each run, indexing
+    and the process's exit each get STEP_SECONDS (tracking also POINT_SECONDS per value, indexing
+    INDEX_RUN_SECONDS per run). *limits* ({kind of step: seconds}, kinds as in STEPS) replaces the
+    limit of the kinds it names, e.g. {"close": 3} in a test that forces Run.close to hang: the
+    step under test gets a short limit, every other step keeps its generous one. A step that
+    outlives its limit is killed with its process, and AimWriteError names it, e.g. "writing the
+    Aim repository R: closing run 3 of 210 ('ffn-mnist-s2') (aim's Run.close) did not finish
+    within 60 s — killed"; a failing step raises AimWriteError with the child's traceback; without
+    aim installed, AimMissing (labbook.guards.aim.require) names the extra. Either way the
+    repository is incomplete: write into a temporary folder and mark it complete after this
+    returns.
 
-    *seconds* defaults to STEP_SECONDS. *initializer*, if given, is called with no arguments in
+    *initializer*, if given, is called with no arguments in
     the writing process before anything else (as multiprocessing.Pool's); it is pickled, so it
     must be a module-level function. The process is spawned, not forked: a fork would inherit the
     caller's open RocksDB databases without their background threads, and can hang on them."""
-    seconds = STEP_SECONDS if seconds is None else seconds
+    limits = _limits(limits)
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     args = (send, str(root), runs, init, index, initializer)
     proc = ctx.Process(target=_aim_writer, args=args, name="aim-writer")
     where = f"writing the Aim repository {root}"
-    step, limit = "starting the writing process (importing aim)", max(START_SECONDS, seconds)
+    step, limit = "starting the writing process (importing aim)", limits["start"]
     try:
         proc.start()
         send.close()
@@ -176,7 +189,7 @@ def write_aim_runs(
             try:
                 event = receive.recv()
             except EOFError:
-                proc.join(seconds)
+                proc.join(limits["exit"])
                 raise AimWriteError(
                     f"{where}: the writing process ended (exit code {proc.exitcode}) while {step}"
                 ) from None
@@ -186,12 +199,12 @@ def write_aim_runs(
                 raise AimWriteError(f"{where}: {step} failed:\n{event[1]}")
             if event[0] == "done":
                 break
-            step, limit = _step(event, runs, seconds)
-        proc.join(seconds)
+            step, limit = _step(event, runs, limits)
+        proc.join(limits["exit"])
         if proc.is_alive():
             raise AimWriteError(
                 f"{where}: every run was written, but the writing process did not exit within "
-                f"{seconds:g} s — killed"
+                f"{limits['exit']:g} s — killed"
             )
         if proc.exitcode != 0:
             raise AimWriteError(

@@ -94,9 +94,12 @@ def env(tree: Path) -> dict:
 
 
 ENV_STAMP = ".venv/.labbook-installed"  # the Makefile's environment target
+# seconds a command run here may take before it is killed: a bound against a hang, far beyond
+# what any build of the tests or benchmarks takes on a busy machine
+TIMEOUT = 1800
 
 
-def run(tree: Path, *cmd: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+def run(tree: Path, *cmd: str, timeout: int = TIMEOUT) -> subprocess.CompletedProcess:
     """Run *cmd* in *tree* with env(tree); output captured as text."""
     return subprocess.run(
         list(cmd),
@@ -109,13 +112,13 @@ def run(tree: Path, *cmd: str, timeout: int = 1800) -> subprocess.CompletedProce
     )
 
 
-def make(tree: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+def make(tree: Path, *args: str, timeout: int = TIMEOUT) -> subprocess.CompletedProcess:
     """`make ARGS` in *tree*, never rebuilding the shared environment (it belongs to the real tree:
     a sync from the copy would point the editable install at the copy)."""
     return run(tree, "make", "--no-print-directory", "-o", ENV_STAMP, *args, timeout=timeout)
 
 
-def build_reports(tree: Path, names: list[str], timeout: int = 300) -> list[tuple[int, str]]:
+def build_reports(tree: Path, names: list[str], timeout: int = TIMEOUT) -> list[tuple[int, str]]:
     """Build the reports *names* ("notebook/variant") in *tree* side by side, each with
     `labbook.runner.build run`; returns (exit status, output) per report, in order."""
     builds = [
