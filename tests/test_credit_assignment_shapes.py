@@ -281,3 +281,26 @@ def test_the_simulated_bp_cosine_is_1_by_definition():
         assert max(methods["dfa"]["diagnostics"]["bp_cosine"]) < 1
     mnist = example.simulated(examples.credit_assignment, "mnist")
     assert all(set(m["bp"]["diagnostics"]["bp_cosine"]) == {1.0} for m in mnist.values())
+
+
+def test_the_curves_figure_without_train_curves_says_so_and_labels_the_test_axis(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from labbook.plots import credit_assignment as draw
+
+    r = source.load(_write(tmp_path, UNEQUAL))
+    test = credit.curve_bands(r, "test_acc", "ci", 0.95)
+    empty = credit.curve_bands(r, "no_such_metric", "ci", 0.95)
+    tails = (credit.curve_tails(r, "no_such_metric"), credit.curve_tails(r, "test_acc"))
+    colors = {"bp": "#000000", "dfa": "#ff0000"}
+    fig = draw.accuracy_curves(
+        empty, test, {"bp": "BP", "dfa": "DFA"}, colors, "t", tails=tails, missing="not logged"
+    )
+    left, right = fig.axes
+    assert left.texts[0].get_text() == "not logged" and not left.axison
+    assert right.get_ylabel() == "Accuracy (%)"
+    assert any(t.get_visible() and t.get_text() for t in right.get_yticklabels())
+    # the seed that ran on is a thin line from epoch 2 to 3 in BP's colour
+    thin = [line for line in right.lines if line.get_linewidth() < 1]
+    assert [line.get_xdata().tolist() for line in thin] == [[2, 3]]

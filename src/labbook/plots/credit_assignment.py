@@ -50,6 +50,8 @@ def accuracy_curves(
                 ax.plot(t["epoch"], 100 * t["value"], color=colors[m], lw=0.6, alpha=0.7)
         ax.set(title=panel, xlabel=xlabel)
         statplots.integer_ticks(ax)
+    if train.empty:  # the shared y axis hides the right panel's labels: show them there
+        axes[1].tick_params(labelleft=True)
     axes[0 if not train.empty else 1].set_ylabel(ylabel)
     statplots.legend_above(fig, axes, title=title)
     return fig
