@@ -39,7 +39,7 @@ $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTI
 EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds chain_of_experts_trackers sparse_training sparse_training_trackers credit_assignment credit_assignment_trackers nonlinearity_reduction nonlinearity_reduction_trackers moe_aim moe_trackers credit_assignment_digits sparse_training_digits nonlinearity_reduction_digits)
 
 .PHONY: help env figures report reports changes examples test lint lab new clean distclean benchmark \
-  paper paper-new
+  paper paper-new inspect params
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -81,8 +81,18 @@ examples: $(EXAMPLE_DATA) ## generate the example inputs that are not in git (si
 # server's socket (at most 30 s, less if the server dies) before the first report starts.
 # inputs.d (written by the runner) adds every data file the notebook read as a prerequisite.
 .SECONDEXPANSION:
-reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(OPTIONS) | $(ENV_STAMP) $(EXAMPLE_DATA)
+reports/%/.ok: params/%.yaml notebooks/$$(firstword $$(subst /, ,$$*)).ipynb $(OPTIONS) | $(ENV_STAMP)
 	@$(PY) -m labbook.runner.build run $* --timeout $(TIMEOUT) $(if $(SHOW_CODE),--show-code)
+
+# A report waits only for the example data its params file reads (a path under
+# examples/generated/<name>/): `make report R=...` on a user's own params file starts at once.
+# One grep over every params file, lines "params/<nb>/<variant>.yaml:examples/generated/<name>".
+EXAMPLE_USES := $(shell grep -Ho 'examples/generated/[A-Za-z0-9_.-]*' $(PARAMS) /dev/null 2>/dev/null)
+example_report = $(patsubst params/%.yaml,%,$(firstword $(subst :, ,$(1))))
+example_data = $(lastword $(subst :, ,$(1)))/.complete
+$(foreach u,$(EXAMPLE_USES),$(eval reports/$(call example_report,$(u))/.ok: | $(call example_data,$(u))))
+# the example data of the reports chosen (NAMES), for the Snakemake engine (make generates them first)
+NAMES_EXAMPLE_DATA := $(sort $(foreach u,$(EXAMPLE_USES),$(if $(filter $(call example_report,$(u)),$(NAMES)),$(call example_data,$(u)))))
 
 -include $(wildcard reports/*/*/inputs.d)
 
@@ -101,7 +111,7 @@ SNAKEMAKE = $(VENV)/bin/snakemake $(REPORTS) --snakefile workflow/Snakefile \
   $(if $(PROFILE),--profile $(PROFILE),--cores $(or $(patsubst -j%,%,$(JOBS)),all)) \
   --quiet rules host --config TIMEOUT=$(TIMEOUT) $(if $(SHOW_CODE),SHOW_CODE=$(SHOW_CODE))
 
-figures: $(ENV_STAMP) $(if $(filter snakemake,$(ENGINE)),$(EXAMPLE_DATA)) ## build every out-of-date report, on every core (-jN: N at once; ONLY='nb/*' globs; SHOW_CODE=1 shows code; ENGINE=snakemake [PROFILE=profiles/slurm])
+figures: $(ENV_STAMP) $(if $(filter snakemake,$(ENGINE)),$(NAMES_EXAMPLE_DATA)) ## build every out-of-date report, on every core (-jN: N at once; ONLY='nb/*' globs; SHOW_CODE=1 shows code; ENGINE=snakemake [PROFILE=profiles/slurm])
 	@start=$$(date +%s.%N); progress=.cache/labbook/progress.$$$$; : > $$progress; \
 	total=$$($(MAKE) --no-print-directory -n reports 2>/dev/null | grep -c 'labbook.runner.build run'); \
 	pool=$${TMPDIR:-/tmp}/labbook-kernels.$$$$.sock; poolpid=; \
@@ -122,6 +132,17 @@ report: ## build one report: make report R=nb/variant (SHOW_CODE=1, TIMEOUT= as 
 	@[ -n "$(R)" ] || { echo "usage: make report R=<notebook>/<variant>  (make figures ONLY='<glob>' for several)"; exit 2; }
 	@[ -f params/$(R).yaml ] || { echo "no params file params/$(R).yaml; reports: $(ALL_NAMES)"; exit 2; }
 	@$(MAKE) --no-print-directory figures R=$(R)
+
+S ?=
+NB ?=
+NAME ?=
+inspect: $(ENV_STAMP) ## what a tracker store holds and which analyses it can feed: make inspect S=SOURCE
+	@[ -n "$(S)" ] || { echo "usage: make inspect S=<store: folder, file or URI, e.g. tensorboard:runs/>"; exit 2; }
+	@$(PY) -m labbook inspect '$(S)'
+
+params: $(ENV_STAMP) ## write params/NB/NAME.yaml mapping a store to an analysis: make params NB=... S=... NAME=...
+	@[ -n "$(NB)" ] && [ -n "$(S)" ] && [ -n "$(NAME)" ] || { echo "usage: make params NB=<notebook> S=<store> NAME=<variant>"; exit 2; }
+	@$(PY) -m labbook params '$(NB)' '$(S)' '$(NAME)'
 
 changes: $(ENV_STAMP) ## what the last rebuild of a report changed, and why: make changes R=nb/variant
 	@[ -n "$(R)" ] || { echo "usage: make changes R=<notebook>/<variant>"; exit 2; }

@@ -6,6 +6,7 @@ without an epoch, two values at one epoch or step, runs sharing a name, archived
 run-metadata database does not list, an empty repository, a folder without .aim, a corrupted
 index; then the cache."""
 
+import functools
 import multiprocessing
 import os
 import shutil
@@ -398,3 +399,105 @@ def test_the_cache_is_keyed_by_the_run_data(repo, tmp_path, monkeypatch):
     _written(root, ("late", "e", lambda run: run.track(1.0, name="loss", step=0)))
     third = reader.read(root)
     assert not third.from_cache and len(third.runs) == 5
+
+
+def _track_as_accelerate(run, spec) -> None:
+    """What Hugging Face accelerate's AimTracker does with a run (aim.Run(repo=...) with aim's
+    defaults, then `writer.name`, `writer["hparams"]`, one `writer.track(value, name, step)` per
+    logged key, aim.Image for log_images), plus a text per step as Lightning users log samples,
+    and a line printed per step (kept by aim's terminal-log capture, on by default)."""
+    from aim import Image, Text
+
+    run.name = spec.name
+    run["hparams"] = spec.attrs["hparams"]
+    for series in spec.series:
+        for i, step in enumerate(series.steps.tolist()):
+            for name, values in series.values.items():
+                print(f"step {step}: {name} = {values[i]:.4f}", flush=True)
+                run.track(values[i].item(), name=name, step=step, context=series.context)
+            run.track(Text(f"sample at step {step}"), name="generated", step=step)
+            run.track(Image(np.full((4, 4, 3), step, dtype=np.uint8)), name="images", step=step)
+
+
+def _with_aims_defaults() -> None:
+    """Initializer of aimwrite's writing process: runs opened with aim's defaults (terminal-log
+    capture, system tracking, system params; still without the status reporter that can hang
+    Run.close) and tracked as accelerate does. Every step keeps aimwrite's limits."""
+    from labbook.runner import aimwrite
+
+    aimwrite.aim_guard.open_run = functools.partial(aimwrite.aim_guard.open_run, aim_defaults=True)
+    aimwrite.track_run = _track_as_accelerate
+
+
+def test_runs_with_aims_defaults_texts_and_images_are_read(tmp_path):
+    """A repository as accelerate's AimTracker leaves it (aim's defaults: terminal output under the
+    `logs` trace, system metrics, system params; texts and images tracked): every run is read,
+    the tracked numbers are the values tracked, the system metrics are what aim's SDK reads, and
+    the traces that are not numbers are named in one warning. Before, every run was left out
+    (IndexError: aim keeps such data apart, under an empty value)."""
+    from aim import Repo, Run
+
+    steps = np.arange(4)
+    specs = [
+        examples.AimRun(
+            name=f"accelerate-{i}",
+            experiment=None,
+            tags=(),
+            attrs={"hparams": {"lr": 0.001 * (i + 1), "seed": i}},
+            series=(
+                examples.AimSeries(
+                    {}, steps, steps, {"train_loss": 1.0 / (steps + 1) + i, "accuracy": steps / 4}
+                ),
+            ),
+        )
+        for i in range(5)
+    ]
+    examples.write_aim_runs(tmp_path, specs, init=True, index=True, initializer=_with_aims_defaults)
+    before = snapshot(tmp_path)
+    with read_only(tmp_path) as seen:
+        data = reader.read(tmp_path, use_cache=False)
+    assert seen.writes == [] and snapshot(tmp_path) == before
+    assert data.runs["name"].tolist() == [s.name for s in specs]
+    assert data.runs["hparam:seed"].tolist() == [0, 1, 2, 3, 4]
+    assert data.runs["tag:aim.experiment"].tolist() == ["default"] * 5
+    for spec in specs:
+        got = _name(data, spec.name)
+        for key, values in spec.series[0].values.items():
+            mine = got[got["key"] == key]
+            assert mine["step"].tolist() == steps.tolist()
+            assert mine["value"].tolist() == values.tolist()
+    aim_repo = Repo(str(tmp_path))
+    system = 0
+    for h in aim_repo.list_all_runs():
+        run = Run(h, repo=aim_repo, read_only=True)
+        for metric, context, _ in run.iter_metrics_info():
+            steps_read, (values,) = run.get_metric(metric, context).data.view(["val"]).numpy()
+            got = data.scalars[(data.scalars["run"] == h) & (data.scalars["key"] == metric)]
+            assert got["step"].tolist() == list(steps_read)
+            assert got["value"].tolist() == [float(v) for v in values]
+            system += metric.startswith("__system__")
+    assert system > 0  # aim tracks the system metrics once as the run starts
+    (warned,) = [w for w in data.warnings if "not numbers" in w]
+    for what in ("'generated' (texts)", "'images' (images)", "'logs' (terminal output"):
+        assert f"{what}" in warned
+    assert warned.count("in 5 run(s)") == 3
+    assert not any("cannot be read" in w for w in data.warnings)
+
+
+def test_a_blob_reads_as_blob_and_an_attribute_keeps_its_other_fields():
+    """aim's BLOB_SENTINEL (the empty value of a key whose data live under BLOBS) is BLOB, never an
+    IndexError; an object attribute's blob field is left out of the attributes."""
+    from aim.storage import encoding
+    from aim.storage.rockscontainer import BLOB_DOMAIN, BLOB_SENTINEL
+
+    assert guard.BLOB_SENTINEL == BLOB_SENTINEL and BLOB_DOMAIN == b"BLOBS" + guard.SENTINEL
+    assert guard.decode_value(BLOB_SENTINEL) is guard.BLOB
+    prefix = encoding.encode_path(("attrs",))
+    items = [
+        (prefix + encoding.encode_path(("picture",)), encoding.encode(encoding.ObjectFlag)),
+        (prefix + encoding.encode_path(("picture", "data")), BLOB_SENTINEL),
+        (prefix + encoding.encode_path(("picture", "width")), encoding.encode(4)),
+    ]
+    tree = guard.decode_tree(items, prefix)
+    assert tree == {"picture": {"data": guard.BLOB, "width": 4}}
+    assert reader.attributes(tree, (), None) == ({"param:picture.width": 4}, [])

@@ -39,7 +39,12 @@ under a hook, the hook raises AimChanged saying what moved.
      per field ("step", "val", "epoch", "time"), its elements keyed by a hash of the step, so the
      four arrays list their elements in the same order;
    - run_metadata.sqlite: tables run (hash, name, is_archived, experiment_id), experiment, tag and
-     run_tag.
+     run_tag;
+   - a binary or text object's data (an aim.Text, aim.Image, or a line of terminal output that
+     aim's capture_terminal_logs, on by default, keeps under the `logs` trace) is a BLOB: its key
+     holds an empty value (aim's BLOB_SENTINEL) and its bytes live under the key prefixed by
+     BLOBS (BLOB_DOMAIN). A reader of scalars never needs those bytes; `decode_value` reads the
+     empty value as BLOB.
 """
 
 import bisect
@@ -105,12 +110,17 @@ def _no_reporter(*args, **kwargs) -> None:
     return None
 
 
-def open_run(repo: str, experiment: str | None = None):
+def open_run(repo: str, experiment: str | None = None, aim_defaults: bool = False):
     """A new aim.Run in the local repository at *repo* (the folder holding .aim), writable, with
-    no status reporter, heartbeat, system-metrics or terminal-log thread, so closing it waits on
-    no thread. Call run.close() when done (or use `writing_run`). The run's log_info/log_warning/
-    log_error methods report to the status reporter and are not available on it. A folder without
-    .aim is an error (aim.Run would create a repository there without a word)."""
+    no status reporter or heartbeat, and (unless *aim_defaults*) no system-metrics or terminal-log
+    thread, so closing it waits on no thread. With *aim_defaults* the run keeps aim's own defaults
+    for those, as integrations that build aim.Run(repo=...) get them (Hugging Face accelerate's
+    AimTracker, Lightning's AimLogger): system metrics (`__system__*`) every 10 s, the system
+    parameters, and every line printed kept under the `logs` trace; its close then stops and joins
+    that one thread (it wakes every 0.1 s). Call run.close() when done (or use `writing_run`). The
+    run's log_info/log_warning/log_error methods report to the status reporter and are not
+    available on it. A folder without .aim is an error (aim.Run would create a repository there
+    without a word)."""
     Run = require("aim").Run
     aim_run = require("aim.sdk.run")
 
@@ -129,13 +139,10 @@ def open_run(repo: str, experiment: str | None = None):
         for name in _REPORTERS:
             setattr(aim_run, name, _no_reporter)
         try:
-            run = Run(
-                repo=str(repo),
-                experiment=experiment,
-                system_tracking_interval=None,
-                log_system_params=False,
-                capture_terminal_logs=False,
+            quiet = dict(
+                system_tracking_interval=None, log_system_params=False, capture_terminal_logs=False
             )
+            run = Run(repo=str(repo), experiment=experiment, **({} if aim_defaults else quiet))
         finally:
             for name, value in saved.items():
                 setattr(aim_run, name, value)
@@ -241,6 +248,8 @@ class _Flag:
 
 
 ARRAY, OBJECT = _Flag("array"), _Flag("object")
+BLOB = _Flag("blob")  # a value kept apart under the BLOBS domain (see 3. above), not read
+BLOB_SENTINEL = b""  # aim.storage.rockscontainer's: the stored value of a BLOB's key
 
 
 def encode_path(path: tuple) -> bytes:
@@ -271,9 +280,12 @@ def decode_path(key: bytes) -> list:
 
 
 def decode_value(value: bytes):
-    """One stored value: None, bool, int, float, str, bytes, or ARRAY / OBJECT (a list or dict
+    """One stored value: None, bool, int, float, str, bytes, ARRAY / OBJECT (a list or dict
     follows under its key; aim's custom objects, e.g. an aim.Image kept as a run attribute, read
-    as a dict of their fields)."""
+    as a dict of their fields), or BLOB (the empty value of a key whose data aim keeps apart: an
+    image's pixels, a text, a captured line of terminal output; see 3. above)."""
+    if value == BLOB_SENTINEL:
+        return BLOB
     kind, body = value[0], value[1:]
     if kind == _BOOL:
         return body[:1] != b"\x00"
@@ -294,7 +306,8 @@ def decode_value(value: bytes):
 
 def decode_tree(items: list[tuple[bytes, bytes]], prefix: bytes):
     """The nested value (dicts, lists, scalars) stored under *prefix*: *items* are (key, value)
-    pairs in key order, every key starting with *prefix*. None when there are none."""
+    pairs in key order, every key starting with *prefix*. None when there are none. A BLOB
+    (decode_value) is kept as the leaf BLOB: its data are not read."""
     if not items:
         return None
     root: dict = {}
@@ -314,7 +327,9 @@ def decode_tree(items: list[tuple[bytes, bytes]], prefix: bytes):
             if not isinstance(child, dict):
                 child = node[part] = {}
             node = child
-        if isinstance(leaf, _Flag):
+        if leaf is BLOB:
+            node[path[-1]] = BLOB
+        elif isinstance(leaf, _Flag):
             node[path[-1]] = {}
             if leaf is ARRAY:
                 arrays.append(node[path[-1]])

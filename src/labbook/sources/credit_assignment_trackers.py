@@ -138,6 +138,7 @@ class _Reader:
 
     def __init__(self, data: TrackerData, keys: dict[str, str], step: int | None, where: str):
         self.keys, self.step, self.where = keys, step, where
+        self.reader_warnings = data.warnings
         self.names = dict(zip(data.runs["run"].astype(str), data.runs["name"].astype(str)))
         self.series = {}
         for name, template in keys.items():
@@ -213,6 +214,7 @@ class _Reader:
             raise InputError(
                 f"{where}: the per-epoch keys are logged at different steps ({told}); each needs "
                 "one value per epoch, at the same steps"
+                + trackers.faults_said(self.reader_warnings, run, self.names[run])
             )
         return out, first
 

@@ -113,7 +113,7 @@ def check_fractions(values: np.ndarray, path: Path, label: str) -> None:
         bad = int(np.nonzero(outside)[0][0])
         raise InputError(
             f"{path}: field {label}[{bad}] = {values[bad]} is not a fraction in [0, 1]"
-            + (" (percentages? divide by 100)" if values.max() <= 100 else "")
+            + (" (percentages? divide by 100)" if 0 <= values.min() and values.max() <= 100 else "")
         )
 
 

@@ -220,18 +220,11 @@ def from_tracker(
 ) -> Runs:
     """The gated run and the optional baseline and sample-by-sample runs of a tracker store, as
     load_files gives them from metrics files (see the module docstring for the mapping)."""
+    mapping.check_keys(names or {}, DEFAULT_NAMES, "metric_names")
     names = {**DEFAULT_NAMES, **(names or {})}
     run_names, config_from = dict(run_names or {}), dict(config_from or {})
-    for label, given, allowed in (
-        ("run_names", run_names, KINDS),
-        ("config_from", config_from, CONFIG_FIELDS),
-    ):
-        unknown = sorted(set(given) - set(allowed))
-        if unknown:
-            raise InputError(
-                f"{label}: unknown key(s) {', '.join(map(repr, unknown))}; the keys are "
-                f"{', '.join(allowed)}"
-            )
+    mapping.check_keys(run_names, KINDS, "run_names")
+    mapping.check_keys(config_from, CONFIG_FIELDS, "config_from")
     store, warnings = store_label(data), []
     kinds = run_kinds(data, kind_from, warnings)
     chosen = {k: choose(data, kinds, k, run_names.get(k)) for k in KINDS}
@@ -258,7 +251,8 @@ def from_tracker(
             continue
         name = str(runs.loc[r, "name"])
         where = f"{store} (run {name!r})"
-        values, epochs = series(keyed[keyed["run"] == r], where, step_offset)
+        found = trackers.faults_said(data.warnings, r, name)
+        values, epochs = series(keyed[keyed["run"] == r], where + found, step_offset)
         doc = {"run": name, "kind": kind, "config": config[r], "scalars": values}
         read[kind] = run_from_doc(doc, where, names, kind, name, "scalars", epochs)
     warnings = about(data.warnings, data.runs, ids) + warnings

@@ -34,10 +34,13 @@ from labbook.sources.trackers.base import (
     TRACKERS,
     TrackerData,
     cache_dir,
+    check_runs,
     check_tables,
     detect,
+    diagnosis,
     empty_runs,
     empty_scalars,
+    faults_said,
     is_simulated,
     load_cached,
     resolve,
@@ -56,6 +59,9 @@ __all__ = [
     "empty_runs",
     "empty_scalars",
     "check_tables",
+    "check_runs",
+    "diagnosis",
+    "faults_said",
     "cache_dir",
     "load_cached",
     "store_cached",
@@ -64,18 +70,20 @@ __all__ = [
     "resolve",
     "is_simulated",
     "read",
+    "read_store",
 ]
 
 
 def read(source: str, use_cache: bool = True) -> TrackerData:
     """Read the store named by a `source` parameter (see resolve) with its tracker's reader; the
     store is recorded as an input of the report (with `simulated` when its runs say so, and the
-    line describing them when they are real training runs: trackers.trained)."""
+    line describing them when they are real training runs: trackers.trained). InputError when no
+    run could be read, saying why (check_runs: the store holds none, or "5 of 5 runs could not be
+    read: …"); runs left out of the rest are said first by the mapping's errors."""
     from labbook import inputs
     from labbook.sources.trackers import trained
 
-    tracker, location = resolve(source)
-    data = _reader(tracker, source).read(location, use_cache=use_cache)
+    data = read_store(source, use_cache)
     inputs.record_runs(
         data.digest, data.run_digests, dict(zip(data.runs["run"], data.runs["name"]))
     )
@@ -84,7 +92,13 @@ def read(source: str, use_cache: bool = True) -> TrackerData:
     description = trained.description(data.runs)
     if description is not None:
         inputs.mark_trained(data.digest, description)
-    return data
+    return check_runs(data)
+
+
+def read_store(source: str, use_cache: bool = True) -> TrackerData:
+    """What the store named by *source* holds, as its reader reads it (an empty store too)."""
+    tracker, location = resolve(source)
+    return _reader(tracker, source).read(location, use_cache=use_cache)
 
 
 def _reader(tracker: str, source: str):

@@ -68,7 +68,7 @@ from labbook.sources.trackers.base import TrackerData, listed_steps, some
 guard.require("aimrocks")  # without the aim extra: AimMissing, naming it (not a later failure)
 
 TRACKER = "aim"
-CACHE_VERSION = 2  # bump when what a read returns changes
+CACHE_VERSION = 3  # bump when what a read returns changes
 STEP_FROM = ("step", "epoch")
 EXPERIMENT = "tag:aim.experiment"
 WORKERS = 2  # processes reading runs in parallel (at most; this one included)
@@ -103,15 +103,16 @@ def check_local_repo(root: Path, parameter: str = "source") -> Path:
     return aim_dir
 
 
-def repo_digest(aim_dir: Path) -> str:
+def repo_digest(aim_dir: Path) -> tuple[str, str]:
     """sha256 of the repository's run data as files: every file under .aim but bookkeeping (locks,
     check-ins, progress), the search index (meta/index: derived from the runs, rewritten by aim's
     background indexer) and RocksDB's info logs and lock files. Immutable table files (.sst) count
     by name and size; every other file by name, size and modification time. Reading changes none
     of these, so a second load hits the cache; any change to a run changes the digest. One
     directory scan, one stat per file, excluded folders never entered (a 1,000-run repository
-    holds some 20,000 files)."""
-    files = []
+    holds some 20,000 files). Returned with the cache key's stamp (trackers.Stamps of the files
+    counted by modification time)."""
+    files, stamped = [], []
     stack = [("", str(aim_dir))]
     while stack:
         rel, folder = stack.pop()
@@ -129,10 +130,15 @@ def repo_digest(aim_dir: Path) -> str:
                     st = entry.stat()
                     stamp = "" if entry.name.endswith(".sst") else str(st.st_mtime_ns)
                     files.append(f"{name}\0{st.st_size}\0{stamp}\n")
+                    if stamp:
+                        stamped.append((name, st))
     h = hashlib.sha256()
     for line in sorted(files):
         h.update(line.encode())
-    return h.hexdigest()
+    stamps = trackers.Stamps()
+    for name, st in sorted(stamped, key=lambda pair: pair[0]):
+        stamps.add(name, st)
+    return h.hexdigest(), stamps.hexdigest()
 
 
 def reindex(root: Path) -> None:
@@ -196,6 +202,7 @@ class RunRead:
     time: np.ndarray = field(default_factory=lambda: np.array([]))
     error: str | None = None
     old_metrics: list[str] = field(default_factory=list)  # keys in aim's version-1 layout
+    not_scalars: list[tuple[str, str]] = field(default_factory=list)  # (key, aim dtype), _others
     damaged: list[str] = field(default_factory=list)  # keys whose arrays disagree in length
 
 
@@ -224,6 +231,33 @@ def _metrics_of(meta: dict) -> list[tuple[int, str, dict, int]]:
                 context = contexts.get(ctx_id) or {}
                 out.append((ctx_id, metric, dict(context), int(info.get("version", 1) or 1)))
     return out
+
+
+# what aim's object sequences hold, in words, by their dtype (aim.sdk.objects); others by dtype
+_OBJECT_KINDS = {
+    "aim.log_line": "terminal output captured by aim",
+    "aim.text": "texts",
+    "aim.image": "images",
+    "list(aim.image)": "images",
+    "aim.audio": "audio",
+    "list(aim.audio)": "audio",
+    "aim.distribution": "distributions",
+    "aim.figure": "figures",
+    "list(aim.figure)": "figures",
+}
+
+
+def _others(meta: dict) -> list[tuple[str, str]]:
+    """(key, aim dtype) of every trace in a run's metadata that is not a metric (a sequence of
+    texts, images, captured terminal lines, ...: left out of the scalars, see _run_warnings)."""
+    out = []
+    contexts = meta.get("contexts") or {}
+    for ctx_id, traces in (meta.get("traces") or {}).items():
+        for metric, info in (traces or {}).items():
+            dtype = info.get("dtype", "float") if isinstance(info, dict) else "float"
+            if dtype not in guard.METRIC_DTYPES:
+                out.append((scalar_key(metric, dict(contexts.get(ctx_id) or {})), str(dtype)))
+    return sorted(out)
 
 
 def read_series(aim_dir: str, run_hash: str, metrics: list) -> RunRead:
@@ -279,7 +313,7 @@ def read_run(aim_dir: Path, run_hash: str, index: tuple[list, list]) -> RunRead:
     except Exception as exc:
         return RunRead(run_hash, {}, False, error=f"{type(exc).__name__}: {str(exc).strip()[:300]}")
     out = read_series(str(aim_dir), run_hash, _metrics_of(meta))
-    out.meta, out.indexed = meta, indexed
+    out.meta, out.indexed, out.not_scalars = meta, indexed, _others(meta)
     return out
 
 
@@ -404,7 +438,10 @@ def _needed(items, prefix: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def _flat(value, path: str):
-    """(dotted path, value) of every leaf of *value*: dicts flattened, lists as JSON text."""
+    """(dotted path, value) of every leaf of *value*: dicts flattened, lists as JSON text; the
+    data aim keeps apart (a BLOB: an image's pixels in an aim.Image attribute) left out."""
+    if value is guard.BLOB:
+        return
     if isinstance(value, dict):
         for k, v in value.items():
             yield from _flat(v, f"{path}.{k}" if path else str(k))
@@ -584,6 +621,7 @@ def _run_warnings(table: pd.DataFrame, rows: dict, reads: list[RunRead], warning
                 f"{len(group)} runs share the name {name!r} (the name alone does not tell them "
                 f"apart): hashes {some(list(group['run']))}"
             )
+    _object_warning(reads, label, warnings)
     for r in reads:
         if r.old_metrics:
             warnings.append(
@@ -595,6 +633,26 @@ def _run_warnings(table: pd.DataFrame, rows: dict, reads: list[RunRead], warning
                 f"{label.get(r.run, r.run)}: metric(s) {some(r.damaged)} left out: their step, "
                 "value and time arrays differ in length (a damaged or partly written series)"
             )
+
+
+def _object_warning(reads: list[RunRead], label: dict, warnings: list[str]) -> None:
+    """One warning naming the traces that are not scalars (aim's terminal-log capture and system
+    tracking are on by default; integrations such as Hugging Face accelerate's and Lightning's
+    track texts and images too): each key with what it holds and in how many runs."""
+    runs_of: dict[tuple[str, str], list[str]] = {}
+    for r in reads:
+        for key, dtype in r.not_scalars:
+            runs_of.setdefault((key, dtype), []).append(label.get(r.run, r.run))
+    if not runs_of:
+        return
+    found = [
+        f"{key!r} ({_OBJECT_KINDS.get(dtype, dtype)}) in {len(runs)} run(s)"
+        for (key, dtype), runs in sorted(runs_of.items())
+    ]
+    warnings.append(
+        f"{len(found)} trace(s) that are not numbers are not read (only metrics are scalars): "
+        + some(found)
+    )
 
 
 def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerData:
@@ -620,8 +678,10 @@ def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerDat
         status = "finished" if r.meta.get("end_time") is not None else "running"
         rows.append({"run": r.run, "name": name, "status": status, **attrs})
     runs = _runs_table(rows, warnings)
+    left_out = []
     for h, error in sorted(unreadable.items()):
         row = listed.get(h)
+        left_out.append(f"{_label(h, row.name if row else None)}: {error}")
         warnings.append(
             f"{_label(h, row.name if row else None)} cannot be read and is left out: {error}"
         )
@@ -635,7 +695,7 @@ def _local(root: Path, aim_dir: Path, digest: str, step_from: str) -> TrackerDat
     scalars = _scalar_rows(reads, names, step_from, warnings)
     if runs.empty:
         warnings.append(f"{root}: the repository holds no readable run")
-    data = TrackerData(TRACKER, str(root), runs, scalars, warnings, digest)
+    data = TrackerData(TRACKER, str(root), runs, scalars, warnings, digest, left_out=left_out)
     data.run_digests = _run_digests(runs, scalars)
     return trackers.check_tables(data)
 
@@ -670,13 +730,14 @@ def _remote(location: str, step_from: str) -> TrackerData:
 def _remote_tables(repo, location: str, step_from: str) -> TrackerData:
     warnings: list[str] = []
     every = guard.remote_run_hashes(repo)
-    reads, rows, failed = [], [], set()
+    reads, rows, failed, left_out = [], [], set(), []
     for run in repo.iter_runs():
         try:
             r, row = _remote_run(run)
         # one unreadable run is named; the others are read
         except Exception as exc:
             failed.add(run.hash)
+            left_out.append(f"run {run.hash}: {type(exc).__name__}: {str(exc).strip()[:300]}")
             warnings.append(
                 f"run {run.hash} cannot be read and is left out: {type(exc).__name__}: "
                 f"{str(exc).strip()[:300]}"
@@ -697,7 +758,7 @@ def _remote_tables(repo, location: str, step_from: str) -> TrackerData:
     digest = hashlib.sha256(
         pd.util.hash_pandas_object(scalars.astype({"run": str, "key": str})).values.tobytes()
     ).hexdigest()
-    data = TrackerData(TRACKER, location, runs, scalars, warnings, digest)
+    data = TrackerData(TRACKER, location, runs, scalars, warnings, digest, left_out=left_out)
     data.run_digests = _run_digests(runs, scalars)
     return trackers.check_tables(data)
 
@@ -751,16 +812,16 @@ def read(location: str | Path, *, use_cache: bool = True, step_from: str = "step
         return _remote(str(location), step_from)
     root = paths.resolve_input(location).resolve()
     aim_dir = check_local_repo(root)
-    digest = repo_digest(aim_dir)
+    digest, stamp = repo_digest(aim_dir)
     inputs.record_directory(root, digest)
     for folder in (aim_dir / "meta" / "chunks", aim_dir / "meta" / "index"):
         if folder.is_dir():  # new runs and (re)indexing change these folders (make's view)
             inputs.record_directory(folder, digest)
     if use_cache:
-        cached = trackers.load_cached(TRACKER, str(root), digest, _cache_version(step_from))
+        cached = trackers.load_cached(TRACKER, str(root), digest, _cache_version(step_from), stamp)
         if cached is not None:
             return trackers.check_tables(cached)
     data = _local(root, aim_dir, digest, step_from)
     if use_cache:
-        trackers.store_cached(data, _cache_version(step_from))
+        trackers.store_cached(data, _cache_version(step_from), stamp)
     return data

@@ -29,7 +29,9 @@ SIMULATED = "simulated"
 @dataclass
 class TrackerData:
     """What one store holds: runs, scalars, the reader's warnings, and digests of the store (for
-    the cache and provenance) and of each run (for the change report)."""
+    the cache and provenance) and of each run (for the change report). *left_out*: one text per
+    run the reader found but could not read ("run 'r0' (9f2c…): IndexError: …"), so that an error
+    the missing runs cause later can say so first (see diagnosis)."""
 
     tracker: str
     location: str
@@ -39,6 +41,7 @@ class TrackerData:
     digest: str = ""
     run_digests: dict[str, str] = field(default_factory=dict)
     from_cache: bool = False
+    left_out: list[str] = field(default_factory=list)
 
 
 def empty_runs() -> pd.DataFrame:
@@ -96,6 +99,51 @@ def listed_steps(steps) -> str:
     return ", ".join(str(int(s)) for s in steps[:SHOWN]) + more
 
 
+# ---------------------------------------------------------------- the reader's diagnosis
+
+DIAGNOSIS = "labbook.left_out"  # key of DataFrame.attrs carrying `diagnosis` to the mapping
+
+
+def diagnosis(data: TrackerData) -> str:
+    """What the reader found that explains an empty or short store, as the first words of an
+    error: "5 of 5 runs could not be read: run 'r0' (…): IndexError: …", "the store holds no
+    run"; "" when every run found was read."""
+    if data.left_out:
+        found = len(data.runs) + len(data.left_out)
+        return f"{len(data.left_out)} of {found} runs could not be read: {some(data.left_out)}"
+    if data.runs.empty:
+        return "the store holds no run"
+    return ""
+
+
+def check_runs(data: TrackerData) -> TrackerData:
+    """*data* with its reader's diagnosis attached to both tables (DataFrame.attrs[DIAGNOSIS]),
+    which the mapping's errors (trackers.mapping) say first; InputError when no run could be
+    read at all (the store holds none, or every run was left out), saying which."""
+    said = diagnosis(data)
+    if data.runs.empty:
+        others = [w for w in data.warnings if not w.startswith(f"{data.location}:")]
+        more = f" (the reader warned: {some(others)})" if others and not data.left_out else ""
+        raise InputError(f"{data.location}: {said}{more}")
+    data.runs.attrs[DIAGNOSIS] = said
+    data.scalars.attrs[DIAGNOSIS] = said
+    return data
+
+
+def run_faults(warnings: list[str], run: str, name: str | None = None) -> list[str]:
+    """The reader's warnings that name the run *run* (id) called *name*: every reader names a run
+    as "run 'name' (id)" or, where the id is the name (TensorBoard), "run 'id'"."""
+    marks = [f"({run})", f"run {run!r}"] + ([f"run {name!r}"] if name else [])
+    return [w for w in warnings if any(m in w for m in marks)]
+
+
+def faults_said(warnings: list[str], run: str, name: str | None = None) -> str:
+    """ " (the reader: …)" with the warnings naming the run (run_faults), or ""; appended to an
+    error that values missing from the run can cause (keys logged at different steps)."""
+    found = run_faults(warnings, run, name)
+    return f" (the reader found: {some(found)})" if found else ""
+
+
 # ---------------------------------------------------------------- the cache
 
 
@@ -104,14 +152,39 @@ def cache_dir(tracker: str) -> Path:
     return paths.CACHE / tracker
 
 
-def _cache_stem(tracker: str, location: str, digest: str, version: int) -> Path:
-    key = f"{location}|{digest}|{version}"
+def file_stamp(st) -> str:
+    """What the cache key adds for one file (its os.stat result *st*) to the store's digest (name,
+    size, modification time): what no writer can set back, the change time and inode, so a
+    rewrite of the same size that restored the modification time is read again. Not part of the
+    digest itself (provenance, change report): a copy of an unchanged store is the same input.
+    Reading a file changes none of them."""
+    return f"{st.st_ctime_ns}\0{st.st_ino}"
+
+
+class Stamps:
+    """The cache key's stamp of a store: file_stamp of each file fed in, hashed in feed order."""
+
+    def __init__(self):
+        self._h = hashlib.sha256()
+
+    def add(self, name: str, st) -> None:
+        self._h.update(f"{name}\0{file_stamp(st)}\n".encode())
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+def _cache_stem(tracker: str, location: str, digest: str, version: int, stamp: str) -> Path:
+    key = f"{location}|{digest}|{version}|{stamp}"
     return cache_dir(tracker) / hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def load_cached(tracker: str, location: str, digest: str, version: int) -> TrackerData | None:
-    """The cached read of this store state, or None."""
-    stem = _cache_stem(tracker, location, digest, version)
+def load_cached(
+    tracker: str, location: str, digest: str, version: int, stamp: str = ""
+) -> TrackerData | None:
+    """The cached read of this store state (*digest*, and *stamp*: Stamps of its files), or
+    None."""
+    stem = _cache_stem(tracker, location, digest, version, stamp)
     meta = stem.with_suffix(".json")
     if not meta.exists():
         return None
@@ -130,6 +203,7 @@ def load_cached(tracker: str, location: str, digest: str, version: int) -> Track
         digest,
         info["run_digests"],
         from_cache=True,
+        left_out=info.get("left_out", []),
     )
 
 
@@ -145,15 +219,16 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
     feather.write_feather(table, path, compression="uncompressed")
 
 
-def store_cached(data: TrackerData, version: int) -> None:
-    """Write *data* to the cache (atomically: a killed write leaves no entry that looks valid)."""
-    stem = _cache_stem(data.tracker, data.location, data.digest, version)
+def store_cached(data: TrackerData, version: int, stamp: str = "") -> None:
+    """Write *data* to the cache (atomically: a killed write leaves no entry that looks valid),
+    keyed as load_cached."""
+    stem = _cache_stem(data.tracker, data.location, data.digest, version, stamp)
     stem.parent.mkdir(parents=True, exist_ok=True)
     tmp = stem.with_name(stem.name + ".tmp")
     for table, frame in (("runs", data.runs), ("scalars", data.scalars)):
         _write_table(frame, tmp.with_suffix(f".{table}.arrow"))
         tmp.with_suffix(f".{table}.arrow").replace(stem.with_suffix(f".{table}.arrow"))
-    info = {"warnings": data.warnings, "run_digests": data.run_digests}
+    info = {"warnings": data.warnings, "run_digests": data.run_digests, "left_out": data.left_out}
     stem.with_suffix(".json").write_text(json.dumps(info, sort_keys=True))
 
 

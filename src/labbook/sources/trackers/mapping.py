@@ -13,7 +13,9 @@ Key templates: a scalar key with ``{placeholder}`` parts, e.g. ``"diag/{layer}/b
 placeholder matches one or more characters other than ``/`` and comes back as a column.
 
 A spec or key that matches nothing is an InputError that lists what the store does hold and the
-closest names, and names the parameter to set.
+closest names, and names the parameter to set; when the reader left runs out, it says that first
+("2 of 5 runs could not be read: …; no run attribute `seed` …": trackers.check_runs attaches the
+reader's diagnosis to the tables).
 """
 
 import difflib
@@ -35,6 +37,29 @@ def _listing(names) -> str:
     names = sorted(names)
     shown = ", ".join(f"`{n}`" for n in names[:SHOWN])
     return shown + (f", … ({len(names)} in all)" if len(names) > SHOWN else "")
+
+
+def check_keys(given: dict, allowed, parameter: str) -> None:
+    """InputError when the mapping dict *given* (the notebook parameter *parameter*, e.g.
+    metric_names) has a key that is none of *allowed*, naming the closest: a key that is not read
+    would leave the default in place without a word (`activation_rates` for `activation_rate`)."""
+    allowed = list(allowed)
+    unknown = [k for k in given if k not in allowed]
+    if not unknown:
+        return
+    near = {k: _closest(str(k), allowed, n=1) for k in unknown}
+    hint = "; ".join(f"did you mean {n[0]!r} for {k!r}?" for k, n in near.items() if n)
+    raise InputError(
+        f"{parameter}: unknown key(s) {', '.join(map(repr, unknown))}; the keys are "
+        f"{', '.join(allowed)}" + (f" ({hint})" if hint else "")
+    )
+
+
+def said_first(frame: pd.DataFrame) -> str:
+    """The reader's diagnosis carried by *frame* (trackers.check_runs), as the first words of an
+    error ("2 of 5 runs could not be read: …; "), or ""."""
+    said = frame.attrs.get(trackers.DIAGNOSIS, "")
+    return f"{said}; " if said else ""
 
 
 def attribute_names(runs: pd.DataFrame) -> list[str]:
@@ -63,7 +88,7 @@ def attribute(runs: pd.DataFrame, spec: str, parameter: str, location: str) -> p
         values = by_run["name"].map(take).astype(object)
         if values.isna().all():
             raise InputError(
-                f"{location}: {parameter} = {spec!r} matches no run name (names: "
+                f"{location}: {said_first(runs)}{parameter} = {spec!r} matches no run name (names: "
                 f"{_listing(by_run['name'].astype(str).unique())})"
             )
         return values
@@ -80,7 +105,8 @@ def attribute(runs: pd.DataFrame, spec: str, parameter: str, location: str) -> p
         hint = f"; closest: {', '.join(f'`{c}`' for c in near)}" if near else ""
         held = _listing(names) if names else "none"
         raise InputError(
-            f"{location}: no run attribute `{spec}` (set by {parameter}); the runs have "
+            f"{location}: {said_first(runs)}no run attribute `{spec}` (set by {parameter}); the "
+            "runs have "
             f"{held}{hint}: set `{parameter}` to one of them, or to name:<pattern> to take it "
             "from the run name"
         )
@@ -110,7 +136,7 @@ def series(
     if matched.empty:
         if not required:
             return pd.DataFrame(columns=["run", "step", "value", "wall_time", *names])
-        raise missing_key(template, parameter, location, keys)
+        raise missing_key(template, parameter, location, keys, said_first(scalars))
     rows = scalars[scalars["key"].isin(set(matched))]
     out = rows[["run", "step", "value", "wall_time"]].copy()
     if names:
@@ -120,12 +146,13 @@ def series(
     return out.reset_index(drop=True)
 
 
-def missing_key(template: str, parameter: str, location: str, keys) -> InputError:
-    """'no scalar `test_acc`; the runs log `eval/accuracy`, `train/loss`, …: set `keys.test_acc`'"""
+def missing_key(template: str, parameter: str, location: str, keys, said: str = "") -> InputError:
+    """'no scalar `test_acc`; the runs log `eval/accuracy`, `train/loss`, …: set `keys.test_acc`',
+    after *said* (said_first: the reader's diagnosis, when it left runs out)."""
     keys = [str(k) for k in keys]
     near = _closest(template, keys)
     hint = f" (closest: {', '.join(f'`{k}`' for k in near)})" if near else ""
     logged = _listing(keys) if keys else "nothing"
     return InputError(
-        f"{location}: no scalar `{template}`; the runs log {logged}{hint}: set `{parameter}`"
+        f"{location}: {said}no scalar `{template}`; the runs log {logged}{hint}: set `{parameter}`"
     )

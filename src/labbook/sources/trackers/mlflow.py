@@ -70,7 +70,7 @@ from labbook.sources.trackers import base as trackers
 from labbook.sources.trackers.base import TrackerData, listed_steps, some
 
 TRACKER = "mlflow"
-CACHE_VERSION = 2  # bump when what a read returns changes
+CACHE_VERSION = 3  # bump when what a read returns changes
 LOCK_WAIT_S = 10.0  # how long a read waits for a writer's lock before giving up
 CHUNK_ROWS = 200_000  # metric rows read per read transaction
 EXPERIMENT_NAME = "tag:mlflow.experimentName"
@@ -102,6 +102,7 @@ class Store:
     attributes: pd.DataFrame
     metrics: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # runs found but not read, with the cause
 
 
 def _runs_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -160,12 +161,13 @@ def _is_file_store(folder: Path) -> bool:
     return any((child / "meta.yaml").is_file() for child in folder.iterdir() if child.is_dir())
 
 
-def store_digest(kind: str, path: Path) -> str:
-    """sha256 naming the store's state: for a database, its size, modification time and SQLite
-    change counter (header bytes 24-27) and those of its -wal file; for a file store, the
-    name, size and modification time of every file outside artifact folders. Reading changes
-    none of them."""
+def store_digest(kind: str, path: Path) -> tuple[str, str]:
+    """(sha256 naming the store's state, the cache key's stamp: trackers.Stamps of the same
+    files). The state: for a database, its size, modification time and SQLite change counter
+    (header bytes 24-27) and those of its -wal file; for a file store, the name, size and
+    modification time of every file outside artifact folders. Reading changes none of them."""
     h = hashlib.sha256(kind.encode())
+    stamps = trackers.Stamps()
     if kind == "sqlite":
         for file in (path, Path(f"{path}-wal")):
             if file.exists():
@@ -173,7 +175,8 @@ def store_digest(kind: str, path: Path) -> str:
                 with open(file, "rb") as f:
                     counter = f.read(28)[24:28].hex()
                 h.update(f"{file.name}\0{st.st_size}\0{st.st_mtime_ns}\0{counter}\n".encode())
-        return h.hexdigest()
+                stamps.add(file.name, st)
+        return h.hexdigest(), stamps.hexdigest()
     lines = []
     for folder, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if d != "artifacts")
@@ -181,9 +184,10 @@ def store_digest(kind: str, path: Path) -> str:
         for name in files:
             st = os.stat(os.path.join(folder, name))
             lines.append(f"{rel}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n")
+            stamps.add(f"{rel}/{name}", st)
     for line in sorted(lines):
         h.update(line.encode())
-    return h.hexdigest()
+    return h.hexdigest(), stamps.hexdigest()
 
 
 # ---------------------------------------------------------------- the SQLite store
@@ -227,12 +231,35 @@ def _columns(db: Path, conn: sqlite3.Connection) -> dict[str, set[str]]:
     found = {t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')} for t in NEEDED}
     missing = [f"{t}.{c}" for t, cols in NEEDED.items() for c in cols if c not in found[t]]
     if missing:
+        version = schema_version(conn)
+        locked, known = known_revisions()
+        if known and version not in known and not version.startswith("none"):
+            raise InputError(
+                f"{db}: written by a newer MLflow than the locked one (mlflow {locked}): its "
+                f"schema version {version} is none that mlflow {locked} knows, and it lacks "
+                f"{', '.join(missing)}, which this reader needs; this reader cannot read it yet "
+                f"(a store cannot be downgraded: log the runs with mlflow {locked} or older)"
+            )
         raise InputError(
-            f"{db}: MLflow schema version {schema_version(conn)} lacks {', '.join(missing)}, "
+            f"{db}: MLflow schema version {version} lacks {', '.join(missing)}, "
             "which this reader needs; upgrade a copy of the store (`mlflow db upgrade "
             "sqlite:///COPY.db`) and read the copy"
         )
     return found
+
+
+def known_revisions() -> tuple[str, set[str]]:
+    """(the installed mlflow's version, the schema versions (alembic revisions) it knows), read
+    from the names of its migration files without importing it; ("", set()) without mlflow."""
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlflow")
+    if spec is None or not spec.submodule_search_locations:
+        return "", set()
+    folder = Path(spec.submodule_search_locations[0]) / "store" / "db_migrations" / "versions"
+    revisions = {p.name.split("_", 1)[0] for p in folder.glob("*.py") if p.name[0] != "_"}
+    return importlib.metadata.version("mlflow"), revisions
 
 
 def _head(db: Path, conn: sqlite3.Connection) -> tuple[pd.DataFrame, pd.DataFrame, int, bool]:
@@ -357,6 +384,8 @@ def _read_sqlite_once(db: Path, immutable: bool) -> Store:
         runs, attributes, last, has_is_nan = _head(db, conn)
         reading = "the metrics table"
         metrics = _metric_rows(conn, last, has_is_nan)
+    except InputError:  # the reader's own diagnosis (a ValueError too): said as it is
+        raise
     except (sqlite3.Error, TypeError, ValueError) as exc:  # the latter two: NULL or text steps
         raise _sqlite_error(db, exc, reading) from None
     finally:
@@ -449,7 +478,7 @@ def read_files(mlruns: Path) -> Store:
     """The file store *mlruns* as read (see Store): each run folder's meta.yaml, params/, tags/
     and metrics/ files. A run whose meta.yaml cannot be read is left out with a warning."""
     warnings: list[str] = []
-    runs, attributes, metrics = [], [], []
+    runs, attributes, metrics, left_out = [], [], [], []
     for folder, experiment, exp_deleted in _run_folders(mlruns, warnings):
         try:
             meta = _yaml(folder / "meta.yaml")
@@ -459,6 +488,7 @@ def read_files(mlruns: Path) -> Store:
             deleted = exp_deleted or meta.get("lifecycle_stage") == "deleted"
         except (OSError, yaml.YAMLError, AttributeError) as exc:
             warnings.append(f"run folder {folder}: meta.yaml unreadable ({exc}); run left out")
+            left_out.append(f"run folder {folder}: meta.yaml unreadable ({exc})")
             continue
         values = {}
         for kind in ("param", "tag"):
@@ -487,6 +517,7 @@ def read_files(mlruns: Path) -> Store:
             }
         ),
         warnings,
+        left_out,
     )
 
 
@@ -652,7 +683,7 @@ def tables(store: Store, location: str, digest: str) -> TrackerData:
     scalars = _scalars_table(store.metrics, dict(zip(runs["run"], runs["name"])), warnings)
     if runs.empty:
         warnings.append(f"{location}: the store holds no run (deleted ones aside)")
-    data = TrackerData(TRACKER, location, runs, scalars, warnings, digest)
+    data = TrackerData(TRACKER, location, runs, scalars, warnings, digest, left_out=store.left_out)
     data.run_digests = run_digests(runs, scalars)
     return trackers.check_tables(data)
 
@@ -663,14 +694,14 @@ def read(location: str | Path, *, use_cache: bool = True) -> TrackerData:
     cached). The store is recorded as an input of the report."""
     kind, path = locate(location)
     path = path.resolve()
-    digest = store_digest(kind, path)
+    digest, stamp = store_digest(kind, path)
     inputs.record_directory(path, digest)
     if use_cache:
-        cached = trackers.load_cached(TRACKER, str(path), digest, CACHE_VERSION)
+        cached = trackers.load_cached(TRACKER, str(path), digest, CACHE_VERSION, stamp)
         if cached is not None:
             return trackers.check_tables(cached)
     store = read_sqlite(path) if kind == "sqlite" else read_files(path)
     data = tables(store, str(path), digest)
     if use_cache:
-        trackers.store_cached(data, CACHE_VERSION)
+        trackers.store_cached(data, CACHE_VERSION, stamp)
     return data

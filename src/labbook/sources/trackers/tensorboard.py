@@ -67,7 +67,7 @@ from labbook.sources.trackers import base as trackers
 
 TRACKER = "tensorboard"
 EVENT_FILE = "events.out.tfevents."
-CACHE_VERSION = 1  # bump when the cached tables' layout or the reading rules change
+CACHE_VERSION = 2  # bump when the cached tables' layout or the reading rules change
 WORKERS = 2  # processes reading runs at once, at most
 PARALLEL_FROM = 64  # below this many runs one process reads them all (a pool costs ~0.1 s)
 HPARAMS_PLUGIN = "hparams"
@@ -88,17 +88,17 @@ def read(location: str | Path, *, use_cache: bool = True) -> trackers.TrackerDat
     if not root.exists():
         raise inputs.not_found(root, "TensorBoard log folder")
     runs, notes = scan(root)
-    digest, run_digests = store_digest(runs)
+    digest, run_digests, stamp = store_digest(runs)
     inputs.record_directory(root, digest)
     if use_cache:
-        cached = trackers.load_cached(TRACKER, str(root), digest, CACHE_VERSION)
+        cached = trackers.load_cached(TRACKER, str(root), digest, CACHE_VERSION, stamp)
         if cached is not None:
             return cached
     data = assemble(str(root), read_runs(runs), notes)
     data.digest, data.run_digests = digest, run_digests
     trackers.check_tables(data)
     if use_cache:
-        trackers.store_cached(data, CACHE_VERSION)
+        trackers.store_cached(data, CACHE_VERSION, stamp)
     return data
 
 
@@ -132,24 +132,28 @@ def scan(root: Path) -> tuple[dict[str, list[Path]], list[str]]:
             runs[rel or "."] = [Path(folder, f) for f in sorted(events)]
     if not runs:
         raise InputError(
-            f"{root}: no TensorBoard event files (events.out.tfevents.*) in this folder or below"
+            f"{root}: no TensorBoard event files (events.out.tfevents.*) in this folder or "
+            "below: the store holds no run"
         )
     return dict(sorted(runs.items())), sorted(notes)
 
 
-def store_digest(runs: dict[str, list[Path]]) -> tuple[str, dict[str, str]]:
-    """(digest of the store, {run id: digest of its files}): sha256 over each event file's name,
-    size and modification time, one stat per file (reading changes none of them)."""
+def store_digest(runs: dict[str, list[Path]]) -> tuple[str, dict[str, str], str]:
+    """(digest of the store, {run id: digest of its files}, the cache key's stamp): sha256 over
+    each event file's name, size and modification time, one stat per file (reading changes none
+    of them); the stamp is trackers.Stamps of the same files."""
     whole = hashlib.sha256()
+    stamps = trackers.Stamps()
     per_run = {}
     for run in sorted(runs):
         h = hashlib.sha256()
         for path in runs[run]:
             st = path.stat()
             h.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            stamps.add(str(path), st)
         per_run[run] = h.hexdigest()
         whole.update(f"{run}\0{per_run[run]}\n".encode())
-    return whole.hexdigest(), per_run
+    return whole.hexdigest(), per_run, stamps.hexdigest()
 
 
 # ---------------------------------------------------------------- CRC-32C, vectorised

@@ -71,7 +71,7 @@ from labbook.sources.trackers.detection import (  # how a W&B folder is recognis
 from labbook.sources.trackers.mlflow import run_digests
 
 TRACKER = "wandb"
-CACHE_VERSION = 2  # bump when what a read returns changes
+CACHE_VERSION = 3  # bump when what a read returns changes
 INTERNAL = ("_step", "_timestamp", "_runtime", "_wandb")  # wandb's own history and summary keys
 
 
@@ -110,16 +110,19 @@ def _run_id(folder: Path) -> str:
     return m.group(1) if m else folder.name
 
 
-def store_digest(folders: list[Path]) -> str:
-    """sha256 naming the state of the run folders: each folder's name and the name, size and
-    modification time of its transaction logs. Reading changes none of them."""
+def store_digest(folders: list[Path]) -> tuple[str, str]:
+    """(sha256 naming the state of the run folders: each folder's name and the name, size and
+    modification time of its transaction logs; the cache key's stamp: trackers.Stamps of those
+    logs). Reading changes none of them."""
     h = hashlib.sha256(TRACKER.encode())
+    stamps = trackers.Stamps()
     for folder in folders:
         h.update(f"{folder}\n".encode())
         for file in wandb_logs(folder):
             st = file.stat()
             h.update(f"{file.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+            stamps.add(str(file), st)
+    return h.hexdigest(), stamps.hexdigest()
 
 
 # ---------------------------------------------------------------- one run
@@ -257,6 +260,13 @@ def read_run(run: str, folders: list[Path]) -> RunRead:
                 out.warnings.append(f"{file}: unreadable ({exc}); left out")
                 continue
             log = guard.read_log(data)
+            if not log.records and not log.others:
+                why = "" if log.damage is None else f"; {log.damage[1]}"
+                out.warnings.append(
+                    f"{file}: the transaction log holds no record ({len(data)} bytes{why}: the "
+                    "run was never written, or its writer died at once); nothing read there"
+                )
+                continue
             out.exited = False
             _fold(out, log, config, summary)
             out.found = True
@@ -425,16 +435,16 @@ def read(location: str | Path, *, use_cache: bool = True) -> TrackerData:
 
     path, folders = locate(location)
     path = path.resolve()
-    digest = store_digest(folders)
+    digest, stamp = store_digest(folders)
     inputs.record_directory(path, digest)
     if use_cache:
-        cached = trackers.load_cached(TRACKER, str(path), digest, CACHE_VERSION)
+        cached = trackers.load_cached(TRACKER, str(path), digest, CACHE_VERSION, stamp)
         if cached is not None:
             return trackers.check_tables(cached)
     by_id: dict[str, list[Path]] = {}
     for folder in folders:
         by_id.setdefault(_run_id(folder), []).append(folder)
-    reads, notes = [], []
+    reads, notes, left_out = [], [], []
     try:
         for run, its in by_id.items():
             r = read_run(run, its)
@@ -442,9 +452,11 @@ def read(location: str | Path, *, use_cache: bool = True) -> TrackerData:
                 reads.append(r)
             else:
                 notes.extend(r.warnings)
+                left_out.append(f"run {run}: {'; '.join(r.warnings)}")
     except guard.WandbMissing as exc:
         raise InputError(f"{path}: {exc}") from None
     data = tables(reads, str(path), digest, notes)
+    data.left_out = left_out
     if use_cache:
-        trackers.store_cached(data, CACHE_VERSION)
+        trackers.store_cached(data, CACHE_VERSION, stamp)
     return data
