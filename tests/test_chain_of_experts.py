@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 from labbook import figures, paths, stats, style
 from labbook.analyses import chain_of_experts as coe
@@ -472,11 +473,19 @@ def test_entropy_findings_over_seeds():
     entropy = np.array([[0.41, 0.31, 0.19], [0.43, 0.29, 0.21]])  # means 0.42, 0.30, 0.20
     accuracy = 77 + np.array([[0.0, 1.0, 0.5], [0.2, 1.2, 0.7]])  # best: 0.001, +1.0 points
     best, falls = coe.entropy_findings(_sweep(entropy, accuracy), 0.95)
+    # picked as the best of the two coefficients besides 0 after looking: Holm over both
     assert best.text.startswith(
-        "Entropy coefficient 0.001 vs. coefficient 0 (no regularization): +1.00 points in top-1 "
-        "accuracy (95% Welch t-interval"
+        "Entropy coefficient 0.001 has the highest mean accuracy of the 2 coefficients tried "
+        "besides 0, a choice made on the accuracies tested here, so its test is Holm-corrected "
+        "over all 2 comparisons with 0: Entropy coefficient 0.001 vs. coefficient 0 (no "
+        "regularization): +1.00 points in top-1 accuracy (95% Welch t-interval"
     )
     assert (best.verdict, best.winner) == ("better", "Entropy coefficient 0.001")
+    assert best.values["chosen_from"] == 2 and best.values["coefficient"] == 0.001
+    p_best = scipy.stats.ttest_ind([78.0, 78.2], [77.0, 77.2], equal_var=False).pvalue
+    p_other = scipy.stats.ttest_ind([77.5, 77.7], [77.0, 77.2], equal_var=False).pvalue
+    assert best.values["p"] == pytest.approx(p_best)
+    assert best.values["p_holm"] == pytest.approx(min(1.0, 2 * min(p_best, p_other)))
     # slope -0.11, residuals 0.0033, -0.0067, 0.0033: se 0.0058, t(1) = 12.7
     assert falls.text == (
         "Mean gate entropy falls with the entropy coefficient: -0.11 per step along the tested "
@@ -545,11 +554,33 @@ def test_plateau_and_convergence_findings():
             "val_acc": [50.0, 60.0, 69.5, 70.0, 65.0, 69.2, 69.0, 70.0],
         }
     )
-    assert coe.epochs_to_best(conv).to_dict() == {"slow": 3, "fast": 2}
+    assert coe.epochs_to_best(conv).to_dict() == {("slow", ""): 3, ("fast", ""): 2}
     assert coe.convergence_finding(conv).text == (
         "Epochs until validation accuracy is within 1 point of its best: fast 2, slow 3 (one curve "
         "per method, so no interval and no ranking claim)."
     )
+    # several seeds: each seed's curve, then the median and range per method
+    seeds = pd.concat(
+        [
+            conv.assign(seed="0"),
+            conv.assign(seed="1", val_acc=[50.0, 69.0, 69.5, 70.0, 65.0, 66.0, 69.5, 70.0]),
+            conv[conv["method"] == "slow"].assign(seed="2"),
+        ]
+    )
+    assert coe.epochs_to_best(seeds).to_dict() == {
+        ("slow", "0"): 3,
+        ("fast", "0"): 2,
+        ("slow", "1"): 2,
+        ("fast", "1"): 3,
+        ("slow", "2"): 3,
+    }
+    found = coe.convergence_finding(seeds)
+    assert found.text == (
+        "Epochs until validation accuracy is within 1 point of its best, per seed (median, "
+        "range): fast 2.5 (2–3, 2 seeds), slow 3 (2–3, 3 seeds); descriptive, no ranking claim."
+    )
+    assert found.values["methods"] == ["fast", "slow"] and found.values["median"] == [2.5, 3.0]
+    assert found.verdict is None
 
 
 def test_findings_collects_every_section_in_order():
@@ -599,16 +630,18 @@ COLORS = {"Base": "#111111", "A": "#1f77b4", "B": "#ff7f0e"}
 
 
 def test_method_comparison_figure(paper):
-    fig = coe_plots.method_comparison(_summary(), COLORS, "base", 0.95)
+    accuracy = {"base": 70 + SPREAD, "a": 72 + SPREAD, "b": np.array([71.0])}
+    fig = coe_plots.method_comparison(_summary(), accuracy, COLORS, "base", 0.95)
     ax = fig.axes[0]
-    assert len(ax.patches) == 3 and [t.get_text() for t in ax.get_xticklabels()] == [
-        "A",
-        "B",
-        "Base",
-    ]
+    assert not ax.patches  # dots, not bars from zero
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "B", "Base"]
     assert [t.get_text() for t in ax.texts] == ["72.0 (+2.0)", "71.0 (+1.0)", "70.0"]
+    seeds = {line.get_gid(): line.get_ydata() for line in ax.lines if line.get_gid()}
+    assert sorted(seeds["seeds:A"]) == sorted(72 + SPREAD) and list(seeds["mean:B"]) == [71.0]
+    low, high = ax.get_ylim()
+    assert low > 60 and high < 80  # the axis spans the data, so a 2-point gap is visible
     assert ax.get_ylabel() == "Top-1 accuracy (%)"
-    assert ax.get_title().endswith("; whiskers: 95% CI over seeds")
+    assert ax.get_title().endswith(", whiskers: 95% t-interval over seeds")
     assert figures.check(fig) == []
 
 
@@ -674,6 +707,7 @@ def test_convergence_and_cost_figures(paper):
     conv = pd.DataFrame(
         {
             "method": ["A"] * 3 + ["other run"] * 3,
+            "seed": "",
             "epoch": [1, 2, 3] * 2,
             "train_loss": [1.0, 0.7, 0.5, 1.1, 0.9, 0.8],
             "val_acc": [60.0, 68.0, 70.0, 55.0, 60.0, 62.0],
@@ -684,7 +718,17 @@ def test_convergence_and_cost_figures(paper):
         ax1, ax2 = fig.axes
         assert (ax1.get_ylabel(), ax2.get_ylabel()) == ("Training loss", "Validation accuracy (%)")
         assert _legend(fig) == ["A", "other run"] and len(ax2.lines) == 2
-        assert ax1.lines[0].get_color() == COLORS["A"]
+        assert ax1.lines[0].get_color() == COLORS["A"] and not ax1.collections
+        assert figures.check(fig) == []
+        # two seeds of A: a thin line each (one collection) and their mean
+        seeds = pd.concat(
+            [conv.assign(seed="0"), conv.assign(seed="1", val_acc=conv["val_acc"] + 2)]
+        )
+        fig = coe_plots.convergence(seeds, COLORS)
+        ax1, ax2 = fig.axes
+        assert len(ax2.collections) == 2 and len(ax2.collections[0].get_segments()) == 2
+        assert ax2.lines[0].get_ydata().tolist() == [61.0, 69.0, 71.0]
+        assert fig.legends[0].get_title().get_text() == "thin: one seed; thick: mean over 2 seeds"
         assert figures.check(fig) == []
         summary = _summary()
         fronts = coe.cost_fronts(summary)

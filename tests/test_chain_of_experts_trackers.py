@@ -161,12 +161,18 @@ def test_the_mapping_reads_every_section_of_a_store_in_seed_order():
     }
     assert res.entropy["entropy_coeff"].tolist() == [0.0, 0.01, 0.0, 0.01]
     assert res.entropy["avg_entropy"].tolist() == [0.0 + 0.1, 0.01 + 0.1] * 2
-    assert res.convergence["method"].tolist() == ["base"] * 3 + ["moe"] * 3
-    assert res.convergence["val_acc"].tolist() == [40.0, 60.0, 70.5, 40.0, 60.0, 72.5]
-    assert res.notes == [
-        "Convergence curves: per-epoch means over the runs of each method (base: 2 runs, "
-        "moe: 2 runs)."
+    # one curve per run, by method and seed (the figure draws each seed and their mean)
+    assert res.convergence["method"].tolist() == ["base"] * 6 + ["moe"] * 6
+    assert res.convergence["seed"].tolist() == (["0"] * 3 + ["1"] * 3) * 2
+    assert res.convergence["val_acc"].tolist() == [40.0, 60.0, 70.0, 40.0, 60.0, 71.0] + [
+        40.0,
+        60.0,
+        72.0,
+        40.0,
+        60.0,
+        73.0,
     ]
+    assert res.notes == []
     assert res.warnings == []
     assert source.from_tracker(_store(_runs()), LABELS).methods["moe"].name == "MOE"
 

@@ -121,20 +121,6 @@ def test_method_missing_from_one_seed_is_kept_with_a_note(tmp_path):
         source.load(_write_seeds(tmp_path, TWO), methods=["bp", "ff"])
 
 
-def test_logs_of_different_lengths_across_seeds_are_truncated_with_a_note(tmp_path):
-    docs = copy.deepcopy(TWO)
-    docs[1]["bp"] = _result([0.5, 0.6, 0.65], [0.4, 0.5, 0.9])
-    r = source.load(_write_seeds(tmp_path, docs))
-    assert any(
-        "'bp' has logs of different lengths" in n and "seed 1: 3" in n and "first 2 epochs" in n
-        for n in r.notes
-    )
-    assert credit.final_scores(r)["bp"][:, 0].tolist() == [
-        0.5,
-        0.6,
-    ]  # epoch 2 of both seeds, not seed 1's 0.9
-
-
 @pytest.mark.parametrize(
     "result, message",
     [

@@ -3,6 +3,8 @@ tracker's own library give the Results the JSON loader gives on the float32-exac
 same numbers (tables and notes); the mapping's bad input; the choice between source and seed files.
 Reports built both ways: test_tracker_reports.py."""
 
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +24,14 @@ from labbook.sources.trackers import TrackerData
 from tests.extras import AIM, WITHOUT_AIM
 
 METHODS = ["bp", "dfa", "state_bridge", "credit_bridge"]
+
+
+def from_tracker(*args, **mapping) -> files.Results:
+    """source.from_tracker with step_unit "epoch": these runs log one value per epoch, numbered
+    as the JSON twin's lists (the default unit of a store is its own "step")."""
+    return source.from_tracker(*args, step_unit="epoch", **mapping)
+
+
 EPOCHS, LAYERS = 12, 4
 
 
@@ -71,7 +81,7 @@ def test_a_store_reads_as_its_json_twin(tmp_path, tracker):
     store = tw.write_store(tracker, tmp_path / tracker, example.runs(DOCS))
     data = trackers.read(store, use_cache=False)
     assert data.warnings == []
-    got = source.from_tracker(data, METHODS)
+    got = from_tracker(data, METHODS)
     want = _twin(tmp_path / "json")
     assert len(want.notes) == 3  # the three absences above, noted alike by both readers
     _assert_same(got, want)
@@ -97,7 +107,7 @@ def test_the_example_store_and_twin_hold_the_example_numbers_float32_exact(tmp_p
     data = trackers.read(str(tmp_path / "cifar10" / "tensorboard"), use_cache=False)
     assert trackers.is_simulated(data.runs) and len(data.runs) == 12
     twin = {s: tmp_path / "cifar10" / "json" / f"seed{s}" / "results_cifar10.json" for s in docs}
-    _assert_same(source.from_tracker(data, METHODS), files.load(twin, METHODS))
+    _assert_same(from_tracker(data, METHODS), files.load(twin, METHODS))
 
 
 # ---------------------------------------------------------------- in memory, as TensorBoard reads
@@ -135,10 +145,10 @@ def _data(runs=None, statuses=None, drop=(), extra=(), **attrs) -> TrackerData:
 
 def test_tables_in_memory_match_the_json_loader_and_the_default_order(tmp_path):
     want = _twin(tmp_path)
-    _assert_same(source.from_tracker(_data(), METHODS), want)
-    every = source.from_tracker(_data())  # no methods given: every method, in text order
+    _assert_same(from_tracker(_data(), METHODS), want)
+    every = from_tracker(_data())  # no methods given: every method, in text order
     assert every.methods == sorted(METHODS)
-    by_name = source.from_tracker(_data(), METHODS, seed_from=r"name:_s(\d+)$")
+    by_name = from_tracker(_data(), METHODS, seed_from=r"name:_s(\d+)$")
     _assert_same(by_name, want)
 
 
@@ -150,7 +160,7 @@ def test_seed_attributes_as_numbers_or_text_name_the_same_seed():
 
 def test_an_attribute_no_run_has_lists_the_attributes_and_the_closest():
     with pytest.raises(InputError) as err:
-        source.from_tracker(_data(), METHODS, method_from="methd")
+        from_tracker(_data(), METHODS, method_from="methd")
     message = str(err.value)
     assert "no run attribute `methd` (set by method_from)" in message
     assert "`hparam:method`" in message and "`hparam:seed`" in message
@@ -159,7 +169,7 @@ def test_an_attribute_no_run_has_lists_the_attributes_and_the_closest():
 
 def test_a_key_no_run_logs_lists_the_keys_the_closest_and_the_parameter():
     with pytest.raises(InputError) as err:
-        source.from_tracker(_data(), METHODS, test_acc_key="test_accuracy")
+        from_tracker(_data(), METHODS, test_acc_key="test_accuracy")
     message = str(err.value)
     assert "no scalar `test_accuracy`" in message and "set `test_acc_key`" in message
     assert "the runs log `diag/0/bp_cosine`" in message and "(27 in all)" in message
@@ -168,14 +178,14 @@ def test_a_key_no_run_logs_lists_the_keys_the_closest_and_the_parameter():
 
 def test_a_key_template_without_its_placeholder_names_the_parameter():
     with pytest.raises(InputError, match=r"cosine_key = 'diag/bp_cosine'.*needs \{layer\}"):
-        source.from_tracker(_data(), METHODS, cosine_key="diag/bp_cosine")
+        from_tracker(_data(), METHODS, cosine_key="diag/bp_cosine")
     with pytest.raises(InputError, match=r"nudging_key .*needs \{layer\} and \{eta\}"):
-        source.from_tracker(_data(), METHODS, nudging_key="diag/{layer}/nudging")
+        from_tracker(_data(), METHODS, nudging_key="diag/{layer}/nudging")
 
 
 def test_runs_lacking_the_method_or_seed_are_left_out_with_a_note():
     method = [None if r.name == "dfa_s123" else r.params["method"] for r in example.runs(DOCS)]
-    got = source.from_tracker(_data(**{"hparam:method": method}), METHODS)
+    got = from_tracker(_data(**{"hparam:method": method}), METHODS)
     assert (
         "1 run(s) lack the method ('method') or the seed ('seed') and are left out: "
         in (got.notes[0])
@@ -187,20 +197,20 @@ def test_runs_lacking_the_method_or_seed_are_left_out_with_a_note():
         "and statistics use 2 seed(s)." in got.notes
     )
     with pytest.raises(InputError, match="no run has both a method"):
-        source.from_tracker(_data(**{"hparam:seed": [None] * 12}), METHODS)
+        from_tracker(_data(**{"hparam:seed": [None] * 12}), METHODS)
 
 
 def test_a_method_no_run_has_and_two_runs_of_one_method_and_seed_are_errors():
     with pytest.raises(InputError, match=r"method 'ff' has no run .*'bp', 'credit_bridge'"):
-        source.from_tracker(_data(), ["bp", "ff"])
+        from_tracker(_data(), ["bp", "ff"])
     runs = example.runs(DOCS)
     again = tw.TrackedRun("bp_s42_rerun", runs[0].params, runs[0].tags, runs[0].scalars)
     with pytest.raises(InputError, match=r"runs `bp_s42` and `bp_s42_rerun` are both method 'bp'"):
-        source.from_tracker(_data(runs + [again]), METHODS)
+        from_tracker(_data(runs + [again]), METHODS)
 
 
 def test_unfinished_runs_are_kept_with_a_note():
-    got = source.from_tracker(_data(statuses={"dfa_s42": "running"}), METHODS)
+    got = from_tracker(_data(statuses={"dfa_s42": "running"}), METHODS)
     assert got.notes[0] == (
         "Run(s) that did not finish, kept with the values they logged: `dfa_s42` (running)."
     )
@@ -212,7 +222,7 @@ def test_bad_values_give_the_json_readers_errors_naming_run_and_key():
         return _data(extra=[("bp_s42", key, step, value)])
 
     with pytest.raises(InputError) as err:
-        source.from_tracker(bad("test_acc", 3, 61.2), METHODS)
+        from_tracker(bad("test_acc", 3, 61.2), METHODS)
     assert str(err.value).startswith("tensorboard:/data/tb: run `bp_s42`: field `test_acc`")
     assert "[2] = 61.2 is not a fraction in [0, 1] (percentages? divide by 100)" in str(err.value)
     with pytest.raises(
@@ -220,15 +230,13 @@ def test_bad_values_give_the_json_readers_errors_naming_run_and_key():
         match=r"run `bp_s42`: field `diag/2/bp_cosine` at step 12 = 1.5 is outside its domain "
         r"\(a cosine or correlation in \[-1, 1\]\)",
     ):
-        source.from_tracker(bad("diag/2/bp_cosine", 12, 1.5), METHODS)
+        from_tracker(bad("diag/2/bp_cosine", 12, 1.5), METHODS)
     with pytest.raises(InputError, match=r"`drift/blocks.1.w1.weight` at step 12 = -0.1 .*drift"):
-        source.from_tracker(bad("drift/blocks.1.w1.weight", 12, -0.1), METHODS)
+        from_tracker(bad("drift/blocks.1.w1.weight", 12, -0.1), METHODS)
     with pytest.raises(InputError, match=r"`state_pred_error` \(steps 1–12\)\[0\] = -1"):
-        source.from_tracker(
-            _data(extra=[("state_bridge_s42", "state_pred_error", 1, -1.0)]), METHODS
-        )
+        from_tracker(_data(extra=[("state_bridge_s42", "state_pred_error", 1, -1.0)]), METHODS)
     with pytest.raises(InputError, match=r"gives \{layer\} = 'fc', not a whole number"):
-        source.from_tracker(bad("diag/fc/bp_cosine", 12, 0.5), METHODS)
+        from_tracker(bad("diag/fc/bp_cosine", 12, 0.5), METHODS)
 
 
 def test_per_epoch_steps_that_skip_are_noted(tmp_path):
@@ -237,17 +245,20 @@ def test_per_epoch_steps_that_skip_are_noted(tmp_path):
         for key in ("train_acc", "test_acc"):
             steps, values = run.scalars[key]
             run.scalars[key] = (steps * 5, values)
-    got = source.from_tracker(_data(runs), METHODS)
+    got = from_tracker(_data(runs), METHODS)
     assert got.notes[-1] == (
         "Run(s) `bp_s42`, `dfa_s42` log their per-epoch keys at steps that do not follow one "
         "another (`bp_s42`: 5, 10, 15, 20, …): epoch k is the k-th value logged."
     )
-    pd.testing.assert_frame_equal(got.curves, _twin(tmp_path).curves)
+    twin = _twin(tmp_path).curves
+    pd.testing.assert_frame_equal(got.curves.drop(columns="step"), twin.drop(columns="step"))
+    first = got.curves[(got.curves["seed"] == "42") & (got.curves["method"] == "bp")]
+    assert first["step"].tolist()[:3] == [5, 10, 15]  # the store's own steps are kept
 
 
 def test_per_epoch_keys_logged_at_other_steps_are_an_error():
     with pytest.raises(InputError) as err:
-        source.from_tracker(_data(extra=[("bp_s42", "train_acc", 13, 0.5)]), METHODS)
+        from_tracker(_data(extra=[("bp_s42", "train_acc", 13, 0.5)]), METHODS)
     assert "run `bp_s42`: the per-epoch keys are logged at different steps" in str(err.value)
     assert "`train_acc`: 13 steps 1–13; `test_acc`: 12 steps 1–12" in str(err.value)
 
@@ -255,8 +266,8 @@ def test_per_epoch_keys_logged_at_other_steps_are_an_error():
 def test_diagnostics_are_read_at_diagnostics_step_else_at_their_last_step(tmp_path):
     early = [("bp_s42", f"diag/{layer}/bp_cosine", 6, 0.5) for layer in range(LAYERS)]
     data = _data(extra=early)
-    _assert_same(source.from_tracker(data, METHODS), _twin(tmp_path))
-    got = source.from_tracker(data, METHODS, diagnostics_step=6)
+    _assert_same(from_tracker(data, METHODS), _twin(tmp_path))
+    got = from_tracker(data, METHODS, diagnostics_step=6)
     cosine = got.diagnostics[got.diagnostics["diagnostic"] == "bp_cosine"]
     assert cosine["value"].tolist() == [0.5] * LAYERS and set(cosine["seed"]) == {"42"}
     assert got.notes[3] == (
@@ -273,7 +284,7 @@ def test_drift_keys_by_block_number_or_parameter_name_and_the_ones_left_over():
         ("bp_s42", "drift/blocks.0.w2.weight", 12, 0.3),
         ("bp_s42", "drift/blocks.x.w1.weight", 12, 0.3),
     ]
-    got = source.from_tracker(_data(extra=extra), METHODS)
+    got = from_tracker(_data(extra=extra), METHODS)
     assert got.notes[3] == (
         "2 drift key(s) do not match the block pattern 'drift/blocks.{block}.w1.weight' and are "
         "not plotted (e.g. 'drift/blocks.0.w2.weight', 'drift/blocks.x.w1.weight')."
@@ -282,14 +293,14 @@ def test_drift_keys_by_block_number_or_parameter_name_and_the_ones_left_over():
     for run in runs:
         for key in [k for k in run.scalars if k.startswith("drift/")]:
             run.scalars[key.replace("blocks.", "").replace(".w1.weight", "")] = run.scalars.pop(key)
-    by_number = source.from_tracker(_data(runs), METHODS, drift_key="drift/{block}")
+    by_number = from_tracker(_data(runs), METHODS, drift_key="drift/{block}")
     pd.testing.assert_frame_equal(by_number.drift, got.drift)
     assert by_number.keys["drift"] == "drift/{block}"
 
 
 def test_sections_the_runs_did_not_log_are_left_to_their_notes():
     data = _data(drop=[r"^diag/", r"^drift/", r"^state_pred_error$"])
-    got = source.from_tracker(data, METHODS)
+    got = from_tracker(data, METHODS)
     assert got.notes[1:] == [  # after the note on bp's shorter logs
         f"Method {m!r} records no diagnostics in seed(s) 42, 123, 456: left out of the per-layer "
         "panels."
@@ -309,7 +320,9 @@ def test_load_any_takes_the_seed_files_or_the_source_never_both(tmp_path):
     assert "`source`" in str(err.value) and "`seed_files`" in str(err.value)
     from_files = source.load_any(None, twin, METHODS)
     tw.write_tensorboard(tmp_path / "tb", example.runs(DOCS))
-    from_store = source.load_any(str(tmp_path / "tb"), None, METHODS, method_from="method")
+    from_store = source.load_any(
+        str(tmp_path / "tb"), None, METHODS, step_unit="epoch", method_from="method"
+    )
     _assert_same(from_store, from_files)
     assert from_files.origins()[0] == "file"
 
@@ -318,8 +331,9 @@ def test_without_seed_files_or_source_the_cifar10_example_is_read(monkeypatch):
     cifar10 = yaml.safe_load((paths.ROOT / "params" / "credit_assignment" / "cifar10.yaml").open())
     assert files.EXAMPLE_SEED_FILES == cifar10["seed_files"]
     seen = {}
-    monkeypatch.setattr(source, "load", lambda seed_files, *a: seen.update(seed_files))
-    source.load_any(None, None)
+    read = types.SimpleNamespace()
+    monkeypatch.setattr(source, "load", lambda seed_files, *a: seen.update(seed_files) or read)
+    assert source.load_any(None, None).unit == "epoch"  # a JSON list holds one value per epoch
     assert seen == {s: paths.resolve_input(p) for s, p in cifar10["seed_files"].items()}
 
 
@@ -328,8 +342,10 @@ def test_the_mapping_defaults_are_the_notebooks():
 
     declared = runner_params.notebook_params(paths.ROOT / "notebooks" / "credit_assignment.ipynb")
     signature = inspect.signature(source.from_tracker).parameters
-    mapping = [n for n in signature if n not in ("data", "methods")]
+    mapping = [n for n in signature if n not in ("data", "methods", "step_unit")]
     assert len(mapping) == 10
+    # the notebook's None: "epoch" for results JSON, the store's "step" for a tracker
+    assert declared["step_unit"].default is None and signature["step_unit"].default == "step"
     assert {n: declared[n].default for n in mapping} == {n: signature[n].default for n in mapping}
     keys = {p for p, _ in source.KEY_PARAMETERS.values()}
     assert keys <= set(mapping)

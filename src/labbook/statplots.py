@@ -67,6 +67,84 @@ def bars(
     return ax
 
 
+def seeds_and_mean(
+    ax,
+    labels: Sequence[str],
+    samples: Sequence,
+    means,
+    lower,
+    upper,
+    colors: Sequence[str],
+    value_format: str = "{:.1f}%",
+    bounds: tuple[float, float] = (0.0, 100.0),
+    min_pad: float = 0.25,
+    texts: Sequence[str] | None = None,
+):
+    """Per group, at x = 0, 1, ...: every sample (one per seed) as a small dot on the left, the
+    mean as a large dot on the right with its interval [lower, upper] as whiskers where both are
+    finite, labelled with the mean (*value_format*), or with *texts* (one per group) when given.
+    The value axis spans the data with a margin
+    (15 % of the range, at least *min_pad*), clipped to *bounds*, not from zero: a dot, unlike a
+    bar, is not read from zero, so a gap of a few points between groups stays visible.
+    samples: one 1-D array per group; means, lower, upper: one value per group. Dots carry the gid
+    "seeds:<label>" and "mean:<label>". Returns the Axes."""
+    shown = []
+    texts = [value_format.format(m) for m in means] if texts is None else list(texts)
+    for i, (label, values, mean, lo, hi, color, text) in enumerate(
+        zip(labels, samples, means, lower, upper, colors, texts)
+    ):
+        values = np.asarray(values, dtype=float).ravel()
+        spread = np.linspace(-0.1, 0.1, len(values)) if len(values) > 1 else np.zeros(1)
+        order = np.argsort(values, kind="stable")
+        ax.plot(
+            i - 0.15 + spread,
+            values[order],
+            "o",
+            ms=3,
+            color=color,
+            alpha=0.55,
+            gid=f"seeds:{label}",
+        )
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.errorbar(
+                i + 0.15,
+                mean,
+                yerr=[[mean - lo], [hi - mean]],
+                fmt="none",
+                ecolor=style.REFERENCE,
+                elinewidth=0.9,
+                capsize=3,
+            )
+        ax.plot(
+            i + 0.15,
+            mean,
+            "o",
+            ms=6,
+            color=color,
+            mec=style.REFERENCE,
+            mew=0.6,
+            gid=f"mean:{label}",
+        )
+        ax.annotate(
+            text,
+            (i + 0.15, mean),
+            xytext=(6, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize="small",
+        )
+        shown += [*values, lo, hi]
+    shown = np.asarray(shown, dtype=float)
+    low, high = np.nanmin(shown), np.nanmax(shown)
+    pad = max(0.15 * (high - low), min_pad)
+    ax.set_ylim(max(low - pad, bounds[0]), min(high + pad, bounds[1]))
+    ax.set_xlim(-0.5, len(labels) - 0.5)
+    ax.set_xticks(range(len(labels)), list(labels))
+    ax.grid(False, axis="x")
+    return ax
+
+
 def mean_band(ax, x, mean, lower, upper, color: str, label: str | None = None, **line_kw):
     """A mean curve with a shaded band [lower, upper] in the same colour. Returns the Axes."""
     ax.plot(x, mean, color=color, label=label, **line_kw)

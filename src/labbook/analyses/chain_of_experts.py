@@ -121,9 +121,12 @@ def cost_fronts(df: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def epochs_to_best(conv: pd.DataFrame, within: float = 1.0) -> pd.Series:
-    """Per method (in file order), the first epoch whose validation accuracy is within *within*
-    points of that method's best. conv: method, epoch, val_acc (%). Series of int by method."""
-    return conv.groupby("method", sort=False).apply(
+    """Per curve (method and seed, in file order), the first epoch whose validation accuracy is
+    within *within* points of that curve's best. conv: method, seed, epoch, val_acc (%); curves
+    without a seed column are one per method. Series of int indexed by (method, seed)."""
+    if "seed" not in conv:
+        conv = conv.assign(seed="")
+    return conv.groupby(["method", "seed"], sort=False).apply(
         lambda g: int(g.loc[g["val_acc"] >= g["val_acc"].max() - within, "epoch"].min()),
         include_groups=False,
     )
@@ -150,7 +153,7 @@ def findings(
     summary: summary() output; accuracy: {method key: array(seeds), %} in file order; baseline:
     a method key. Optional sections (None: no sentence): ablation (experts_per_block, seed,
     accuracy), entropy (entropy_coeff, seed, accuracy, avg_entropy), gate_means ({method name:
-    array(blocks, experts)}), convergence (method, epoch, val_acc)."""
+    array(blocks, experts)}), convergence (method, seed, epoch, val_acc)."""
     out = method_findings(summary, accuracy, baseline, confidence)
     if ablation is not None:
         out.append(plateau_finding(ablation, plateau_tolerance))
@@ -413,10 +416,16 @@ def plateau_finding(ablation: pd.DataFrame, tolerance: float) -> Finding:
 
 
 def entropy_findings(entropy: pd.DataFrame, confidence: float) -> list[Finding]:
-    """The coefficient with the best mean accuracy against the first one tested (versus_claim),
-    and the trend of mean gate entropy along the tested coefficients (trend(); the coefficients
-    are usually log-spaced, so the slope is per step from one tested value to the next, as on
-    the figure's axis). entropy: entropy_coeff, seed, accuracy (%), avg_entropy."""
+    """The coefficient with the best mean accuracy against the first one tested (usually 0, no
+    regularization), and the trend of mean gate entropy along the tested coefficients (trend();
+    the coefficients are usually log-spaced, so the slope is per step from one tested value to
+    the next, as on the figure's axis). entropy: entropy_coeff, seed, accuracy (%), avg_entropy.
+
+    The best coefficient is chosen after looking at the same accuracies it is then tested on, so
+    the test corrects for that choice: every other coefficient is compared with the first
+    (Welch), Holm-corrected over those comparisons, and the best one's comparison is the one
+    stated, saying it was picked as the best of them (values: chosen_from, the number of
+    coefficients it was picked from)."""
     sweep = sweep_means(entropy, "entropy_coeff", ["accuracy", "avg_entropy"])
     c_best, c_none = sweep["accuracy"].idxmax(), sweep.index[0]
     if c_best == c_none:
@@ -429,10 +438,28 @@ def entropy_findings(entropy: pd.DataFrame, confidence: float) -> list[Finding]:
     else:
         by_coeff = {c: g["accuracy"].to_numpy() for c, g in entropy.groupby("entropy_coeff")}
         none = f"coefficient {c_none:g}" + (" (no regularization)" if c_none == 0 else "")
-        pair = {f"Entropy coefficient {c_best:g}": by_coeff[c_best], none: by_coeff[c_none]}
-        row = stats.compare(pair, confidence=confidence).iloc[0]
+        label = {c: f"Entropy coefficient {c:g}" for c in sweep.index[1:]}
+        samples = {**{label[c]: by_coeff[c] for c in sweep.index[1:]}, none: by_coeff[c_none]}
+        pairs = [(label[c], none) for c in sweep.index[1:]]
+        evidence = stats.compare(samples, pairs, confidence=confidence)
+        row = stats.pair_row(evidence, label[c_best], none)
         claim = versus_claim(row, "top-1 accuracy", "seed", confidence)
-        best = finding("entropy_best_coeff", claim)
+        k = len(pairs)
+        head = ""
+        if k > 1:
+            picked = (
+                f"{label[c_best]} has the highest mean accuracy of the {k} coefficients tried "
+                f"besides {c_none:g}"
+            )
+            head = (
+                f"{picked} (picked after looking): "
+                if claim.verdict == "untested"
+                else f"{picked}, a choice made on the accuracies tested here, so its test is "
+                f"Holm-corrected over all {k} comparisons with {c_none:g}: "
+            )
+        text = head + claim.text
+        values = dict(claim.values, chosen_from=k, coefficient=float(c_best))
+        best = finding("entropy_best_coeff", Claim(text, values, claim.verdict, claim.winner))
     steps = np.arange(len(sweep))
     claim = trend(
         steps,
@@ -482,13 +509,34 @@ def trend(x, y, what: str, against: str, per: str, unit: str, confidence: float)
 
 
 def convergence_finding(conv: pd.DataFrame) -> Finding:
-    """Epochs each method needs to come within 1 point of its best validation accuracy
-    (epochs_to_best), fastest first; one curve per method, so no ranking is claimed.
-    conv: method, epoch, val_acc (%)."""
-    order = epochs_to_best(conv).sort_values(kind="stable")
+    """Epochs each curve needs to come within 1 point of its best validation accuracy
+    (epochs_to_best), per method: the one curve's value, or over several seeds the median and
+    range; fastest first, descriptive (no ranking is claimed). conv: method, seed, epoch,
+    val_acc (%)."""
+    per_curve = epochs_to_best(conv)
+    by_method = per_curve.groupby(level="method", sort=False)
+    median = by_method.median().sort_values(kind="stable")
+    seeds = by_method.size()
+    if (seeds == 1).all():
+        return described(
+            "convergence",
+            "Epochs until validation accuracy is within 1 point of its best: {epochs} (one curve "
+            "per method, so no interval and no ranking claim).",
+            epochs=", ".join(f"{k} {int(median[k])}" for k in median.index),
+        )
+    low, high = by_method.min(), by_method.max()
+    parts = [
+        f"{k} {median[k]:g} ({low[k]}–{high[k]}, {seeds[k]} seeds)"
+        if seeds[k] > 1
+        else f"{k} {int(median[k])} (one seed)"
+        for k in median.index
+    ]
     return described(
         "convergence",
-        "Epochs until validation accuracy is within 1 point of its best: {epochs} (one curve per "
-        "method, so no interval and no ranking claim).",
-        epochs=", ".join(f"{k} {v}" for k, v in order.items()),
+        "Epochs until validation accuracy is within 1 point of its best, per seed (median, "
+        "range): {epochs}; descriptive, no ranking claim.",
+        epochs=", ".join(parts),
+        methods=list(median.index),
+        median=[float(median[k]) for k in median.index],
+        seeds=[int(seeds[k]) for k in median.index],
     )

@@ -2,6 +2,9 @@
 state-vs-credit check and the report's findings. Inputs are the tidy tables of
 sources.credit_assignment.Results."""
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +22,77 @@ from labbook.findings import (
 from labbook.sources.credit_assignment import Results
 
 DIAGNOSTICS = ("bp_cosine", "perturbation_rho", "nudging")  # the per-layer panels, in order
+# |1 - cosine| within which a layer's cosine with the BP gradient is 1: float32 logging rounds 1 to
+# within 1.2e-7, a float64 cosine of a vector with itself to within 1e-15
+EXACT_TOLERANCE = 1e-6
+# split words of a key, most specific first, -> the split's name in sentences
+SPLITS = {
+    "test": "test",
+    "val": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "train": "train",
+    "training": "train",
+    "dev": "dev",
+    "eval": "evaluation",
+}
+ACCURACY_WORDS = {"acc", "accuracy"}  # a key whose words are a split and these is an accuracy
+
+
+def split_of(key: str) -> str | None:
+    """The data split a scalar key names ("test_acc" -> "test", "eval/val_accuracy" ->
+    "validation"; the most specific of SPLITS when it names several), None when it names none."""
+    words = set(re.findall(r"[a-z]+", key.lower()))
+    return next((SPLITS[w] for w in SPLITS if w in words), None)
+
+
+def metric_name(key: str, label: str | None = None) -> str:
+    """What a scalar key measures, in sentences and titles: "<split> <metric>", the metric being
+    *label* when given, else "accuracy" when the key's other words say accuracy ("test_acc" ->
+    "test accuracy"); without a split "<metric> (`key`)"; with no metric known, the key itself
+    in backquotes ("val/iou" -> "`val/iou`": never "accuracy" for an IoU)."""
+    words = re.findall(r"[a-z0-9]+", key.lower())
+    rest = [w for w in words if w not in SPLITS]
+    metric = label or ("accuracy" if rest and set(rest) <= ACCURACY_WORDS else None)
+    if metric is None:
+        return f"`{key}`"
+    split = split_of(key)
+    return f"{split} {metric}" if split else f"{metric} (`{key}`)"
+
+
+def capitalized(text: str) -> str:
+    """*text* with its first letter upper-case, the rest as it is ("validation IoU" ->
+    "Validation IoU"; a text starting with a backquote unchanged)."""
+    return text[:1].upper() + text[1:]
+
+
+def exact_layers(cosine: pd.DataFrame, tolerance: float = EXACT_TOLERANCE) -> list[int]:
+    """The layers where every method's cosine with the BP gradient is 1 within *tolerance* in
+    every seed: there every rule gives BP's gradient by construction (e.g. a readout layer that
+    every rule trains as BP does), so the layer says nothing about how well a rule assigns
+    credit. Only layers that at least two methods record count. cosine: rows seed, method,
+    layer, value. Sorted layer numbers."""
+    if cosine.empty:
+        return []
+    by_layer = cosine.groupby("layer")
+    exact = by_layer["value"].agg(lambda v: bool((np.abs(1 - v) <= tolerance).all()))
+    several = by_layer["method"].nunique() > 1
+    return sorted(int(layer) for layer in exact.index[exact & several])
+
+
+def exact_layers_note(layers: Sequence[int], reference: str) -> str:
+    """The report's note on exact_layers (at least one layer): which layers, the criterion, and
+    that they are left out of the layer findings and the means over layers."""
+    word = "Layer" if len(layers) == 1 else "Layers"
+    return (
+        f"{word} {listing(layers)}: every method's cosine with the {reference} gradient is 1 "
+        f"(within {EXACT_TOLERANCE:g}) in every seed, so every method equals {reference} there "
+        "by construction (such as a readout layer every rule trains as backpropagation does). "
+        f"The figure shows {'it' if len(layers) == 1 else 'them'}; the findings on the credit "
+        "signal per layer leave "
+        f"{'it' if len(layers) == 1 else 'them'} out of the best and worst layers and of the "
+        "means over layers."
+    )
 
 
 def display_names(methods: list[str], labels: dict[str, str]) -> dict[str, str]:
@@ -53,28 +127,39 @@ def seeds_read(
     )
 
 
-def seed_matrix(results: Results, method: str, metric: str) -> np.ndarray:
-    """array(seeds, epochs) of *metric* for *method* (seeds that have it, in seed order)."""
+def seed_wide(results: Results, method: str, metric: str) -> pd.DataFrame:
+    """*metric* of *method* as a table: one row per seed that has it (seeds in text order), one
+    column per value of the x axis (results.x: the epoch, or the store's step); NaN where a
+    seed stopped earlier."""
     sub = results.curves[
         (results.curves["method"] == method) & (results.curves["metric"] == metric)
     ]
-    return sub.pivot(index="seed", columns="epoch", values="value").to_numpy()
+    return sub.pivot(index="seed", columns=results.x, values="value")
+
+
+def seed_matrix(results: Results, method: str, metric: str) -> np.ndarray:
+    """array(seeds, epochs) of *metric* for *method* (seed_wide; NaN after a seed's end)."""
+    return seed_wide(results, method, metric).to_numpy()
 
 
 def curve_bands(results: Results, metric: str, band: str, confidence: float) -> pd.DataFrame:
-    """Per method and epoch: mean across seeds and the band (stats.curve_band).
-    Columns method, epoch, mean, lower, upper, seeds; methods without *metric* are left out."""
+    """Per method and point of the x axis that every seed of the method reached: mean across
+    seeds and the band (stats.curve_band). Columns method, epoch (the x value: epoch or step),
+    mean, lower, upper, seeds; methods without *metric* are left out (an empty frame when none
+    has it). Seeds that go on further: curve_tails."""
     frames = []
     for method in results.methods:
-        m = seed_matrix(results, method, metric)
-        if m.size == 0:
+        wide = seed_wide(results, method, metric)
+        if wide.empty:
             continue
+        full = wide.loc[:, wide.notna().all(axis=0)]
+        m = full.to_numpy()
         mean, lo, hi = stats.curve_band(m, band, confidence)
         frames.append(
             pd.DataFrame(
                 {
                     "method": method,
-                    "epoch": np.arange(1, m.shape[1] + 1),
+                    "epoch": full.columns.to_numpy(),
                     "mean": mean,
                     "lower": lo,
                     "upper": hi,
@@ -82,12 +167,67 @@ def curve_bands(results: Results, metric: str, band: str, confidence: float) -> 
                 }
             )
         )
+    if not frames:
+        return pd.DataFrame(columns=["method", "epoch", "mean", "lower", "upper", "seeds"])
     return pd.concat(frames, ignore_index=True)
 
 
+def curve_tails(results: Results, metric: str) -> pd.DataFrame:
+    """Where a method's seeds ran for different lengths: each seed's values from the last x
+    value every seed of the method reached (so the line joins the mean curve's end) to its own
+    end, for the seeds that went on. Columns method, seed, epoch (the x value), value; empty when
+    every method's seeds are equally long."""
+    rows = []
+    for method in results.methods:
+        wide = seed_wide(results, method, metric)
+        complete = wide.notna().all(axis=0)
+        if wide.empty or complete.all():
+            continue
+        last_common = complete[complete].index.max() if complete.any() else None
+        for seed, row in wide.iterrows():
+            row = row.dropna()
+            if row.index.max() == last_common:
+                continue
+            kept = row[row.index >= last_common] if last_common is not None else row
+            rows += [(method, seed, x, float(v)) for x, v in kept.items()]
+    return pd.DataFrame(rows, columns=["method", "seed", "epoch", "value"])
+
+
 def final_scores(results: Results, metric: str = "test_acc") -> dict[str, np.ndarray]:
-    """{method: array(seeds, 1)} of *metric* at the last epoch every seed of that method reached."""
-    return {m: seed_matrix(results, m, metric)[:, -1:] for m in results.methods}
+    """{method: array(seeds, 1)} of *metric*: each seed's last logged value (seeds that stopped
+    early at their own last epoch or step, never cut to the shortest)."""
+    out = {}
+    for m in results.methods:
+        wide = seed_wide(results, m, metric)
+        out[m] = np.array([[row.dropna().iloc[-1]] for _, row in wide.iterrows()], dtype=float)
+    return out
+
+
+def last_epochs(results: Results, metric: str = "test_acc") -> dict[str, np.ndarray]:
+    """{method: array(seeds)} of the x value (epoch or step) at which each seed's final score
+    was logged (final_scores' order)."""
+    out = {}
+    for m in results.methods:
+        wide = seed_wide(results, m, metric)
+        out[m] = np.array([row.dropna().index[-1] for _, row in wide.iterrows()])
+    return out
+
+
+def horizon(last: dict[str, np.ndarray], unit: str) -> str:
+    """Where the final scores were taken, for titles: "after 30 epochs" when every seed of every
+    method ends at the same *unit* (epoch, step), else "at each seed's last epoch (17–50)".
+    last: last_epochs output."""
+    ends = np.concatenate([np.asarray(v).ravel() for v in last.values()])
+    low, high = ends.min(), ends.max()
+    if low == high:
+        return f"after {plural(int(high), unit)}"
+    return f"at each seed's last {unit} ({low:g}–{high:g})"
+
+
+def can_compare(final: dict[str, np.ndarray]) -> bool:
+    """Whether there are methods to compare: at least two (one method with several seeds has
+    interval estimates but no pair for P(X > Y) or a ranking)."""
+    return len(final) > 1
 
 
 def final_table(
@@ -241,9 +381,10 @@ def state_credit_case(
     mean final accuracy from *final* ({method: array(seeds, 1)}) and their mean last-epoch
     state-prediction error from *errors* ({method: array(seeds, epochs)})."""
     compared = [m for m in final if m != reference]
+    last = {m: [row[np.isfinite(row)][-1] for row in v] for m, v in errors.items()}
     return state_vs_credit(
         {m: float(final[m].mean()) for m in compared},
-        {m: float(v[:, -1].mean()) for m, v in errors.items()},
+        {m: float(np.mean(v)) for m, v in last.items()},
     )
 
 
@@ -295,24 +436,32 @@ def improvement_table(probs: dict, cis: dict, order: list[str]) -> tuple[pd.Data
 
 
 def accuracy_findings(
-    final: dict[str, np.ndarray], names: dict[str, str], reference: str, confidence: float
+    final: dict[str, np.ndarray],
+    names: dict[str, str],
+    reference: str,
+    confidence: float,
+    metric: str = "test accuracy",
 ) -> list[Finding]:
-    """The ranking by final test accuracy ("ranking") and each method's margin to *reference*
-    ("margin_<method>"), by the claim policy (Welch t-tests over seeds, Holm-corrected).
+    """The ranking by the final *metric* ("ranking", ranking_claim: one method alone says there
+    is nothing to compare) and each method's margin to *reference* ("margin_<method>"), by the
+    claim policy (Welch t-tests over seeds, Holm-corrected).
     final: {method: array(seeds, 1)} of fractions; names: method -> display name."""
     order = final_table(final, names, confidence)["method"].tolist()
     samples = {names[m]: final[m][:, 0] for m in order}
     evidence = stats.compare(samples, confidence=confidence)
+    what = f"final {metric}"
     out = [
         finding(
             "ranking",
-            ranking_claim(samples, evidence, "final test accuracy", "seed", confidence, spec=".1%"),
+            ranking_claim(samples, evidence, what, "seed", confidence, spec=".1%"),
         )
     ]
     compared = [m for m in final if m != reference]
+    if not compared:
+        return out
     margins = stats.compare(samples, [(names[m], names[reference]) for m in compared], confidence)
     for m, row in zip(compared, margins.to_dict("records")):
-        claim = versus_claim(row, "final test accuracy", "seed", confidence, scale=100, spec="+.1f")
+        claim = versus_claim(row, what, "seed", confidence, scale=100, spec="+.1f")
         out.append(finding(f"margin_{m}", claim))
     return out
 
@@ -324,24 +473,51 @@ def credit_layer_findings(
     reference: str,
     where: str,
     confidence: float,
+    exact: Sequence[int] = (),
 ) -> list[Finding]:
     """Which method's credit signal is closest to the BP gradient ("credit_layers": the cosine
     averaged over layers, one value per seed, ranked by the claim policy) and, per method but
     *reference*, the layers where its cosine is highest and lowest ("credit_layers_<method>",
     descriptive: the profile drawn, *where* says over which seeds; with at most four layers, where
     "the top three" would be every layer but one, each layer's value in layer order).
-    cosine: rows seed, method, layer, value of every seed; profile: layer_profile as drawn."""
+    cosine: rows seed, method, layer, value of every seed; profile: layer_profile as drawn;
+    exact: layers where every method equals the reference by construction (exact_layers): left
+    out of the means, the best and the worst layers, and named in each sentence (values
+    "exact_layers"); when every layer is such, one sentence says so and nothing is ranked."""
     profile = profile[profile["method"] != reference]
     if profile.empty:
         return []
+    exact = [int(v) for v in exact]
+    left_out = ""
+    if exact:
+        word = "layer" if len(exact) == 1 else "layers"
+        left_out = f", {word} {listing(exact)} left out: equal to BP by construction"
+        where += left_out
+        profile = profile[~profile["layer"].isin(exact)]
+        cosine = cosine[~cosine["layer"].isin(exact)]
+        if profile.empty:
+            text = (
+                f"Every layer recorded ({listing(exact)}) gives every method a cosine of 1 with "
+                "the BP gradient: equal to BP by construction, so these data say nothing about "
+                "which method assigns credit best."
+            )
+            return [finding("credit_layers", Claim(text, {"exact_layers": exact}))]
     layers = best_layers(profile)
     per_seed = cosine.groupby(["method", "seed"], sort=False)["value"].mean()
     samples = {names[m]: per_seed[m].to_numpy() for m in layers["method"]}
     out = []
     if len(samples) > 1:
-        what = "cosine with the BP gradient (mean over layers)"
+        what = f"cosine with the BP gradient (mean over layers{left_out})"
         evidence = stats.compare(samples, confidence=confidence)
         claim = ranking_claim(samples, evidence, what, "seed", confidence)
+        if exact:
+            claim = Claim(
+                claim.text,
+                dict(claim.values, exact_layers=exact),
+                claim.verdict,
+                claim.winner,
+                claim.ranking,
+            )
         out.append(finding("credit_layers", claim))
     for row in layers.itertuples():
         values = dict(
@@ -352,6 +528,8 @@ def credit_layer_findings(
             hi=row.best_value,
             where=where,
         )
+        if exact:
+            values["exact_layers"] = exact
         sub = profile[profile["method"] == row.method].sort_values("layer", kind="stable")
         if len(sub) <= len(row.best) + 1:  # "the top 3 of 4 layers" says nothing: give them all
             values.update(
@@ -505,17 +683,19 @@ def findings(
     where: str,
     errors: dict[str, np.ndarray],
     confidence: float = 0.95,
+    exact: Sequence[int] = (),
+    metric: str = "test accuracy",
 ) -> list[Finding]:
-    """The report's findings, in order: ranking and margins by final test accuracy
-    (accuracy_findings), the credit signal per layer (credit_layer_findings), the
-    state-vs-credit case when the means show it (state_credit_claim) and what the number of
-    seeds allows (seeds_caveat).
+    """The report's findings, in order: ranking and margins by the final *metric*
+    (accuracy_findings), the credit signal per layer (credit_layer_findings, *exact* layers left
+    out), the state-vs-credit case when the means show it (state_credit_claim) and what the
+    number of seeds allows (seeds_caveat).
 
-    final: {method: array(seeds, 1)} final test accuracy (fractions); names: method -> display
+    final: {method: array(seeds, 1)} final scores (fractions); names: method -> display
     name; cosine: bp_cosine rows (seed, method, layer, value), cosine_profile: its layer_profile
     as drawn, over *where*; errors: state_errors output; confidence: 1 - alpha of every test."""
-    out = accuracy_findings(final, names, reference, confidence)
-    out += credit_layer_findings(cosine, cosine_profile, names, reference, where, confidence)
+    out = accuracy_findings(final, names, reference, confidence, metric)
+    out += credit_layer_findings(cosine, cosine_profile, names, reference, where, confidence, exact)
     claim = state_credit_claim(final, names, reference, errors, confidence)
     if claim is not None:
         out.append(finding("state_vs_credit", claim))

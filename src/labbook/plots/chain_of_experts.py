@@ -13,30 +13,39 @@ COST_LABELS = {"gflops": "GFLOPs", "params_m": "Params (M)"}  # cost column -> a
 
 
 def method_comparison(
-    summary: pd.DataFrame, colors: dict[str, str], baseline: str, confidence: float
+    summary: pd.DataFrame,
+    accuracy: dict[str, np.ndarray],
+    colors: dict[str, str],
+    baseline: str,
+    confidence: float,
 ) -> plt.Figure:
-    """Accuracy per method as bars, labelled with the mean and its difference to the baseline in
-    points, whiskers: the t-interval where a method has several seeds.
-    summary: analyses.chain_of_experts.summary() (index: method key; accuracy in %)."""
+    """Accuracy per method, best first (statplots.seeds_and_mean): every seed as a small dot, the
+    mean as a large dot with its t-interval as whiskers where a method has several seeds,
+    labelled with the mean and its difference to the baseline in points. The axis spans the data,
+    not 0 to 100 %, so a gap of a point or two stays visible.
+    summary: analyses.chain_of_experts.summary() (index: method key; accuracy in %); accuracy:
+    {method key: array(seeds), %}."""
     has_ci = summary["seeds"] > 1
     fig, ax = plt.subplots()
     value_labels = [
         f"{acc:.1f}" + ("" if key == baseline else f" ({d:+.1f})")
         for key, acc, d in zip(summary.index, summary["accuracy"], summary["delta_vs_baseline"])
     ]
-    statplots.bars(
+    statplots.seeds_and_mean(
         ax,
-        summary["method"],
+        list(summary["method"]),
+        [accuracy[key] for key in summary.index],
         summary["accuracy"],
+        summary["ci_lower"].where(has_ci),
+        summary["ci_upper"].where(has_ci),
         [colors[m] for m in summary["method"]],
-        lower=summary["ci_lower"].where(has_ci),
-        upper=summary["ci_upper"].where(has_ci),
         texts=value_labels,
     )
     ax.set_ylabel("Top-1 accuracy (%)")
     ax.set_title(
-        "Accuracy per method (label: mean, difference to the baseline in points)"
-        + (f"; whiskers: {confidence:.0%} CI over seeds" if has_ci.any() else ""),
+        "Accuracy per method: seeds (small dots), mean (large dot; label: mean, difference to the "
+        "baseline in points)"
+        + (f", whiskers: {confidence:.0%} t-interval over seeds" if has_ci.any() else ""),
         fontsize="small",
     )
     return fig
@@ -157,19 +166,30 @@ def block_entropy_confidence(
 
 
 def convergence(conv: pd.DataFrame, colors: dict[str, str]) -> plt.Figure:
-    """Training loss (left) and validation accuracy (right) per epoch, one line per method; a
-    method without a colour in *colors* gets one of its own. conv: method, epoch, train_loss,
-    val_acc (%)."""
+    """Training loss (left) and validation accuracy (right) per epoch: per method, each seed's
+    curve as a thin line and the mean over its seeds as a thick one (one curve per method when
+    the curves name no seed); a method without a colour in *colors* gets one of its own.
+    conv: method, seed, epoch, train_loss, val_acc (%)."""
     conv_colors = {**style.method_colors(conv["method"].unique()), **colors}
     fig, (ax1, ax2) = plt.subplots(1, 2)
+    seeds = conv.groupby("method", sort=False)["seed"].nunique()
     for name, g in conv.groupby("method", sort=False):
-        ax1.plot(g["epoch"], g["train_loss"], color=conv_colors[name], label=name)
-        ax2.plot(g["epoch"], g["val_acc"], color=conv_colors[name], label=name)
+        color = conv_colors[name]
+        for ax, col in ((ax1, "train_loss"), (ax2, "val_acc")):
+            if seeds[name] > 1:
+                wide = g.pivot(index="seed", columns="epoch", values=col)
+                statplots.run_lines(ax, wide.columns, wide.to_numpy(), color=color, lw=0.5)
+            mean = g.groupby("epoch", sort=True)[col].mean()
+            ax.plot(mean.index, mean.to_numpy(), color=color, lw=1.6, label=name)
     ax1.set(xlabel="Epoch", ylabel="Training loss", title="Training loss")
     ax2.set(xlabel="Epoch", ylabel="Validation accuracy (%)", title="Validation accuracy")
     for ax in (ax1, ax2):
         statplots.integer_ticks(ax)
-    statplots.legend_above(fig, [ax1, ax2])
+    title = None
+    if (seeds > 1).any():
+        n = seeds.max() if seeds.nunique() == 1 else f"{seeds.min()}–{seeds.max()}"
+        title = f"thin: one seed; thick: mean over {n} seeds"
+    statplots.legend_above(fig, [ax1, ax2], title=title)
     return fig
 
 

@@ -18,12 +18,23 @@ def accuracy_curves(
     names: dict[str, str],
     colors: dict[str, str],
     title: str,
+    panels: tuple[str, str] = ("Train accuracy", "Test accuracy"),
+    ylabel: str = "Accuracy (%)",
+    xlabel: str = "Epoch",
+    tails: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    missing: str = "",
 ) -> plt.Figure:
-    """Train and test accuracy per epoch side by side (shared y axis, %): each method's mean
-    curve with its band, one legend above with *title*. train, test: curve_bands output
-    (method, epoch, mean, lower, upper)."""
+    """Train and test curves side by side (shared y axis, %): each method's mean curve with its
+    band, one legend above with *title*. train, test: curve_bands output (method, epoch, mean,
+    lower, upper), the x values in *xlabel*'s unit; an empty train frame gives a panel saying
+    *missing*. tails: curve_tails of each (seeds that ran on past the mean curve's end), drawn
+    as thin lines in the method's colour."""
     fig, axes = plt.subplots(1, 2, sharey=True)
-    for ax, curves, panel in zip(axes, (train, test), ("Train accuracy", "Test accuracy")):
+    tails = tails or (None, None)
+    for ax, curves, panel, tail in zip(axes, (train, test), panels, tails):
+        if curves.empty:
+            statplots.empty_panel(ax, missing)
+            continue
         for m, c in curves.groupby("method", sort=False):
             statplots.mean_band(
                 ax,
@@ -34,9 +45,14 @@ def accuracy_curves(
                 colors[m],
                 label=names[m],
             )
-        ax.set(title=panel, xlabel="Epoch")
+        if tail is not None:
+            for (m, _seed), t in tail.groupby(["method", "seed"], sort=False):
+                ax.plot(t["epoch"], 100 * t["value"], color=colors[m], lw=0.6, alpha=0.7)
+        ax.set(title=panel, xlabel=xlabel)
         statplots.integer_ticks(ax)
-    axes[0].set_ylabel("Accuracy (%)")
+    if train.empty:  # the shared y axis hides the right panel's labels: show them there
+        axes[1].tick_params(labelleft=True)
+    axes[0 if not train.empty else 1].set_ylabel(ylabel)
     statplots.legend_above(fig, axes, title=title)
     return fig
 
@@ -47,10 +63,13 @@ def diagnostics(
     names: dict[str, str],
     colors: dict[str, str],
     title: str,
+    exact: list[int] | None = None,
 ) -> plt.Figure:
     """Three panels, one per diagnostic (layer on x): cosine with the BP gradient, perturbation
     correlation ρ and the nudging Δ loss at *nudging_eta*, each method a line with markers, a zero
-    line under ρ and Δ loss; a diagnostic no method records is an empty panel saying so.
+    line under ρ and Δ loss; a diagnostic no method records is an empty panel saying so. *exact*
+    layers (analyses.credit_assignment.exact_layers) are shaded in the cosine panel, labelled
+    "= BP by construction" in the legend.
     profiles: diagnostic_profiles output (method, layer, value)."""
     panels = [
         ("bp_cosine", None, "Cosine", "Offline cosine with BP gradient"),
@@ -67,6 +86,9 @@ def diagnostics(
             ax.plot(p["layer"], p["value"], "o-", ms=3, color=colors[m], label=names[m])
         if diag != "bp_cosine":
             ax.axhline(0, color=style.REFERENCE, ls="--", lw=0.8)
+        for i, layer in enumerate((exact or []) if diag == "bp_cosine" else []):
+            label = "= BP by construction" if i == 0 else None
+            ax.axvspan(layer - 0.4, layer + 0.4, color=style.NEUTRAL, alpha=0.18, lw=0, label=label)
         ax.set(title=panel, xlabel="Layer", ylabel=ylabel)
         statplots.integer_ticks(ax)
     statplots.legend_above(fig, axes, title=title)
@@ -151,78 +173,43 @@ def state_vs_credit(
 
 
 def final_accuracy(
-    table: pd.DataFrame, final: dict[str, np.ndarray], colors: dict[str, str], title: str
+    table: pd.DataFrame,
+    final: dict[str, np.ndarray],
+    colors: dict[str, str],
+    title: str,
+    ylabel: str = "Test accuracy (%)",
 ) -> plt.Figure:
-    """Final test accuracy per method (%), best first: every seed as a small dot, the mean as a
-    large dot with its t-interval as whiskers where there is one, labelled with the mean. The
-    y axis spans the data, not zero to 100: the spread between methods and seeds is what a reader
-    compares, and a dot (unlike a bar) does not ask to be read from zero.
-    table: final_table output; final: {method: array(seeds, 1)} of fractions."""
+    """Final test accuracy per method (%), best first (statplots.seeds_and_mean): every seed as a
+    small dot, the mean as a large dot with its t-interval as whiskers where there is one,
+    labelled with the mean. The y axis spans the data, not zero to 100: the spread between
+    methods and seeds is what a reader compares, and a dot (unlike a bar) does not ask to be read
+    from zero. table: final_table output; final: {method: array(seeds, 1)} of fractions."""
     fig, ax = plt.subplots()
-    shown = []
-    for i, row in enumerate(table.itertuples()):
-        seeds = 100 * np.asarray(final[row.method], dtype=float).ravel()
-        spread = np.linspace(-0.1, 0.1, len(seeds)) if len(seeds) > 1 else np.zeros(1)
-        order = np.argsort(seeds, kind="stable")
-        ax.plot(
-            i - 0.15 + spread,
-            seeds[order],
-            "o",
-            ms=3,
-            color=colors[row.method],
-            alpha=0.55,
-            gid=f"seeds:{row.label}",
-        )
-        mean, lo, hi = 100 * row.mean, 100 * row.lower, 100 * row.upper
-        if np.isfinite(lo) and np.isfinite(hi):
-            ax.errorbar(
-                i + 0.15,
-                mean,
-                yerr=[[mean - lo], [hi - mean]],
-                fmt="none",
-                ecolor=style.REFERENCE,
-                elinewidth=0.9,
-                capsize=3,
-            )
-        ax.plot(
-            i + 0.15,
-            mean,
-            "o",
-            ms=6,
-            color=colors[row.method],
-            mec=style.REFERENCE,
-            mew=0.6,
-            gid=f"mean:{row.label}",
-        )
-        ax.annotate(
-            f"{mean:.1f}%",
-            (i + 0.15, mean),
-            xytext=(6, 0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            fontsize="small",
-        )
-        shown += [*seeds, lo, hi]
-    shown = np.asarray(shown, dtype=float)
-    low, high = np.nanmin(shown), np.nanmax(shown)
-    pad = max(0.15 * (high - low), 0.25)
-    ax.set_ylim(max(low - pad, 0.0), min(high + pad, 100.0))
-    ax.set_xlim(-0.5, len(table) - 0.5)
-    ax.set_xticks(range(len(table)), list(table["label"]))
-    ax.grid(False, axis="x")
-    ax.set(ylabel="Test accuracy (%)", title=title)
+    statplots.seeds_and_mean(
+        ax,
+        list(table["label"]),
+        [100 * np.asarray(final[m], dtype=float).ravel() for m in table["method"]],
+        100 * table["mean"].to_numpy(),
+        100 * table["lower"].to_numpy(),
+        100 * table["upper"].to_numpy(),
+        [colors[m] for m in table["method"]],
+    )
+    ax.set(ylabel=ylabel, title=title)
     return fig
 
 
 def interval_estimates(
-    estimates: pd.DataFrame, colors: dict[str, str], n_seeds: int, confidence: float
+    estimates: pd.DataFrame,
+    colors: dict[str, str],
+    n_seeds: int,
+    confidence: float,
+    metric: str = "test accuracy",
 ) -> plt.Figure:
-    """One panel per aggregate of the final test accuracy (statplots.interval_estimates), the
+    """One panel per aggregate of the final *metric* (statplots.interval_estimates), the
     optimality gap's x label saying what it measures, a title with the seeds and the interval.
     estimates: interval_estimates output (in %) with display names as methods; colors by those."""
     metrics = list(dict.fromkeys(estimates["metric"]))
-    xlabels = {m: f"{stats.AGGREGATE_LABELS[m]} test accuracy (%)" for m in metrics}
+    xlabels = {m: f"{stats.AGGREGATE_LABELS[m]} {metric} (%)" for m in metrics}
     xlabels["optimality_gap"] = "100% − mean accuracy (points)"
     axes = statplots.interval_estimates(estimates, colors, xlabels=xlabels)
     fig = axes[0].figure

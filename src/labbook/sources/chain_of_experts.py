@@ -56,7 +56,8 @@ class ChainOfExpertsResults:
     methods: dict[str, MethodResult]
     ablation: pd.DataFrame | None = None  # experts_per_block, seed, accuracy, params_m
     entropy: pd.DataFrame | None = None  # entropy_coeff, seed, accuracy, avg_entropy
-    convergence: pd.DataFrame | None = None  # method, epoch, train_loss, val_acc
+    # method, seed (text; "" when the curves name no seed), epoch, train_loss, val_acc
+    convergence: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # input left out (tracker stores)
     skipped: dict[str, str] = field(default_factory=lambda: dict(SKIPPED))
@@ -208,6 +209,9 @@ def _same_seed_count(path: Path, series: dict[str, np.ndarray]) -> None:
 
 
 def load_convergence(path: Path) -> pd.DataFrame:
+    """The convergence CSV: columns epoch, train_loss, val_acc (%), and optionally method (absent:
+    one method "run") and seed (absent: one curve per method, seed ""). Returns method, seed
+    (text), epoch, train_loss, val_acc."""
     raw = inputs.read_bytes(path)
     try:
         # round_trip: every number as written (pandas' default parser can be 1 ulp off a
@@ -230,7 +234,21 @@ def load_convergence(path: Path) -> pd.DataFrame:
     fields.check_percent(df["val_acc"], path, "column 'val_acc'")
     if "method" not in df.columns:
         df["method"] = "run"
-    return df[["method", "epoch", "train_loss", "val_acc"]]
+    if "seed" in df.columns:
+        if df["seed"].isna().any():
+            row = int(df["seed"].isna().to_numpy().nonzero()[0][0])
+            raise InputError(f"{path}: column 'seed' row {row + 2} is empty")
+        df["seed"] = df["seed"].astype(str)
+    else:
+        df["seed"] = ""
+    twice = df[df.duplicated(["method", "seed", "epoch"], keep=False)]
+    if not twice.empty:
+        first = twice.iloc[0]
+        seed = f", seed {first['seed']}" if first["seed"] else " (add a `seed` column)"
+        raise InputError(
+            f"{path}: method {first['method']!r}{seed} has epoch {first['epoch']:g} twice"
+        )
+    return df[["method", "seed", "epoch", "train_loss", "val_acc"]]
 
 
 # The notebook's defaults for the JSON inputs (the seed's example files); tests keep them equal.

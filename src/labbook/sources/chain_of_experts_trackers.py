@@ -609,12 +609,10 @@ def convergence(
     compared: pd.DataFrame,
     keys: dict[str, str],
     where: str,
-    notes: list[str],
 ) -> pd.DataFrame | None:
-    """The table the convergence CSV gives (method: display name, epoch: step, train_loss,
-    val_acc in %) from the compared runs (method_runs()) that log both keys at a step, averaged
-    per epoch over the runs of a method (said in a note when a method has several); None when
-    no run logs both."""
+    """The table the convergence CSV gives (method: display name, seed: the run's seed, epoch:
+    step, train_loss, val_acc in %) from the compared runs (method_runs()) that log both keys at
+    a step, one curve per run; None when no run logs both."""
     names = dict(zip(data.runs["run"], data.runs["name"]))
     scalars = data.scalars[data.scalars["run"].isin(compared["run"])]
     both = None
@@ -629,17 +627,12 @@ def convergence(
     fields.check_percent(both["val_acc"], f"{where}, runs compared", repr(keys["val_acc"]))
     methods = list(dict.fromkeys(compared["label"]))
     both["method"] = both["run"].map(dict(zip(compared["run"], compared["label"])))
+    both["seed"] = both["run"].map(dict(zip(compared["run"], compared["seed"])))
     both["order"] = both["method"].map({name: i for i, name in enumerate(methods)})
-    runs = both.groupby("order")["run"].nunique()
-    curves = both.groupby(["order", "method", "step"])[["train_loss", "val_acc"]].mean()
-    curves = curves.reset_index().rename(columns={"step": "epoch"})
-    several = [f"{methods[i]}: {n} runs" for i, n in runs.items() if n > 1]
-    if several:
-        notes.append(
-            "Convergence curves: per-epoch means over the runs of each method "
-            f"({', '.join(several)})."
-        )
-    return curves[["method", "epoch", "train_loss", "val_acc"]]
+    both["seed_order"] = both["seed"].map(natural)
+    curves = both.sort_values(["order", "seed_order", "step"], kind="stable")
+    curves = curves.rename(columns={"step": "epoch"}).reset_index(drop=True)
+    return curves[["method", "seed", "epoch", "train_loss", "val_acc"]]
 
 
 # ---------------------------------------------------------------- the whole store
@@ -683,7 +676,7 @@ def from_tracker(data: trackers.TrackerData, m: Mapping | None = None) -> coe.Ch
     res = coe.ChainOfExpertsResults(methods=methods, warnings=warnings, store=where)
     res.field_names = {f: keys[f] for f in coe.FIELD_NAMES}
     read_sweeps(data, runs, marks, res, keys, m, where)
-    res.convergence = convergence(data, compared, keys, where, res.notes)
+    res.convergence = convergence(data, compared, keys, where)
     res.skipped["convergence"] = (
         f"No convergence data: no compared run logs both `{keys['train_loss']}` and "
         f"`{keys['val_acc']}` at one step; section skipped."

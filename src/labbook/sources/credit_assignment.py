@@ -18,8 +18,10 @@ A seed file holds one top-level key, the seed (as a string), mapping method -> r
     drift                          optional; parameter name -> relative drift
 
 What is wrong with a file is an InputError naming the file and the field. What is merely absent
-(a method missing from one seed, a diagnostic not recorded, logs of different lengths across
-seeds) is kept out and listed in ``Results.notes`` for the report to show.
+(a method missing from one seed, a diagnostic not recorded) is kept out and listed in
+``Results.notes`` for the report to show; logs of different lengths across seeds are kept whole
+(each seed's final value is its last logged epoch) and noted; a fraction or a cosine outside its
+domain by one float32 rounding step (1.0000001) is clipped to it and noted.
 
 The same Results come from a tracker's runs (sources.credit_assignment_trackers.from_tracker):
 both readers check each (seed, method) into a `SeedResult` and leave the rest to `collect`, so
@@ -48,7 +50,9 @@ FRACTIONS = ("train_acc", "test_acc")
 class Results:
     seeds: list[str]
     methods: list[str]  # methods present in at least one seed, in the requested order
-    curves: pd.DataFrame  # seed, method, epoch (1-based), metric (LOG_METRICS), value
+    # seed, method, epoch (the k-th value logged, 1-based), step (the store's step; JSON: the
+    # epoch), metric (LOG_METRICS), value; a seed's rows end at its own last value
+    curves: pd.DataFrame
     diagnostics: (
         pd.DataFrame
     )  # seed, method, diagnostic (bp_cosine | perturbation_rho | nudging), eta, layer, value
@@ -60,6 +64,7 @@ class Results:
     keys: dict[str, str] = field(default_factory=dict)
     runs: dict[str, list[str]] = field(default_factory=dict)  # seed -> tracker run names
     store: str = ""  # the tracker store read ("" for JSON files)
+    unit: str = "epoch"  # what one logged value counts, in labels: "epoch", or the store's "step"
 
     def metrics_table(self, dataset: str | None = None) -> pd.DataFrame:
         """The shared long metrics table: accuracy (train/test) and state-prediction error per
@@ -76,6 +81,12 @@ class Results:
 
     def epochs(self) -> int:
         return int(self.curves["epoch"].max())
+
+    @property
+    def x(self) -> str:
+        """The curves' column the x axis follows: "epoch" (the k-th value logged) when one value
+        is one epoch, else "step" (the store's own steps)."""
+        return "epoch" if self.unit == "epoch" else "step"
 
     def origins(self) -> tuple[str, list[str]]:
         """Where each seed was read from, for the table of seeds read: ("file", the results JSON
@@ -101,7 +112,11 @@ def _seed_entry(doc, seed: str, path: Path) -> dict:
     return fields.mapping(doc[seed], path)
 
 
-def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
+def _log(
+    result: dict, where: str, path: Path, clipped: list[tuple[str, float]]
+) -> dict[str, np.ndarray]:
+    """The per-epoch lists of one result, checked; a fraction one float32 step outside [0, 1]
+    is clipped and recorded in *clipped* as (field, value as logged)."""
     log = result.get("log")
     if not isinstance(log, dict):
         raise InputError(
@@ -112,9 +127,12 @@ def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
         {m: m for m in LOG_METRICS},
         path,
         required=FRACTIONS,
-        fractions=FRACTIONS,
+        fractions=(),
         where=f"{where}.log",
     )
+    for name in FRACTIONS:
+        out[name] = clip_and_record(out[name], 0, 1, f"'{where}.log.{name}'", clipped)
+        fields.check_fractions(out[name], path, repr(f"{where}.log.{name}"))
     if "state_pred_error" in out:
         fields.check_range(
             out["state_pred_error"],
@@ -126,7 +144,33 @@ def _log(result: dict, where: str, path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _layer_rows(result: dict, seed: str, method: str, path: Path) -> tuple[list[tuple], list]:
+def clip_and_record(
+    values: np.ndarray, low: float, high: float, label: str, clipped: list[tuple[str, float]]
+) -> np.ndarray:
+    """*values* clipped to [low, high] where they lie one float32 rounding step outside
+    (fields.clip_rounding); the first such value is recorded in *clipped* as (label, value)."""
+    out, n = fields.clip_rounding(values, low, high)
+    if n:
+        first = np.asarray(values, dtype=float)[out != np.asarray(values, dtype=float)][0]
+        clipped.append((label, float(first)))
+    return out
+
+
+def clipped_note(clipped: list[tuple[str, float]]) -> str:
+    """The note saying which values were clipped from one float32 rounding step outside their
+    domain. clipped: (field or key, value as logged), at least one."""
+    label, value = clipped[0]
+    more = f" and {len(clipped) - 1} more series" if len(clipped) > 1 else ""
+    return (
+        f"Values one float32 rounding step ({fields.FLOAT32_STEP:.1e}) outside their domain were "
+        f"clipped to it: {label} = {value!r}{more} (a fraction in [0, 1] or a cosine in [-1, 1] "
+        "logged in float32)."
+    )
+
+
+def _layer_rows(
+    result: dict, seed: str, method: str, path: Path, clipped: list[tuple[str, float]]
+) -> tuple[list[tuple], list]:
     """The per-layer rows (diagnostic, eta, layer, value) of one result and the diagnostics it does
     not record (None: no diagnostics at all)."""
     if result.get("diagnostics") is None:
@@ -141,6 +185,7 @@ def _layer_rows(result: dict, seed: str, method: str, path: Path) -> tuple[list[
         if values is None:
             missing.append(name)
             continue
+        values = clip_and_record(values, -1, 1, f"'{where}.{name}'", clipped)
         fields.check_range(
             values, path, f"'{where}.{name}'", -1, 1, "a cosine or correlation in [-1, 1]"
         )
@@ -189,16 +234,21 @@ def _drift_rows(
 class SeedResult:
     """One method's results in one seed, read and checked (by either reader).
 
-    log: LOG_METRICS name -> array(epochs), in LOG_METRICS order, equal lengths;
-    layers: rows (diagnostic, eta, layer, value), eta None but for nudging;
-    drift: rows (block, value); missing: the diagnostics not recorded, in DIAGNOSTICS order
-    (None alone: no diagnostics at all); unmatched: drift keys that do not match the pattern."""
+    log: LOG_METRICS name -> array(epochs), in LOG_METRICS order, equal lengths (a tracker run
+    may lack train_acc when its key is switched off); layers: rows (diagnostic, eta, layer,
+    value), eta None but for nudging; drift: rows (block, value); missing: the diagnostics not
+    recorded, in DIAGNOSTICS order (None alone: no diagnostics at all); unmatched: drift keys that
+    do not match the pattern; steps: the store's step of each logged value (None: the epochs
+    1..n); clipped: (field or key, value as logged) of series clipped from one float32 rounding
+    step outside their domain."""
 
     log: dict[str, np.ndarray]
     layers: list[tuple] = field(default_factory=list)
     drift: list[tuple] = field(default_factory=list)
     missing: list = field(default_factory=list)
     unmatched: set = field(default_factory=set)
+    steps: np.ndarray | None = None
+    clipped: list[tuple[str, float]] = field(default_factory=list)
 
 
 def collect(
@@ -208,14 +258,16 @@ def collect(
     read: Callable[[str, str], SeedResult],
     absent: Callable[[str, list[str]], str],
     drift_pattern: str,
+    unit: str = "epoch",
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """Every method of *wanted* over the seeds that have it, into the Results tables.
 
     have(method): the seeds holding *method* (in *seeds* order; the caller raises when none does);
     read(seed, method): that result, checked; absent(method, seeds): where the seeds lacking it
-    were looked for (for the note). Returns methods present, curves, diagnostics, drift, notes.
+    were looked for (for the note); unit: what one logged value counts (for the notes). Returns
+    methods present, curves (every seed whole, however long), diagnostics, drift, notes.
     """
-    notes, curves, layer_rows, drift_rows = [], [], [], []
+    notes, curves, layer_rows, drift_rows, clipped = [], [], [], [], []
     missing_diag: dict = {}
     unmatched: set = set()
     present = []
@@ -229,33 +281,40 @@ def collect(
                 f"{len(holding)} seed(s)."
             )
         present.append(method)
-        logs = {}
+        logs, steps = {}, {}
         for seed in holding:
             result = read(seed, method)
             logs[seed] = result.log
+            steps[seed] = result.steps
+            clipped += result.clipped
             layer_rows += [(seed, method, *row) for row in result.layers]
             drift_rows += [(seed, method, *row) for row in result.drift]
             for name in result.missing:
                 missing_diag.setdefault((method, name), []).append(seed)
             unmatched |= result.unmatched
         lengths = {s: len(next(iter(log.values()))) for s, log in logs.items()}
-        common = min(lengths.values())
         if len(set(lengths.values())) > 1:
+            told = ", ".join(f"seed {s}: {n}" for s, n in lengths.items())
             notes.append(
-                f"Method {method!r} has logs of different lengths across seeds "
-                f"({', '.join(f'seed {s}: {n}' for s, n in lengths.items())} epochs): curves and "
-                f"final accuracies use the first {common} epochs of every seed."
+                f"Method {method!r} has logs of different lengths across seeds ({told} values "
+                f"per key): each seed's final value is its last logged {unit}; the mean curves "
+                f"stop at the last {unit} every seed reached, and the seeds that go on are drawn "
+                "as thin lines."
             )
         for seed, log in logs.items():
+            n = lengths[seed]
+            epochs = np.arange(1, n + 1)
+            at = epochs if steps[seed] is None else np.asarray(steps[seed])
             for metric, values in log.items():
                 curves.append(
                     pd.DataFrame(
                         {
                             "seed": seed,
                             "method": method,
-                            "epoch": np.arange(1, common + 1),
+                            "epoch": epochs,
+                            "step": at,
                             "metric": metric,
-                            "value": values[:common],
+                            "value": values,
                         }
                     )
                 )
@@ -270,6 +329,8 @@ def collect(
                 f"Diagnostic {name!r} is not recorded for method {method!r} in seed(s) "
                 f"{', '.join(missing_seeds)}: left out of that panel."
             )
+    if clipped:
+        notes.append(clipped_note(clipped))
     if unmatched:
         shown = sorted(unmatched)
         notes.append(
@@ -311,10 +372,11 @@ def load(
     def read(seed: str, method: str) -> SeedResult:
         path = files[seed]
         result = fields.mapping(entries[seed][method], path)
-        log = _log(result, f"{seed}.{method}", path)
-        layers, missing = _layer_rows(result, seed, method, path)
+        clipped: list[tuple[str, float]] = []
+        log = _log(result, f"{seed}.{method}", path, clipped)
+        layers, missing = _layer_rows(result, seed, method, path, clipped)
         drift, unmatched = _drift_rows(result, seed, method, path, regex)
-        return SeedResult(log, layers, drift, missing, unmatched)
+        return SeedResult(log, layers, drift, missing, unmatched, clipped=clipped)
 
     def absent(method: str, lacking: list[str]) -> str:
         return ", ".join(str(files[s]) for s in lacking)

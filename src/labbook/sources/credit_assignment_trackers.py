@@ -5,7 +5,8 @@ One run is one method trained from one seed:
 
     method, seed      run attributes `method`, `seed` (method_from, seed_from: any spec of
                       trackers.mapping.attribute: kind:key, a bare name, name, name:<regex>)
-    train_acc         scalar `train_acc` (train_acc_key), one value per epoch, a fraction
+    train_acc         scalar `train_acc` (train_acc_key), one value per epoch, a fraction; None:
+                      not read (a store logging only a test metric)
     test_acc          scalar `test_acc` (test_acc_key), one value per epoch, a fraction
     state_pred_error  scalar `state_pred_error` (state_error_key), per epoch; optional
     bp_cosine         `diag/{layer}/bp_cosine` (cosine_key), one key per layer; optional
@@ -13,12 +14,16 @@ One run is one method trained from one seed:
     nudging           `diag/{layer}/nudging/{eta}` (nudging_key), per layer and step size; optional
     drift             `drift/blocks.{block}.w1.weight` (drift_key), per block; optional
 
-Per-epoch series: the k-th value in step order is epoch k (logging epoch e at step e numbers the
-epochs as the JSON lists do; steps that skip are noted); a run logs its per-epoch keys at the same
-steps. Per-layer diagnostics are read at `diagnostics_step` (None: each key's last step); drift,
-the distance from the initial weights, at each key's last step. {layer} is a whole number (else an
-error); a key under drift_key's folder (`drift/`) that does not match it with a whole {block} is
-left over, as the JSON reader leaves drift keys that do not match drift_pattern.
+Every key but test_acc_key may be None: that field is not read. Per-epoch series: the k-th value
+in step order is value k, and its step is kept (`step_unit` says what a step counts: "epoch"
+numbers the values 1..n as the JSON lists do, and steps that skip are noted; any other unit
+draws the store's own steps); a run logs its per-epoch keys at the same steps. A run that stops
+early is kept whole. A fraction or a cosine one float32 rounding step outside its domain is
+clipped to it, and noted. Per-layer diagnostics are read at `diagnostics_step` (None: each key's
+last step); drift, the distance from the initial weights, at each key's last step. {layer} is a
+whole number (else an error); a key under drift_key's folder (`drift/`) that does not match it
+with a whole {block} is left over, as the JSON reader leaves drift keys that do not match
+drift_pattern.
 
 What the JSON reader rejects is rejected here, by the same field checks, naming the run and the
 key; what it leaves out with a note is left out with the same note. Besides: runs lacking the
@@ -44,6 +49,7 @@ from labbook.sources.credit_assignment import (
     LOG_METRICS,
     Results,
     SeedResult,
+    clip_and_record,
     collect,
     load,
 )
@@ -85,6 +91,8 @@ def check_templates(keys: dict[str, str]) -> None:
     """Each field's key template has exactly the placeholders KEY_PARAMETERS asks for; else an
     InputError naming the parameter."""
     for name, template in keys.items():
+        if template is None:
+            continue
         parameter, wanted = KEY_PARAMETERS[name]
         found = re.findall(r"\{(\w+)\}", template)
         if sorted(found) != sorted(wanted):
@@ -134,10 +142,18 @@ class _Reader:
         self.names = dict(zip(data.runs["run"].astype(str), data.runs["name"].astype(str)))
         self.series = {}
         for name, template in keys.items():
+            if template is None:  # switched off
+                self.series[name] = {}
+                continue
             parameter = KEY_PARAMETERS[name][0]
-            rows = mapping.series(
-                data.scalars, template, parameter, where, required=name in FRACTIONS
-            )
+            try:
+                rows = mapping.series(
+                    data.scalars, template, parameter, where, required=name in FRACTIONS
+                )
+            except InputError as exc:
+                if name != "train_acc":
+                    raise
+                raise InputError(f"{exc} (or `{parameter}: null`: no train curves)") from None
             rows["run"] = rows["run"].astype(str)
             if name == "drift":  # as in the JSON files: a key without a block number is left over
                 rows = rows[rows["block"].str.fullmatch(r"\d+")].astype({"block": int})
@@ -151,20 +167,28 @@ class _Reader:
         }
         self.off_step: dict[str, list[str]] = {}  # diagnostic -> runs without diagnostics_step
         self.gaps: dict[str, list[int]] = {}  # run -> its per-epoch steps, where not consecutive
+        self.clipped: dict[str, list[tuple[str, float]]] = {}  # run -> (key, value as logged)
 
     def read(self, run: str) -> SeedResult:
         where = f"{self.where}: run `{self.names[run]}`"
-        layers, missing = self._layers(run, where)
+        clipped = self.clipped.setdefault(run, [])
+        layers, missing = self._layers(run, where, clipped)
         drift, unmatched = self._drift(run, where)
-        return SeedResult(self._log(run, where), layers, drift, missing, unmatched)
+        log, steps = self._log(run, where, clipped)
+        label = f"run `{self.names[run]}`"
+        clipped = [(f"{key} of {label}", v) for key, v in clipped]
+        return SeedResult(log, layers, drift, missing, unmatched, steps, clipped)
 
-    def _log(self, run: str, where: str) -> dict[str, np.ndarray]:
+    def _log(
+        self, run: str, where: str, clipped: list[tuple[str, float]]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The run's per-epoch series by field, and their steps."""
         out, steps = {}, {}
         for name in LOG_METRICS:
             rows = self.series[name].get(run)
             template = self.keys[name]
             if rows is None:
-                if name in FRACTIONS:
+                if name in FRACTIONS and template is not None:
                     raise InputError(
                         f"{where}: required key `{template}` is not logged "
                         f"(set by {KEY_PARAMETERS[name][0]})"
@@ -174,6 +198,7 @@ class _Reader:
             values, at = rows["value"].to_numpy(), rows["step"].to_numpy()
             label = f"`{template}` (steps {at[0]}–{at[-1]})"
             if name in FRACTIONS:
+                values = clip_and_record(values, 0, 1, f"`{template}`", clipped)
                 fields.check_fractions(values, where, label)
             else:
                 fields.check_range(values, where, label, 0, what="an error, not negative")
@@ -191,11 +216,16 @@ class _Reader:
                 "one value per epoch, at the same steps"
                 + trackers.faults_said(self.reader_warnings, run, self.names[run])
             )
-        return out
+        return out, first
 
-    def _layers(self, run: str, where: str) -> tuple[list[tuple], list]:
+    def _layers(
+        self, run: str, where: str, clipped: list[tuple[str, float]]
+    ) -> tuple[list[tuple], list]:
         rows_out, missing, logged = [], [], False
-        for name in (*LAYER_DIAGNOSTICS, "nudging"):
+        read = [n for n in (*LAYER_DIAGNOSTICS, "nudging") if self.keys[n] is not None]
+        if not read:  # every diagnostic switched off: none is missing
+            return [], []
+        for name in read:
             rows = self.series[name].get(run)
             if rows is None:
                 missing.append(name)
@@ -208,6 +238,11 @@ class _Reader:
                 continue
             template = self.keys[name]
             if name != "nudging":
+                values, n = fields.clip_rounding(picked["value"].to_numpy(), -1, 1)
+                if n:
+                    changed = picked["value"].to_numpy() != values
+                    clipped.append((f"`{template}`", float(picked["value"].to_numpy()[changed][0])))
+                    picked = picked.assign(value=values)
                 _check_each(
                     picked,
                     where,
@@ -226,6 +261,8 @@ class _Reader:
 
     def _drift(self, run: str, where: str) -> tuple[list[tuple], set]:
         template = self.keys["drift"]
+        if template is None:  # switched off
+            return [], set()
         head = template.split("{")[0]
         prefix = head[: head.rfind("/") + 1] or head
         rows = self.series["drift"].get(run)
@@ -252,19 +289,23 @@ def from_tracker(
     methods: list[str] | None = None,
     method_from: str = "method",
     seed_from: str = "seed",
-    train_acc_key: str = "train_acc",
+    train_acc_key: str | None = "train_acc",
     test_acc_key: str = "test_acc",
-    state_error_key: str = "state_pred_error",
-    cosine_key: str = "diag/{layer}/bp_cosine",
-    rho_key: str = "diag/{layer}/perturbation_rho",
-    nudging_key: str = "diag/{layer}/nudging/{eta}",
-    drift_key: str = "drift/blocks.{block}.w1.weight",
+    state_error_key: str | None = "state_pred_error",
+    cosine_key: str | None = "diag/{layer}/bp_cosine",
+    rho_key: str | None = "diag/{layer}/perturbation_rho",
+    nudging_key: str | None = "diag/{layer}/nudging/{eta}",
+    drift_key: str | None = "drift/blocks.{block}.w1.weight",
     diagnostics_step: int | None = None,
+    step_unit: str = "step",
 ) -> Results:
     """The Results of the runs in *data* (see the module docstring for the mapping).
 
     methods: the ones to analyse, in this order (None or empty: every method the runs have, in
-    text order). The notes start with the reader's warnings about the store."""
+    text order); step_unit: what one logged step counts ("epoch" when the runs log one value per
+    epoch; the Results' unit). The notes start with the reader's warnings about the store."""
+    if test_acc_key is None:
+        raise InputError("parameter test_acc_key is null: the final scores need the test metric")
     keys = {
         "train_acc": train_acc_key,
         "test_acc": test_acc_key,
@@ -321,9 +362,9 @@ def from_tracker(
         return f"no run in {where}"
 
     present, curves, diagnostics, drift, collected = collect(
-        seeds, wanted, have, lambda s, m: reader.read(run_of[(m, s)]), absent, drift_key
+        seeds, wanted, have, lambda s, m: reader.read(run_of[(m, s)]), absent, drift_key, step_unit
     )
-    if reader.gaps:
+    if reader.gaps and step_unit == "epoch":
         run, at = next(iter(reader.gaps.items()))
         shown = ", ".join(map(str, at[:4])) + (", …" if len(at) > 4 else "")
         collected.append(
@@ -346,6 +387,7 @@ def from_tracker(
         keys=keys,
         runs={s: [names[run_of[(m, s)]] for m in present if (m, s) in run_of] for s in seeds},
         store=where,
+        unit=step_unit,
     )
 
 
@@ -378,13 +420,15 @@ def load_any(
     seed_files: dict | None,
     methods: list[str] | None = None,
     drift_pattern: str = "blocks.{i}.w1.weight",
+    step_unit: str | None = None,
     **mapping,
 ) -> Results:
     """Results from the notebook's inputs: the tracker store *source* (read with
     trackers.read, mapped by *mapping*: the keyword parameters of from_tracker), or the JSON
     files *seed_files* ({seed: path, relative to the repo root}; None:
-    credit_assignment.EXAMPLE_SEED_FILES). InputError naming both parameters when both are
-    given."""
+    credit_assignment.EXAMPLE_SEED_FILES). step_unit: what one logged value counts (None:
+    "epoch" for the JSON files, whose lists hold one value per epoch; "step" for a store).
+    InputError naming both parameters when both are given."""
     if source is not None and seed_files is not None:
         raise InputError(
             f"parameters `source` ({source!r}) and `seed_files` are both set: read either a "
@@ -392,5 +436,9 @@ def load_any(
         )
     if source is None:
         files = EXAMPLE_SEED_FILES if seed_files is None else seed_files
-        return load({s: paths.resolve_input(p) for s, p in files.items()}, methods, drift_pattern)
-    return from_tracker(trackers.read(source), methods, **mapping)
+        results = load(
+            {s: paths.resolve_input(p) for s, p in files.items()}, methods, drift_pattern
+        )
+        results.unit = step_unit or "epoch"
+        return results
+    return from_tracker(trackers.read(source), methods, **mapping, step_unit=step_unit or "step")

@@ -117,6 +117,25 @@ def check_fractions(values: np.ndarray, path: Path, label: str) -> None:
         )
 
 
+FLOAT32_STEP = float(np.finfo(np.float32).eps)  # one float32 rounding step at 1: 1.19e-07
+
+
+def clip_rounding(values, low: float, high: float) -> tuple[np.ndarray, int]:
+    """*values* (any shape, as floats) with every entry outside [low, high] by at most one float32
+    rounding step of that bound (FLOAT32_STEP × max(1, |bound|): a cosine of 1.0000001 logged in
+    float32) set to the bound, and how many were; entries further out are left as they are, for
+    check_range to reject. The caller says what it clipped."""
+    v = np.array(values, dtype=float)
+    clipped = 0
+    for bound, outside in ((low, v < low), (high, v > high)):
+        if math.isinf(bound):
+            continue
+        near = outside & (np.abs(v - bound) <= FLOAT32_STEP * max(1.0, abs(bound)))
+        v[near] = bound
+        clipped += int(near.sum())
+    return v, clipped
+
+
 def check_range(
     values, path: Path, label: str, low: float = -math.inf, high: float = math.inf, what: str = ""
 ) -> None:

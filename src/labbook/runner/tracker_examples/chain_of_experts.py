@@ -16,8 +16,9 @@ The runs hold what the chain-of-experts notebook's tracker mapping reads by defa
 finds no param missing from some runs); tags `method` and `method_name` on the runs compared,
 `sweep` with `experts_per_block` or `entropy_coeff` on the sweep runs; scalars `accuracy`,
 `params_m`, `gflops` at the final step; the first seed's run of a method also logs
-`gate/{block}/{expert}/mean` and `gate/{block}/entropy` at the final step and its curves
-`train_loss` and `val_acc` at steps 1..epochs (step = epoch, as in the CSV).
+`gate/{block}/{expert}/mean` and `gate/{block}/entropy` at the final step; every run of a method
+logs its seed's curves `train_loss` and `val_acc` at steps 1..epochs (step = epoch, as in the
+CSV).
 
 The twin lists methods, and the CSV its curves, in the tracker loader's order (method keys in
 natural order), so a report from either is the same report.
@@ -76,12 +77,16 @@ def write_twin(seeds: Path, out: Path) -> None:
     curves = pd.read_csv(seeds / "convergence.csv")
     names = {json.loads((seeds / f).read_text())["method"]: k for k, f in FILE_NAMES.items()}
     curves["order"] = curves["method"].map(lambda n: natural(names[n]))
-    curves = curves.sort_values(["order", "epoch"], kind="stable")
-    lines = ["method,epoch,train_loss,val_acc"]
-    for method, epoch, loss, acc in zip(
-        curves["method"], curves["epoch"], _f32(curves["train_loss"]), _f32(curves["val_acc"])
+    curves = curves.sort_values(["order", "seed", "epoch"], kind="stable")
+    lines = ["method,seed,epoch,train_loss,val_acc"]
+    for method, seed, epoch, loss, acc in zip(
+        curves["method"],
+        curves["seed"],
+        curves["epoch"],
+        _f32(curves["train_loss"]),
+        _f32(curves["val_acc"]),
     ):
-        lines.append(f"{method},{epoch},{loss!r},{acc!r}")
+        lines.append(f"{method},{seed},{epoch},{loss!r},{acc!r}")
     (out / "convergence.csv").write_text("\n".join(lines) + "\n")
 
 
@@ -91,8 +96,8 @@ def _series(step: int, **values) -> dict:
 
 
 def _method_runs(res: coe.ChainOfExpertsResults, step: int) -> list[tw.TrackedRun]:
-    """One run per method and seed: accuracy and costs at *step*; the first seed's run also
-    the per-block gate means and entropy at *step* and the method's curves."""
+    """One run per method and seed: accuracy and costs at *step* and that seed's curves; the
+    first seed's run also the per-block gate means and entropy at *step*."""
     out = []
     for key, m in res.methods.items():
         for seed, acc in enumerate(m.accuracy):
@@ -103,8 +108,10 @@ def _method_runs(res: coe.ChainOfExpertsResults, step: int) -> list[tw.TrackedRu
             if seed == 0 and m.block_entropy is not None:
                 for b, h in enumerate(m.block_entropy):
                     scalars.update(_series(step, **{f"gate/{b}/entropy": h}))
-            if seed == 0:
-                curve = res.convergence[res.convergence["method"] == m.name]
+            curve = res.convergence[
+                (res.convergence["method"] == m.name) & (res.convergence["seed"] == str(seed))
+            ]
+            if not curve.empty:
                 steps = curve["epoch"].to_numpy()
                 scalars["train_loss"] = (steps, curve["train_loss"].to_numpy())
                 scalars["val_acc"] = (steps, curve["val_acc"].to_numpy())
