@@ -28,14 +28,14 @@ Interval = tuple[str, str, str]  # (estimate, lower, upper) column names
 
 
 # The width model of a shown table, in em of its font: a character's advance (a digit's, the widest
-# common glyph; bold header text a little wider), a cell's padding, the width at which a text cell
-# wraps (report.html: `max-width: 32em`, in characters here), and report.html's table box (970 px
-# at 13 px in JupyterLab's page at a 1,200 px window, measured in Chromium; a margin left for other
-# fonts).
+# common glyph; bold header text a little wider), a cell's padding, the narrowest a text column is
+# counted (in characters: prose wraps to it, a longer word keeps its length), and report.html's
+# table box (970 px at 13 px in JupyterLab's page at a 1,200 px window, measured in Chromium; a
+# margin left for other fonts).
 CHAR_EM = 0.64
 HEAD_CHAR_EM = 0.7
 CELL_PAD_EM = 1.1
-TEXT_WRAP_CHARS = 24
+TEXT_WRAP_CHARS = 16
 HTML_ROOM_EM = 70.0
 
 
