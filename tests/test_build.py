@@ -583,7 +583,7 @@ def test_gallery_cards_say_failed_checks_the_data_and_a_distinct_title_in_order(
         fake_tree, "sparse_training/digits", "Sparse", trained=["Real training runs: 1 run"]
     )
     verdicts = {"speedup": "fail", "accuracy": "pass", "savings": "fail"}
-    findings = {k: {"text": k, "verdict": v} for k, v in verdicts.items()}
+    findings = {k: {"text": f"{k} sentence", "verdict": v} for k, v in verdicts.items()}
     (sparse / "findings.json").write_text(json.dumps(findings))
     for variant in ("tensorboard", "example"):
         _fake_report(
@@ -603,7 +603,9 @@ def test_gallery_cards_say_failed_checks_the_data_and_a_distinct_title_in_order(
         "Sparse · digits",
     ]
     cards = page.split('<div class="card')[1:]
-    assert "checks-failed" in cards[3] and "2 check(s) failed: speedup, savings" in cards[3]
+    assert "checks-failed" in cards[3] and "2 failed verdict(s)" in cards[3]
+    assert "<li>speedup sentence</li><li>savings sentence</li>" in cards[3]
+    assert "accuracy sentence" not in cards[3]
     assert "data: real runs" in cards[3]
     assert "data: simulated" in cards[0] and "data: the user&#39;s" in cards[1]
     assert "1 warning(s)" in cards[1] and "checks-failed" not in cards[1]

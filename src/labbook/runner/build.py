@@ -660,13 +660,13 @@ def data_kind(prov: dict) -> str:
 
 
 def failed_checks(folder: Path) -> list[str]:
-    """The keys of the findings of the report in *folder* whose verdict is "fail" (its own checks
-    that failed, findings.json), in the report's order; [] without findings."""
+    """The sentences of the findings of the report in *folder* whose verdict is "fail" (its own
+    checks that failed, findings.json), in the report's order; [] without findings."""
     path = folder / "findings.json"
     if not path.exists():
         return []
     findings = json.loads(path.read_text())
-    return [key for key, f in findings.items() if (f or {}).get("verdict") == "fail"]
+    return [f["text"] for f in findings.values() if (f or {}).get("verdict") == "fail"]
 
 
 def _thumbs(folder: Path, prov: dict) -> list[str]:
