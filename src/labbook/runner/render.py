@@ -308,12 +308,23 @@ def _cell(text: str, numeric: bool) -> str:
     return "".join(out)
 
 
-def _table_part(part: tables.Presented) -> str:
+TIGHT = 0.75  # a table wider than this share of the text width gets its columns from the model
+
+
+def _table_part(part: tables.Presented, room: float) -> str:
+    """One Typst table. Columns size themselves, unless the table takes more than TIGHT of the
+    *room* (em): then each column gets its share of the text width in proportion to its modelled
+    width (tables.Presented.widths, which fit the room), so Typst never squeezes a name to fit a
+    header."""
     cols = len(part.columns)
+    widths = part.widths()
+    if sum(widths) > TIGHT * room:
+        cols = "(" + ", ".join(f"{w:.1f}fr" for w in widths) + ",)"
     align = ", ".join("right" if n else "left" for n in part.numeric)
     head = ", ".join(f"[*{_cell(c, False)}*]" for c in part.columns)
     cells = [f"[{_cell(v, n)}]" for r in part.rows for v, n in zip(r, part.numeric)]
-    body = ", ".join(cells) or f"table.cell(colspan: {cols})[_no rows_]"  # an empty table
+    empty = f"table.cell(colspan: {len(part.columns)})[_no rows_]"  # an empty table
+    body = ", ".join(cells) or empty
     return (
         f"table(columns: {cols}, align: ({align},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
         f"  table.hline(stroke: 0.8pt), table.header({head}), table.hline(stroke: 0.5pt),\n"
@@ -325,11 +336,12 @@ def _table(data: dict) -> str:
     """A shown table (its application/vnd.labbook.table+json) as a numbered Typst table figure:
     whole, or in column groups one under the other (see _table_layout)."""
     size, parts = _table_layout(tables.Presented.from_json(data))
-    shown = [f"#{_table_part(parts[0])}"]
+    room = 72 * PAGE_WIDTH_IN / size
+    shown = [f"#{_table_part(parts[0], room)}"]
     for k, part in enumerate(parts[1:], 2):
         shown.append(
             f"#v(0.6em) #align(left)[#emph[Continued ({k} of {len(parts)})]] #v(0.2em)\n"
-            f"#{_table_part(part)}"
+            f"#{_table_part(part, room)}"
         )
     caption = f"caption: [{markup.typst(data['caption'])}], " if data.get("caption") else ""
     return f"#figure(kind: table, {caption}text(size: {size:g}pt)[{''.join(shown)}])"
