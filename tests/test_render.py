@@ -300,3 +300,27 @@ def test_real_runs_name_their_tracker_and_the_script_that_trained_them():
         "trained by examples/experiments/credit_assignment.py."
     )
     assert provenance.source_line({"inputs": [{"path": "examples/x.json"}]}) is None
+
+
+def test_a_heading_near_the_foot_of_a_page_goes_to_the_next_page_with_its_figure(tmp_path):
+    from pypdf import PdfReader
+
+    (tmp_path / "figures").mkdir()
+    fig = plt.figure(figsize=(6, 3))
+    fig.savefig(tmp_path / "figures" / "late.pdf")
+    plt.close(fig)
+    filler = "\n\n".join(f"Paragraph {k} of text that fills the first page." for k in range(30))
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(f"# Title\n\n{filler}"),
+            nbformat.v4.new_markdown_cell("## Late section\nWhat the late figure shows."),
+            nbformat.v4.new_code_cell("f", outputs=[_figure_output("late")]),
+        ]
+    )
+    render.pdf(nb, render.context(_prov(), None), tmp_path, tmp_path / "r.pdf")
+    pages = [page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages]
+    assert (
+        "Paragraph 29" in pages[0]
+    )  # room left on page 1 for a heading and a line, not the figure
+    assert "Late section" not in pages[0]  # the heading did not stay behind at the foot
+    assert "Late section" in pages[1] and "What the late figure shows." in pages[1]
