@@ -319,8 +319,8 @@ def test_a_heading_near_the_foot_of_a_page_goes_to_the_next_page_with_its_figure
     )
     render.pdf(nb, render.context(_prov(), None), tmp_path, tmp_path / "r.pdf")
     pages = [page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages]
-    assert (
-        "Paragraph 29" in pages[0]
-    )  # room left on page 1 for a heading and a line, not the figure
+    # the filler leaves room on page 1 for the heading and its sentence, not for the figure: the
+    # sentence is the figure's caption (render.captions), and the heading sticks to the figure
+    assert "Paragraph 29" in pages[0]
     assert "Late section" not in pages[0]  # the heading did not stay behind at the foot
     assert "Late section" in pages[1] and "What the late figure shows." in pages[1]
