@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from labbook import tables
+from labbook import contract, tables
 from labbook.runner import render
 
 LONG_PATH = "examples/generated/credit_assignment/cifar10/seed42/results_cifar10.json"
@@ -230,7 +230,18 @@ def test_every_figure_is_numbered_and_captioned_by_its_sections_sentence(tmp_pat
         (5, 0): (4, "No sentence"),  # a section without a sentence: its title
     }
     assert caps.markdown == {2: "## Curves\n"}  # the sentence moved to the captions
+    table = tables.Presented(["a"], [["1"]], [True])
+    nb.cells[5].outputs.append(
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "text/html": '<p class="labbook-caption">Counts.</p>' + table.to_html(),
+                contract.TABLE_MIME: dict(table.to_json(), caption="Counts."),
+            },
+        )
+    )
     html = render.html(nb, render.context(_prov(), None))
+    assert '<p class="labbook-caption"><b>Table 1:</b> Counts.</p>' in html
     assert "<b>Figure 2:</b> Accuracy per epoch, mean over seeds.</p>" in html
     assert html.count("Accuracy per epoch, mean over") == 2  # in the two captions only
     assert "Every sentence is computed." in html  # a section without a figure keeps its text

@@ -127,9 +127,14 @@ def _inline_html(text: str) -> str:
     return out.removeprefix("<p>").removesuffix("</p>")
 
 
+TABLE_CAPTION = '<p class="labbook-caption">'  # how Report.show_table opens a table's caption
+
+
 def _captioned(nb):
     """A copy of *nb* for report.html: each figure output's metadata carries its number and
-    caption (HTML) and the sentences that became captions are out of the Markdown cells."""
+    caption (HTML), the sentences that became captions are out of the Markdown cells, and each
+    table's caption starts with its number ("Table 2:"), counted as the PDF counts them (every
+    shown table)."""
     import copy
 
     caps = captions(nb)
@@ -139,6 +144,17 @@ def _captioned(nb):
     for (i, j), (number, caption) in caps.figures.items():
         meta = nb.cells[i].outputs[j].setdefault("metadata", {}).setdefault(contract.META_KEY, {})
         meta.update(number=number, caption_html=_inline_html(caption))
+    shown = [
+        out
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if contract.TABLE_MIME in out.get("data", {})
+    ]
+    for number, out in enumerate(shown, 1):
+        page = out["data"].get("text/html", "")
+        if page.startswith(TABLE_CAPTION):
+            label = f"<b>Table {number}:</b> "
+            out["data"]["text/html"] = TABLE_CAPTION + label + page[len(TABLE_CAPTION) :]
     return nb
 
 
