@@ -38,7 +38,8 @@ OPTIONS := .cache/labbook/build-options
 $(shell mkdir -p .cache/labbook; echo 'SHOW_CODE=$(SHOW_CODE)' | cmp -s - $(OPTIONS) || echo 'SHOW_CODE=$(SHOW_CODE)' > $(OPTIONS))
 EXAMPLE_DATA := $(patsubst %,examples/generated/%/.complete,chain_of_experts_seeds chain_of_experts_trackers sparse_training sparse_training_trackers credit_assignment credit_assignment_trackers nonlinearity_reduction nonlinearity_reduction_trackers moe_aim moe_trackers credit_assignment_digits sparse_training_digits nonlinearity_reduction_digits)
 
-.PHONY: help env figures report reports changes examples test lint lab new clean distclean benchmark
+.PHONY: help env figures report reports changes examples test lint lab new clean distclean benchmark \
+  paper paper-new
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -126,6 +127,38 @@ changes: $(ENV_STAMP) ## what the last rebuild of a report changed, and why: mak
 	@[ -n "$(R)" ] || { echo "usage: make changes R=<notebook>/<variant>"; exit 2; }
 	@$(PY) -m labbook.runner.changes $(R)
 
+# Papers: paper/<name>.typ (not paper/labbook.typ, the helpers it imports) is typeset into
+# paper/build/<name>.pdf after the reports it uses are built, and again only when one of them or a
+# file of the paper changed: labbook.runner.paper reads the reports from the paper's sources into
+# paper/build/<name>.d. Reports never depend on a paper.
+PAPER_NAMES := $(filter-out labbook,$(notdir $(basename $(wildcard paper/*.typ))))
+PAPER ?=
+PAPERS_BUILT := $(if $(PAPER),$(PAPER),$(PAPER_NAMES))
+NAME ?=
+# REPORTS= on the command line (paper-new) names reports; otherwise REPORTS is the report stamps
+CHOSEN := $(if $(filter command line,$(origin REPORTS)),$(REPORTS))
+
+paper: $(ENV_STAMP) ## build paper/build/<name>.pdf of each paper/<name>.typ after the reports it uses, say which numbers changed (PAPER=name: one)
+	@[ -n "$(PAPERS_BUILT)" ] || { echo "no paper/<name>.typ: make paper-new NAME=... REPORTS='nb/variant ...'"; exit 2; }
+	@reports="$$($(PY) -m labbook.runner.paper reports $(PAPERS_BUILT))" || exit 1; \
+	if [ -n "$$reports" ]; then $(MAKE) --no-print-directory figures ONLY="$$reports" || exit 1; fi; \
+	$(MAKE) --no-print-directory LABBOOK_PAPERS="$(PAPERS_BUILT)" $(PAPERS_BUILT:%=paper/build/%.pdf) \
+	  | grep -v 'is up to date' ; [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
+	for p in $(PAPERS_BUILT); do $(PY) -m labbook.runner.paper latex $$p || exit 1; done
+
+paper/build/%.pdf: paper/%.typ | $(ENV_STAMP)
+	@$(PY) -m labbook.runner.paper build $*
+
+paper/build/%.d: paper/%.typ | $(ENV_STAMP)
+	@$(PY) -m labbook.runner.paper deps $*
+
+ifneq ($(LABBOOK_PAPERS),)
+include $(LABBOOK_PAPERS:%=paper/build/%.d)
+endif
+
+paper-new: $(ENV_STAMP) ## scaffold paper/NAME.typ (and a LaTeX twin) over built reports: make paper-new NAME=my_paper REPORTS='nb/variant ...'
+	@$(PY) -m labbook.runner.paper new "$(NAME)" $(CHOSEN)
+
 test: lint ## lint (ruff), then run the test suite (installs what it needs)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
@@ -172,8 +205,8 @@ lab: $(ENV_STAMP) ## JupyterLab on notebooks/ and reports/ (P=params/nb/v.yaml o
 	@if [ -n "$(P)" ]; then $(PY) -m labbook.runner.lab $(P) || exit $$?; fi
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(P),$$($(PY) -m labbook.runner.lab --path $(P))) $(LAB_ARGS)
 
-clean: ## remove reports, generated example data and caches
-	rm -rf reports examples/generated .cache
+clean: ## remove reports, generated example data, caches and built papers
+	rm -rf reports examples/generated .cache paper/build
 
 distclean: clean ## also remove the virtualenv and tools
 	rm -rf $(VENV) $(VENV313) $(TOOLS)

@@ -64,6 +64,8 @@ def test_report_folder_layout(tree):
         "report.html",
         "executed.ipynb",
         "findings.json",
+        "numbers.tex",
+        "numbers.typ",
         "provenance.json",
         "inputs.d",
         ".ok",
@@ -175,7 +177,7 @@ def _outputs(rep: Path) -> dict[str, bytes]:
     files = (
         list((rep / "figures").iterdir())
         + list((rep / "tables").iterdir())
-        + [rep / "findings.json"]
+        + [rep / "findings.json", rep / "numbers.tex", rep / "numbers.typ"]
     )
     return {p.name: p.read_bytes() for p in files}
 

@@ -29,3 +29,23 @@ def empty_record() -> dict:
         "example_data": False,
         "trained": [],
     }
+
+
+# The folder a report is built in, beside its final folder reports/<notebook>/<variant>/, swapped
+# into place when the build ends; a kernel writes there, so its report's name is read from it.
+STAGING = ".{variant}.tmp.{pid}"
+
+
+def staging_folder(variant: str, pid: int) -> str:
+    """The name of the folder the build of *variant* by process *pid* writes into."""
+    return STAGING.format(variant=variant, pid=pid)
+
+
+def report_name(folder, notebook: str) -> str:
+    """The report "<notebook>/<variant>" whose output *folder* is (its final folder, or the
+    staging folder it is built in)."""
+    name = str(folder).rstrip("/").rsplit("/", 1)[-1]
+    prefix, _, tail = name.rpartition(".tmp.")
+    if name.startswith(".") and prefix and tail.isdigit():
+        name = prefix[1:]
+    return f"{notebook}/{name}"

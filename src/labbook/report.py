@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from labbook import contract, figures, inputs, markup, paths, tables
+from labbook import contract, figures, inputs, markup, numbers, paths, tables
 from labbook.findings import Claim, Finding, Findings
 
 SCREEN_PX_PER_IN = 130  # CSS pixels per inch of print size: a full-width figure is ~880 px wide
@@ -101,6 +101,7 @@ class Report:
 
     def __init__(self, output_dir: str | Path, notebook: str):
         self.dir = Path(output_dir) if output_dir else paths.REPORTS / "_interactive" / notebook
+        self.name = contract.report_name(self.dir, notebook)  # "notebook/variant": numbers' names
         self.dir.mkdir(parents=True, exist_ok=True)
         self.figures_dir = self.dir / "figures"
         self.tables_dir = self.dir / "tables"
@@ -255,9 +256,11 @@ class Report:
         return list(dict.fromkeys(i["trained"] for i in inputs.recorded() if i.get("trained")))
 
     def finish(self) -> None:
-        """Write findings.json and inputs.json (inputs read, warnings, figure problems); call once,
-        at the end."""
+        """Write findings.json, the numbers its sentences quote as LaTeX and Typst macros
+        (numbers.tex, numbers.typ: labbook.numbers) and inputs.json (inputs read, warnings, figure
+        problems); call once, at the end."""
         self.findings.write(self.dir / "findings.json")
+        numbers.write(self.dir, self.name, self.findings.as_dict())
         record = {
             "inputs": inputs.recorded(),
             "warnings": self.warnings,

@@ -375,7 +375,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
     final = paths.report_dir(notebook, variant)
     final.parent.mkdir(parents=True, exist_ok=True)
     recover(final)
-    tmp = final.parent / f".{variant}.tmp.{os.getpid()}"
+    tmp = final.parent / contract.staging_folder(variant, os.getpid())
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     k, n = _progress_start(name)
