@@ -355,10 +355,13 @@ def _failing_line(failure: Failure, cell: FailingCell | None, timeout: int) -> s
         return f"{cell.where}: {STOPPED[failure.kind][0].format(timeout=timeout)}"
     if cell is not None:
         return cell.line()
-    # failed before or outside any cell: the whole params message, else the error's last line
-    # (the lines before it are papermill's and the kernel's, kept in provenance.json)
+    # failed before or outside any cell: the whole params message (its heading and first problem
+    # on one line), else the error's last line (the lines before it are papermill's and the
+    # kernel's, kept whole in provenance.json's failure.message)
     lines = failure.message.strip().splitlines()
-    return "\n".join(lines) if failure.kind == "params" else lines[-1]
+    if failure.kind == "params":
+        return "\n".join([" ".join(lines[:2]), *lines[2:]])
+    return lines[-1]
 
 
 def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> int:
