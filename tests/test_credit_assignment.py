@@ -406,8 +406,8 @@ def test_findings_when_the_methods_are_separated():
     rank = f["ranking"]
     assert rank.text == (
         "BP has the highest mean final test accuracy, 62.0% (95% t-interval 57.0%–67.0%, "
-        "3 seeds) and is better than every other method compared (Welch t-tests, Holm-corrected "
-        "over 6 pairs, at α = 0.05)."
+        "3 seeds) and is better than every other method compared (Credit Bridge, DFA and State "
+        "Bridge; Welch t-tests, Holm-corrected over 6 pairs, at α = 0.05)."
     )
     assert (rank.verdict, rank.winner) == ("separated", "BP")
     assert rank.ranking == ["BP", "Credit Bridge", "DFA", "State Bridge"]
@@ -545,7 +545,7 @@ def test_credit_layer_findings_rank_the_mean_cosine_and_describe_each_profile():
     assert f["credit_layers"].text == (
         "Credit Bridge has the highest mean cosine with the BP gradient (mean over layers), 0.66 "
         "(95% t-interval 0.53–0.79, 2 seeds) and is better than every other method compared "
-        "(Welch t-tests, Holm-corrected over 1 pair, at α = 0.05)."
+        "(DFA; Welch t-tests, Holm-corrected over 1 pair, at α = 0.05)."
     )
     assert (f["credit_layers"].verdict, f["credit_layers"].winner) == ("separated", "Credit Bridge")
     # four layers: "highest in the top 3" would be every layer but one, so each layer is given

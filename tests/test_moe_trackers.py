@@ -5,12 +5,13 @@ input (an attribute or key no run has, runs lacking the mapped attribute, both i
 field no run logs, a dataset, tag or type off by case or a typo); one MoE type; the example's
 params. Reports built from every tracker and from the twin: test_tracker_reports.py."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from labbook import paths
+from labbook import figures, paths, style
 from labbook.analyses import moe
 from labbook.inputs import InputError
 from labbook.plots import moe as moe_plots
@@ -119,7 +120,7 @@ def test_fields_no_run_logs_are_notes_and_their_sections_say_so(stores):
     wide = moe.per_epoch(sel.table)
     assert moe.unlogged(wide) == ["loss", "macs", "cpu_time", "memory"]
     shown = moe.display_summary(moe.summary(wide, ["method"]), MOE_TYPES)
-    assert list(moe.summary_intervals(shown)) == ["Accuracy mean [min, max]"]
+    assert list(moe.summary_intervals(shown)) == ["Accuracy over run-epochs: mean [min, max]"]
     methods = [m for m in MOE_TYPES if m in set(wide["method"])]
     fig = moe_plots.accuracy_loss_curves(wide, methods, MOE_TYPES, dict(zip(methods, "rgb")), 0.3)
     assert [ax.get_title() for ax in fig.axes] == ["Validation accuracy (EMA)"]
@@ -214,3 +215,84 @@ def test_the_example_params_read_the_example_store_with_its_mapping():
     built from every tracker with this mapping, and from the twin: test_tracker_reports.py)."""
     given = yaml.safe_load((paths.PARAMS / "moe_analysis" / "cifar10_tensorboard.yaml").read_text())
     assert {k: given[k] for k in MAPPING} == MAPPING
+
+
+# ---------------------------------------------------------------- runs of every shape
+
+
+def _cut(run: trackerwrite.TrackedRun, last: int) -> trackerwrite.TrackedRun:
+    """*run* as if it stopped after step *last*."""
+    scalars = {k: (s[s <= last], v[s <= last]) for k, (s, v) in run.scalars.items()}
+    return trackerwrite.TrackedRun(run.name, run.params, run.tags, scalars)
+
+
+def _blown(run: trackerwrite.TrackedRun, key: str, value: float) -> trackerwrite.TrackedRun:
+    """*run* whose *key* jumps to *value* from its third step on (a diverged run)."""
+    steps, values = run.scalars[key]
+    blown = np.where(steps >= 3, value, values)
+    return trackerwrite.TrackedRun(
+        run.name, run.params, run.tags, {**run.scalars, key: (steps, blown)}
+    )
+
+
+def test_a_store_of_unequal_and_diverged_runs(tmp_path):
+    """A TensorBoard store written by tensorboardX: softmoe s1 stopped after epoch 2 of 6, ffn s2
+    diverged (loss 16,726 from epoch 3). The early stop does not cut the horizon (6) and is
+    named; softmoe's mean curve is drawn over the runs that go on (2 of 3, enough); the diverged
+    run is named and out of the loss panel."""
+    runs = example.runs(examples.moe_run_values, moe_types=TYPES, seeds=3, epochs=6)
+    by_name = {r.name: r for r in runs}
+    by_name["softmoe-cifar10-s1"] = _cut(by_name["softmoe-cifar10-s1"], 2)
+    by_name["ffn-cifar10-s2"] = _blown(by_name["ffn-cifar10-s2"], "val/loss", 16726.0)
+    trackerwrite.write_tensorboard(tmp_path / "tb", list(by_name.values()))
+    sel = _load(f"tensorboard:{tmp_path / 'tb'}", **MAPPING)
+    wide = moe.per_epoch(sel.table)
+    run_names = dict(zip(sel.runs["run"], sel.runs["name"]))
+    assert moe.common_last_epoch(wide) == 2 and moe.horizon(wide) == 6
+    stopped = moe.stopped_before(wide, 6)
+    assert [run_names[r] for r in stopped["run"]] == ["softmoe-cifar10-s1"]
+    scores, incomplete = moe.score_matrices(wide, moe.horizon(wide))
+    assert {t: s.shape for t, s in scores.items()} == {
+        "softmoe": (2, 6),
+        "ffn": (3, 6),
+        "expert_segmentation": (3, 6),
+    }
+    assert incomplete == {"softmoe": 1, "ffn": 0, "expert_segmentation": 0}
+    far = moe.diverged(wide)
+    assert [(run_names[r], m, e) for r, m, e in far[["run", "metric", "epoch"]].values] == [
+        ("ffn-cifar10-s2", "loss", 3.0)
+    ]
+    names = {t: MOE_TYPES[t] for t in TYPES}
+    (warning,) = moe.diverged_warnings(far, names, run_names, moe.OPTIONAL_FIELDS)
+    assert "'ffn-cifar10-s2' (FFN) diverged: validation loss 16,726 at epoch 3" in warning
+    points = moe.curve_points(wide, "accuracy")
+    soft = points[points["method"] == "softmoe"]
+    assert soft["runs"].tolist() == [3, 3, 2, 2, 2, 2] and soft["drawn"].all()
+    leave_out = far.groupby("metric")["run"].agg(set).to_dict()
+    colors = dict(zip(TYPES, "rgb"))
+    with plt.rc_context(style.paper("full", venue="icml", ncols=2)):
+        fig = moe_plots.accuracy_loss_curves(wide, list(TYPES), names, colors, 0.3, leave_out)
+        assert fig.axes[1].get_ylim()[1] < 10  # the loss panel shows the other runs
+        assert figures.check(fig) == []
+    plt.close("all")
+    # the claims: over runs, each run's mean over epochs 1-6
+    over = moe.run_intervals(moe.run_values(scores)).set_index("method")
+    assert over["runs"].to_dict() == {"softmoe": 2, "ffn": 3, "expert_segmentation": 3}
+
+
+def test_a_store_of_one_logged_step_and_single_runs(tmp_path):
+    """Every run logged at one step, one run per type: the per-epoch table, a horizon of 1, a
+    score matrix of one epoch; no type has 2 runs, so nothing is compared (the notebook says so)
+    and the curves are dots."""
+    runs = example.runs(examples.moe_run_values, moe_types=TYPES, seeds=1, epochs=1)
+    trackerwrite.write_mlflow(tmp_path / "m.db", runs)
+    sel = _load(f"mlflow:{tmp_path / 'm.db'}", **MAPPING)
+    wide = moe.per_epoch(sel.table)
+    assert moe.horizon(wide) == 1 and len(wide) == 3
+    scores, _ = moe.score_matrices(wide, 1)
+    assert {t: s.shape for t, s in scores.items()} == {t: (1, 1) for t in TYPES}
+    names = {t: MOE_TYPES[t] for t in TYPES}
+    with plt.rc_context(style.paper("full", venue="icml", ncols=2)):
+        fig = moe_plots.accuracy_loss_curves(wide, list(TYPES), names, dict(zip(TYPES, "rgb")), 0.3)
+        assert sum(line.get_marker() == "o" for line in fig.axes[0].lines) == 3
+    plt.close("all")

@@ -260,7 +260,7 @@ def _groups(accs, lat=None):
             "linear_ratio": ratios,
             "runs": 3,
             "val_acc": accs,
-            "mean_latency_s": lat or [1.0, 0.9, 0.8, 0.7],
+            "latency_s": lat or [1.0, 0.9, 0.8, 0.7],
         }
     )
 
@@ -440,15 +440,36 @@ def test_latency_and_flops_figures(mnist):
     runs = mnist.runs
     front = nlr.pareto(runs)
     with plt.rc_context(style.paper("full")):
-        fig = nlr_plots.latency_vs_accuracy(runs, front, nlr.is_measured(runs))
+        timed = runs.assign(latency_s=nlr.run_latency(runs))
+        slow = [timed["run"].iloc[0]]
+        fig = nlr_plots.latency_vs_accuracy(timed, front, nlr.is_measured(runs), slow, "test")
         ax, bar = fig.axes
-        assert (ax.get_title(), ax.get_xlabel(), bar.get_ylabel()) == (
+        assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), bar.get_ylabel()) == (
             "Latency vs. accuracy",
-            "Mean latency (ms)",
+            "Latency (ms; each run's median over repeats)",
+            "Test accuracy (%)",
             "Linear ratio",
         )
-        assert _legend(fig) == ["Pareto front"] and len(ax.collections[0].get_offsets()) == 27
-        assert list(ax.lines[0].get_xdata()) == pytest.approx(1000 * front["mean_latency_s"])
+        assert _legend(fig) == [
+            "median to 90th percentile of a run's repeats",
+            "outlier timing (mean above the run's 90th percentile)",
+            "Pareto front",
+        ]
+        spread, dots, ringed = ax.collections
+        assert len(dots.get_offsets()) == 27 and len(ringed.get_offsets()) == 1
+        # each run's spread: a bar from its median to its 90th percentile, in ms
+        ends = np.array([seg[:, 0] for seg in spread.get_segments()])
+        assert ends[:, 0] == pytest.approx(1000 * timed["p50_latency_s"])
+        assert ends[:, 1] == pytest.approx(1000 * timed["p90_latency_s"])
+        assert list(ax.lines[0].get_xdata()) == pytest.approx(1000 * front["latency_s"])
+        assert ax.get_xscale() == "linear"  # mnist's latencies span less than a factor 10
+        assert figures.check(fig) == []
+        plt.close(fig)
+        # digits: a slow repeat 100x a run's median: the latency axis is logarithmic
+        wide = timed.assign(p90_latency_s=timed["p50_latency_s"] * 100)
+        fig = nlr_plots.latency_vs_accuracy(wide, front, nlr.is_measured(runs))
+        assert fig.axes[0].get_xscale() == "log"
+        assert fig.axes[0].get_xlabel().startswith("Latency (ms, log scale;")
         assert figures.check(fig) == []
         plt.close(fig)
         fig = nlr_plots.accuracy_vs_flops(runs, _colors(runs))
@@ -477,7 +498,7 @@ def test_curves_and_gap_figures(mnist):
             f"{hi:+.2f})" + ("" if lo > 0 or hi < 0 else ": no clear trend")
         )
         assert _legend(fig) == ["fixed", "gating", label]
-        assert fig.axes[0].get_ylabel() == "Train − val accuracy (points)"
+        assert fig.axes[0].get_ylabel() == "Train − validation accuracy (points)"
         assert figures.check(fig) == []
         plt.close(fig)
         fig = nlr_plots.generalization_gap(runs, None, _colors(runs), "fixed")

@@ -424,3 +424,77 @@ def test_trend_claim_names_a_direction_only_when_the_interval_excludes_zero():
     assert two.verdict == "flat" and "too few for an interval" in two.text
     one = findings.trend_claim(stats.linear_trend([0], [1.0]), "Gap", "ratio", unit="block")
     assert one.verdict == "flat" and "a single block" in one.text
+
+
+def test_tied_top_is_said_before_any_mean_and_names_the_tied_methods():
+    from labbook import findings
+
+    rng = np.random.default_rng(5)
+    noise = rng.normal(0, 0.004, 5)
+    # DFA 0.04 points above BP on the mean: the top cannot be told apart
+    samples = {
+        "BP": 0.9646 + noise,
+        "DFA": 0.9650 + noise[::-1],
+        "FA": 0.90 + rng.normal(0, 0.004, 5),
+    }
+    evidence = stats.compare(samples)
+    top = findings.top_set(samples, evidence)
+    assert top["best"] == "DFA" and top["ranking"] == ("DFA", "BP", "FA")
+    assert top["ties"] == ["BP"] and top["beats"] == ["FA"] and top["tied"] == ("DFA", "BP")
+    c = findings.ranking_claim(samples, evidence, "final test accuracy", "seed", spec=".1%")
+    assert c.verdict == "not_separated" and c.winner is None and c.ranking == ("DFA", "BP", "FA")
+    assert c.values["tied"] == ["DFA", "BP"] and c.values["beats"] == ["FA"]
+    # the tie and the methods in it come before any mean
+    assert c.text.startswith("Tied at the top: DFA has the highest mean final test accuracy, but")
+    assert c.text.index("BP (p = ") < c.text.index("%")
+    clear = {"BP": samples["BP"], "FA": samples["FA"], "SL": samples["FA"] - 0.05}
+    c = findings.ranking_claim(clear, stats.compare(clear), "final test accuracy", "seed")
+    assert c.verdict == "separated" and c.winner == "BP" and c.values["tied"] == ["BP"]
+    assert "better than every other method compared (FA and SL;" in c.text
+
+
+def test_log_compare_is_welch_on_log_times_and_a_ratio_of_geometric_means():
+    rng = np.random.default_rng(3)
+    a = np.exp(rng.normal(np.log(0.7e-3), 0.1, 4))
+    b = np.exp(rng.normal(np.log(1.0e-3), 0.1, 5))
+    row = stats.log_compare({"a": a, "b": b}).iloc[0]
+    t = scipy.stats.ttest_ind(np.log(a), np.log(b), equal_var=False)
+    assert row["p"] == pytest.approx(t.pvalue)
+    ci = t.confidence_interval(0.95)
+    assert (row["ratio_lower"], row["ratio_upper"]) == pytest.approx(np.exp([ci.low, ci.high]))
+    gm = np.exp(np.log(a).mean()) / np.exp(np.log(b).mean())
+    assert row["ratio"] == pytest.approx(gm)
+    assert (row["median_x"], row["median_y"]) == (np.median(a), np.median(b))
+    with pytest.raises(stats.ScoreError, match="b: times must be finite and positive"):
+        stats.log_compare({"a": a, "b": [1.0, 0.0]})
+
+
+def test_median_spread():
+    assert stats.median_spread([1, 2, 3, 4, 100]) == (3.0, 2.0, 4.0)
+    assert stats.median_spread(np.arange(11), "p10-p90") == (5.0, 1.0, 9.0)
+    with pytest.raises(ValueError, match="spread"):
+        stats.median_spread([1, 2], "sd")
+
+
+def test_time_verdict_needs_the_log_test_and_the_medians_to_agree():
+    from labbook import findings
+
+    fast = np.array([0.60, 0.62, 0.64]) * 1e-3
+    slow = np.array([1.0, 1.1, 1.2]) * 1e-3
+    row = stats.log_compare({"50% linear": fast, "0% linear": slow}).iloc[0]
+    assert findings.time_verdict(row) == "better"
+    c = findings.time_claim(row, "latency", "run")
+    assert c.verdict == "better" and c.winner == "50% linear"
+    assert c.values["ratio"] < 1 and c.values["n_x"] == 3
+    assert "ratio of geometric means" in c.text and "log times" in c.text
+    back = stats.log_compare({"0% linear": slow, "50% linear": fast}).iloc[0]
+    assert findings.time_verdict(back) == "worse"
+    assert findings.time_claim(back, "latency").winner == "50% linear"
+    same = stats.log_compare({"a": fast, "b": fast[::-1] * 1.01}).iloc[0]
+    assert findings.time_verdict(same) == "not_separated"
+    one = stats.log_compare({"a": fast[:1], "b": slow}).iloc[0]
+    assert findings.time_verdict(one) == "untested"
+    disagree = dict(row, median_x=2e-3)  # separated on logs, medians the other way
+    assert findings.time_verdict(disagree) == "not_separated"
+    epochs = findings.time_claim(row, "epoch time", "epoch", of_one_run=True)
+    assert "of one run each, not replicates" in epochs.text

@@ -155,6 +155,29 @@ def _fmt(value: float, spec: str) -> str:
     return format(value, spec)
 
 
+def top_set(samples, evidence, higher_is_better: bool = True) -> dict:
+    """Who the top method is and whom it cannot be told apart from, by the claim policy.
+
+    samples: {method: 1-D scores}; evidence: stats.compare over every pair of them. Returns
+    best (the best mean), ranking (every method from the best mean to the worst), beats (the
+    methods the best is separated from and better than, in evidence order), ties (the others,
+    in evidence order) and tied: the best and its ties in ranking order (just the best when the
+    top is separated: then "tied" is a set of one)."""
+    import numpy as np
+
+    means = {m: float(np.mean(v)) for m, v in samples.items()}
+    best = (max if higher_is_better else min)(means, key=means.get)
+    ranking = tuple(sorted(means, key=lambda m: -means[m] if higher_is_better else means[m]))
+    ev = evidence[(evidence["x"] == best) | (evidence["y"] == best)]
+    other = [y if x == best else x for x, y in zip(ev["x"], ev["y"])]
+    better = ev["diff"].where(ev["x"] == best, -ev["diff"])
+    better = better > 0 if higher_is_better else better < 0
+    beats = [o for o, sep, b in zip(other, ev["separated"], better) if sep and b]
+    ties = [o for o in other if o not in beats]
+    tied = tuple(m for m in ranking if m == best or m in ties)
+    return {"best": best, "ranking": ranking, "beats": beats, "ties": ties, "tied": tied}
+
+
 def ranking_claim(
     samples,
     evidence,
@@ -169,8 +192,11 @@ def ranking_claim(
     winner is the top method only when it is better than every other compared.
 
     samples: {method: 1-D scores (one per run/seed)}, in any order; evidence: stats.compare over
-    every pair of them. The top method is the one with the best mean; it is called better than
-    another only where the pair is separated."""
+    every pair of them. The top method is the one with the best mean (top_set); it is called
+    better than another only where the pair is separated. When some method cannot be told apart
+    from it, the sentence opens by saying the top is tied and with whom, before any mean
+    (values "tied": the tied methods in mean order); when none, it names the methods it is
+    better than."""
     import numpy as np
 
     from labbook import stats
@@ -180,8 +206,8 @@ def ranking_claim(
     def _fmt(value, spec):  # numbers in this sentence carry the unit suffix
         return format(value, spec) + suffix
 
-    best = (max if higher_is_better else min)(means, key=means.get)
-    ranking = tuple(sorted(means, key=lambda m: -means[m] if higher_is_better else means[m]))
+    top = top_set(samples, evidence, higher_is_better)
+    best, ranking = top["best"], top["ranking"]
     n = {m: int(np.size(v)) for m, v in samples.items()}
     values = {
         "best": best,
@@ -190,6 +216,7 @@ def ranking_claim(
         "confidence": confidence,
         "methods": len(samples),
     }
+    highest = "highest" if higher_is_better else "lowest"
     if len(samples) == 1:
         return Claim(
             f"Only {best} was compared ({what} {_fmt(means[best], spec)}, "
@@ -200,7 +227,7 @@ def ranking_claim(
         )
     if all(k == 1 for k in n.values()):
         text = (
-            f"{best} has the {'highest' if higher_is_better else 'lowest'} {what} "
+            f"{best} has the {highest} {what} "
             f"({_fmt(means[best], spec)}), but every method has a single {unit}: with no interval "
             "and no test, this order is not evidence that one method is better."
         )
@@ -212,18 +239,11 @@ def ranking_claim(
         else (None, float("nan"), float("nan"))
     )
     ev = evidence[(evidence["x"] == best) | (evidence["y"] == best)]
-    other = ev.apply(lambda r: r["y"] if r["x"] == best else r["x"], axis=1)
-    better = ev["diff"].where(ev["x"] == best, -ev["diff"])
-    better = better > 0 if higher_is_better else better < 0
-    beats = [o for o, sep, b in zip(other, ev["separated"], better) if sep and b]
-    ties = [o for o in other if o not in beats]
-    p_ties = {o: p for o, p in zip(other, ev["p_holm"]) if o in ties}
+    other = [y if x == best else x for x, y in zip(ev["x"], ev["y"])]
+    beats, ties = top["beats"], top["ties"]
+    p_of = dict(zip(other, ev["p_holm"]))
     interval = (
         f"{confidence:.0%} t-interval {_fmt(lo, spec)}–{_fmt(hi, spec)}, " if n[best] > 1 else ""
-    )
-    head = (
-        f"{best} has the {'highest' if higher_is_better else 'lowest'} mean {what}, "
-        f"{_fmt(means[best], spec)} ({interval}{plural(n[best], unit)})"
     )
     alpha = 1 - confidence
     tests = (
@@ -235,23 +255,31 @@ def ranking_claim(
         beats=beats,
         ties=ties,
         alpha=alpha,
-        p_holm=[float(p_ties.get(o, ev.loc[other == o, "p_holm"].iloc[0])) for o in other],
+        p_holm=[float(p_of[o]) for o in other],
         compared_with=list(other),
     )
     if not ties:
-        text = f"{head} and is better than every other method compared ({tests})."
-        return Claim(text, values, "separated", winner=best, ranking=ranking)
+        text = (
+            f"{best} has the {highest} mean {what}, {_fmt(means[best], spec)} "
+            f"({interval}{plural(n[best], unit)}) and is better than every other method "
+            f"compared ({listing(sorted(beats, key=ranking.index))}; {tests})."
+        )
+        return Claim(text, dict(values, tied=[best]), "separated", winner=best, ranking=ranking)
     tie_text = listing(
-        f"{t} (p = {p_ties[t]:.2g})" if p_ties[t] == p_ties[t] else f"{t} (one {unit}: no test)"
-        for t in ties
+        f"{t} (p = {p_of[t]:.2g})" if p_of[t] == p_of[t] else f"{t} (one {unit}: no test)"
+        for t in sorted(ties, key=ranking.index)
     )
     text = (
-        f"{head}, but it cannot be told apart from {tie_text} at this number of {unit}s ({tests})"
+        f"Tied at the top: {best} has the {highest} mean {what}, but it cannot be told apart from "
+        f"{tie_text} at this number of {unit}s ({tests}). Its mean is {_fmt(means[best], spec)} "
+        f"({interval}{plural(n[best], unit)})"
     )
     text += (
-        f"; it is better than {listing(beats)}." if beats else "; no method is separated from it."
+        f"; it is better than {listing(sorted(beats, key=ranking.index))}."
+        if beats
+        else "; no method is separated from it."
     )
-    return Claim(text, values, "not_separated", ranking=ranking)
+    return Claim(text, dict(values, tied=list(top["tied"])), "not_separated", ranking=ranking)
 
 
 def versus_claim(
@@ -308,6 +336,78 @@ def versus_claim(
     )
     winner = x if kind == "better" else y if kind == "worse" else None
     return Claim(text, values, kind, winner=winner)
+
+
+def time_verdict(row) -> str:
+    """What a stats.log_compare row (times or latencies of x against y, lower is better) allows
+    a sentence to say: "better" (x is faster: the test on log times separates the pair and the
+    ratio of the geometric means and that of the medians are both below 1), "worse" (both above
+    1), "not_separated" (not separated, or separated while the medians point the other way:
+    then a few values decide the direction, not the bulk), "untested" (one value on a side)."""
+    if row["p"] != row["p"]:
+        return "untested"
+    if not row["separated"]:
+        return "not_separated"
+    medians = row["median_x"] / row["median_y"]
+    if row["ratio"] < 1 and medians < 1:
+        return "better"
+    if row["ratio"] > 1 and medians > 1:
+        return "worse"
+    return "not_separated"
+
+
+def time_claim(
+    row,
+    what: str,
+    unit: str = "run",
+    confidence: float = 0.95,
+    fmt=lambda seconds: f"{1000 * seconds:.3f} ms",
+    of_one_run: bool = False,
+) -> Claim:
+    """One pair of timings by the claim policy, from a stats.log_compare row (x against y, lower
+    is better): the medians (*fmt* writes a time given in seconds), the ratio of the geometric
+    means with its Welch t-interval on log times and p, and a verdict by time_verdict (x faster:
+    "better", winner x; slower: "worse", winner y). *of_one_run*: the values are epochs or
+    repeats of one run each, said so: the test is then over those, not over replicates."""
+    x, y = row["x"], row["y"]
+    verdict = time_verdict(row)
+    values = {
+        "x": x,
+        "y": y,
+        "median_x": row["median_x"],
+        "median_y": row["median_y"],
+        "ratio": row["ratio"],
+        "lower": row["ratio_lower"],
+        "upper": row["ratio_upper"],
+        "p": row["p"],
+        "p_holm": row["p_holm"],
+        "n_x": int(row["n_x"]),
+        "n_y": int(row["n_y"]),
+        "confidence": confidence,
+    }
+    n_x, n_y = values["n_x"], values["n_y"]
+    counts = f"n = {n_x}" if n_x == n_y else f"n = {n_x} and {n_y}"
+    counts += f" {unit}s" + (" of one run each, not replicates" if of_one_run else "")
+    head = f"{x} vs. {y}: median {what} {fmt(row['median_x'])} against {fmt(row['median_y'])}"
+    if verdict == "untested":
+        text = f"{head} (a single {unit} on a side: no interval, no test, so no claim either way)."
+        return Claim(text, values, verdict)
+    evidence = (
+        f"ratio of geometric means {row['ratio']:.2f}, {confidence:.0%} Welch t-interval on log "
+        f"times {row['ratio_lower']:.2f} to {row['ratio_upper']:.2f}, p = {row['p']:.2g}, "
+        f"Holm-corrected {row['p_holm']:.2g}, {counts}"
+    )
+    if verdict == "better":
+        tail = f"{x} is faster"
+    elif verdict == "worse":
+        tail = f"{x} is slower"
+    elif row["separated"]:
+        tail = "the test and the medians disagree on which is faster, so neither is claimed"
+    else:
+        tail = f"the two cannot be told apart at this number of {unit}s"
+    text = f"{head} ({evidence}): {tail}."
+    winner = x if verdict == "better" else y if verdict == "worse" else None
+    return Claim(text, values, verdict, winner=winner)
 
 
 def trend_verdict(trend: dict) -> str:

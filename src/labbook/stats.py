@@ -405,6 +405,52 @@ def compare(
     return out
 
 
+def log_compare(
+    samples: Mapping[str, np.ndarray],
+    pairs: Sequence[tuple[str, str]] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Pairwise evidence for positive quantities compared as ratios (times, latencies): `compare`
+    on their natural logarithms, so one slow outlier does not dominate as it dominates a mean.
+
+    samples: {name: 1-D positive values, one per run (or per epoch, where that is the unit)}.
+    Returns compare's columns on the log scale (mean_x, mean_y: the means of the logs; diff and
+    its interval: their difference), plus median_x, median_y
+    (the medians of the values), ratio = exp(diff), the ratio of the geometric means x / y, and
+    its interval ratio_lower, ratio_upper (exp of the Welch t-interval of the log difference).
+    ScoreError naming the sample for a value that is not finite and positive."""
+    logs = {}
+    for name, v in samples.items():
+        x = np.asarray(v, dtype=float).ravel()
+        if x.size == 0 or not (np.isfinite(x) & (x > 0)).all():
+            raise ScoreError(
+                f"{name}: times must be finite and positive to compare on logs, got {x}"
+            )
+        logs[name] = np.log(x)
+    out = compare(logs, pairs, confidence)
+    out.insert(6, "median_x", [float(np.median(samples[x])) for x in out["x"]])
+    out.insert(7, "median_y", [float(np.median(samples[y])) for y in out["y"]])
+    out["ratio"] = np.exp(out["diff"])
+    out["ratio_lower"] = np.exp(out["diff_lower"])
+    out["ratio_upper"] = np.exp(out["diff_upper"])
+    return out
+
+
+def median_spread(values, spread: str = "iqr") -> tuple[float, float, float]:
+    """The median of a 1-D sample and its spread: (median, low, high), low and high the 25th and
+    75th percentiles (*spread* "iqr") or the 10th and 90th ("p10-p90"), linear interpolation.
+    The way a time is shown: a few slow repeats move a mean, not a median. ScoreError for an
+    empty or non-finite sample."""
+    x = np.asarray(values, dtype=float).ravel()
+    if x.size == 0 or not np.isfinite(x).all():
+        raise ScoreError(f"median_spread needs finite values, got {values!r}")
+    q = {"iqr": (25, 75), "p10-p90": (10, 90)}.get(spread)
+    if q is None:
+        raise ValueError(f"spread must be 'iqr' or 'p10-p90', got {spread!r}")
+    lo, med, hi = np.percentile(x, [q[0], 50, q[1]])
+    return float(med), float(lo), float(hi)
+
+
 def pair_row(evidence: pd.DataFrame, a: str, b: str) -> pd.Series:
     """The row of a `compare` table for the pair {a, b}, whichever of them was X (p and p_holm do
     not depend on the order; diff does). KeyError naming the pair when it was not compared."""

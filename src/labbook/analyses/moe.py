@@ -2,7 +2,8 @@
 the score matrices for the bootstrap, and the findings (each sentence by the claim policy).
 Input: sources.aim_repo.Selection.table (long), from any tracker the MoE source reads."""
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from labbook.findings import (
     trend_verdict,
     versus_claim,
 )
+from labbook.inputs import InputError
 
 VAL = {
     "accuracy": "accuracy",
@@ -54,11 +56,36 @@ def per_epoch(table: pd.DataFrame) -> pd.DataFrame:
 
 def summary(wide: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """mean/min/max of accuracy, memory, CPU time and loss and max MACs grouped by *by*; flat
-    columns "<metric> <stat>"."""
+    columns "<metric> <stat>", after what each group pools: runs (their number) and, unless
+    *by* has the epoch (one value per run), run_epochs (the accuracy values pooled: the n of an
+    aggregate over runs x epochs, not a number of replicates)."""
     cols = {k: v for k, v in SUMMARY.items() if k in wide}
-    g = wide.groupby(by).agg(cols)
+    grouped = wide.groupby(by)
+    g = grouped.agg(cols)
     g.columns = [f"{m} {s}" for m, s in g.columns]
-    return g.reset_index()
+    n = grouped.agg(runs=("run", "nunique"), run_epochs=("accuracy", "count"))
+    if "epoch" in by:
+        n = n[["runs"]]
+    return n.join(g).reset_index()
+
+
+def with_run_interval(by_type: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """summary(wide, ["method"]) with the interval over runs beside the accuracy aggregate:
+    "over runs mean", "over runs lower", "over runs upper" and "over runs n" (its n, runs) from
+    *intervals* (run_intervals of the accuracy, method keys; NaN for a type not in it), placed
+    after "accuracy max"."""
+    r = intervals.set_index("method").reindex(by_type["method"])
+    added = pd.DataFrame(
+        {
+            "over runs mean": r["mean"].to_numpy(),
+            "over runs lower": r["lower"].to_numpy(),
+            "over runs upper": r["upper"].to_numpy(),
+            "over runs n": r["runs"].astype("Int64").to_numpy(),
+        },
+        index=by_type.index,
+    )
+    at = list(by_type.columns).index("accuracy max") + 1
+    return pd.concat([by_type.iloc[:, :at], added, by_type.iloc[:, at:]], axis=1)
 
 
 COUNT_READINGS = {
@@ -157,6 +184,48 @@ def common_last_epoch(wide: pd.DataFrame) -> int:
     return int(wide.groupby("run")["epoch"].max().min())
 
 
+def runs_needed(runs: int) -> int:
+    """How many of a type's *runs* must reach an epoch for the type to be compared or drawn there:
+    half of them rounded up, at least 2 (a mean of one run has no interval), at most all."""
+    return min(runs, max(2, math.ceil(runs / 2)))
+
+
+def horizon(wide: pd.DataFrame) -> int:
+    """The last epoch of the comparisons (score matrix, costs, correlation): for each type, the
+    last epoch that runs_needed of its runs reached; the earliest of these over the types with 2
+    or more runs (over every type when none has). Runs of one length give their common last
+    epoch; a run that stopped early never cuts it for the others (unless half its type stopped as
+    early). wide: per_epoch (method, run, epoch)."""
+    last = wide.groupby(["method", "run"])["epoch"].max()
+    reached = {
+        m: (len(g), sorted(g, reverse=True)[runs_needed(len(g)) - 1])
+        for m, g in last.groupby(level="method")
+    }
+    paired = [e for n, e in reached.values() if n >= 2] or [e for _, e in reached.values()]
+    return int(min(paired))
+
+
+def stopped_before(wide: pd.DataFrame, epoch: int) -> pd.DataFrame:
+    """The runs whose last epoch is before *epoch*: method, run, last (their last epoch), in
+    per_epoch's order."""
+    last = wide.groupby(["method", "run"], sort=False)["epoch"].max().rename("last").reset_index()
+    return last[last["last"] < epoch].reset_index(drop=True)
+
+
+def curve_points(wide: pd.DataFrame, metric: str, leave_out: Collection[str] = ()) -> pd.DataFrame:
+    """The points of each type's mean curve of *metric*: method, epoch, mean, min, max (over the
+    runs that logged it at that epoch, but the runs in *leave_out*, e.g. diverged ones), runs
+    (their number) and drawn: whether at least runs_needed of the type's runs are there (a mean
+    over the few runs that go on after the others stopped is not the type's, so its curve stops
+    where the type thins out). wide: per_epoch."""
+    kept = wide[~wide["run"].isin(set(leave_out))].dropna(subset=[metric])
+    g = kept.groupby(["method", "epoch"])[metric]
+    out = g.agg(["mean", "min", "max", "count"]).rename(columns={"count": "runs"}).reset_index()
+    total = kept.groupby("method")["run"].nunique()
+    out["drawn"] = out["runs"] >= out["method"].map(total).map(runs_needed)
+    return out
+
+
 def score_matrices(
     wide: pd.DataFrame, epochs: int, runs_per_type: int | None = None
 ) -> tuple[dict[str, np.ndarray], dict]:
@@ -205,18 +274,184 @@ def correlation_table(relation: dict) -> pd.DataFrame:
     )
 
 
+def run_values(scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The unit of replication: each run's value, its mean over the score matrix's epochs.
+    {type: array(runs, epochs)} -> {type: array(runs)}."""
+    return {t: np.asarray(s, dtype=float).mean(axis=1) for t, s in scores.items()}
+
+
+def run_intervals(values: Mapping[str, np.ndarray], confidence: float = 0.95) -> pd.DataFrame:
+    """Per type, the interval over runs (n counts runs, the unit of replication): method, runs,
+    mean (of the run values), lower, upper (its Student-t interval, stats.mean_ci; NaN for one
+    run). values: run_values."""
+    rows = []
+    for t, v in values.items():
+        mean, lower, upper = stats.mean_ci(v, confidence)
+        rows.append({"method": t, "runs": len(v), "mean": mean, "lower": lower, "upper": upper})
+    return pd.DataFrame(rows, columns=["method", "runs", "mean", "lower", "upper"])
+
+
+OVER_RUNS = "Mean over runs"  # with_over_runs' metric: the interval over runs
+
+
+def with_over_runs(estimates: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """stats.estimates_frame rows (the stratified bootstrap over run-epochs) followed by each
+    type's interval over runs (run_intervals) as the metric OVER_RUNS, in the same columns
+    (method, metric, estimate, lower, upper), for one table (tables.interval_wide)."""
+    over = intervals.rename(columns={"mean": "estimate"}).assign(metric=OVER_RUNS)
+    return pd.concat([estimates, over[list(estimates.columns)]], ignore_index=True)
+
+
+def score_counts(scores: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """What each score matrix holds: method, Runs (the n of an interval over runs) and
+    Run-epochs (runs x epochs: the n of the stratified bootstrap's aggregates)."""
+    return pd.DataFrame(
+        [{"method": t, "Runs": s.shape[0], "Run-epochs": s.size} for t, s in scores.items()],
+        columns=["method", "Runs", "Run-epochs"],
+    )
+
+
+UNBOUNDED = ("loss", "cpu_time", "memory")  # per_epoch metrics a diverged run can blow up
+DIVERGED_FACTOR = 10.0  # a value this many times the epoch's median is far outside the rest
+
+
+def diverged(
+    wide: pd.DataFrame, metrics: Sequence[str] = UNBOUNDED, factor: float = DIVERGED_FACTOR
+) -> pd.DataFrame:
+    """Runs whose values are far outside the rest: a value of *metric* more than *factor* times
+    the median over every run at that epoch (at least 3 runs there, the median above 0). One row
+    per run and metric, at its first such epoch: method, run, metric, epoch, value, median
+    (that epoch's), epochs (how many of its epochs are so far out). wide: per_epoch."""
+    rows = []
+    for metric in (m for m in metrics if m in wide):
+        v = wide[["method", "run", "epoch", metric]].dropna(subset=[metric]).reset_index(drop=True)
+        by_epoch = v.groupby("epoch")[metric]
+        median, count = by_epoch.transform("median"), by_epoch.transform("count")
+        far = v[(count >= 3) & (median > 0) & (v[metric] > factor * median)]
+        far = far.assign(median=median[far.index])
+        for (method, run), g in far.groupby(["method", "run"], sort=False):
+            first = g.iloc[0]
+            rows.append(
+                {
+                    "method": method,
+                    "run": run,
+                    "metric": metric,
+                    "epoch": first["epoch"],
+                    "value": float(first[metric]),
+                    "median": float(first["median"]),
+                    "epochs": len(g),
+                }
+            )
+    columns = ["method", "run", "metric", "epoch", "value", "median", "epochs"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def stopped_warning(
+    stopped: pd.DataFrame, epoch: int, names: Mapping[str, str], run_names: Mapping[str, str]
+) -> str | None:
+    """The warning naming the runs that stopped before *epoch* (stopped_before), None when none
+    did: what is computed at or up to that epoch leaves them out, and they did not cut it.
+    names: method -> display name; run_names: run -> the tracker's run name."""
+    if stopped.empty:
+        return None
+    listed = ", ".join(
+        f"{r.run} {run_names.get(r.run, '')!r} ({names[r.method]}, last epoch {r.last:g})"
+        for r in stopped.head(8).itertuples()
+    )
+    more = f" and {len(stopped) - 8} more" if len(stopped) > 8 else ""
+    return (
+        f"{plural(len(stopped), 'run')} stopped before epoch {epoch}, the last epoch the "
+        f"comparisons use (reached by at least half the runs of every type): {listed}{more}. "
+        "They are left out of the score matrix, the costs and the correlation at that epoch, and "
+        "do not cut it for the other runs; the curves show them as far as they go."
+    )
+
+
+def _number(value: float) -> str:
+    """A value for a sentence: thousands with separators (16,726), else four significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def diverged_warnings(
+    far: pd.DataFrame,
+    names: Mapping[str, str],
+    run_names: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> list[str]:
+    """One warning per row of diverged(): the run, the metric (*labels*: metric -> its name),
+    the value and the epoch's median, and what the figures do with it."""
+    return [
+        f"Run {r.run} {run_names.get(r.run, '')!r} ({names[r.method]}) diverged: "
+        f"{labels[r.metric]} {_number(r.value)} at epoch {r.epoch:g}, more than "
+        f"{DIVERGED_FACTOR:g}× that epoch's median over all runs ({r.median:.4g}; "
+        f"{plural(r.epochs, 'epoch')} so far out). Its "
+        f"{labels[r.metric]} is left out of the mean curves and of the axes' range, so they "
+        "still show the other runs; the tables keep it."
+        for r in far.itertuples()
+    ]
+
+
 # ---------------------------------------------------------------- tables for people
 
-SUMMARY_INTERVALS = {
-    f"{m} mean [min, max]": (f"{m} mean", f"{m} min", f"{m} max")
-    for m in ("Accuracy", "Memory (MB)", "CPU time (s)", "Loss")
-}  # the summary tables' mean [min, max] cells, by their display column names
+SEED_NAMES = {"accuracy": "validation accuracy", "loss": "validation loss"}  # the seed's fields
+SHORT_NAMES = {"validation accuracy": "accuracy", "validation loss": "loss"}
 
 
-def summary_intervals(table: pd.DataFrame) -> dict[str, tuple[str, str, str]]:
-    """The SUMMARY_INTERVALS whose three columns *table* (display_summary's) has: a metric the
-    runs did not log has none."""
-    return {k: cols for k, cols in SUMMARY_INTERVALS.items() if all(c in table for c in cols)}
+def metric_names(
+    metric_keys: Mapping[str, str], labels: Mapping[str, str], seed_keys: Mapping[str, str]
+) -> dict[str, str]:
+    """What the accuracy and loss fields are called in titles, tables and findings: the label
+    given (*labels*, the parameter metric_labels), else the seed's name ("validation accuracy")
+    when the field reads the seed's key (*seed_keys*: aim_repo.DEFAULT_METRIC_KEYS), else its
+    scalar key as written: never "accuracy" for a metric not known to be one. InputError for a
+    label of another field."""
+    unknown = sorted(set(labels) - set(SEED_NAMES))
+    if unknown:
+        raise InputError(
+            f"metric_labels: no field {unknown}; the fields named by a label are {list(SEED_NAMES)}"
+        )
+    out = {}
+    for field, seed_name in SEED_NAMES.items():
+        key = metric_keys.get(field)
+        default = seed_name if key in (None, seed_keys[field]) else key
+        out[field] = labels.get(field) or default
+    return out
+
+
+def short_name(name: str) -> str:
+    """A metric's name where the context says "validation": "accuracy" for the seed's
+    "validation accuracy", any other name as it is."""
+    return SHORT_NAMES.get(name, name)
+
+
+def capital(name: str) -> str:
+    """*name* at the start of a title or a column: the seed's names capitalized ("Validation
+    accuracy", "Accuracy"), a label or key as written ("val/iou")."""
+    seed = name in SHORT_NAMES or name in SHORT_NAMES.values()
+    return name[:1].upper() + name[1:] if seed else name
+
+
+OVER_RUNS_COLUMNS = ("Over runs mean", "Over runs lower", "Over runs upper")
+
+
+def summary_intervals(
+    table: pd.DataFrame, confidence: float = 0.95, accuracy: str = "Accuracy"
+) -> dict[str, tuple[str, str, str]]:
+    """The `est [lo, hi]` cells of a display_summary table, in its column order: every
+    "<metric> mean" with its min and max as "<metric> mean [min, max]" (in a table by type, one
+    that has "Run-epochs", the accuracy's says it pools run-epochs: "<accuracy> over run-epochs:
+    mean [min, max]"), and with_run_interval's columns as "<accuracy> over runs [<confidence>
+    t-CI]". *accuracy*: the accuracy's column stem (display_summary's)."""
+    out = {}
+    for c in table.columns:
+        stem = c.removesuffix(" mean")
+        if c.endswith(" mean") and f"{stem} min" in table and f"{stem} max" in table:
+            pooled = stem == accuracy and "Run-epochs" in table
+            label = f"{stem} over run-epochs: mean" if pooled else f"{stem} mean"
+            out[f"{label} [min, max]"] = (c, f"{stem} min", f"{stem} max")
+        elif c == OVER_RUNS_COLUMNS[0] and all(x in table for x in OVER_RUNS_COLUMNS):
+            out[f"{accuracy} over runs [{confidence:.0%} t-CI]"] = OVER_RUNS_COLUMNS
+    return out
 
 
 COST_FIELDS = {"macs": "MACs", "cpu_time": "CPU time", "memory": "memory"}
@@ -229,30 +464,67 @@ def unlogged(wide: pd.DataFrame) -> list[str]:
     return [f for f in OPTIONAL_FIELDS if f not in wide or wide[f].isna().all()]
 
 
-def display_summary(summary_table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+def display_summary(
+    summary_table: pd.DataFrame,
+    names: Mapping[str, str],
+    metrics: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """A summary() table for people: each method as its display name (*names*: method -> name),
-    columns "MoE type", "Epoch", "Accuracy mean", "Memory (MB) min", "CPU time (s) max",
-    "Loss mean", "MACs max", ..."""
+    columns "MoE type", "Epoch", "Runs", "Run-epochs", "Accuracy mean", "Memory (MB) min",
+    "CPU time (s) max", "Loss mean", "MACs max", and with_run_interval's "Over runs mean" ...
+    "CI runs" (the n of that interval). *metrics*: metric_names (the accuracy and loss columns
+    are named by capital(short_name(name)); default the seed's: Accuracy, Loss)."""
+    metrics = metrics or SEED_NAMES
+    stems = {
+        "accuracy": capital(short_name(metrics["accuracy"])),
+        "loss": capital(short_name(metrics["loss"])),
+        "cpu_time": "CPU time (s)",
+        "memory": "Memory (MB)",
+        "macs": "MACs",
+        "over runs": "Over runs",
+    }
+    fixed = {
+        "method": "MoE type",
+        "epoch": "Epoch",
+        "runs": "Runs",
+        "run_epochs": "Run-epochs",
+        "over runs n": "CI runs",
+    }
+
+    def column(c: str) -> str:
+        if c in fixed:
+            return fixed[c]
+        field, _, stat = c.rpartition(" ")
+        return f"{stems[field]} {stat}"
+
     out = summary_table.copy()
     out["method"] = out["method"].map(names)
-    fixed = {"method": "MoE type", "epoch": "Epoch"}
-    return out.rename(
-        columns=lambda c: fixed.get(
-            c,
-            c.replace("cpu_time", "CPU time (s)")
-            .replace("memory", "Memory (MB)")
-            .replace("accuracy", "Accuracy")
-            .replace("loss", "Loss")
-            .replace("macs", "MACs"),
-        )
-    )
+    return out.rename(columns=column)
+
+
+def summary_parts(table: pd.DataFrame, accuracy: str = "Accuracy") -> tuple[list[str], list[str]]:
+    """The columns of display_summary's by-type *table* shown as two tables (one would be wider
+    than a page): the accuracy's (type, runs, the aggregate over run-epochs and the interval over
+    runs; *accuracy* its column stem) and the other metrics' (type, memory, CPU time, MACs,
+    loss)."""
+    own = ("MoE type", "Runs", "Run-epochs", "CI runs")
+    first = [c for c in table if c in own or c.startswith((f"{accuracy} ", "Over runs "))]
+    return first, ["MoE type"] + [c for c in table if c not in first]
 
 
 def runs_table(
     runs: pd.DataFrame, wide: pd.DataFrame, methods: Sequence[str], names: Mapping[str, str]
 ) -> pd.DataFrame:
     """Per method in *methods* order: "MoE type" (display name), "runs" (rows of *runs*, the
-    selected runs) and "epochs" (the last epoch any of its runs reached in *wide*)."""
+    selected runs) and "epochs", the last epoch its runs reached in *wide*: a number when the
+    runs of each type stopped at one epoch, else each type's range ("2–20")."""
+    last = wide.groupby(["method", "run"])["epoch"].max().groupby(level="method")
+    lo, hi = last.min().reindex(methods), last.max().reindex(methods)
+    epochs = (
+        hi.to_numpy()
+        if (lo == hi).all()
+        else [f"{a:g}" if a == b else f"{a:g}–{b:g}" for a, b in zip(lo, hi)]
+    )
     return (
         runs.groupby("method")
         .size()
@@ -260,7 +532,7 @@ def runs_table(
         .rename(index=names)
         .rename("runs")
         .to_frame()
-        .assign(epochs=wide.groupby("method")["epoch"].max().reindex(methods).to_numpy())
+        .assign(epochs=epochs)
         .reset_index(names="MoE type")
     )
 
@@ -323,11 +595,15 @@ def hardware_table(wide: pd.DataFrame, epoch: int) -> pd.DataFrame:
     return final_epoch(wide, epoch).assign(mmacs=lambda d: d["macs"] / 1e6)
 
 
-def scaled_to_range(table: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, dict, dict]:
-    """Each of *columns* scaled to [0, 1] over all rows ((v - min) / (max - min); 0.5 where a
-    column is constant). Returns (scaled columns, {column: min}, {column: max})."""
-    lo = {c: table[c].min() for c in columns}
-    hi = {c: table[c].max() for c in columns}
+def scaled_to_range(
+    table: pd.DataFrame, columns: Sequence[str], over: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Each of *columns* scaled to [0, 1] over the rows of *over* (default all rows; (v - min) /
+    (max - min), outside [0, 1] for rows beyond them; 0.5 where a column is constant). Returns
+    (scaled columns, {column: min}, {column: max})."""
+    over = table if over is None else over
+    lo = {c: over[c].min() for c in columns}
+    hi = {c: over[c].max() for c in columns}
     scaled = pd.DataFrame(
         {
             c: (table[c] - lo[c]) / (hi[c] - lo[c]) if hi[c] > lo[c] else table[c] * 0 + 0.5
@@ -360,14 +636,16 @@ def relation_words(scope: dict) -> str:
     return f"a {word} {'positive' if lo > 0 else 'negative'} relation"
 
 
-def entropy_claim(relation: dict, epoch: int, confidence: float = 0.95) -> Claim:
+def entropy_claim(
+    relation: dict, epoch: int, confidence: float = 0.95, metric: str = "validation accuracy"
+) -> Claim:
     """The accuracy-entropy sentence from stats.correlation_ci over runs grouped by type (pooled
     and within types): a relation is named only when its bootstrap interval excludes 0. The
     verdict is the pooled relation's ("rises": accuracy rises with the evenness of expert use,
     "falls", or "flat" when the interval contains 0); the within-type words are in the values."""
     p, w = relation["pooled"], relation["within"]
     text = (
-        "At epoch {epoch}, over {n} runs of {k} types: pooled over types, accuracy and the "
+        "At epoch {epoch}, over {n} runs of {k} types: pooled over types, {short} and the "
         "evenness of expert use show {pooled_word} (Spearman ρ = {rho:.2f}, {conf:.0%} CI {lo:.2f} "
         "to {hi:.2f}); within types, where differences between types do not count, {within_word} "
         "(ρ = {wrho:.2f}, CI {wlo:.2f} to {whi:.2f})."
@@ -387,15 +665,24 @@ def entropy_claim(relation: dict, epoch: int, confidence: float = 0.95) -> Claim
         "whi": w["spearman_upper"],
     }
     verdict = trend_verdict({"lower": p["spearman_lower"], "upper": p["spearman_upper"]})
-    return Claim(text.format(**values), values, verdict)
+    return Claim(text.format(**values, short=short_name(metric)), values, verdict)
 
 
 def iqm_finding(
-    estimates: pd.DataFrame, best: str, runs: int, epochs: int, confidence: float = 0.95
+    estimates: pd.DataFrame,
+    best: str,
+    runs: int,
+    epochs: int,
+    over_runs: pd.Series,
+    confidence: float = 0.95,
+    metric: str = "validation accuracy",
 ) -> Finding:
     """The IQM of validation accuracy of *best* (the type with the highest mean, ranking_claim)
-    with its stratified-bootstrap CI, over *runs* runs x *epochs* epochs: a description, no
-    comparison. estimates: stats.estimates_frame (method, metric, estimate, lower, upper)."""
+    with its stratified-bootstrap CI, an aggregate over *runs* runs x *epochs* epochs (its n
+    counts run-epochs, not replicates), and beside it the interval over runs, the unit of
+    replication (*over_runs*: best's run_intervals row, each run's mean over the epochs): a
+    description, no comparison. estimates: stats.estimates_frame (method, metric, estimate,
+    lower, upper)."""
     iqm = estimates[estimates["metric"] == "iqm"].set_index("method")
     values = {
         "best": best,
@@ -405,11 +692,26 @@ def iqm_finding(
         "hi": iqm.loc[best, "upper"],
         "n": runs,
         "epochs": epochs,
+        "run_epochs": runs * epochs,
+        "run_mean": over_runs["mean"],
+        "run_lower": over_runs["lower"],
+        "run_upper": over_runs["upper"],
+        "runs": int(over_runs["runs"]),
     }
+    span = f"{plural(runs, 'run')} × {plural(epochs, 'epoch')}"
+    interval = (
+        f"{confidence:.0%} t-interval over runs {values['run_lower']:.4f}–"
+        f"{values['run_upper']:.4f}, n = {plural(values['runs'], 'run')}"
+        if values["runs"] > 1
+        else "a single run: no interval"
+    )
     text = (
-        "{best}: IQM validation accuracy {value:.4f} ({conf:.0%} stratified-bootstrap CI "
-        "{lo:.4f}–{hi:.4f}; {runs} × {span})."
-    ).format(**values, runs=plural(runs, "run"), span=plural(epochs, "epoch"))
+        f"{best}: IQM {metric} {values['value']:.4f} ({confidence:.0%} "
+        f"stratified-bootstrap CI {values['lo']:.4f}–{values['hi']:.4f} over "
+        f"{runs * epochs} run-epochs, {span}: an aggregate of runs × epochs, not an interval over "
+        f"runs); each run's mean over epochs 1–{epochs} averages {values['run_mean']:.4f} "
+        f"({interval})."
+    )
     return finding("best_iqm", Claim(text, values))
 
 
@@ -433,6 +735,7 @@ def cheapest_claim(
     evidence: pd.DataFrame,
     epoch: int,
     confidence: float = 0.95,
+    metric: str = "validation accuracy",
 ) -> Claim:
     """The cheapest type among *best* and the types not shown to be worse than it (*ties*, from
     ranking_claim): cheapest by mean MACs (the model's cost), then mean CPU time, then name.
@@ -474,7 +777,7 @@ def cheapest_claim(
     row = _with_x(stats.pair_row(evidence, cheapest, best), cheapest)
     versus = versus_claim(
         row,
-        "mean validation accuracy",
+        f"mean {metric}",
         "run",
         confidence,
         scale=100,
@@ -495,6 +798,7 @@ def findings(
     correlation_epoch: int,
     cost_epoch: int,
     confidence: float = 0.95,
+    metric: str = "validation accuracy",
 ) -> list[Finding]:
     """The MoE findings, in report order: the type with the highest mean validation accuracy and
     the types it beats (ranking_claim over each run's mean over the score matrix's epochs,
@@ -505,15 +809,16 @@ def findings(
     estimates: stats.estimates_frame of them with "iqm"; costs: type_costs at *cost_epoch*;
     relation: stats.correlation_ci of entropy and accuracy at *correlation_epoch*, by type.
     Without *costs* (the runs log no MACs, CPU time or memory) there is no cheapest-type
-    finding."""
+    finding. *metric*: what the accuracy field is called (metric_names)."""
     if not scores:
         raise ValueError("no MoE type has 2 complete runs: nothing to compare")
-    run_means = {t: s.mean(axis=1) for t, s in scores.items()}
+    run_means = run_values(scores)
     evidence = stats.compare(run_means, confidence=confidence)
+    over_runs = run_intervals(run_means, confidence).set_index("method")
     ranked = ranking_claim(
         run_means,
         evidence,
-        f"validation accuracy on {dataset} (each run's mean over epochs 1–{epochs})",
+        f"{metric} on {dataset} (each run's mean over epochs 1–{epochs})",
         "run",
         confidence,
         spec=".4f",
@@ -521,13 +826,15 @@ def findings(
     best = ranked.values["best"]
     out = [
         finding("best_type", ranked),
-        iqm_finding(estimates, best, len(scores[best]), epochs, confidence),
+        iqm_finding(
+            estimates, best, len(scores[best]), epochs, over_runs.loc[best], confidence, metric
+        ),
     ]
     if relation is not None:
-        claim = entropy_claim(relation, correlation_epoch, confidence)
+        claim = entropy_claim(relation, correlation_epoch, confidence, metric)
         out.append(finding("entropy_accuracy", claim))
     if costs is not None:
         ties = ranked.values.get("ties", [])
-        claim = cheapest_claim(costs, best, ties, evidence, cost_epoch, confidence)
+        claim = cheapest_claim(costs, best, ties, evidence, cost_epoch, confidence, metric)
         out.append(finding("cheapest_not_worse", claim))
     return out

@@ -3,6 +3,7 @@ and the findings themselves (`findings`). Inputs are the tables of
 sources.nonlinearity_reduction.RunSet. Accuracies are fractions, latencies seconds, ratios the
 fraction of neurons made linear (0 = all nonlinear)."""
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -17,6 +18,7 @@ from labbook.findings import (
     listing,
     plural,
     ranking_claim,
+    time_claim,
     trend_claim,
     versus_claim,
 )
@@ -29,17 +31,43 @@ def is_measured(runs: pd.DataFrame) -> pd.Series:
     return runs["ratio_rule"].str.startswith("gating")
 
 
+def run_latency(runs: pd.DataFrame) -> pd.Series:
+    """Each run's latency (seconds) as every comparison uses it: its median over repeats
+    (`p50_latency_s`) where recorded, else its mean (`mean_latency_s`); NaN without either. A few
+    very slow repeats on a loaded machine move a run's mean, not its median."""
+    mean = runs["mean_latency_s"] if "mean_latency_s" in runs else pd.Series(np.nan, runs.index)
+    if "p50_latency_s" not in runs:
+        return mean.astype(float)
+    return runs["p50_latency_s"].astype(float).fillna(mean.astype(float))
+
+
+def latency_basis(runs: pd.DataFrame) -> str:
+    """What run_latency took for the timed runs: "median", "mean", or "median (mean where no
+    median was recorded)"."""
+    timed = runs[run_latency(runs).notna()]
+    if "p50_latency_s" not in timed or timed["p50_latency_s"].isna().all():
+        return "mean"
+    return (
+        "median"
+        if timed["p50_latency_s"].notna().all()
+        else ("median (mean where no median was recorded)")
+    )
+
+
 def groups(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Runs with a set ratio (config or name), grouped by dataset, approach and ratio: the seeds
     of one setting. Columns dataset, approach, linear_ratio, runs, val_acc (mean), lower, upper
-    (t-interval of the mean, stats.mean_ci; NaN for one run), train_acc, gen_gap, mean_latency_s,
-    approx_linear_flops."""
-    fixed = runs[~is_measured(runs)]
+    (t-interval of the mean, stats.mean_ci; NaN for one run), train_acc, gen_gap, latency_s (the
+    median over runs of each run's latency, run_latency), latency_q25 and latency_q75 (its
+    interquartile range over runs), approx_linear_flops."""
+    fixed = runs[~is_measured(runs)].assign(latency_s=run_latency(runs))
     rows = []
     for (dataset, approach, ratio), g in fixed.groupby(
         ["dataset", "approach", "linear_ratio"], sort=True
     ):
         mean, lo, hi = stats.mean_ci(g["val_acc"].to_numpy(), confidence)
+        lat = g["latency_s"].dropna().to_numpy()
+        med, q25, q75 = stats.median_spread(lat) if lat.size else (np.nan,) * 3
         rows.append(
             {
                 "dataset": dataset,
@@ -51,7 +79,9 @@ def groups(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
                 "upper": hi,
                 "train_acc": g["train_acc"].mean(),
                 "gen_gap": (g["train_acc"] - g["val_acc"]).mean(),
-                "mean_latency_s": g["mean_latency_s"].mean(),
+                "latency_s": med,
+                "latency_q25": q25,
+                "latency_q75": q75,
                 "approx_linear_flops": g["approx_linear_flops"].mean(),
             }
         )
@@ -67,14 +97,40 @@ def groups(runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
             "upper",
             "train_acc",
             "gen_gap",
-            "mean_latency_s",
+            "latency_s",
+            "latency_q25",
+            "latency_q75",
             "approx_linear_flops",
         ],
     )
 
 
+def timing_outliers(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs whose timings are outliers: a run whose mean latency lies above its own 90th
+    percentile (`p90_latency_s`), i.e. fewer than a tenth of its repeats are slow enough to pull
+    its mean past nine tenths of them. Columns run, mean_latency_s, p50_latency_s, p90_latency_s,
+    mean_over_median (mean / median); sorted by that ratio, largest first. Empty when no run
+    records all three."""
+    cols = ["run", "mean_latency_s", "p50_latency_s", "p90_latency_s"]
+    if not set(cols) <= set(runs.columns):
+        return pd.DataFrame(columns=[*cols, "mean_over_median"])
+    d = runs[cols].dropna()
+    d = d[d["mean_latency_s"] > d["p90_latency_s"]]
+    d = d.assign(mean_over_median=d["mean_latency_s"] / d["p50_latency_s"])
+    return d.sort_values(["mean_over_median", "run"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
 PERCENT = ("linear_ratio", "val_acc", "train_acc", "lower", "upper", "gen_gap")  # x 100 to read
-MILLISECONDS = ("mean_latency_s", "p50_latency_s", "p90_latency_s")  # x 1000 to read
+MILLISECONDS = (  # x 1000 to read
+    "mean_latency_s",
+    "p50_latency_s",
+    "p90_latency_s",
+    "latency_s",
+    "latency_q25",
+    "latency_q75",
+)
 
 
 def in_report_units(frame: pd.DataFrame) -> pd.DataFrame:
@@ -92,12 +148,13 @@ def in_report_units(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs on the accuracy (max) vs. mean latency (min) Pareto front, sorted by latency."""
-    d = runs.dropna(subset=["val_acc", "mean_latency_s"])
-    front = stats.pareto_front(d[["val_acc", "mean_latency_s"]].to_numpy(), maximize=[True, False])
+    """Runs on the accuracy (max) vs. latency (min) Pareto front, latency by run_latency (the
+    run's median where recorded) in column latency_s, sorted by it."""
+    d = runs.assign(latency_s=run_latency(runs)).dropna(subset=["val_acc", "latency_s"])
+    front = stats.pareto_front(d[["val_acc", "latency_s"]].to_numpy(), maximize=[True, False])
     return (
         d[front]
-        .sort_values(["mean_latency_s", "val_acc"], ascending=[True, False])
+        .sort_values(["latency_s", "val_acc"], ascending=[True, False])
         .reset_index(drop=True)
     )
 
@@ -156,26 +213,24 @@ def all_nonlinear_accuracy(group_table: pd.DataFrame, baseline_approach: str) ->
 
 
 def latency_gain(group_table: pd.DataFrame, baseline_approach: str, at: float) -> pd.DataFrame:
-    """Per dataset: mean latency at the tested ratio nearest *at* vs. at ratio 0 (baseline
-    approach). Columns dataset, linear_ratio (the one used), latency_0, latency,
-    gain (1 - latency / latency_0)."""
+    """Per dataset: the median latency over runs (groups' latency_s) at the tested ratio nearest
+    *at* vs. at ratio 0 (baseline approach). Columns dataset, linear_ratio (the one used),
+    latency_0, latency, gain (1 - latency / latency_0)."""
     rows = []
-    g = group_table[(group_table["approach"] == baseline_approach)].dropna(
-        subset=["mean_latency_s"]
-    )
+    g = group_table[(group_table["approach"] == baseline_approach)].dropna(subset=["latency_s"])
     for dataset, d in g.groupby("dataset"):
         zero = d[d["linear_ratio"] == 0]
         if zero.empty:
             continue
         near = d.iloc[int(np.argmin(np.abs(d["linear_ratio"].to_numpy() - at)))]
-        l0 = float(zero["mean_latency_s"].iloc[0])
+        l0 = float(zero["latency_s"].iloc[0])
         rows.append(
             {
                 "dataset": dataset,
                 "linear_ratio": near["linear_ratio"],
                 "latency_0": l0,
-                "latency": near["mean_latency_s"],
-                "gain": 1 - near["mean_latency_s"] / l0,
+                "latency": near["latency_s"],
+                "gain": 1 - near["latency_s"] / l0,
             }
         )
     return pd.DataFrame(rows, columns=["dataset", "linear_ratio", "latency_0", "latency", "gain"])
@@ -303,9 +358,10 @@ def ratio_samples(
 
 
 def efficiency(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs ranked by accuracy per millisecond of mean latency (the seed's composite score)."""
-    d = runs.dropna(subset=["val_acc", "mean_latency_s"]).copy()
-    d["acc_per_ms"] = d["val_acc"] / (d["mean_latency_s"] * 1000)
+    """Runs ranked by accuracy per millisecond of latency (the seed's composite score), latency
+    by run_latency (the run's median where recorded) in column latency_s."""
+    d = runs.assign(latency_s=run_latency(runs)).dropna(subset=["val_acc", "latency_s"])
+    d["acc_per_ms"] = d["val_acc"] / (d["latency_s"] * 1000)
     return d.sort_values("acc_per_ms", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -320,21 +376,79 @@ def findings(
     tolerance: float,
     latency_at: float,
     confidence: float,
+    split: str = "validation",
 ) -> list[Finding]:
     """The report's findings, in order: the smallest nonlinear fraction within *tolerance*
     (fraction of accuracy) per dataset, the gates' pattern and layer order per gating group, the
-    latency gain at *latency_at*, the generalization-gap trend, every other approach against
-    *baseline_approach*, and the most efficient run. runs: RunSet.runs; gating: RunSet.gating
-    (may be empty); gate_groups: gating_groups(runs, configs)."""
+    latency gain at *latency_at*, the runs whose timings are outliers, the generalization-gap
+    trend, every other approach against *baseline_approach*, and the most efficient run.
+    runs: RunSet.runs; gating: RunSet.gating (may be empty); gate_groups: gating_groups(runs,
+    configs); split: the data split the accuracies (val_acc) were measured on, as the sentences
+    name it (split_name)."""
     group_table = groups(runs, confidence)
     return [
         *min_nonlinear_findings(runs, group_table, baseline_approach, tolerance, confidence),
         *gating_findings(gating, gate_groups, confidence),
         *latency_findings(runs, group_table, baseline_approach, latency_at, confidence),
+        *outlier_findings(runs),
         *gap_findings(runs, baseline_approach, confidence),
-        *versus_findings(runs, gate_groups, baseline_approach, confidence),
-        *efficiency_findings(efficiency(runs), group_table, baseline_approach, tolerance),
+        *versus_findings(runs, gate_groups, baseline_approach, confidence, split),
+        *efficiency_findings(efficiency(runs), group_table, baseline_approach, tolerance, split),
     ]
+
+
+def split_name(key: str, split: str | None = None) -> str:
+    """The name of the data split an accuracy was measured on, as labels and sentences write it:
+    *split* when given (what the data say it is, e.g. "test" for runs that log their test-set
+    accuracy under `val_acc`), else read from the scalar *key*: "test" when it names a test
+    split, "training" a training split, else "validation"."""
+    if split:
+        return split
+    words = set(re.split(r"[^a-z]+", key.lower()))
+    if words & {"test", "testing", "eval_test"}:
+        return "test"
+    if words & {"train", "training"}:
+        return "training"
+    return "validation"
+
+
+def chosen_on(split: str) -> str:
+    """The clause saying a choice was made on the split whose accuracy is also reported."""
+    return f"chosen on the {split} accuracy it also reports, so that accuracy is optimistic for it"
+
+
+def outlier_findings(runs: pd.DataFrame) -> list[Finding]:
+    """ "timing_outliers": the runs whose timings are outliers (timing_outliers: mean above the
+    run's own 90th percentile), each with its mean and median; nothing when no run records a
+    mean, median and 90th percentile. Descriptive (no verdict): the comparisons already use each
+    run's median."""
+    cols = {"mean_latency_s", "p50_latency_s", "p90_latency_s"}
+    if not cols <= set(runs.columns) or runs[list(cols)].dropna().empty:
+        return []
+    out = timing_outliers(runs)
+    checked = len(runs[list(cols)].dropna())
+    values = {
+        "runs": out["run"].tolist(),
+        "mean_ms": (1000 * out["mean_latency_s"]).tolist(),
+        "median_ms": (1000 * out["p50_latency_s"]).tolist(),
+        "mean_over_median": out["mean_over_median"].tolist(),
+        "checked": checked,
+    }
+    if out.empty:
+        every = "the one timed run" if checked == 1 else f"each of the {checked} timed runs"
+        text = (
+            f"No run's timing is an outlier: in {every} the mean latency lies below the run's own "
+            "90th percentile."
+        )
+        return [finding("timing_outliers", Claim(text, values))]
+    shown = listing(f"{r.run} ({r.mean_over_median:.1f}×)" for r in out.itertuples())
+    text = (
+        f"{plural(len(out), 'run')} of {checked} {'has' if len(out) == 1 else 'have'} outlier "
+        "timings, a mean latency above the run's own 90th percentile (a few very slow repeats; "
+        f"in brackets the mean over the median): {shown}. Latencies are compared by each run's "
+        "median, which those few repeats do not move."
+    )
+    return [finding("timing_outliers", Claim(text, values))]
 
 
 def min_nonlinear_findings(
@@ -457,7 +571,42 @@ def _kept(row, drop: pd.Series, tolerance: float, confidence: float) -> Claim:
             head + middle + "; at {next_ratio:.0%} linear it drops to {next_acc:.2%}" + tail + "."
         )
     verdict = "pass" if established else "not_separated" if tested else "untested"
+    if row.linear_ratio == 1:
+        text = _fully_linear(values, drop, established, confidence)
     return Claim(text.format(**values), values, verdict)
+
+
+def _fully_linear(values: dict, drop: pd.Series, established: bool, confidence: float) -> str:
+    """_kept's sentence template when every neuron is linear and the mean stays within the
+    tolerance: the network is then one linear map that matches the all-nonlinear one, so the data
+    cannot show that it needs any nonlinearity. The drop is given with its two-sided interval;
+    whether that interval also lies within the tolerance (equivalence) is said after. Adds
+    fully_linear, drop, drop_lower, drop_upper (points) to *values*."""
+    values.update(
+        fully_linear=True,
+        drop=-100 * drop["diff"],
+        drop_lower=-100 * drop["diff_upper"],
+        drop_upper=-100 * drop["diff_lower"],
+        n_runs=int(drop["n_x"]),
+        conf=confidence,
+    )
+    values["drop_shown"] = f"{float(format(values['drop'], '.2f')) + 0.0:.2f}"  # never "-0.00"
+    text = (
+        "{dataset}: at 100% linear the network is one linear map (its layers fold into one "
+        "matrix), and it matches the all-nonlinear network: mean accuracy {acc:.2%} vs. "
+        "{base:.2%}, a drop of {drop_shown} points"
+    )
+    if drop["p"] == drop["p"]:
+        text += " ({conf:.0%} Welch t-interval {drop_lower:+.2f} to {drop_upper:+.2f})"
+    else:
+        text += " (a single run on a side: no interval)"
+    text += ". These data cannot show a need for nonlinearity"
+    if established:
+        return text + "; the interval lies within the {tol:.1f}-point tolerance too."
+    return text + (
+        "; that the linear map stays within {tol:.1f} points is not established at this number "
+        "of runs."
+    )
 
 
 def layer_samples(final: pd.DataFrame, layers) -> dict[str, np.ndarray]:
@@ -640,13 +789,19 @@ def latency_findings(
     at: float,
     confidence: float,
 ) -> list[Finding]:
-    """Per dataset ("latency_gain_<dataset>"), from latency_gain: the mean latency at the tested
-    ratio nearest *at* against all neurons nonlinear, with the Welch t-interval of the
-    difference over runs. A reduction is stated only when the test separates the two (verdict
-    "better", winner the reduced setting); a slower reduced network is said to be slower
-    ("worse"); otherwise the two cannot be told apart ("not_separated"), or one run on a side
-    allows no test ("untested")."""
+    """Per dataset ("latency_gain_<dataset>"), from latency_gain: the latency of the runs at the
+    tested ratio nearest *at* against all neurons nonlinear, each run's latency by run_latency
+    (its median over repeats where recorded), compared on log latencies by the claim policy
+    (stats.log_compare, findings.time_claim: Welch's t-test over runs, the ratio of geometric
+    means with its interval). A reduction is stated only when the test separates the two and the
+    medians agree (verdict "better", winner the reduced setting); a slower reduced network is
+    said to be slower ("worse"); otherwise the two cannot be told apart ("not_separated"), or one
+    run on a side allows no test ("untested"). values: time_claim's, its ratio of geometric means
+    as ratio_gm, plus dataset, ratio (the linear ratio), gain (1 - the ratio of the medians over
+    runs) and basis (what a run's latency is)."""
     out = []
+    timed = runs.assign(latency_s=run_latency(runs))
+    basis = latency_basis(runs)
     for row in latency_gain(group_table, baseline_approach, at).itertuples():
         key = f"latency_gain_{row.dataset}"
         if row.linear_ratio == 0:
@@ -661,60 +816,26 @@ def latency_findings(
             )
             continue
         reduced, full = (
-            ratio_samples(runs, row.dataset, baseline_approach, r, "mean_latency_s")
+            ratio_samples(timed, row.dataset, baseline_approach, r, "latency_s")
             for r in (row.linear_ratio, 0.0)
         )
         names = (f"{row.linear_ratio:.0%} linear", "0% linear")
-        diff = stats.compare(dict(zip(names, (reduced, full))), confidence=confidence).iloc[0]
-        out.append(finding(key, _latency_claim(row, diff, names, confidence)))
+        diff = stats.log_compare(dict(zip(names, (reduced, full))), confidence=confidence)
+        what = f"latency (each run's {basis} over repeats)"
+        claim = time_claim(diff.iloc[0], what, "run", confidence)
+        text = f"{row.dataset}: {claim.text}"
+        if claim.verdict == "better":
+            text = text[:-1] + f", a {row.gain:.1%} lower median."
+        values = {
+            **claim.values,
+            "ratio_gm": claim.values["ratio"],  # time_claim's ratio of geometric means
+            "dataset": row.dataset,
+            "ratio": row.linear_ratio,
+            "gain": row.gain,
+            "basis": basis,
+        }
+        out.append(finding(key, replace(claim, text=text, values=values)))
     return out
-
-
-def _latency_claim(row, diff: pd.Series, names: tuple[str, str], confidence: float) -> Claim:
-    """latency_findings' sentence; diff: the stats.compare row (reduced minus all-nonlinear
-    latency, seconds); names: the two settings' labels (reduced, all-nonlinear)."""
-    d, lo, hi = (1000 * diff[k] for k in ("diff", "diff_lower", "diff_upper"))
-    v = {
-        "dataset": row.dataset,
-        "ratio": row.linear_ratio,
-        "lat": 1000 * row.latency,
-        "lat0": 1000 * row.latency_0,
-        "gain": row.gain,
-        "diff": d,
-        "lower": lo,
-        "upper": hi,
-        "p": diff["p"],
-        "n_x": int(diff["n_x"]),
-        "n_y": int(diff["n_y"]),
-        "confidence": confidence,
-    }
-    head = (
-        f"{row.dataset}: at {row.linear_ratio:.0%} linear the mean latency is {v['lat']:.3f} ms "
-        f"vs. {v['lat0']:.3f} ms with all neurons nonlinear"
-    )
-    lower = row.gain >= 0
-    mean_change = f"a {abs(row.gain):.1%} {'lower' if lower else 'higher'} mean"
-    if diff["p"] != diff["p"]:
-        text = (
-            f"{head} ({mean_change}; a single run on a side: no interval, no test, so no claim "
-            "either way)."
-        )
-        return Claim(text, v, "untested")
-    counts = f"n = {v['n_x']}" if v["n_x"] == v["n_y"] else f"n = {v['n_x']} and {v['n_y']}"
-    evidence = (
-        f"difference {d:+.3f} ms, {confidence:.0%} Welch t-interval {lo:+.3f} to {hi:+.3f} ms, "
-        f"p = {diff['p']:.2g}, {counts} runs"
-    )
-    if not diff["separated"]:
-        text = (
-            f"{head} ({mean_change}; {evidence}): the two cannot be told apart at this number of "
-            "runs."
-        )
-        return Claim(text, v, "not_separated")
-    if d < 0:
-        return Claim(f"{head}, a {row.gain:.1%} reduction ({evidence}).", v, "better", names[0])
-    text = f"{head}: {-row.gain:.1%} slower, not faster ({evidence})."
-    return Claim(text, v, "worse", names[1])
 
 
 def gap_findings(runs: pd.DataFrame, approach: str, confidence: float) -> list[Finding]:
@@ -754,7 +875,11 @@ def gap_findings(runs: pd.DataFrame, approach: str, confidence: float) -> list[F
 
 
 def versus_findings(
-    runs: pd.DataFrame, gate_groups: pd.Series, baseline_approach: str, confidence: float
+    runs: pd.DataFrame,
+    gate_groups: pd.Series,
+    baseline_approach: str,
+    confidence: float,
+    split: str = "validation",
 ) -> list[Finding]:
     """Each other approach's runs (versus_labels; "versus_1", "versus_2", ... in label order)
     against *baseline_approach* at their mean linear ratio (baseline_at: the baseline's seeds
@@ -796,7 +921,7 @@ def versus_findings(
         if row["p"] == row["p"]:  # Holm over every label tested, not per label
             row["p_holm"] = float(next(adjusted))
             row["separated"] = bool(row["p_holm"] < 1 - confidence)
-        out[label] = _versus_claim(values, row, confidence)
+        out[label] = _versus_claim(values, row, confidence, split)
     return [finding(f"versus_{i + 1}", out[label]) for i, label in enumerate(sorted(out))]
 
 
@@ -807,7 +932,7 @@ def ratio_range(runs: pd.DataFrame, dataset: str, approach: str) -> np.ndarray:
     return np.sort(runs.loc[sel, "linear_ratio"].unique())
 
 
-def _versus_claim(values: dict, row: pd.Series, confidence: float) -> Claim:
+def _versus_claim(values: dict, row: pd.Series, confidence: float, split: str) -> Claim:
     """versus_findings' sentence for one label; row: its stats.compare row, Holm-adjusted."""
     if row["n_x"] == 1:
         delta = 100 * row["diff"]
@@ -816,7 +941,7 @@ def _versus_claim(values: dict, row: pd.Series, confidence: float) -> Claim:
             "interval and no claim."
         )
         return Claim(text, {**values, "delta": delta}, "untested")
-    claim = versus_claim(row, "validation accuracy", "run", confidence, scale=100, points="points")
+    claim = versus_claim(row, f"{split} accuracy", "run", confidence, scale=100, points="points")
     return replace(claim, values={**values, **claim.values})
 
 
@@ -839,11 +964,16 @@ def _not_compared(values: dict, dataset: str, tested: np.ndarray) -> Claim:
 
 
 def efficiency_findings(
-    ranking: pd.DataFrame, group_table: pd.DataFrame, baseline_approach: str, tolerance: float
+    ranking: pd.DataFrame,
+    group_table: pd.DataFrame,
+    baseline_approach: str,
+    tolerance: float,
+    split: str = "validation",
 ) -> list[Finding]:
-    """ "most_efficient": the run with the highest accuracy per ms (ranking: efficiency output),
-    what it costs in accuracy against its dataset's all-nonlinear mean, and, when that is more
-    than *tolerance*, the most efficient run within the tolerance. Single runs give an order and
+    """ "most_efficient": the run with the highest accuracy per ms of latency (ranking:
+    efficiency output), what it costs in accuracy against its dataset's all-nonlinear mean, and,
+    when that is more than *tolerance*, the most efficient run within the tolerance; the sentence
+    says the run was chosen on the *split* accuracy it reports. Single runs give an order and
     no test: verdict "untested", no winner, ranking every run from the most efficient."""
     if ranking.empty:
         return []
@@ -855,10 +985,11 @@ def efficiency_findings(
         "ratio": top["linear_ratio"],
         "score": top["acc_per_ms"],
         "tol": 100 * tolerance,
+        "split": split,
     }
     head = (
-        f"Most efficient run (accuracy per ms): {v['run']} ({top['approach']}, {v['ratio']:.0%} "
-        f"linear), {v['score']:.3f} accuracy per ms"
+        f"Most efficient run ({split} accuracy per ms of latency): {v['run']} "
+        f"({top['approach']}, {v['ratio']:.0%} linear), {v['score']:.3f} accuracy per ms"
     )
     if top["dataset"] not in ref.index:
         v.update(approach=top["approach"], dataset=top["dataset"])
@@ -872,9 +1003,9 @@ def efficiency_findings(
     else:
         v.update(cost=100 * (ref[top["dataset"]] - top["val_acc"]))
         text = (
-            f"The highest accuracy per ms, {v['score']:.3f}, belongs to {v['run']} "
-            f"({v['ratio']:.0%} linear), which costs {v['cost']:.2f} points of accuracy against "
-            "the all-nonlinear network; "
+            f"The highest {split} accuracy per ms of latency, {v['score']:.3f}, belongs to "
+            f"{v['run']} ({v['ratio']:.0%} linear), which costs "
+            f"{v['cost']:.2f} points of accuracy against the all-nonlinear network; "
         )
         if within.empty:
             text += f"no run stays within {v['tol']:.1f} points of the all-nonlinear network."
@@ -891,7 +1022,7 @@ def efficiency_findings(
                 f"most efficient is {v['ok_run']} ({v['ok_approach']}, {v['ok_ratio']:.0%} "
                 f"linear, {v['ok_score']:.3f} accuracy per ms)."
             )
-    text += _setting_spread(ranking, top, v)
+    text += f" The run is {chosen_on(split)}." + _setting_spread(ranking, top, v)
     claim = Claim(text, v, "untested", ranking=tuple(ranking["run"]))
     return [finding("most_efficient", claim)]
 

@@ -4,6 +4,7 @@ Accuracies are fractions and latencies seconds in the tables; the figures show %
 come from the rcParams in force (style.paper), so a caller sets those around the call."""
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -15,9 +16,13 @@ RATIO_CMAP = "viridis"  # linear ratio 0 (all nonlinear) to 1 (all linear)
 
 
 def accuracy_vs_ratio(
-    groups: pd.DataFrame, measured: pd.DataFrame, colors: dict, confidence: float
+    groups: pd.DataFrame,
+    measured: pd.DataFrame,
+    colors: dict,
+    confidence: float,
+    split: str = "validation",
 ) -> plt.Figure:
-    """Validation accuracy (%) against linear neurons (%): per approach the mean over seeds with
+    """Accuracy on *split* (%) against linear neurons (%): per approach the mean over seeds with
     its t-interval band (groups: analyses groups() rows), and runs whose ratio was measured from
     their gates as single diamonds (measured: runs rows). colors: approach -> colour."""
     fig, ax = plt.subplots()
@@ -46,20 +51,43 @@ def accuracy_vs_ratio(
         )
     ax.set(
         xlabel="Linear neurons (%)",
-        ylabel="Validation accuracy (%)",
+        ylabel=f"{split.capitalize()} accuracy (%)",
         title="Accuracy vs. linear ratio",
     )
     statplots.legend_above(fig, [ax], ncols=2)
     return fig
 
 
-def latency_vs_accuracy(timed: pd.DataFrame, front: pd.DataFrame, measured) -> plt.Figure:
-    """Every run's mean latency (ms) against its validation accuracy (%), coloured by linear ratio
-    (larger dots: ratio measured from gates, *measured* a boolean per row of *timed*), and the
-    line through the Pareto front (front: analyses pareto() rows, sorted by latency)."""
+def latency_vs_accuracy(
+    timed: pd.DataFrame,
+    front: pd.DataFrame,
+    measured,
+    outliers=(),
+    split: str = "validation",
+    basis: str = "median",
+) -> plt.Figure:
+    """Every run's latency (ms; timed: runs rows with column latency_s, the run's median where
+    recorded, analyses.run_latency) against its accuracy on *split* (%), coloured by linear ratio
+    (larger dots: ratio measured from gates, *measured* a boolean per row of *timed*), each run's
+    spread over its repeats as a bar from its median to its 90th percentile (where recorded), the
+    runs named in *outliers* (their mean above their own 90th percentile) ringed, and the line
+    through the Pareto front (front: analyses pareto() rows, sorted by latency); latency on a
+    log axis when the values drawn span more than a factor 10. *basis*: what a run's latency is,
+    for the axis label."""
     fig, ax = plt.subplots()
+    if "p90_latency_s" in timed:
+        spread = timed.dropna(subset=["p90_latency_s"])
+        ax.hlines(
+            100 * spread["val_acc"],
+            1000 * spread["latency_s"],
+            1000 * spread["p90_latency_s"],
+            color="0.6",
+            lw=0.8,
+            zorder=1,
+            label="median to 90th percentile of a run's repeats",
+        )
     sc = ax.scatter(
-        1000 * timed["mean_latency_s"],
+        1000 * timed["latency_s"],
         100 * timed["val_acc"],
         c=timed["linear_ratio"],
         cmap=plt.get_cmap(RATIO_CMAP),
@@ -68,24 +96,48 @@ def latency_vs_accuracy(timed: pd.DataFrame, front: pd.DataFrame, measured) -> p
         s=np.where(measured, 30, 16),
         marker="o",
         edgecolors="none",
+        zorder=2,
     )
+    odd = timed[timed["run"].isin(list(outliers))]
+    if not odd.empty:
+        ax.scatter(
+            1000 * odd["latency_s"],
+            100 * odd["val_acc"],
+            s=70,
+            facecolors="none",
+            edgecolors=style.PALETTE[1],
+            lw=1,
+            zorder=3,
+            label="outlier timing (mean above the run's 90th percentile)",
+        )
     ax.plot(
-        1000 * front["mean_latency_s"],
+        1000 * front["latency_s"],
         100 * front["val_acc"],
         color=style.PALETTE[3],
         lw=1.5,
         label="Pareto front",
     )
     fig.colorbar(sc, ax=ax, label="Linear ratio")
+    shown = timed["latency_s"]
+    if "p90_latency_s" in timed:
+        shown = pd.concat([shown, timed["p90_latency_s"]]).dropna()
+    log = bool(shown.min() > 0 and shown.max() > 10 * shown.min())
+    if log:  # times compare as ratios, and a slow repeat can be 100x a run's median
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set(
-        xlabel="Mean latency (ms)", ylabel="Validation accuracy (%)", title="Latency vs. accuracy"
+        xlabel=f"Latency (ms{', log scale' if log else ''}; each run's {basis} over repeats)",
+        ylabel=f"{split.capitalize()} accuracy (%)",
+        title="Latency vs. accuracy",
     )
-    ax.legend()
+    statplots.legend_above(fig, [ax], ncols=1)
     return fig
 
 
-def val_curves(history: pd.DataFrame, runs: pd.DataFrame, names, title: str) -> plt.Figure:
-    """Validation accuracy (%) per epoch of the runs *names* (history: RunSet.history rows; runs:
+def val_curves(
+    history: pd.DataFrame, runs: pd.DataFrame, names, title: str, split: str = "validation"
+) -> plt.Figure:
+    """Accuracy on *split* (%) per epoch of the runs *names* (history: RunSet.history rows; runs:
     RunSet.runs, for each run's linear ratio and rule), coloured by linear ratio, gating runs
     dashed, with a colour bar for the ratio."""
     cmap = plt.get_cmap(RATIO_CMAP)
@@ -104,7 +156,7 @@ def val_curves(history: pd.DataFrame, runs: pd.DataFrame, names, title: str) -> 
     fig.colorbar(
         plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1)), ax=ax, label="Linear ratio"
     )
-    ax.set(xlabel="Epoch", ylabel="Validation accuracy (%)", title=title)
+    ax.set(xlabel="Epoch", ylabel=f"{split.capitalize()} accuracy (%)", title=title)
     statplots.integer_ticks(ax)
     return fig
 
@@ -189,8 +241,9 @@ def generalization_gap(
     colors: dict,
     baseline_approach: str,
     confidence: float = 0.95,
+    split: str = "validation",
 ) -> plt.Figure:
-    """Train minus validation accuracy (points) of every run against linear neurons (%), one
+    """Train minus *split* accuracy (points) of every run against linear neurons (%), one
     colour per approach (diamonds for approaches other than the baseline), and the baseline's
     least-squares line (trend: stats.linear_trend of the gap as a fraction on the ratio, at
     *confidence*, or None for no line). The legend gives the slope with its interval; a slope whose
@@ -227,15 +280,15 @@ def generalization_gap(
         ncols = 3 if len(interval + flat) < 20 else 2
     ax.set(
         xlabel="Linear neurons (%)",
-        ylabel="Train − val accuracy (points)",
+        ylabel=f"Train − {split} accuracy (points)",
         title="Generalization gap",
     )
     statplots.legend_above(fig, [ax], ncols=ncols)
     return fig
 
 
-def accuracy_vs_flops(runs: pd.DataFrame, colors: dict) -> plt.Figure:
-    """Validation accuracy (%) against approximate linear-layer MFLOPs, one colour per approach
+def accuracy_vs_flops(runs: pd.DataFrame, colors: dict, split: str = "validation") -> plt.Figure:
+    """Accuracy on *split* (%) against approximate linear-layer MFLOPs, one colour per approach
     (colors: approach -> colour), dots sized by linear ratio."""
     fig, ax = plt.subplots()
     for approach, g in runs.groupby("approach"):
@@ -250,7 +303,7 @@ def accuracy_vs_flops(runs: pd.DataFrame, colors: dict) -> plt.Figure:
         )
     ax.set(
         xlabel="Approx. linear-layer MFLOPs",
-        ylabel="Validation accuracy (%)",
+        ylabel=f"{split.capitalize()} accuracy (%)",
         title="Accuracy vs. linear FLOPs (size: linear ratio)",
     )
     ax.legend()

@@ -75,19 +75,21 @@ def dashboard(
     colors: dict[str, str],
     color: str,
     samples_per_epoch: float | None = None,
+    split: str = "validation",
 ) -> plt.Figure:
-    """Six panels of the gated run (*color*): training loss, validation accuracy, activation rate
-    against its target band (*target* ± *band*, warm-up end marked), energy savings per epoch
-    against 1 − target, median time per epoch of each timed run (*speed*: sparse.timing output,
-    run colours from *colors*; None: an empty panel saying so), processed vs. skipped samples.
-    epochs: the gated run's per-epoch table."""
+    """Six panels of the gated run (*color*): training loss, accuracy on *split*, activation rate
+    against its target band (*target* ± *band*, warm-up end marked), the share of skipped samples
+    per epoch (the energy-savings proxy, not a measured saving) against 1 − target, median time
+    per epoch of each timed run with its interquartile range over the run's epochs (*speed*:
+    sparse.timing output, run colours from *colors*; None: an empty panel saying so), processed
+    vs. skipped samples. epochs: the gated run's per-epoch table."""
     df = epochs
     fig, axes = plt.subplots(2, 3)
     (a1, a2, a3), (a4, a5, a6) = axes
     a1.plot(df["epoch"], df["train_loss"], marker="o", color=color)
     a1.set(title="Training loss", xlabel="Epoch", ylabel="Loss")
     a2.plot(df["epoch"], df["val_accuracy"], marker="o", color=color)
-    a2.set(title="Validation accuracy", xlabel="Epoch", ylabel="Accuracy (%)")
+    a2.set(title=f"{split.capitalize()} accuracy", xlabel="Epoch", ylabel="Accuracy (%)")
     a3.axhspan(
         100 * (target - band),
         100 * (target + band),
@@ -111,7 +113,11 @@ def dashboard(
     )
     a4.set_ylim(0, 125)
     a4.set_yticks([0, 25, 50, 75, 100])
-    a4.set(title="Energy savings", xlabel="Epoch", ylabel="Samples skipped (%)")
+    a4.set(
+        title="Skipped samples\n(energy-savings proxy)",
+        xlabel="Epoch",
+        ylabel="Samples skipped (%)",
+    )
     a4.legend(loc="upper right")
     if speed is None:
         statplots.empty_panel(a5, "no timing runs given")
@@ -122,8 +128,10 @@ def dashboard(
             speed["seconds_per_epoch"],
             [colors[n] for n in speed["run"]],
             0,
+            speed["q25"],
+            speed["q75"],
         )
-        a5.set(title="Time per epoch (median)")
+        a5.set(title="Time per epoch\n(median, IQR over epochs)")
     processed, skipped = sparse.sample_shares(df, samples_per_epoch)
     wedges, _, _ = a6.pie(
         [processed, skipped],
@@ -171,45 +179,63 @@ def threshold_adaptation(epochs: pd.DataFrame, target: float, color: str) -> plt
 
 
 def baseline_vs_gated(
-    curves: pd.DataFrame, speed: pd.DataFrame, colors: dict[str, str]
+    curves: pd.DataFrame, speed: pd.DataFrame, colors: dict[str, str], split: str = "validation"
 ) -> plt.Figure:
-    """Validation accuracy and training loss per epoch of each run (curves: sparse.side_by_side
+    """Accuracy on *split* and training loss per epoch of each run (curves: sparse.side_by_side
     output, one line per run in its colour), and the median seconds per epoch of the baseline and
-    the gated run as labelled bars (speed: sparse.timing output); one legend above."""
+    the gated run as labelled bars with the interquartile range over each run's epochs (speed:
+    sparse.timing output); one legend above."""
     fig, (c1, c2, c3) = plt.subplots(1, 3)
     for name, r in curves.groupby("run", sort=False):
         c1.plot(r["epoch"], r["val_accuracy"], marker="o", color=colors[name], label=name)
         c2.plot(r["epoch"], r["train_loss"], marker="o", color=colors[name], label=name)
-    c1.set(title="Validation accuracy", xlabel="Epoch", ylabel="Accuracy (%)")
+    c1.set(title=f"{split.capitalize()} accuracy", xlabel="Epoch", ylabel="Accuracy (%)")
     c2.set(title="Training loss", xlabel="Epoch", ylabel="Loss")
     for ax in (c1, c2):
         statplots.integer_ticks(ax)
     timed = speed.loc[["baseline", "gated"]]
     time_bars(
-        c3, ["Baseline", "Gated"], timed["seconds_per_epoch"], [colors[n] for n in timed["run"]], 1
+        c3,
+        ["Baseline", "Gated"],
+        timed["seconds_per_epoch"],
+        [colors[n] for n in timed["run"]],
+        1,
+        timed["q25"],
+        timed["q75"],
     )
-    c3.set(title="Time per epoch (median)")
+    c3.set(title="Time per epoch (median, IQR)")
     statplots.legend_above(fig, [c1])
     return fig
 
 
-def time_bars(ax, labels, seconds, colors, decimals: int):
+def time_bars(ax, labels, seconds, colors, decimals: int, lower=None, upper=None):
     """Median seconds per epoch as labelled bars, in milliseconds when a time is under 0.05 s
     (sparse.seconds_unit, as the findings write them: "13 ms", not "0.013 s"), else in seconds
-    with *decimals* decimals (sparse.seconds_format). Returns the Axes."""
+    with *decimals* decimals (sparse.seconds_format); *lower*, *upper* (seconds, optional): the
+    spread drawn as whiskers (e.g. the interquartile range over the run's epochs). Returns the
+    Axes."""
     seconds = [float(v) for v in seconds]
+    spread = lower is not None and upper is not None
     if sparse.seconds_unit(*seconds) == "ms":
         statplots.bars(
             ax,
             labels,
             [1000 * v for v in seconds],
             colors,
+            [1000 * float(v) for v in lower] if spread else None,
+            [1000 * float(v) for v in upper] if spread else None,
             texts=sparse.seconds_texts(*seconds, unit="ms"),
         )
         ax.set_ylabel("Milliseconds")
         return ax
     statplots.bars(
-        ax, labels, seconds, colors, value_format=sparse.seconds_format(seconds, decimals)
+        ax,
+        labels,
+        seconds,
+        colors,
+        lower,
+        upper,
+        value_format=sparse.seconds_format(seconds, decimals),
     )
     ax.set_ylabel("Seconds")
     return ax

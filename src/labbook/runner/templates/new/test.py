@@ -43,8 +43,8 @@ def test_findings_name_a_winner_only_when_separated():
     )
     assert f.text == (
         "b has the highest mean score, 75.00 (95% t-interval 74.50–75.50, 3 seeds) and is "
-        "better than every other method compared (Welch t-tests, Holm-corrected over 1 pair, "
-        "at α = 0.05)."
+        "better than every other method compared (a; Welch t-tests, Holm-corrected over 1 "
+        "pair, at α = 0.05)."
     )
     assert (f.key, f.verdict, f.winner, f.ranking) == ("ranking", "separated", "b", ["b", "a"])
     # 1 point apart with sd 2: Welch t = 0.61 on 4 degrees of freedom, p = 0.57
