@@ -8,6 +8,7 @@ the data), crafted and hostile inputs. A test that rebuilds incrementally does i
 
 import hashlib
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -558,3 +559,102 @@ def test_hostile_names_are_shown_as_written_and_never_run(tree, notebook):
         text = tex.read_text()
         assert "<img" not in text or "\\textless{}img" in text
         assert "R&D" not in text and "50%" not in text.replace("\\%", "")  # specials escaped
+
+
+# ---------------------------------------------------------------- gallery and summary (no build)
+
+
+def _fake_report(root: Path, name: str, title: str, **prov) -> Path:
+    """A params file and a built report folder for *name* under *root* (params/, reports/)."""
+    notebook, variant = name.split("/")
+    (root / "params" / notebook).mkdir(parents=True, exist_ok=True)
+    (root / "params" / notebook / f"{variant}.yaml").write_text("{}\n")
+    folder = root / "reports" / notebook / variant
+    (folder / "figures").mkdir(parents=True)
+    for figure in prov.get("figures", []):
+        (folder / "figures" / f"{figure}.png").write_bytes(b"png")
+    record = {"status": "ok", "seconds": 1.0, "built_at": "2026-12-07T00:00:00+00:00"}
+    record.update(title=title, **prov)
+    (folder / "provenance.json").write_text(json.dumps(record))
+    (folder / ".ok").write_text("")
+    return folder
+
+
+@pytest.fixture
+def fake_tree(tmp_path, monkeypatch):
+    from labbook import paths
+
+    monkeypatch.setattr(paths, "PARAMS", tmp_path / "params")
+    monkeypatch.setattr(paths, "REPORTS", tmp_path / "reports")
+    return tmp_path
+
+
+def test_gallery_cards_say_failed_checks_the_data_and_a_distinct_title_in_order(fake_tree):
+    from labbook.runner import build
+
+    sparse = _fake_report(
+        fake_tree, "sparse_training/digits", "Sparse", trained=["Real training runs: 1 run"]
+    )
+    verdicts = {"speedup": "fail", "accuracy": "pass", "savings": "fail"}
+    findings = {k: {"text": f"{k} sentence", "verdict": v} for k, v in verdicts.items()}
+    (sparse / "findings.json").write_text(json.dumps(findings))
+    for variant in ("tensorboard", "example"):
+        _fake_report(
+            fake_tree,
+            f"chain_of_experts/{variant}",
+            "Chain-of-experts analysis",
+            example_data=True,
+            figures=["zeta", "alpha"],
+        )
+    _fake_report(fake_tree, "chain_of_experts/mine", "Chain-of-experts analysis", warnings=["w"])
+    page = build.index_html()
+    titles = re.findall(r"<h2>(.*?)</h2>", page)
+    assert titles == [  # by notebook, then variant; each title its own
+        "Chain-of-experts analysis · example",
+        "Chain-of-experts analysis · mine",
+        "Chain-of-experts analysis · tensorboard",
+        "Sparse · digits",
+    ]
+    cards = page.split('<div class="card')[1:]
+    assert "checks-failed" in cards[3] and "2 failed verdict(s)" in cards[3]
+    assert "<li>speedup sentence</li><li>savings sentence</li>" in cards[3]
+    assert "accuracy sentence" not in cards[3]
+    assert "data: real runs" in cards[3]
+    assert "data: simulated" in cards[0] and "data: the user&#39;s" in cards[1]
+    assert "1 warning(s)" in cards[1] and "checks-failed" not in cards[1]
+    # thumbnails in the order the report shows its figures, not by file name
+    assert cards[0].index("figures/zeta.png") < cards[0].index("figures/alpha.png")
+
+
+def test_a_failed_reports_whole_message_is_in_the_summary_wrapped(fake_tree, capsys):
+    from labbook.runner import build
+
+    message = (
+        "cell 4 (Inputs): InputError: no run attribute `tag:aim.experiment` in store x; the runs "
+        "have none\nset `trained_from` to one of: " + ", ".join(f"`attr{i}`" for i in range(30))
+    )
+    _fake_report(fake_tree, "nb/bad", "Bad", status="FAILED", failing_cell=message)
+    assert build.summary(["nb/bad"]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("nb/bad "))
+    assert "FAILED" in line and line.endswith("have none")  # the first line of the message, whole
+    rest = out[out.index("have none") :]
+    assert "set `trained_from` to one of:" in rest and "`attr29`" in rest  # nothing cut
+    assert all(len(x) <= build.WRAP for x in rest.splitlines()[1:-1])  # the rest wrapped
+
+
+def test_the_failing_cell_keeps_the_whole_error_message():
+    import nbformat
+
+    from labbook.runner import build
+
+    evalue = "first line\n" + "x" * 500
+    error = nbformat.v4.new_output("error", ename="InputError", evalue=evalue, traceback=[])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("## Inputs"),
+            nbformat.v4.new_code_cell("", outputs=[error]),
+        ]
+    )
+    cell = build._failing_cell(nb)
+    assert cell.error == f"InputError: {evalue}" and cell.section == "Inputs"

@@ -4,6 +4,10 @@
 rounded to the digits that mean something at its magnitude, integers as integers, intervals as
 ``est [lo, hi]``. The report shows that, the LaTeX table (booktabs, caption and label; ``longtable``
 when it cannot fit a page) is typeset from it, and the CSV keeps every column at full precision.
+
+A table wider than the page is shown in column groups, one under the other, each repeating the
+columns that name a row (``Presented.groups``): report.html and report.pdf use that one rule, each
+with its own width.
 """
 
 import math
@@ -23,6 +27,22 @@ MISSING = "–"
 Interval = tuple[str, str, str]  # (estimate, lower, upper) column names
 
 
+# The width model of a shown table, in em of its font: a character's advance (a digit's, the widest
+# common glyph; bold header text a little wider), a cell's padding, the narrowest a text column is
+# counted (in characters: prose wraps to it, a longer word keeps its length), and report.html's
+# table box (970 px at 13 px in JupyterLab's page at a 1,200 px window, measured in Chromium; a
+# margin left for other fonts).
+CHAR_EM = 0.64
+HEAD_CHAR_EM = 0.7
+CELL_PAD_EM = 1.1
+TEXT_WRAP_CHARS = 16
+HTML_ROOM_EM = 70.0
+
+
+def _words(text: str) -> list[str]:
+    return text.split() or [""]
+
+
 @dataclass(frozen=True)
 class Presented:
     """A table as shown: header and cells as strings, numeric columns right-aligned."""
@@ -34,22 +54,98 @@ class Presented:
     def to_json(self) -> dict:
         return {"columns": self.columns, "rows": self.rows, "numeric": self.numeric}
 
-    def to_html(self) -> str:
-        """An HTML table with every cell escaped (names from data are never markup)."""
+    @classmethod
+    def from_json(cls, data: Mapping) -> "Presented":
+        """The table to_json wrote (extra keys, such as a caption, ignored)."""
+        return cls(
+            list(data["columns"]),
+            [list(r) for r in data["rows"]],
+            list(data["numeric"]),
+        )
+
+    def widths(self) -> list[float]:
+        """Each column's width in em (CHAR_EM a character, padding included) when every header
+        wraps between words, a number never wraps, and text wraps at TEXT_WRAP_CHARS characters
+        (never inside a word)."""
+        out = []
+        for i, (head, numeric) in enumerate(zip(self.columns, self.numeric)):
+            cells = [r[i] for r in self.rows]
+            if numeric:
+                chars = max((len(c) for c in cells), default=0)
+            else:
+                chars = max(
+                    (max(min(len(c), TEXT_WRAP_CHARS), *map(len, _words(c))) for c in cells),
+                    default=0,
+                )
+            header = max(len(w) for w in _words(head)) * HEAD_CHAR_EM
+            out.append(max(chars * CHAR_EM, header) + CELL_PAD_EM)
+        return out
+
+    def keys(self) -> int:
+        """How many leading columns name a row: the shortest run of them whose cells are unique
+        per row (at least the first column; all text columns before the first number when no
+        run is unique)."""
+        for n in range(1, len(self.columns) + 1):
+            if len({tuple(r[:n]) for r in self.rows}) == len(self.rows):
+                return n
+        text = next((i for i, n in enumerate(self.numeric) if n), len(self.columns))
+        return max(1, text)
+
+    def groups(self, room: float) -> list["Presented"]:
+        """The table as column groups that are each at most *room* em wide (see widths), in
+        column order, each repeating the leading columns that name a row (keys; no more of them
+        than fit half the room): [self] when the whole table fits. A column wider than the room
+        alone still gets a group of its own."""
+        widths = self.widths()
+        if sum(widths) <= room or len(self.columns) <= 1:
+            return [self]
+        keys = min(self.keys(), len(self.columns) - 1)
+        while keys > 1 and sum(widths[:keys]) > room / 2:
+            keys -= 1
+        key_width = sum(widths[:keys])
+        groups: list[list[int]] = []
+        for i in range(keys, len(self.columns)):
+            if groups and key_width + sum(widths[j] for j in groups[-1]) + widths[i] <= room:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        return [self.select([*range(keys), *g]) for g in groups]
+
+    def select(self, columns: Sequence[int]) -> "Presented":
+        """The table with only the columns at the positions *columns*, in that order."""
+        return Presented(
+            [self.columns[i] for i in columns],
+            [[r[i] for i in columns] for r in self.rows],
+            [self.numeric[i] for i in columns],
+        )
+
+    def to_html(self, room: float = HTML_ROOM_EM) -> str:
+        """HTML tables with every cell escaped (names from data are never markup): one, or the
+        column groups (see groups) of a table wider than *room* em, one under the other, each
+        after the first said to continue it."""
+        parts = self.groups(room)
 
         def cell(tag, text, num):
             return f'<{tag} class="{"num" if num else "txt"}">{markup.html(text)}</{tag}>'
 
-        head = "".join(cell("th", c, n) for c, n in zip(self.columns, self.numeric))
-        body = "".join(
-            "<tr>" + "".join(cell("td", v, n) for v, n in zip(r, self.numeric)) + "</tr>"
-            for r in self.rows
-        )
-        return (
-            '<div class="labbook-table-wrap"><table class="labbook-table">'
-            f"<thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table></div>"
-        )
+        out = []
+        for k, part in enumerate(parts, 1):
+            head = "".join(cell("th", c, n) for c, n in zip(part.columns, part.numeric))
+            body = "".join(
+                "<tr>" + "".join(cell("td", v, n) for v, n in zip(r, part.numeric)) + "</tr>"
+                for r in part.rows
+            )
+            said = (
+                f'<p class="labbook-table-part">Continued ({k} of {len(parts)})</p>'
+                if k > 1
+                else ""
+            )
+            out.append(
+                f'{said}<div class="labbook-table-wrap"><table class="labbook-table">'
+                f"<thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table></div>"
+            )
+        return "".join(out)
 
     def to_text(self) -> str:
         widths = [

@@ -154,14 +154,22 @@ def _failing_cell(nb, stopped: bool = False) -> FailingCell | None:
         if cell.cell_type != "code":
             continue
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                evalue = (
-                    str(out.get("evalue", "")).splitlines()[0][:200] if out.get("evalue") else ""
-                )
+            if out.get("output_type") == "error":  # the whole message, every line of it
+                evalue = str(out.get("evalue", "")).strip()
                 return FailingCell(i, section, f"{out.get('ename', 'Error')}: {evalue}")
         if cell.source.strip() and cell.metadata.get("papermill", {}).get("start_time"):
             started = FailingCell(i, section, None)
     return started if stopped else None
+
+
+def _figures(nb) -> list[str]:
+    """The names of the figures the executed notebook shows, in order."""
+    return [
+        out["metadata"][contract.META_KEY]["figure"]
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if "figure" in out.get("metadata", {}).get(contract.META_KEY, {})
+    ]
 
 
 def _title(nb, fallback: str) -> str:
@@ -347,9 +355,13 @@ def _failing_line(failure: Failure, cell: FailingCell | None, timeout: int) -> s
         return f"{cell.where}: {STOPPED[failure.kind][0].format(timeout=timeout)}"
     if cell is not None:
         return cell.line()
-    # failed before or outside any cell: the error's most telling line
+    # failed before or outside any cell: the whole params message (its heading and first problem
+    # on one line), else the error's last line (the lines before it are papermill's and the
+    # kernel's, kept whole in provenance.json's failure.message)
     lines = failure.message.strip().splitlines()
-    return (" ".join(lines[:2]) if failure.kind == "params" else lines[-1])[:300]
+    if failure.kind == "params":
+        return "\n".join([" ".join(lines[:2]), *lines[2:]])
+    return lines[-1]
 
 
 def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> int:
@@ -430,6 +442,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
         built_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         code=changes.file_hashes(code),  # what the change report names as edited
         tables=record.get("tables", {}),  # each table's row keys
+        figures=_figures(nb),  # in the order the report shows them (the gallery's thumbnails)
     )
     banner = EXAMPLE_BANNER if record["example_data"] else None
     if watch is not None and status != "ok":
@@ -445,7 +458,7 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
             done = nbformat.reads(raw.replace(str(tmp), str(final)), as_version=4)
             render.pdf(done, ctx, tmp, tmp / "report.pdf")
         except Exception as exc:  # a typesetting failure fails the report, with its reason
-            status, failing = "FAILED", f"report.pdf: {type(exc).__name__}: {str(exc)[:300]}"
+            status, failing = "FAILED", f"report.pdf: {type(exc).__name__}: {exc}"
             failure = Failure("pdf", f"{type(exc).__name__}: {exc}")
             prov.update(status=status, failing_cell=failing, failure=_failure_record(failure, None))
             changes.discard(tmp)
@@ -482,14 +495,15 @@ def run(name: str, show_code: bool = False, timeout: int = DEFAULT_TIMEOUT) -> i
 
 
 def _failure_record(failure: Failure | None, cell: FailingCell | None) -> dict | None:
-    """provenance.json's "failure": kind, and the cell's index and section title (None when the
-    report did not fail in a cell)."""
+    """provenance.json's "failure": kind, the cell's index and section title (None when the
+    report did not fail in a cell) and the whole message."""
     if failure is None:
         return None
     return {
         "kind": failure.kind,
         "cell": cell.index if cell else None,
         "section": cell.section if cell else None,
+        "message": failure.message,
     }
 
 
@@ -519,11 +533,28 @@ def _count(k, n) -> str:
     return f"[{k}/{n}] " if k and n else f"[{k}] " if k else ""
 
 
+WRAP = 100  # columns: a failure's message goes on after its report's line, wrapped to this
+INDENT = "      "
+
+
+def wrapped(message: str | None) -> str:
+    """A failure's whole message for the terminal: its first line as it is (it ends the report's
+    line), every further line on its own, indented and wrapped at WRAP columns; "" for None."""
+    import textwrap
+
+    if not message:
+        return ""
+    first, *rest = message.strip().splitlines() or [""]
+    more = [
+        textwrap.fill(line, WRAP, initial_indent=INDENT, subsequent_indent=INDENT + "  ")
+        for line in rest
+        if line.strip()
+    ]
+    return "  " + "\n".join([first, *more])
+
+
 def _progress_line(k, n, name: str, status: str, seconds: float, failing: str | None) -> None:
-    print(
-        f"{_count(k, n)}{name} … {status} {seconds:.1f} s" + (f"  {failing}" if failing else ""),
-        flush=True,
-    )
+    print(f"{_count(k, n)}{name} … {status} {seconds:.1f} s{wrapped(failing)}", flush=True)
 
 
 # ---------------------------------------------------------------- all reports
@@ -610,7 +641,7 @@ def summary(names: list[str] | None = None, since: float | None = None) -> int:
         bad += st["status"] != "ok"
         when = "" if st["rebuilt"] is None else ("rebuilt" if st["rebuilt"] else "up to date")
         kept = f" — showing the last good build of {st['built_at']}" if st["kept_good"] else ""
-        failing = f"  {st['failing']}" if st["failing"] else ""
+        failing = wrapped(st["failing"])
         changed = ""
         if st["rebuilt"] and not st["kept_good"] and st["changes"]:
             changed = f"  — {changes.summary(st['changes'])}"
@@ -623,13 +654,40 @@ def summary(names: list[str] | None = None, since: float | None = None) -> int:
     return 1 if bad else 0
 
 
+def data_kind(prov: dict) -> str:
+    """What a report's data are, as its card says: "simulated" (the example-data banner),
+    "real runs" (real training runs, described instead of the banner) or "the user's"."""
+    if prov.get("example_data"):
+        return "simulated"
+    return "real runs" if prov.get("trained") else "the user's"
+
+
+def failed_checks(folder: Path) -> list[str]:
+    """The sentences of the findings of the report in *folder* whose verdict is "fail" (its own
+    checks that failed, findings.json), in the report's order; [] without findings."""
+    path = folder / "findings.json"
+    if not path.exists():
+        return []
+    findings = json.loads(path.read_text())
+    return [f["text"] for f in findings.values() if (f or {}).get("verdict") == "fail"]
+
+
+def _thumbs(folder: Path, prov: dict) -> list[str]:
+    """The figures' PNG files in the order the report shows them (provenance "figures"), then any
+    other PNG in figures/ by name."""
+    present = {p.name for p in (folder / "figures").glob("*.png")}
+    shown = [f"{n}.png" for n in prov.get("figures", []) if f"{n}.png" in present]
+    return shown + sorted(present - set(shown))
+
+
 def index_html() -> str:
-    """The gallery page (templates/gallery.html.j2, autoescaped): one card per report with status,
-    thumbnails and links."""
+    """The gallery page (templates/gallery.html.j2, autoescaped): one card per report, ordered by
+    notebook then variant, with its title and variant, status and verdicts (checks failed,
+    warnings), the kind of data, thumbnails in report order and links."""
     import jinja2
 
     cards = []
-    for name in report_names():
+    for name in sorted(report_names(), key=_split):
         st = state(name)
         notebook, variant = _split(name)
         folder = paths.report_dir(notebook, variant)
@@ -643,12 +701,13 @@ def index_html() -> str:
                 "kept_good": st["kept_good"],
                 "built_at": st["built_at"],
                 "failing": st["failing"],
-                "title": prov.get("title", name),
+                "title": f"{prov.get('title', notebook)} · {variant}",
                 "seconds": st["seconds"],
-                "example": prov.get("example_data", False),
+                "data": data_kind(prov),
+                "failed_checks": failed_checks(folder) if prov else [],
                 "warnings": len(prov.get("warnings", [])),
                 "has_pdf": (folder / "report.pdf").exists(),
-                "thumbs": [p.name for p in sorted((folder / "figures").glob("*.png"))],
+                "thumbs": _thumbs(folder, prov),
                 "changes": _card_changes(st["changes"]),
             }
         )
