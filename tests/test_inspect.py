@@ -192,3 +192,55 @@ def test_several_gated_runs_get_run_names_and_the_file_reads_back(tmp_path, monk
     assert "2 gated runs (a gated, b gated): the first by name" in written.read_text()
     loaded = st_source.load_any(values["source"], None, None, None, run_names=values["run_names"])
     assert loaded.gated.name == "a gated" and loaded.baseline.name == "base"
+
+
+def _moe_run(name: str, router: str) -> tw.TrackedRun:
+    steps = np.arange(1, 4)
+    return tw.TrackedRun(
+        name,
+        params={"moe_type": router},
+        tags={"mlflow.source.type": "LOCAL"},
+        scalars={
+            "val_accuracy": (steps, tw.float32_exact(0.5 + 0.1 * steps)),
+            "val_loss": (steps, tw.float32_exact(1.0 / steps)),
+        },
+    )
+
+
+def test_moe_params_name_every_type_and_take_the_dataset_from_the_shared_experiment(
+    tmp_path, monkeypatch
+):
+    """MoE from an MLflow store with a type parameter and no dataset attribute: the type comes
+    from `param:moe_type` (never the tracker's own `tag:mlflow.source.type`, whatever its name),
+    moe_types names each of its values, and the dataset is the experiment every run shares; the
+    file validates and the MoE loader selects every run with it."""
+    from labbook.sources import aim_repo
+
+    monkeypatch.setattr(paths, "PARAMS", tmp_path / "params")
+    runs = [_moe_run(f"{r}_{i}", r) for r in ("switch", "topk") for i in range(2)]
+    source = tw.write_store("mlflow", tmp_path / "store", runs)
+    written = proposeparams.write("moe_analysis", source, "mine")
+    values = yaml.safe_load(written.read_text())
+    assert values["type_from"] == "param:moe_type"
+    assert values["moe_types"] == {"switch": "switch", "topk": "topk"}
+    assert values["dataset_from"] == "tag:mlflow.experimentName"
+    text = written.read_text()
+    assert "every run shares `tag:mlflow.experimentName`" in text and "`None`" not in text
+    mapping = {k: v for k, v in values.items() if k not in ("source", "dataset", "moe_types")}
+    metric_keys = {"accuracy": "val_accuracy", "loss": "val_loss"}
+    assert values["metric_keys"] == metric_keys
+    selection, _ = aim_repo.load_any(
+        values["source"], None, dataset=values["dataset"], moe_types=values["moe_types"], **mapping
+    )
+    assert len(selection.runs) == 4
+
+
+def test_a_store_without_a_type_attribute_cannot_feed_moe_and_says_which_field(tmp_path):
+    """The tracker's own tags are never a mapping by their name: a store whose only `type`-like
+    attribute is `tag:mlflow.source.type` cannot feed MoE, and the verdict names type_from."""
+    runs = [_moe_run("a", "switch")]
+    runs[0].params.clear()
+    source = tw.write_store("mlflow", tmp_path / "store", runs)
+    data = trackers.read(source)
+    verdict = proposeparams.verdict(proposeparams.propose(data, "moe_analysis", source))
+    assert verdict.startswith("moe_analysis: cannot be fed — `type_from`: no run attribute")

@@ -148,6 +148,55 @@ def _moe_type(data, choices: list) -> None:
         choices[i] = (slot, store_inspect.Choice("type_from", None, bool(tags), why))
 
 
+# Attributes that name the experiment a run belongs to, one per tracker: a store without a dataset
+# attribute reads its runs' dataset from the experiment when every run shares one.
+EXPERIMENT_TAGS = ("tag:mlflow.experimentName", "tag:wandb.project", "tag:aim.experiment")
+
+
+def _moe_mapping(data, choices: list) -> list[tuple[str, object, str]]:
+    """MoE selects runs by `dataset` and names types by `moe_types`: with a type attribute
+    chosen, moe_types maps each of its values to itself (so every run has a type); without a
+    dataset attribute or tag, the dataset is the experiment every run shares (said), else the
+    store cannot feed the analysis (dataset_from's choice says why)."""
+    from labbook.sources.trackers import mapping
+
+    extra = []
+    chosen = {s.want.parameter: (i, s, c) for i, (s, c) in enumerate(choices)}
+    _, _, type_choice = chosen["type_from"]
+    if type_choice.value is not None:
+        values = mapping.attribute(data.runs, type_choice.value, "type_from", data.location)
+        found = sorted({str(v) for v in values.dropna()})
+        extra += [
+            (f"moe_types.{v}", v, f"a value of `{type_choice.value}`, named as it is")
+            for v in found
+        ]
+    i, slot, dataset_choice = chosen["dataset_from"]
+    declared = nb_params.notebook_params(paths.notebook_path("moe_analysis"))
+    dataset = declared["dataset"].default
+    if dataset_choice.value is None and f"tag:{dataset}" not in data.runs.columns:
+        shared = [
+            (c, data.runs[c].dropna().unique())
+            for c in EXPERIMENT_TAGS
+            if c in data.runs.columns and data.runs[c].notna().all()
+        ]
+        shared = [(c, v[0]) for c, v in shared if len(v) == 1]
+        if shared:
+            column, value = shared[0]
+            why = (
+                f"no run attribute like `dataset` and no tag `{dataset}`: every run shares "
+                f"`{column}` = {value!r}, read as the dataset"
+            )
+            choices[i] = (slot, store_inspect.Choice("dataset_from", column, True, why))
+            extra.append(("dataset", str(value), f"the value of `{column}` every run shares"))
+        else:
+            why = (
+                f"no run attribute like `dataset`, no tag `{dataset}` and no experiment every "
+                "run shares: set dataset_from to the attribute naming the dataset"
+            )
+            choices[i] = (slot, store_inspect.Choice("dataset_from", None, False, why))
+    return extra
+
+
 def _sparse_runs(data, choices: list) -> list[tuple[str, str, str]]:
     """Sparse training reads one run of each kind: where the store holds several gated runs,
     run_names.gated names the first by name (said, with the others)."""
@@ -174,6 +223,7 @@ def propose(data, notebook: str, source: str, per_key: dict | None = None) -> Pr
     extra = []
     if notebook == "moe_analysis":
         _moe_type(data, choices)
+        extra = _moe_mapping(data, choices)
     if notebook == "sparse_training":
         extra = _sparse_runs(data, choices)
     return Proposal(notebook, source, choices, extra)
@@ -207,6 +257,9 @@ def params_text(p: Proposal, store: str) -> str:
     dicts: dict[str, list[str]] = {}
     for dotted, value, why in p.extra:
         name, _, field_ = dotted.partition(".")
+        if not field_:  # a parameter of its own
+            lines.append(f"{name}: {_yaml_value(value)}  # {why}")
+            continue
         dicts.setdefault(name, []).append(f"  {field_}: {_yaml_value(value)}  # {why}")
     for slot, c in p.choices:
         name, _, field = c.parameter.partition(".")

@@ -259,6 +259,11 @@ def _values_said(values: pd.Series) -> str:
     return f"{len(found)} value(s): {', '.join(found[:FIRST])}{more}"
 
 
+# The trackers' own bookkeeping (`tag:mlflow.source.type`, `tag:wandb.project`, ...): never what a
+# mapping parameter means by its name (a method, a type, a seed), so never chosen by name.
+TRACKER_OWN = ("tag:mlflow.", "tag:wandb.", "tag:aim.")
+
+
 def _attribute_choice(data: TrackerData, want: Want) -> Choice:
     runs = data.runs
     spec = want.default
@@ -276,7 +281,7 @@ def _attribute_choice(data: TrackerData, want: Want) -> Choice:
                 + _values_said(values),
             )
     role = want.role or (spec or want.parameter.removesuffix("_from"))
-    columns = mapping.attribute_names(runs)
+    columns = [c for c in mapping.attribute_names(runs) if not c.startswith(TRACKER_OWN)]
     near = _closest(role, columns)
     if near:
         best = max(near, key=lambda c: (runs[c].notna().sum(), -near.index(c)))
@@ -284,7 +289,8 @@ def _attribute_choice(data: TrackerData, want: Want) -> Choice:
             want.parameter,
             best,
             True,
-            f"no attribute `{spec}`; `{best}` is the closest name to `{role}` "
+            (f"no attribute `{spec}`; " if spec is not None else "")
+            + f"`{best}` is the closest name to `{role}` "
             f"({int(runs[best].notna().sum())} of {len(runs)} run(s), "
             + _values_said(runs[best])
             + ")",
