@@ -4,6 +4,8 @@ The same numbers written by TensorBoard's, MLflow's and Aim's own libraries read
 folders' reader reads their float32-exact JSON twin; bad mappings and bad values (on hand-made
 tracker tables). Reports built from each tracker and from the twin: test_tracker_reports.py."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -284,3 +286,26 @@ def test_attribute_values_read_as_a_json_config_holds_them():
 
 
 # Reports built from each tracker and from the twin: test_tracker_reports.py.
+
+
+def test_ratio_from_null_takes_no_ratio_from_a_run_name(tmp_path):
+    """Lightning names its runs version_N: with `ratio_from: null` (the store sets no ratio) a
+    fixed run's name token is no linear ratio (version_16 is not 16 % linear); the run is left
+    out saying it has no ratio. With the default, the seed's name rule still applies."""
+    steps = np.arange(1, 4)
+    run = tw.TrackedRun(
+        "version_16",
+        params={"approach": "fixed"},
+        scalars={
+            "train_acc": (steps, tw.float32_exact(0.5 + 0.1 * steps)),
+            "val_acc": (steps, tw.float32_exact(0.4 + 0.1 * steps)),
+        },
+    )
+    source = tw.write_store("tensorboard", tmp_path / "store", [run])
+    off = dataclasses.replace(
+        nt.SEED_NAMES, dataset_from=None, seed_from=None, ratio_from=None, alpha_mean_key=None
+    )
+    with pytest.raises(InputError, match="no linear ratio"):
+        nt.load_any(None, source, off, use_cache=False)
+    by_name = nt.load_any(None, source, dataclasses.replace(off, ratio_from="linear_ratio"))
+    assert by_name.runs["linear_ratio"].tolist() == [0.16]

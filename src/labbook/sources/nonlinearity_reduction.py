@@ -288,7 +288,8 @@ class RunParts:
 
 def run_ratio(part: RunParts, ratio_rule: str, alpha_threshold: float):
     """(linear ratio, the rule that gave it) of one run, or (None, reason) when no rule gives one:
-    gating runs from their final gates (RATIO_RULES), then the set ratio, then the run name."""
+    gating runs from their final gates (RATIO_RULES), then the set ratio, then the run name
+    (unless meta["ratio_from_name"] is False: a tracker store read with `ratio_from: null`)."""
     meta, name = part.meta, part.name
     last_epoch = part.history["epoch"].max()
     final_gates = [g for g in part.gates if g["epoch"] == last_epoch]
@@ -306,7 +307,7 @@ def run_ratio(part: RunParts, ratio_rule: str, alpha_threshold: float):
         )
     if ratio is None and meta["config_ratio"] is not None:
         ratio, rule = meta["config_ratio"], "config"
-    if ratio is None and ratio_from_name(name) is not None:
+    if ratio is None and meta.get("ratio_from_name", True) and ratio_from_name(name) is not None:
         ratio, rule = ratio_from_name(name), "run name"
     if ratio is None:
         return None, "no linear ratio: no config.linear_ratio, no 0-100 token in the name" + (

@@ -349,6 +349,10 @@ def meta(name: str, attrs: dict, summary: dict, extra: dict) -> dict:
     out["seed"] = str(plain(attrs["seed"][1])) if given(attrs["seed"][1]) else None
     spec, value = attrs["ratio"]
     out["config_ratio"] = None
+    # the seed's name rule (a 0-100 token in the run name) only while ratio_from names an
+    # attribute: `ratio_from: null` says the store sets no ratio, and Lightning's version_16 is
+    # no 16 % linear run
+    out["ratio_from_name"] = spec is not None
     if given(value):
         out["config_ratio"] = fields.number({spec: plain(value)}, spec, name)
         nlr.check_ratio(out["config_ratio"], name, repr(spec))
