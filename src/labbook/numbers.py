@@ -388,13 +388,14 @@ def latex(report: str, items: list[Macro], findings: dict) -> str:
         "% Each macro prints a number as the finding's sentence prints it; <name>Raw is the",
         "% full-precision value (its unit named above it); <name>Interval an interval as printed.",
     ]
-    for key, group in _by_finding(items):
-        lines += ["", f"% {key}: {_comment(findings[key]['text'])}"]
-        for m in group:
-            text = _raw(m.value) if m.name.endswith(RAW) else markup.latex(m.value)
-            lines.append(f"% {m.field}: {m.note}")
-            lines.append(f"\\newcommand{{\\{m.name}}}{{{text}}}")
-    return "\n".join(lines) + "\n"
+    return _lines(
+        lines,
+        "%",
+        markup.latex,
+        lambda name, text: f"\\newcommand{{\\{name}}}{{{text}}}",
+        items,
+        findings,
+    )
 
 
 def typst(report: str, items: list[Macro], findings: dict) -> str:
@@ -406,12 +407,26 @@ def typst(report: str, items: list[Macro], findings: dict) -> str:
         "// the full-precision value (a number, its unit named above it); <name>Interval an",
         '// interval as printed. Import: #import "/reports/<notebook>/<variant>/numbers.typ": *',
     ]
+    return _lines(
+        lines,
+        "//",
+        markup.typst_string,
+        lambda name, text: f"#let {name} = {text}",
+        items,
+        findings,
+    )
+
+
+def _lines(header: list[str], comment: str, escape, define, items: list[Macro], findings) -> str:
+    """A numbers file: *header*, then per finding its sentence as a *comment* line and, per
+    macro, its note and *define*(name, text) (text: the raw value, else *escape*d)."""
+    lines = list(header)
     for key, group in _by_finding(items):
-        lines += ["", f"// {key}: {_comment(findings[key]['text'])}"]
+        lines += ["", f"{comment} {key}: {_comment(findings[key]['text'])}"]
         for m in group:
-            text = _raw(m.value) if m.name.endswith(RAW) else markup.typst_string(m.value)
-            lines.append(f"// {m.field}: {m.note}")
-            lines.append(f"#let {m.name} = {text}")
+            text = _raw(m.value) if m.name.endswith(RAW) else escape(m.value)
+            lines.append(f"{comment} {m.field}: {m.note}")
+            lines.append(define(m.name, text))
     return "\n".join(lines) + "\n"
 
 
