@@ -3,8 +3,6 @@ decide what the report says (a layer where every method equals BP by constructio
 the layer claims, the split and metric named from the keys, one method, runs of unequal length,
 a store logging only the test metric, float32 rounding at a bound)."""
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +15,7 @@ from labbook.sources import credit_assignment as source
 from labbook.sources import credit_assignment_trackers as trackers_source
 from labbook.sources import fields
 from labbook.sources.trackers import TrackerData
+from tests.test_credit_assignment import _write_seeds
 
 NAMES = {"bp": "BP", "fa": "FA", "dfa": "DFA"}
 
@@ -118,22 +117,13 @@ def test_the_split_is_the_one_the_key_names():
 # ---------------------------------------------------------------- one method, several seeds
 
 
-def _write(tmp_path, docs: dict) -> dict:
-    files = {}
-    for seed, methods in docs.items():
-        path = tmp_path / f"seed{seed}.json"
-        path.write_text(json.dumps({str(seed): methods}))
-        files[seed] = path
-    return files
-
-
 def _log(train, test):
     return {"log": {"train_acc": train, "test_acc": test}}
 
 
 def test_one_method_with_several_seeds_compares_nothing_and_does_not_fail(tmp_path):
     docs = {s: {"bp": _log([0.5, 0.6], [0.4, 0.5 + s / 100])} for s in (1, 2, 3)}
-    r = source.load(_write(tmp_path, docs))
+    r = source.load(_write_seeds(tmp_path, docs))
     final = credit.final_scores(r)
     assert not credit.can_compare(final)
     found = {
@@ -164,7 +154,7 @@ UNEQUAL = {
 
 
 def test_each_run_ends_at_its_own_last_epoch(tmp_path):
-    r = source.load(_write(tmp_path, UNEQUAL))
+    r = source.load(_write_seeds(tmp_path, UNEQUAL))
     assert credit.final_scores(r)["bp"][:, 0].tolist() == [0.9, 0.6]  # seed 1's epoch 3
     assert {m: v.tolist() for m, v in credit.last_epochs(r).items()} == {
         "bp": [3, 2],
@@ -182,7 +172,7 @@ def test_each_run_ends_at_its_own_last_epoch(tmp_path):
 
 
 def test_mean_curves_stop_where_a_seed_stops_and_the_longer_seeds_go_on(tmp_path):
-    r = source.load(_write(tmp_path, UNEQUAL))
+    r = source.load(_write_seeds(tmp_path, UNEQUAL))
     bands = credit.curve_bands(r, "test_acc", "ci", 0.95)
     bp = bands[bands["method"] == "bp"]
     assert bp["epoch"].tolist() == [1, 2] and bp["seeds"].tolist() == [2, 2]
@@ -191,7 +181,7 @@ def test_mean_curves_stop_where_a_seed_stops_and_the_longer_seeds_go_on(tmp_path
         ["bp", "1", 2, 0.5],
         ["bp", "1", 3, 0.9],
     ]
-    equal = source.load(_write(tmp_path, {1: UNEQUAL[2], 2: UNEQUAL[2]}))
+    equal = source.load(_write_seeds(tmp_path, {1: UNEQUAL[2], 2: UNEQUAL[2]}))
     assert credit.curve_tails(equal, "test_acc").empty
 
 
@@ -289,7 +279,7 @@ def test_the_curves_figure_without_train_curves_says_so_and_labels_the_test_axis
     matplotlib.use("Agg")
     from labbook.plots import credit_assignment as draw
 
-    r = source.load(_write(tmp_path, UNEQUAL))
+    r = source.load(_write_seeds(tmp_path, UNEQUAL))
     test = credit.curve_bands(r, "test_acc", "ci", 0.95)
     empty = credit.curve_bands(r, "no_such_metric", "ci", 0.95)
     tails = (credit.curve_tails(r, "no_such_metric"), credit.curve_tails(r, "test_acc"))
