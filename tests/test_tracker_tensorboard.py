@@ -500,3 +500,24 @@ def test_record_that_is_not_an_event(tmp_path):
     data = read(tmp_path / "store")
     assert values(data, "run", "x") == [(0, 1.0), (1, 2.0)]
     assert said(data, "run 'run'", "is not a TensorBoard event; left out")
+
+
+def test_a_step_that_repeats_its_value_is_kept_once_without_a_warning(tmp_path):
+    """PyTorch Lightning logs `epoch` beside every train and validation metric at one global step:
+    the same value twice at a step loses nothing and is not called a restarted run; a step logged
+    again with another value still is, counting only those steps."""
+    tbx(
+        tmp_path / "store" / "version_0",
+        {
+            "epoch": [(25, 0.0), (25, 0.0), (51, 1.0), (51, 1.0)],
+            "val_acc": [(25, 0.5), (25, 0.6), (51, 0.7), (51, 0.7)],
+        },
+    )
+    data = read(tmp_path / "store")
+    epoch = data.scalars[data.scalars["key"] == "epoch"]
+    assert epoch["step"].tolist() == [25, 51] and epoch["value"].tolist() == [0.0, 1.0]
+    assert not any("'epoch'" in w for w in data.warnings)
+    repeated = [w for w in data.warnings if "'val_acc'" in w]
+    assert len(repeated) == 1 and "1 steps logged more than once (step 25" in repeated[0]
+    val = data.scalars[data.scalars["key"] == "val_acc"]
+    assert val["value"].round(6).tolist() == [0.6, 0.7]

@@ -39,7 +39,8 @@ str (a cached read of millions of rows stays a file read).
 Warnings, each naming the run and the file or key: a damaged event file or one cut short (the
 records before the damage are kept), a file still being written (an incomplete last record), an
 empty event file, an undecodable record, a run without scalars, steps logged more than once (a
-restarted run: the last value written is kept, and the count said), a key logged out of step
+restarted run: the last value written is kept, and the count said; a step that repeats the same
+value, as Lightning's `epoch`, is kept once without a word), a key logged out of step
 order (sorted), NaN or infinite values (left out), a tag logged both as ``simple_value`` and as
 a tensor (read as one series), runs without hyperparameters while others have them, a run whose
 hyperparameters were written twice with other values (the last kept), a hyperparameter that is
@@ -67,7 +68,7 @@ from labbook.sources.trackers import base as trackers
 
 TRACKER = "tensorboard"
 EVENT_FILE = "events.out.tfevents."
-CACHE_VERSION = 2  # bump when the cached tables' layout or the reading rules change
+CACHE_VERSION = 3  # bump when the cached tables' layout or the reading rules change
 WORKERS = 2  # processes reading runs at once, at most
 PARALLEL_FROM = 64  # below this many runs one process reads them all (a pool costs ~0.1 s)
 HPARAMS_PLUGIN = "hparams"
@@ -719,8 +720,13 @@ def finalize(r: RunRead) -> RunRead:
     key, step = r.key[rows], r.step[rows]
     stale = np.zeros(len(rows), bool)  # rows overwritten: the next has the same key and step
     stale[:-1] = (key[1:] == key[:-1]) & (step[1:] == step[:-1])
-    for k, at in _groups(key[stale]):
-        steps = np.unique(step[stale][at])
+    # a repeat of the same value loses nothing (PyTorch Lightning logs `epoch` beside every
+    # train and validation metric at one global step): said only where the values differ
+    value = r.value[rows]
+    differs = np.zeros(len(rows), bool)
+    differs[:-1] = stale[:-1] & (value[1:] != value[:-1])
+    for k, at in _groups(key[differs]):
+        steps = np.unique(step[differs][at])
         r.warnings.append(
             f"run '{r.run}', key '{r.keys[k]}': {len(steps)} steps logged more than once "
             f"({_steps(steps)}; a restarted run?); kept the last value written for each"
