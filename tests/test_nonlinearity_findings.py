@@ -141,6 +141,24 @@ def test_a_fully_linear_network_within_tolerance_shows_no_need_for_nonlinearity(
     assert "fully_linear" not in partial.values
 
 
+def test_a_fully_linear_network_well_above_the_mlp_is_said_to_be_above_not_to_match():
+    """A linear map 11 points above the all-nonlinear network (undertrained ReLU runs): the
+    sentence says it is above, with the gain's interval, never "matches" or "a drop of -11"; the
+    most efficient run, that linear one, is said to be above, not "within 1.0 points"."""
+    f = _min_nonlinear({0.0: BASE, 1.0: [1.0, 1.01, 1.02]})
+    assert f.values["above"] is True
+    assert "is above the all-nonlinear network" in f.text and "matches" not in f.text
+    assert "a drop of" not in f.text and "interval of the gain" in f.text
+    assert f.values["gain_lower"] == pytest.approx(-f.values["drop_upper"])
+    runs = _fixed({0.0: BASE, 1.0: [1.0, 1.01, 1.02]})
+    runs["mean_latency_s"] = [1e-3, 1e-3, 1e-3, 0.5e-3, 0.5e-3, 0.5e-3]
+    (item,) = nlr.efficiency_findings(
+        nlr.efficiency(runs), nlr.groups(runs, 0.95), "fixed", 0.01, "test"
+    )
+    assert "points above the all-nonlinear network" in item.text
+    assert "within 1.0 points" not in item.text
+
+
 def test_split_name_is_what_the_data_call_the_split():
     assert nlr.split_name("val_acc") == "validation"
     assert nlr.split_name("test/accuracy") == "test"
@@ -576,7 +594,7 @@ def test_most_efficient_run_says_how_far_its_own_setting_spreads():
         ]
     )
     assert f.text.endswith(
-        "within 1.0 points of the all-nonlinear network. The run is chosen on the validation "
+        "6.2 points above the all-nonlinear network. The run is chosen on the validation "
         "accuracy it also reports, so that accuracy is optimistic for it. The 3 runs of its "
         "setting (fixed, 100% "
         "linear) range from 5.811 to 14.273 accuracy per ms: single runs, no test, so this names "

@@ -578,9 +578,10 @@ def _kept(row, drop: pd.Series, tolerance: float, confidence: float) -> Claim:
 
 def _fully_linear(values: dict, drop: pd.Series, established: bool, confidence: float) -> str:
     """_kept's sentence template when every neuron is linear and the mean stays within the
-    tolerance: the network is then one linear map that matches the all-nonlinear one, so the data
-    cannot show that it needs any nonlinearity. The drop is given with its two-sided interval;
-    whether that interval also lies within the tolerance (equivalence) is said after. Adds
+    tolerance: the network is then one linear map that matches the all-nonlinear one (or, when its
+    mean is above by more than the tolerance, is said to be above, with the gain's interval), so
+    the data cannot show that it needs any nonlinearity. The drop is given with its two-sided
+    interval; whether that interval also lies within the tolerance (equivalence) is said after. Adds
     fully_linear, drop, drop_lower, drop_upper (points) to *values*."""
     values.update(
         fully_linear=True,
@@ -591,16 +592,32 @@ def _fully_linear(values: dict, drop: pd.Series, established: bool, confidence: 
         conf=confidence,
     )
     values["drop_shown"] = f"{float(format(values['drop'], '.2f')) + 0.0:.2f}"  # never "-0.00"
+    values["above"] = bool(values["drop"] < -values["tol"])  # better by more than the tolerance
     text = (
         "{dataset}: at 100% linear the network is one linear map (its layers fold into one "
-        "matrix), and it matches the all-nonlinear network: mean accuracy {acc:.2%} vs. "
-        "{base:.2%}, a drop of {drop_shown} points"
+        "matrix), and it "
     )
-    if drop["p"] == drop["p"]:
-        text += " ({conf:.0%} Welch t-interval {drop_lower:+.2f} to {drop_upper:+.2f})"
+    if values["above"]:
+        values["gain_shown"] = f"{-values['drop']:.2f}"
+        text += (
+            "is above the all-nonlinear network: mean accuracy {acc:.2%} vs. {base:.2%}, "
+            "{gain_shown} points higher"
+        )
     else:
+        text += (
+            "matches the all-nonlinear network: mean accuracy {acc:.2%} vs. {base:.2%}, a drop "
+            "of {drop_shown} points"
+        )
+    if drop["p"] != drop["p"]:
         text += " (a single run on a side: no interval)"
+    elif values["above"]:
+        values.update(gain_lower=-values["drop_upper"], gain_upper=-values["drop_lower"])
+        text += " ({conf:.0%} Welch t-interval of the gain {gain_lower:+.2f} to {gain_upper:+.2f})"
+    else:
+        text += " ({conf:.0%} Welch t-interval {drop_lower:+.2f} to {drop_upper:+.2f})"
     text += ". These data cannot show a need for nonlinearity"
+    if values["above"]:
+        return text + "."
     if established:
         return text + "; the interval lies within the {tol:.1f}-point tolerance too."
     return text + (
@@ -998,8 +1015,12 @@ def efficiency_findings(
             "its accuracy cost against."
         )
     elif not within.empty and within.iloc[0]["run"] == top["run"]:
-        v.update(approach=top["approach"])
-        text = f"{head}, within {v['tol']:.1f} points of the all-nonlinear network."
+        v.update(approach=top["approach"], gain=100 * (top["val_acc"] - ref[top["dataset"]]))
+        text = (
+            f"{head}, {v['gain']:.1f} points above the all-nonlinear network."
+            if v["gain"] > v["tol"]
+            else f"{head}, within {v['tol']:.1f} points of the all-nonlinear network."
+        )
     else:
         v.update(cost=100 * (ref[top["dataset"]] - top["val_acc"]))
         text = (
