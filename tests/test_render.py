@@ -335,3 +335,11 @@ def test_a_heading_near_the_foot_of_a_page_goes_to_the_next_page_with_its_figure
     assert "Paragraph 29" in pages[0]
     assert "Late section" not in pages[0]  # the heading did not stay behind at the foot
     assert "Late section" in pages[1] and "What the late figure shows." in pages[1]
+
+
+def test_a_text_cell_never_breaks_inside_a_number():
+    """PDF table cells break after _ / . in names and paths, never inside a number: "+0.028" and
+    "was 0.0001" stay whole (the reviewer read "+0.␤028" on a page)."""
+    cell = render._cell("+0.028 (was 0.0001) share α < 0.5 run.name a/b", False)
+    assert cell.startswith("\\+0.028 (was 0.0001) share α \\< 0.5 #box[run.]")
+    assert "#box[run.]#box[name]" in cell and "#box[a\\/]#box[b]" in cell

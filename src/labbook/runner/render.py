@@ -295,7 +295,8 @@ TABLE_SIZES = (
     7.0,
 )  # pt: the largest at which a table fits the text width is used
 SPLIT_SIZE = 8.0  # pt: a table that fits at none of them is shown in column groups at this size
-_BREAK_AFTER = re.compile(r"(?<=[_/.])")  # text cells may break after _ / . (names, paths)
+# text cells may break after _ / . (names, paths), never inside a number ("0.028", "0.5")
+_BREAK_AFTER = re.compile(r"(?<=[_/])|(?<=\.)(?!\d)")
 
 
 def _table_layout(shown: tables.Presented) -> tuple[float, list[tables.Presented]]:
