@@ -72,9 +72,9 @@ class Slot:
     either: bool = False  # a `*_from` that may name a scalar key as well
 
 
-def slots(notebook: str) -> list[Slot]:
-    """The mapping parameters of *notebook*, in the order of its parameters cell."""
-    declared = nb_params.notebook_params(paths.notebook_path(notebook))
+def slots(notebook: str, declared: dict) -> list[Slot]:
+    """The mapping parameters of *notebook*, in the order of its parameters cell (*declared*:
+    nb_params.notebook_params of the notebook)."""
     required = REQUIRED.get(notebook, set())
     out = []
     for name, p in declared.items():
@@ -129,11 +129,10 @@ def _choose(data, slot: Slot, per_key: dict[str, int]) -> store_inspect.Choice:
     return choice
 
 
-def _moe_type(data, choices: list) -> None:
+def _moe_type(data, choices: list, declared: dict) -> None:
     """MoE: a run's type comes from `type_from` or, when None, from its tags named in the
     notebook's `moe_types`; without either the store cannot feed the analysis (in *choices*,
     type_from's choice is replaced by one saying which)."""
-    declared = nb_params.notebook_params(paths.notebook_path("moe_analysis"))
     known = list(declared["moe_types"].default)
     for i, (slot, c) in enumerate(choices):
         if slot.want.parameter != "type_from" or c.value is not None:
@@ -153,7 +152,7 @@ def _moe_type(data, choices: list) -> None:
 EXPERIMENT_TAGS = ("tag:mlflow.experimentName", "tag:wandb.project", "tag:aim.experiment")
 
 
-def _moe_mapping(data, choices: list) -> list[tuple[str, object, str]]:
+def _moe_mapping(data, choices: list, declared: dict) -> list[tuple[str, object, str]]:
     """MoE selects runs by `dataset` and names types by `moe_types`: with a type attribute
     chosen, moe_types maps each of its values to itself (so every run has a type); without a
     dataset attribute or tag, the dataset is the experiment every run shares (said), else the
@@ -171,7 +170,6 @@ def _moe_mapping(data, choices: list) -> list[tuple[str, object, str]]:
             for v in found
         ]
     i, slot, dataset_choice = chosen["dataset_from"]
-    declared = nb_params.notebook_params(paths.notebook_path("moe_analysis"))
     dataset = declared["dataset"].default
     if dataset_choice.value is None and f"tag:{dataset}" not in data.runs.columns:
         shared = [
@@ -219,11 +217,12 @@ def propose(data, notebook: str, source: str, per_key: dict | None = None) -> Pr
     """The mapping of *notebook* for the store *data* (read from *source*); *per_key*:
     labbook.sources.inspect.key_runs(data), when already computed."""
     per_key = store_inspect.key_runs(data) if per_key is None else per_key
-    choices = [(s, _choose(data, s, per_key)) for s in slots(notebook)]
+    declared = nb_params.notebook_params(paths.notebook_path(notebook))  # read once
+    choices = [(s, _choose(data, s, per_key)) for s in slots(notebook, declared)]
     extra = []
     if notebook == "moe_analysis":
-        _moe_type(data, choices)
-        extra = _moe_mapping(data, choices)
+        _moe_type(data, choices, declared)
+        extra = _moe_mapping(data, choices, declared)
     if notebook == "sparse_training":
         extra = _sparse_runs(data, choices)
     return Proposal(notebook, source, choices, extra)
