@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from labbook.inputs import InputError
-from labbook.sources.trackers import mapping
+from labbook.sources.trackers import base, mapping
 from labbook.sources.trackers.base import ATTRIBUTE_KINDS, STATUSES, TrackerData, diagnosis
 
 FIRST = 4  # values shown per attribute
@@ -261,7 +261,7 @@ def _values_said(values: pd.Series) -> str:
 
 # The trackers' own bookkeeping (`tag:mlflow.source.type`, `tag:wandb.project`, ...): never what a
 # mapping parameter means by its name (a method, a type, a seed), so never chosen by name.
-TRACKER_OWN = ("tag:mlflow.", "tag:wandb.", "tag:aim.")
+TRACKER_OWN = tuple(f"tag:{prefix}" for prefix in base.TRACKER_OWN)
 
 
 def _attribute_choice(data: TrackerData, want: Want) -> Choice:

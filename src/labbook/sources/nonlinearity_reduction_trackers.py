@@ -43,11 +43,11 @@ from labbook import paths
 from labbook.inputs import InputError
 from labbook.sources import fields, trackers
 from labbook.sources import nonlinearity_reduction as nlr
-from labbook.sources.trackers import TrackerData, mapping, trained
+from labbook.sources.trackers import TrackerData, base, mapping, trained
 
 EXAMPLE_RUNS = "examples/generated/nonlinearity_reduction/mnist"  # with neither input set
 LEFT_OUT = ("running", "failed", "killed")  # statuses whose runs are left out ("unknown": kept)
-OWN = ("mlflow.", "aim.", "wandb.")  # what a tracker keeps for itself (run name, experiment)
+OWN = base.TRACKER_OWN  # what a tracker keeps for itself (run name, experiment)
 NOT_CONFIG = (
     *OWN,
     trained.PREFIX,

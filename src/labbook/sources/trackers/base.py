@@ -21,6 +21,8 @@ SCALAR_COLUMNS = ["run", "key", "step", "value", "wall_time"]
 ATTRIBUTE_KINDS = ("tag", "param", "hparam", "config", "summary")
 STATUSES = ("finished", "running", "failed", "killed", "unknown")
 TRACKERS = ("tensorboard", "mlflow", "aim", "wandb")
+# Attribute-name prefixes of what a tracker keeps for itself (run name, experiment, source type)
+TRACKER_OWN = ("mlflow.", "aim.", "wandb.")
 # A run attribute (of any kind) named so, true for every run of a store, marks the store as
 # simulated example data: reports built from it show the example-data banner, wherever it lies.
 SIMULATED = "simulated"
